@@ -1,0 +1,266 @@
+"""One typed configuration for the CLI, the service and the tests.
+
+Every setting lives in a dataclass below, with its default. ``load_config`` reads YAML, rejects
+unknown keys and badly typed or out-of-range values with a :class:`ConfigError` whose message
+names the offending key (``model.prediction_steps must be >= 1, got 0``); ``save_config`` writes
+YAML that loads back to an equal object.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import yaml
+
+from .atomic import atomic_write_bytes
+from .errors import UserError
+
+
+class ConfigError(UserError):
+    """A bad configuration value; the message names the key."""
+
+
+@dataclass
+class ScaleogramConfig:
+    sample_rate: int = 44100
+    hop_length: int = 1024
+    n_bins: int = 216
+    fmin: float = 40.0
+    bins_per_octave: int = 24
+    # Kernel length multiplier: 1.0 gives the classic constant Q = 1 / (2^(1/bpo) - 1).
+    filter_scale: float = 1.0
+    # Adds the phase (radians) as a second input channel, as in the seed.
+    phase: bool = False
+    # Floor added to the power before the log, so silence maps to a finite value.
+    power_floor: float = 1e-8
+    # Taps of the causal half-band anti-aliasing filter used between octaves.
+    decimation_taps: int = 25
+
+    def validate(self, prefix: str) -> None:
+        _positive(self, prefix, "sample_rate", "hop_length", "n_bins", "fmin", "bins_per_octave",
+                  "filter_scale", "power_floor")
+        if self.decimation_taps < 3 or self.decimation_taps % 2 == 0:
+            raise ConfigError(f"{prefix}decimation_taps must be an odd number >= 3, "
+                              f"got {self.decimation_taps}")
+        fmax = self.fmin * 2.0 ** ((self.n_bins - 1) / self.bins_per_octave)
+        if fmax >= self.sample_rate / 2:
+            raise ConfigError(
+                f"{prefix}n_bins: the top bin ({fmax:.0f} Hz) must lie below Nyquist "
+                f"({self.sample_rate / 2:.0f} Hz); lower n_bins or fmin")
+
+
+@dataclass
+class ModelConfig:
+    # 'seed' = the channel counts of the seed's tables; 'small' = same topology, fewer channels.
+    preset: str = "small"
+    # Override the preset's channel counts (8 encoder blocks, 9 autoregressive blocks).
+    encoder_channels: Optional[list[int]] = None
+    ar_channels: Optional[list[int]] = None
+    prediction_steps: int = 16
+    prediction_skip: int = 4
+
+    def validate(self, prefix: str) -> None:
+        from .model.presets import PRESETS, AR_TABLE, ENCODER_TABLE
+
+        if self.preset not in PRESETS:
+            raise ConfigError(f"{prefix}preset must be one of {sorted(PRESETS)}, got {self.preset!r}")
+        for name, table in (("encoder_channels", ENCODER_TABLE), ("ar_channels", AR_TABLE)):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if len(value) != len(table) or any(c < 1 for c in value):
+                raise ConfigError(f"{prefix}{name} must be {len(table)} positive integers, got {value}")
+        _positive(self, prefix, "prediction_steps")
+        if self.prediction_skip < 0:
+            raise ConfigError(f"{prefix}prediction_skip must be >= 0, got {self.prediction_skip}")
+
+
+@dataclass
+class LossConfig:
+    # 'cpc': negatives from the mini-batch; 'sat': also across the predicted time steps.
+    kind: str = "cpc"
+
+    def validate(self, prefix: str) -> None:
+        if self.kind not in ("cpc", "sat"):
+            raise ConfigError(f"{prefix}kind must be 'cpc' or 'sat', got {self.kind!r}")
+
+
+@dataclass
+class DataConfig:
+    # 'synthetic' (generated on the fly, no download) or 'folder' (audio files under `folder`)
+    source: str = "synthetic"
+    folder: Optional[str] = None
+    # crops drawn per epoch from a folder (the synthetic stream is endless)
+    items_per_epoch: int = 4096
+    # DataLoader worker processes (0 = load in the training process)
+    num_workers: int = 1
+
+    def validate(self, prefix: str) -> None:
+        if self.source not in ("synthetic", "folder"):
+            raise ConfigError(f"{prefix}source must be 'synthetic' or 'folder', got {self.source!r}")
+        if self.source == "folder" and not self.folder:
+            raise ConfigError(f"{prefix}folder must name an audio folder when {prefix}source is 'folder'")
+        _positive(self, prefix, "items_per_epoch")
+        if self.num_workers < 0:
+            raise ConfigError(f"{prefix}num_workers must be >= 0, got {self.num_workers}")
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 2000
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.0
+    # linear learning-rate warm-up, then cosine decay to 5 % at the last step
+    warmup_steps: int = 100
+    # clip the gradient norm (0 = off)
+    grad_clip: float = 5.0
+    checkpoint_every: int = 200
+    log_every: int = 10
+    seed: int = 0
+    # 'auto' (CUDA when present), 'cpu', 'cuda', 'cuda:1', ...
+    device: str = "auto"
+    # bfloat16 autocast for the encoder and autoregressive model on CUDA (ignored on CPU)
+    mixed_precision: bool = True
+
+    def validate(self, prefix: str) -> None:
+        _positive(self, prefix, "steps", "batch_size", "learning_rate", "checkpoint_every", "log_every")
+        if self.batch_size < 2:
+            raise ConfigError(f"{prefix}batch_size must be >= 2 (the other clips are the negatives), "
+                              f"got {self.batch_size}")
+        for name in ("weight_decay", "warmup_steps", "grad_clip"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{prefix}{name} must be >= 0, got {getattr(self, name)}")
+
+
+@dataclass
+class ProbeConfig:
+    # seconds of audio per probe example (the seed: 4 s clips)
+    clip_seconds: float = 4.0
+    crops_per_file: int = 4
+    # fraction of *files* held out for evaluation (crops of one file never straddle the split)
+    test_fraction: float = 0.3
+    # L2 penalty of the linear classifier
+    l2: float = 1e-3
+    # the supervised-from-scratch baseline
+    supervised_epochs: int = 30
+    supervised_learning_rate: float = 1e-3
+    seed: int = 0
+
+    def validate(self, prefix: str) -> None:
+        _positive(self, prefix, "clip_seconds", "crops_per_file", "supervised_epochs",
+                  "supervised_learning_rate")
+        if not 0 < self.test_fraction < 1:
+            raise ConfigError(f"{prefix}test_fraction must be between 0 and 1, got {self.test_fraction}")
+        if self.l2 < 0:
+            raise ConfigError(f"{prefix}l2 must be >= 0, got {self.l2}")
+
+
+@dataclass
+class Config:
+    scaleogram: ScaleogramConfig = field(default_factory=ScaleogramConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
+
+    def validate(self, prefix: str = "") -> None:
+        for f in dataclasses.fields(self):
+            getattr(self, f.name).validate(f"{prefix}{f.name}.")
+
+
+# --- generic dict <-> dataclass conversion with clear errors -------------------------------------
+
+def _positive(obj: Any, prefix: str, *names: str) -> None:
+    for name in names:
+        value = getattr(obj, name)
+        if not value > 0:
+            raise ConfigError(f"{prefix}{name} must be > 0, got {value}")
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp).replace("typing.", ""))
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            return None
+        return _coerce(value, args[0], key)
+    if dataclasses.is_dataclass(tp):
+        return from_dict(tp, value, prefix=f"{key}.")
+    if origin is list:
+        (item_tp,) = typing.get_args(tp)
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key} must be a list of {_type_name(item_tp)}, got {value!r}")
+        return [_coerce(v, item_tp, f"{key}[{i}]") for i, v in enumerate(value)]
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key} must be true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key} must be an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key} must be a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key} must be a string, got {value!r}")
+        return value
+    raise TypeError(f"unsupported config type {tp!r} for {key}")  # a programming error
+
+
+def from_dict(cls: type, data: Any, prefix: str = "") -> Any:
+    """Build dataclass ``cls`` from a mapping; unknown keys and bad types raise ConfigError."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        where = prefix.rstrip(".") or "config"
+        raise ConfigError(f"{where} must be a mapping of keys to values, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    for key in data:
+        if key not in names:
+            raise ConfigError(f"unknown key '{prefix}{key}' (valid keys: {', '.join(names)})")
+    kwargs = {k: _coerce(v, hints[k], f"{prefix}{k}") for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def to_dict(obj: Any) -> dict:
+    return dataclasses.asdict(obj)
+
+
+def parse_config(data: Any, cls: type = Config) -> Any:
+    config = from_dict(cls, data)
+    config.validate()
+    return config
+
+
+def load_config(path: Optional[str | os.PathLike], cls: type = Config) -> Any:
+    """Load and validate a YAML config; ``None`` gives the defaults."""
+    if path is None:
+        return parse_config({}, cls)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}".splitlines()[0]) from None
+    return parse_config(data, cls)
+
+
+def save_config(config: Any, path: str | os.PathLike) -> None:
+    """Write ``config`` as YAML atomically (temp file + rename)."""
+    text = yaml.safe_dump(to_dict(config), sort_keys=False)
+    atomic_write_bytes(path, text.encode("utf-8"))
