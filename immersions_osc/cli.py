@@ -90,6 +90,79 @@ def cmd_scaleogram(args: argparse.Namespace) -> int:
     return 0
 
 
+def _apply_overrides(cfg, args: argparse.Namespace, names: dict[str, str]):
+    """Command-line flags that override config values, e.g. --steps -> train.steps."""
+    from .config import parse_config, to_dict
+
+    data = to_dict(cfg)
+    for flag, key in names.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            section, name = key.split(".")
+            data[section][name] = value
+    return parse_config(data)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train the model with CPC (also under torchrun for several processes/GPUs)."""
+    from .train import CHECKPOINT_NAME, train
+
+    cfg = _apply_overrides(load_config(args.config), args, {
+        "preset": "model.preset", "loss": "loss.kind", "steps": "train.steps", "batch_size": "train.batch_size",
+        "lr": "train.learning_rate", "seed": "train.seed", "device": "train.device", "data": "data.source",
+        "folder": "data.folder", "workers": "data.num_workers"})
+    if args.folder and args.data is None:
+        cfg = _apply_overrides(cfg, argparse.Namespace(data="folder"), {"data": "data.source"})
+    if cfg.data.source == "folder" and not os.path.isdir(cfg.data.folder):
+        raise UserError(f"audio folder not found: {cfg.data.folder}")
+    start = time.perf_counter()
+    metrics = train(cfg, args.out, resume=args.resume, max_steps=args.stop_after)
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"trained to step {metrics.get('step')} in {time.perf_counter() - start:.0f} s: "
+              f"loss {metrics.get('loss', float('nan')):.4f}, accuracy {metrics.get('accuracy', float('nan')):.3f}"
+              f" -> {os.path.join(args.out, CHECKPOINT_NAME)}")
+    return 0
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    """Linear probe of a checkpoint on a labelled folder (or synthetic labels) beside two baselines."""
+    import json
+    import tempfile
+
+    from .checkpoint import load_model
+    from .data.folder import labelled_examples, write_synthetic_folder
+    from .probe import build_probe_set, run_probe
+
+    device = _device(args.device)
+    expect = load_config(args.config) if args.config else None
+    model, cfg, payload = load_model(args.checkpoint, device, expect=expect)
+    if args.config:
+        cfg.probe = expect.probe
+    cfg = _apply_overrides(cfg, args, {"epochs": "probe.supervised_epochs", "seed": "probe.seed",
+                                       "crops": "probe.crops_per_file"})
+    with tempfile.TemporaryDirectory() as tmp:
+        if args.data == "synthetic":
+            folder = os.path.join(tmp, "probe")
+            write_synthetic_folder(folder, n_per_class=args.files_per_class, seconds=cfg.probe.clip_seconds + 2,
+                                   label=args.label, seed=10_000 + cfg.probe.seed,
+                                   sample_rate=cfg.scaleogram.sample_rate)
+            examples = labelled_examples(folder)
+        else:
+            examples = labelled_examples(args.data, csv=args.csv)
+        data = build_probe_set(examples, cfg)
+    report = run_probe(model, cfg, data, device, name=f"CPC ({os.path.basename(args.checkpoint)}, "
+                                                       f"step {payload.get('step', '?')})")
+    print(report.table())
+    if args.out:
+        from .atomic import atomic_write_bytes
+
+        atomic_write_bytes(args.out, json.dumps({
+            "rows": [r.__dict__ for r in report.rows], "classes": report.classes, "n_train": report.n_train,
+            "n_test": report.n_test, "checkpoint": args.checkpoint, "data": args.data,
+            "label": args.label if args.data == "synthetic" else None}, indent=2).encode())
+    return 0
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     """Print the (default or given) configuration as YAML: a template to edit."""
     import yaml
@@ -119,6 +192,35 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("scaleogram", cmd_scaleogram, "write a PNG of an audio file's scaleogram")
     p.add_argument("input", help="audio file (wav, flac, ogg, mp3)")
     p.add_argument("--out", default="scaleogram.png")
+
+    p = add("train", cmd_train, "train the model with contrastive predictive coding")
+    p.add_argument("--out", required=True, help="folder for checkpoint.pt and train_log.jsonl")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--preset", help="model preset: small or seed")
+    p.add_argument("--loss", help="cpc or sat")
+    p.add_argument("--steps", type=int, help="total optimizer steps")
+    p.add_argument("--batch-size", dest="batch_size", type=int)
+    p.add_argument("--lr", type=float, help="peak learning rate")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", help="auto, cpu, cuda")
+    p.add_argument("--data", help="synthetic or folder")
+    p.add_argument("--folder", help="audio folder (implies --data folder)")
+    p.add_argument("--workers", type=int, help="data-loading worker processes")
+    p.add_argument("--stop-after", dest="stop_after", type=int, help=argparse.SUPPRESS)
+
+    p = add("probe", cmd_probe, "linear probe of a checkpoint beside random-init and supervised baselines")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--data", default="synthetic",
+                   help="labelled folder (labels = sub-folder names) or 'synthetic' (default)")
+    p.add_argument("--csv", help="CSV with path,label columns (instead of sub-folders)")
+    p.add_argument("--label", default="family", help="synthetic label to classify (default: %(default)s)")
+    p.add_argument("--files-per-class", dest="files_per_class", type=int, default=12,
+                   help="synthetic files per class (default: %(default)s)")
+    p.add_argument("--epochs", type=int, help="epochs of the supervised baseline")
+    p.add_argument("--crops", type=int, help="crops per file")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", help="also write the table as JSON here")
 
     add("config", cmd_config, "print the configuration as YAML (a template to edit)")
     return parser

@@ -184,8 +184,11 @@ class Scaleogram(nn.Module):
         return torch.cat(real, -1).transpose(1, 2), torch.cat(imag, -1).transpose(1, 2)
 
     def forward(self, audio: torch.Tensor) -> torch.Tensor:
-        real, imag = self.complex_transform(audio)
-        return to_scaleogram(real, imag, self.cfg)
+        # Always float32, also under mixed-precision autocast: bf16 cannot resolve the dynamic
+        # range of log power.
+        with torch.autocast(device_type=audio.device.type, enabled=False):
+            real, imag = self.complex_transform(audio.float())
+            return to_scaleogram(real, imag, self.cfg)
 
 
 def to_scaleogram(real: torch.Tensor, imag: torch.Tensor, cfg: ScaleogramConfig) -> torch.Tensor:

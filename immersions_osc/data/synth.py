@@ -201,9 +201,9 @@ FILTER_MAX_FRACTION = 0.45  # any filter corner is kept below this fraction of t
 
 # --- mixing ---------------------------------------------------------------------------------------
 STEMS = ("kick", "snare", "hats", "bass", "pad", "lead")
-# Fixed gain that brings each raw stem to a comparable loudness, then a random level (dB).
-STEM_CALIBRATION_DB = {"kick": 0.0, "snare": 0.0, "hats": 6.0, "bass": -2.0, "pad": -8.0,
-                       "lead": -4.0}
+# Fixed gain bringing each raw stem's typical RMS to about -12 dBFS, then a random level (dB).
+STEM_CALIBRATION_DB = {"kick": 0.0, "snare": 10.0, "hats": 10.0, "bass": -5.0, "pad": 0.0,
+                       "lead": -2.0}
 STEM_LEVEL_DB = {"kick": (-3.0, 0.0), "snare": (-5.0, 0.0), "hats": (-14.0, -6.0),
                  "bass": (-6.0, 0.0), "pad": (-12.0, -4.0), "lead": (-9.0, -3.0)}
 PEAK_DBFS = -1.0
@@ -215,6 +215,7 @@ WAVES = ("sine", "saw", "square", "triangle", "pulse25", "pulse12", "organ")
 ORGAN_DRAWBARS = {1: 1.0, 2: 0.6, 3: 0.4, 4: 0.3, 6: 0.15, 8: 0.1}  # harmonic: amplitude
 INACTIVE_SECONDS = 60.0      # "time since onset" before a voice's first note (it is silent there)
 CORNER_STEPS_PER_OCTAVE = 4  # low-pass corners are rounded to this grid so tables can be cached
+SYNTH_BLOCK = 16384           # samples synthesized at a time (small temporaries stay in cache)
 
 
 # ================================================================================================
@@ -396,16 +397,49 @@ def _drum_parts(rng, pattern: DrumPattern) -> dict[str, Part]:
 # 2. Synthesis
 # ================================================================================================
 @dataclass(frozen=True)
-class Clock:
-    """Which note of a monophonic voice sounds at each sample of a window, and since when.
+class PlacedPart:
+    """A part tiled over the timeline from sample 0.
 
-    Per-note arrays put a silent dummy note first (it "sounds" before the first onset). Notes
-    ``first, first + 1, ...`` sound for ``lengths`` consecutive samples each; ``t`` is the time
-    in seconds since the sounding note's onset.
+    ``onset`` holds the sorted, distinct onsets in samples; the per-note arrays (gate in
+    seconds, frequency [notes] or [notes, tones] in Hz, velocity) put a silent dummy note first,
+    which "sounds" before the first onset.
+    """
+
+    onset: np.ndarray
+    gate: np.ndarray
+    freq: np.ndarray
+    velocity: np.ndarray
+
+
+def place(part: Part, tempo: float, sample_rate: int, end: int) -> PlacedPart:
+    """Tile ``part``'s loop from sample 0 until at least sample ``end``."""
+    beat = 60.0 / tempo * sample_rate                 # samples per beat
+    loops = int(end // (LOOP_BEATS * beat)) + 1
+    offsets = np.arange(loops)[:, None] * LOOP_BEATS
+    onset = np.rint((offsets + part.onset).ravel() * beat).astype(np.int64)
+    distinct = np.diff(onset, prepend=-1) > 0        # two notes on one sample: keep the first
+
+    def per_note(values: np.ndarray) -> np.ndarray:
+        tiled = np.tile(values, (loops,) + (1,) * (values.ndim - 1))[distinct]
+        dummy = np.zeros((1,) + values.shape[1:])
+        return np.concatenate([dummy, tiled]).astype(np.float32)
+
+    return PlacedPart(onset=onset[distinct], gate=per_note(part.gate * (60.0 / tempo)),
+                      freq=per_note(440.0 * 2.0 ** ((part.pitch - 69.0) / 12.0)),
+                      velocity=per_note(part.velocity))
+
+
+@dataclass(frozen=True)
+class Clock:
+    """Which note of a placed part sounds at each sample of a window, and since when.
+
+    Notes ``first, first + 1, ...`` (indices into the dummy-first per-note arrays) sound for
+    ``lengths`` consecutive samples each; ``t`` is the time in seconds since the sounding
+    note's onset.
     """
 
     first: int
-    lengths: np.ndarray   # int64 [notes in the window], summing to n
+    lengths: np.ndarray   # [notes in the window], summing to the window's length
     t: np.ndarray         # float32 [n]
 
     def per_sample(self, per_note: np.ndarray) -> np.ndarray:
@@ -428,14 +462,10 @@ def note_clock(onset: np.ndarray, start: int, n: int, sample_rate: int) -> Clock
 
 @dataclass
 class Voice:
-    """A part placed on one window: its clock plus per-note gate (s), frequency ([notes] or
-    [notes, tones]) and velocity, each with the dummy note first. Per-sample views are computed
-    on first use."""
+    """A placed part seen through one window's clock; per-sample views are made on first use."""
 
     clock: Clock
-    note_gate: np.ndarray
-    note_freq: np.ndarray
-    note_velocity: np.ndarray
+    part: PlacedPart
 
     @property
     def t(self) -> np.ndarray:
@@ -443,36 +473,17 @@ class Voice:
 
     @functools.cached_property
     def gate(self) -> np.ndarray:
-        return self.clock.per_sample(self.note_gate)
+        return self.clock.per_sample(self.part.gate)
 
     @functools.cached_property
     def tones(self) -> list[np.ndarray]:
         """Per-sample frequency of each tone (one for a melodic line, several for a chord)."""
-        per_tone = self.note_freq.reshape(len(self.note_freq), -1).T
+        per_tone = self.part.freq.reshape(len(self.part.freq), -1).T
         return [self.clock.per_sample(np.ascontiguousarray(f)) for f in per_tone]
 
     @functools.cached_property
     def velocity(self) -> np.ndarray:
-        return self.clock.per_sample(self.note_velocity)
-
-
-def place(part: Part, tempo: float, sample_rate: int, start: int, n: int) -> Voice:
-    """Tile ``part``'s loop from sample 0 and sample its notes over ``[start, start + n)``."""
-    beat = 60.0 / tempo * sample_rate                 # samples per beat
-    loops = int((start + n) // (LOOP_BEATS * beat)) + 1
-    offsets = np.arange(loops)[:, None] * LOOP_BEATS
-    onset = np.rint((offsets + part.onset).ravel() * beat).astype(np.int64)
-    distinct = np.diff(onset, prepend=-1) > 0        # two notes on one sample: keep the first
-    onset = onset[distinct]
-
-    def per_note(values: np.ndarray) -> np.ndarray:
-        tiled = np.tile(values, (loops,) + (1,) * (values.ndim - 1))[distinct]
-        dummy = np.zeros((1,) + values.shape[1:])
-        return np.concatenate([dummy, tiled]).astype(np.float32)
-
-    return Voice(clock=note_clock(onset, start, n, sample_rate), note_gate=per_note(part.gate * (60.0 / tempo)),
-                 note_freq=per_note(440.0 * 2.0 ** ((part.pitch - 69.0) / 12.0)),
-                 note_velocity=per_note(part.velocity))
+        return self.clock.per_sample(self.part.velocity)
 
 
 @functools.lru_cache(maxsize=8)
@@ -540,21 +551,14 @@ def _lookup(table: np.ndarray, cycles: np.ndarray) -> np.ndarray:
 def adsr(voice: Voice, patch: Patch) -> np.ndarray:
     """Attack-decay-sustain while the gate is open, exponential release after it closes.
 
-    Written as ``held(min(t, gate)) * release(max(t - gate, 0))``, which is the held curve while
-    the gate is open and the release from the gate's level after it closes.
+    Written as ``held(min(t, gate)) * release(max(t - gate, 0))``: the held curve while the gate
+    is open, and a release from the level the gate closed at afterwards.
     """
     held_t = np.minimum(voice.t, voice.gate)
-    rise = np.minimum(held_t * np.float32(1.0 / patch.attack), np.float32(1.0))
-    fall = np.maximum(held_t - np.float32(patch.attack), np.float32(0.0))
-    fall *= np.float32(-1.0 / patch.decay)
-    fall = np.exp(fall, out=fall)
-    fall *= np.float32(1.0 - patch.sustain)
-    fall += np.float32(patch.sustain)
-    released = voice.t - voice.gate
-    np.maximum(released, np.float32(0.0), out=released)
-    released *= np.float32(-1.0 / patch.release)
-    np.exp(released, out=released)
-    return rise * fall * released
+    rise = np.minimum(held_t * (1.0 / patch.attack), 1.0)
+    fall = np.exp(np.maximum(held_t - patch.attack, 0.0) * (-1.0 / patch.decay))
+    held = rise * (patch.sustain + (1.0 - patch.sustain) * fall)
+    return held * np.exp(np.maximum(voice.t - voice.gate, 0.0) * (-1.0 / patch.release))
 
 
 def oscillator(voice: Voice, patch: Patch, sample_rate: int, tone: float = 1.0) -> np.ndarray:
@@ -563,23 +567,23 @@ def oscillator(voice: Voice, patch: Patch, sample_rate: int, tone: float = 1.0) 
     if patch.wave == "fm":
         index = patch.fm_index * np.exp(voice.t * np.float32(-1.0 / patch.fm_decay))
 
-        def tone(cycles):
+        def one_tone(cycles):
             modulator = np.sin(np.float32(2 * np.pi * patch.fm_ratio) * cycles)
             return np.sin(np.float32(2 * np.pi) * cycles + index * modulator)
     else:
         detune = 2.0 ** (patch.detune_cents / 1200.0)
-        n_harmonics = harmonics_below_nyquist(float(voice.note_freq.max()) * detune, sample_rate)
+        n_harmonics = harmonics_below_nyquist(float(voice.part.freq.max()) * detune, sample_rate)
         cutoff = None if patch.cutoff is None else patch.cutoff * tone
-        table = wavetable(patch.wave, n_harmonics, corner_harmonic(cutoff, voice.note_freq))
+        table = wavetable(patch.wave, n_harmonics, corner_harmonic(cutoff, voice.part.freq))
 
-        def tone(cycles):
+        def one_tone(cycles):
             out = _lookup(table, cycles)
             if patch.detune_cents:
                 out += _lookup(table, cycles * np.float32(detune))
                 out *= np.float32(0.5)
             return out
 
-    out = sum(tone(voice.t * freq) for freq in voice.tones)
+    out = sum(one_tone(voice.t * freq) for freq in voice.tones)
     return out * np.float32(1.0 / len(voice.tones))
 
 
@@ -589,28 +593,33 @@ def _butter(x: np.ndarray, kind: str, corner, sample_rate: int) -> np.ndarray:
     return signal.sosfilt(sos, x).astype(np.float32, copy=False)
 
 
+def drum_noise(kit: Kit, noise: np.ndarray, sample_rate: int) -> dict[str, np.ndarray]:
+    """White noise filtered for the snare (band-pass) and the hats (high-pass)."""
+    band = [kit.snare_noise_hz / 2, kit.snare_noise_hz * 2]
+    return {"snare": _butter(noise, "bandpass", band, sample_rate),
+            "hats": _butter(noise, "highpass", kit.hat_cutoff_hz, sample_rate)}
+
+
 def _decay(voice: Voice, seconds: float) -> np.ndarray:
-    return voice.velocity * np.exp(voice.t * (-1.0 / seconds))
+    return voice.velocity * np.exp(voice.t * np.float32(-1.0 / seconds))
 
 
-def render_drums(spec: ClipSpec, voices: dict[str, Voice], noise: np.ndarray,
-                 sample_rate: int) -> dict[str, np.ndarray]:
-    kit = spec.kit
+def render_drums(kit: Kit, voices: dict[str, Voice], noise: dict[str, np.ndarray]
+                 ) -> dict[str, np.ndarray]:
+    """Kick (sine with an exponential pitch glide), snare (noise plus tone), hats (noise)."""
     kick = voices["kick"]
-    sweep = kit.kick_start_hz - kit.kick_end_hz   # pitch glides exponentially to kick_end_hz
-    cycles = kit.kick_end_hz * kick.t + sweep * kit.kick_sweep_s * (
-        1.0 - np.exp(kick.t * (-1.0 / kit.kick_sweep_s)))
-    kick_out = np.sin(2 * np.pi * cycles) * _decay(kick, kit.kick_decay_s)
+    sweep = kit.kick_start_hz - kit.kick_end_hz   # the pitch glides down to kick_end_hz
+    glide = np.exp(kick.t * np.float32(-1.0 / kit.kick_sweep_s))
+    cycles = kit.kick_end_hz * kick.t + sweep * kit.kick_sweep_s * (1.0 - glide)
+    kick_out = np.sin(np.float32(2 * np.pi) * cycles) * _decay(kick, kit.kick_decay_s)
 
     snare = voices["snare"]
-    band = [kit.snare_noise_hz / 2, kit.snare_noise_hz * 2]
-    snare_out = (_butter(noise, "bandpass", band, sample_rate) * _decay(snare, kit.snare_noise_decay_s)
-                 + SNARE_TONE_MIX * np.sin((2 * np.pi * kit.snare_tone_hz) * snare.t)
-                 * _decay(snare, kit.snare_tone_decay_s))
+    snare_tone = np.sin(np.float32(2 * np.pi * kit.snare_tone_hz) * snare.t)
+    snare_out = (noise["snare"] * _decay(snare, kit.snare_noise_decay_s)
+                 + SNARE_TONE_MIX * snare_tone * _decay(snare, kit.snare_tone_decay_s))
 
-    hiss = _butter(noise, "highpass", kit.hat_cutoff_hz, sample_rate)
-    hats = hiss * (_decay(voices["closed_hat"], kit.closed_decay_s)
-                   + _decay(voices["open_hat"], kit.open_decay_s))
+    hats = noise["hats"] * (_decay(voices["closed_hat"], kit.closed_decay_s)
+                            + _decay(voices["open_hat"], kit.open_decay_s))
     return {"kick": kick_out, "snare": snare_out, "hats": hats}
 
 
@@ -619,31 +628,47 @@ def render_tonal(voice: Voice, patch: Patch, tone: float, sample_rate: int) -> n
 
 
 def render_stems(spec: ClipSpec, start: int, n: int, sample_rate: int,
-                 noise_rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Every stem of the window ``[start, start + n)`` of the clip's timeline, unscaled."""
-    voices = {name: place(part, spec.tempo, sample_rate, start, n)
+                 noise_rng: np.random.Generator, block: int = SYNTH_BLOCK
+                 ) -> dict[str, np.ndarray]:
+    """Every stem of the window ``[start, start + n)`` of the clip's timeline, unscaled.
+
+    Synthesis runs ``block`` samples at a time so its temporaries stay small; the result does
+    not depend on ``block``.
+    """
+    placed = {name: place(part, spec.tempo, sample_rate, start + n)
               for name, part in spec.parts.items()}
-    noise = (2.0 * noise_rng.random(n, dtype=np.float32) - 1.0)
-    stems = render_drums(spec, voices, noise, sample_rate)
+    noise = drum_noise(spec.kit, 2.0 * noise_rng.random(n, dtype=np.float32) - 1.0, sample_rate)
     patches = INSTRUMENT_PATCHES[spec.instruments]
-    for stem, patch in (("bass", patches.bass), ("pad", patches.pad), ("lead", patches.lead)):
-        stems[stem] = render_tonal(voices[stem], patch, spec.tone, sample_rate)
+    stems = {stem: np.empty(n, dtype=np.float32) for stem in STEMS}
+    for lo in range(0, n, block):
+        hi = min(lo + block, n)
+        voices = {name: Voice(note_clock(part.onset, start + lo, hi - lo, sample_rate), part)
+                  for name, part in placed.items()}
+        out = render_drums(spec.kit, voices, {k: v[lo:hi] for k, v in noise.items()})
+        for stem in ("bass", "pad", "lead"):
+            out[stem] = render_tonal(voices[stem], getattr(patches, stem), spec.tone, sample_rate)
+        for stem, samples in out.items():
+            stems[stem][lo:hi] = samples
     return stems
 
 
 def mix_stems(stems: dict[str, np.ndarray], levels_db: dict[str, float],
-              peak_dbfs: float = PEAK_DBFS) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """Scale stems to their levels, sum, and normalize the sum's peak to ``peak_dbfs``.
+              peak_dbfs: float = PEAK_DBFS) -> np.ndarray:
+    """Scale the stems (in place) to their levels, sum them, and scale everything so that the
+    mix peaks at ``peak_dbfs``; afterwards the stems add up to the returned mix.
 
-    Returns the mix and the stems as they sit in it (they add up to the mix). A silent mix stays
-    silent; the result is finite and its peak never exceeds 1.
+    A silent mix stays silent; the result is finite and its peak never exceeds 1.
     """
-    gains = {name: 10.0 ** ((STEM_CALIBRATION_DB[name] + levels_db[name]) / 20.0) for name in stems}
-    mix = sum(stems[name] * np.float32(gains[name]) for name in stems)
+    for name, samples in stems.items():
+        samples *= 10.0 ** ((STEM_CALIBRATION_DB[name] + levels_db[name]) / 20.0)
+    mix = np.zeros_like(next(iter(stems.values())))
+    for samples in stems.values():
+        mix += samples
     peak = float(np.max(np.abs(mix))) if mix.size else 0.0
     norm = 10.0 ** (peak_dbfs / 20.0) / peak if peak > 0 else 0.0
-    scaled = {name: (stems[name] * np.float32(gains[name] * norm)) for name in stems}
-    return (mix * np.float32(norm)).astype(np.float32), scaled
+    for samples in [*stems.values(), mix]:
+        samples *= norm
+    return mix
 
 
 # ================================================================================================
@@ -684,7 +709,7 @@ class SyntheticMusic:
         start = int(round(spec.start_beat * beat))
         stems = render_stems(spec, start, int(n_samples), self.sample_rate,
                              np.random.default_rng(noise_seed))
-        audio, stems = mix_stems(stems, spec.levels_db)
+        audio = mix_stems(stems, spec.levels_db)
         labels = dict(spec.labels(), index=int(index), seed=self.seed)
         return SynthClip(audio=audio, labels=labels, stems=stems)
 

@@ -1,0 +1,72 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from immersions_osc.config import parse_config
+from immersions_osc.errors import UserError
+from immersions_osc.probe import crops_of, fit_linear_probe, split_by_file
+
+
+def test_split_never_puts_one_file_on_both_sides():
+    labels = torch.tensor([0] * 12 + [1] * 12 + [2] * 6)
+    files = torch.arange(30) // 3  # 3 crops per file, 10 files
+    for seed in range(5):
+        train, test = split_by_file(labels, files, 0.3, seed)
+        assert not set(files[train].tolist()) & set(files[test].tolist())
+        assert len(train) + len(test) == 30
+        assert set(labels[test].tolist()) == {0, 1, 2}  # stratified: every class is tested
+
+
+def test_split_needs_two_files_per_class():
+    with pytest.raises(UserError, match="at least 2"):
+        split_by_file(torch.tensor([0, 0, 1, 1]), torch.tensor([0, 0, 1, 2]), 0.3, 0)
+
+
+def test_linear_probe_separates_separable_features():
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(200) % 4
+    x = torch.randn(200, 16, generator=g) * 0.3
+    x[torch.arange(200), y] += 3.0
+    loss, accuracy = fit_linear_probe(x[:150], y[:150], x[150:], y[150:], 4, 1e-3)
+    assert accuracy == 1.0 and loss < 0.2
+    # and reports chance-level results on pure noise
+    noise = torch.randn(200, 16, generator=g)
+    _, accuracy = fit_linear_probe(noise[:150], y[:150], noise[150:], y[150:], 4, 1e-3)
+    assert accuracy < 0.5
+
+
+def test_crops_are_evenly_spaced_and_skip_short_files():
+    import numpy as np
+
+    audio = np.arange(100, dtype=np.float32)
+    crops = crops_of(audio, 40, 3)
+    assert [c[0] for c in crops] == [0, 30, 60] and all(len(c) == 40 for c in crops)
+    assert crops_of(audio[:30], 40, 3) == []
+
+
+def test_probe_cli_end_to_end(tmp_path):
+    from immersions_osc.config import save_config
+    from immersions_osc.train import train
+
+    cfg = parse_config({
+        "model": {"encoder_channels": [4, 4, 8, 8, 8, 8, 16, 16], "ar_channels": [16] * 9, "prediction_steps": 4},
+        "train": {"steps": 2, "batch_size": 4, "checkpoint_every": 2, "device": "cpu"},
+        "data": {"num_workers": 0},
+        "probe": {"crops_per_file": 2, "supervised_epochs": 1},
+    })
+    train(cfg, str(tmp_path / "run"), show_progress=False)
+    cfg_path = tmp_path / "c.yaml"
+    save_config(cfg, cfg_path)
+    proc = subprocess.run([sys.executable, "-m", "immersions_osc", "probe", "--checkpoint",
+                           str(tmp_path / "run" / "checkpoint.pt"), "--config", str(cfg_path),
+                           "--files-per-class", "3", "--device", "cpu", "--out", str(tmp_path / "p.json")],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "random init (frozen)" in proc.stdout and "supervised from scratch" in proc.stdout
+    report = json.loads((tmp_path / "p.json").read_text())
+    assert [r["name"].split(" (")[0] for r in report["rows"]] == ["CPC", "random init", "supervised from scratch"]
+    assert all(0.0 <= r["accuracy"] <= 1.0 and r["loss"] > 0 for r in report["rows"])
