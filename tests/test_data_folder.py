@@ -54,7 +54,7 @@ def scan_with_warnings(root, **kwargs):
     return files, [w for w in caught if issubclass(w.category, DataWarning)]
 
 
-# --- scanning -----------------------------------------------------------------------------------
+# --- scanning ------------------------------------------------------------------------------------
 def test_scan_keeps_good_files_and_warns_once_per_bad_one(mixed_folder):
     files, caught = scan_with_warnings(mixed_folder)
     assert [f.relpath for f in files] == ["good.wav", "sub/good2.FLAC"]
@@ -71,6 +71,7 @@ def test_scan_keeps_good_files_and_warns_once_per_bad_one(mixed_folder):
 
 def test_second_scan_uses_the_index_without_decoding(mixed_folder, monkeypatch):
     first, _ = scan_with_warnings(mixed_folder)
+    index_inode = os.stat(mixed_folder / folder.INDEX_NAME).st_ino
 
     def no_decoding(*args, **kwargs):
         raise AssertionError("the index should have been used")
@@ -79,6 +80,7 @@ def test_second_scan_uses_the_index_without_decoding(mixed_folder, monkeypatch):
     second, caught = scan_with_warnings(mixed_folder)
     assert second == first
     assert len(caught) == 3  # the bad files are still reported, from the index
+    assert os.stat(mixed_folder / folder.INDEX_NAME).st_ino == index_inode  # not rewritten
 
 
 def test_changed_file_is_checked_again(mixed_folder, monkeypatch):
@@ -124,7 +126,7 @@ def test_missing_empty_or_unusable_folder_is_a_data_error(tmp_path):
     assert issubclass(DataError, ValueError)
 
 
-# --- loading ------------------------------------------------------------------------------------
+# --- loading -------------------------------------------------------------------------------------
 def peak_frequency(audio: np.ndarray, sample_rate: int) -> float:
     spectrum = np.abs(np.fft.rfft(audio * np.hanning(len(audio))))
     return float(np.fft.rfftfreq(len(audio), 1 / sample_rate)[np.argmax(spectrum)])
@@ -153,7 +155,7 @@ def test_stereo_is_averaged(tmp_path):
     np.testing.assert_allclose(load_audio(path, SR), stereo.mean(axis=1), atol=1e-7)
 
 
-# --- datasets -----------------------------------------------------------------------------------
+# --- datasets ------------------------------------------------------------------------------------
 def test_crops_have_the_right_length_and_content(good_folder):
     ds = AudioFolderDataset(good_folder, crop_samples=4000, sample_rate=SR, length=10, seed=1)
     assert len(ds) == 10
@@ -199,18 +201,23 @@ def test_synthetic_dataset():
     batch_audio, batch_labels = next(iter(torch.utils.data.DataLoader(ds, batch_size=4)))
     assert batch_audio.shape == (4, 3000) and len(batch_labels["family"]) == 4
 
-    balanced = SyntheticDataset(3000, length=12, sample_rate=8000, label_key="family", balanced=True)
+    balanced = SyntheticDataset(3000, length=12, sample_rate=8000, label_key="family",
+                                balanced=True)
     assert [balanced[i][1] for i in range(2 * len(FAMILIES))] == list(range(len(FAMILIES))) * 2
     with pytest.raises(ValueError):
         SyntheticDataset(3000, label_key="colour")
 
 
-# --- labelled folders -------------------------------------------------------------------------------
+# --- labelled folders ----------------------------------------------------------------------------
 def test_write_synthetic_folder_and_read_it_back(tmp_path, monkeypatch):
     indices = []
     real_clip = folder.SyntheticMusic.clip
-    monkeypatch.setattr(folder.SyntheticMusic, "clip",
-                        lambda self, index, *a, **k: indices.append(index) or real_clip(self, index, *a, **k))
+
+    def recording_clip(self, index, *args, **kwargs):
+        indices.append(index)
+        return real_clip(self, index, *args, **kwargs)
+
+    monkeypatch.setattr(folder.SyntheticMusic, "clip", recording_clip)
     written = write_synthetic_folder(tmp_path / "probe", n_per_class=2, seconds=0.5,
                                      label="family", seed=1, sample_rate=8000)
     assert sorted(indices) == list(range(2 * len(FAMILIES)))  # a different clip for every file

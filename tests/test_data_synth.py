@@ -20,7 +20,7 @@ def digest(audio: np.ndarray) -> str:
     return hashlib.sha256(np.ascontiguousarray(audio).tobytes()).hexdigest()
 
 
-# --- determinism --------------------------------------------------------------------------------
+# --- determinism ---------------------------------------------------------------------------------
 def test_same_seed_and_index_give_identical_audio_in_any_call_order():
     a = SyntheticMusic(SR, seed=3)
     first, labels = a.clip(7, N)
@@ -55,7 +55,7 @@ def test_result_does_not_depend_on_synthesis_block_size():
         np.testing.assert_array_equal(blocks[stem], whole[stem])
 
 
-# --- labels -------------------------------------------------------------------------------------
+# --- labels --------------------------------------------------------------------------------------
 def test_vocabularies():
     assert 4 <= len(FAMILIES) <= 6 and len(INSTRUMENT_SETS) >= 4
     assert len(KEYS) == 24 and len(set(KEYS)) == 24
@@ -75,7 +75,8 @@ def test_labels_are_valid_and_every_value_occurs():
         assert labels["index"] == i and labels["seed"] == 0
         for name in seen:
             seen[name].add(labels[name])
-    assert seen == {"family": set(FAMILIES), "instruments": set(INSTRUMENT_SETS), "mode": set(MODES)}
+    assert seen == {"family": set(FAMILIES), "instruments": set(INSTRUMENT_SETS),
+                    "mode": set(MODES)}
 
 
 def test_clips_start_at_varied_points_of_the_pattern():
@@ -102,7 +103,7 @@ def test_labels_can_be_forced_and_the_rest_stays():
             music.clip(4, 16, **bad)
 
 
-# --- signal ---------------------------------------------------------------------------------------
+# --- signal --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("sample_rate,n", [(8000, 1), (8000, 37), (16000, 16000), (44100, 44100)])
 def test_audio_is_finite_and_peaks_near_minus_one_dbfs(sample_rate, n):
     music = SyntheticMusic(sample_rate, seed=2)
@@ -159,7 +160,7 @@ def _timed(fn) -> float:
     return time.perf_counter() - start
 
 
-# --- rhythm ---------------------------------------------------------------------------------------
+# --- rhythm --------------------------------------------------------------------------------------
 def _peaks_at_beats(stem: np.ndarray, labels: dict, sample_rate: int) -> np.ndarray:
     """Mean over bars of the stem's peak in the 30 ms after each beat of the bar, relative to
     the stem's overall peak: ~1 where the drum plays on that beat, small where it does not."""
@@ -200,7 +201,8 @@ def _rhythm_fingerprint(audio: np.ndarray, labels: dict, sample_rate: int) -> np
     slot = (position / synth.BEATS_PER_BAR * bins).astype(int) % bins
     parts = []
     for band in (freqs < 200, freqs > 3000):
-        folded = np.bincount(slot, flux[band].sum(0), bins) / np.maximum(np.bincount(slot, None, bins), 1)
+        counts = np.maximum(np.bincount(slot, None, bins), 1)
+        folded = np.bincount(slot, flux[band].sum(0), bins) / counts
         folded -= folded.mean()
         parts.append(folded / np.linalg.norm(folded))
     return np.concatenate(parts) / np.sqrt(2)
@@ -215,7 +217,8 @@ def test_families_are_rhythmically_distinct_in_the_mix():
     correct = 0
     for family in FAMILIES:
         for i, fp in enumerate(prints[family]):
-            centroids = {g: np.mean([p for j, p in enumerate(prints[g]) if (g, j) != (family, i)], 0)
+            centroids = {g: np.mean([p for j, p in enumerate(prints[g]) if (g, j) != (family, i)],
+                                    axis=0)
                          for g in FAMILIES}
             scores = {g: fp @ c / np.linalg.norm(c) for g, c in centroids.items()}
             correct += max(scores, key=scores.get) == family

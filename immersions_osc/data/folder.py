@@ -41,9 +41,9 @@ RESAMPLED_CACHE_FILES = 4       # resampled files an AudioFolderDataset keeps (p
 DEFAULT_SYNTHETIC_ITEMS = 100_000
 
 
-# ================================================================================================
+# =================================================================================================
 # Loading
-# ================================================================================================
+# =================================================================================================
 def resampled_length(frames: int, orig_sr: int, target_sr: int) -> int:
     """Samples :func:`resample` returns for ``frames`` samples at ``orig_sr``."""
     g = math.gcd(orig_sr, target_sr)
@@ -69,9 +69,9 @@ def load_audio(path: PathLike, sample_rate: int) -> np.ndarray:
     return resample(_mono(frames), file_rate, sample_rate)
 
 
-# ================================================================================================
+# =================================================================================================
 # Scanning a folder
-# ================================================================================================
+# =================================================================================================
 @dataclass(frozen=True)
 class AudioFile:
     """A usable audio file: its format as stored, and its length once loaded at the target rate."""
@@ -205,9 +205,9 @@ def scan_audio_folder(root: PathLike, sample_rate: int, min_samples: int,
     return files
 
 
-# ================================================================================================
+# =================================================================================================
 # Datasets
-# ================================================================================================
+# =================================================================================================
 def _crop_or_pad(audio: np.ndarray, start: int, length: int) -> np.ndarray:
     crop = audio[start:start + length]
     if len(crop) < length:  # a header that promised more frames than the file holds
@@ -356,9 +356,9 @@ class SyntheticDataset(torch.utils.data.Dataset):
         return torch.from_numpy(audio), label
 
 
-# ================================================================================================
+# =================================================================================================
 # Labelled folders (linear probe)
-# ================================================================================================
+# =================================================================================================
 @dataclass(frozen=True)
 class LabelledFolder:
     """(path, label) pairs with at least two classes; paths are absolute and exist."""
@@ -440,8 +440,9 @@ class LabelledFolder:
 
 def labelled_examples(root: PathLike, csv: Optional[PathLike] = None) -> list[tuple[str, str]]:
     """(path, label) pairs: from ``csv`` if given, else from the sub-folders of ``root``."""
-    folder = LabelledFolder.from_csv(csv) if csv is not None else LabelledFolder.from_subfolders(root)
-    return list(folder.items)
+    if csv is not None:
+        return list(LabelledFolder.from_csv(csv).items)
+    return list(LabelledFolder.from_subfolders(root).items)
 
 
 def write_synthetic_folder(root: PathLike, n_per_class: int, seconds: float,

@@ -12,9 +12,11 @@ How a clip is made (pure functions, in this order):
    drum-pattern family, instrument set, key, tempo, where in the loop the clip starts, the kit's
    tuning, the mix levels, and the notes of one 4-bar loop (positions in beats).
 2. :func:`render_stems` tiles that loop onto the sample grid of the requested window and
-   synthesizes each stem (kick, snare, hats, bass, pad, lead) with vectorized oscillators,
-   envelopes and filters: every voice is monophonic, so a per-sample "latest note" index
-   (a cumulative sum over onset marks) drives the whole voice without a Python loop over samples.
+   synthesizes each stem (kick, snare, hats, bass, pad, lead) with vectorized wavetable/FM
+   oscillators, envelopes and filters. Each part is a line whose notes follow one another, so
+   the run lengths between onsets spread per-note values over the samples (``np.repeat``):
+   no Python loop over notes or samples. It works in blocks of ``SYNTH_BLOCK`` samples, which
+   keeps temporaries small and cached.
 3. :func:`mix_stems` sums the stems at their drawn levels and peak-normalizes to ``PEAK_DBFS``.
 """
 from __future__ import annotations
@@ -29,7 +31,7 @@ from scipy import signal
 
 DEFAULT_SAMPLE_RATE = 44100
 
-# --- musical vocabulary ---------------------------------------------------------------------
+# --- musical vocabulary --------------------------------------------------------------------------
 BEATS_PER_BAR = 4
 LOOP_BARS = 4
 LOOP_BEATS = BEATS_PER_BAR * LOOP_BARS
@@ -72,7 +74,7 @@ PAD_MUTE_P = 0.15                 # chance a clip has no pad
 LEAD_MUTE_P = 0.2                 # chance a clip has no melody
 
 
-# --- drum-pattern families --------------------------------------------------------------------
+# --- drum-pattern families -----------------------------------------------------------------------
 @dataclass(frozen=True)
 class DrumPattern:
     """One bar of drums: (position in beats, velocity) per hit; ``swing`` puts the melodic
@@ -118,7 +120,7 @@ DRUM_PATTERNS: dict[str, DrumPattern] = {
 FAMILIES = tuple(DRUM_PATTERNS)
 
 
-# --- instrument sets ----------------------------------------------------------------------------
+# --- instrument sets -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Patch:
     """A monophonic synth voice: oscillator, ADSR envelope (seconds), optional filter and FM."""
@@ -137,6 +139,8 @@ class Patch:
 
 @dataclass(frozen=True)
 class InstrumentSet:
+    """The patches of the three pitched parts."""
+
     bass: Patch
     pad: Patch
     lead: Patch
@@ -171,7 +175,8 @@ CATEGORICAL_LABELS: dict[str, tuple[str, ...]] = {
     "family": FAMILIES, "instruments": INSTRUMENT_SETS, "key": KEYS, "mode": MODES,
 }
 
-# --- drum kit --------------------------------------------------------------------------------------
+
+# --- drum kit ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Kit:
     """Per-clip drum tuning (Hz and seconds)."""
@@ -199,7 +204,7 @@ KIT_RANGES = {
 SNARE_TONE_MIX = 0.5   # tone amplitude relative to the noise
 FILTER_MAX_FRACTION = 0.45  # any filter corner is kept below this fraction of the sample rate
 
-# --- mixing ---------------------------------------------------------------------------------------
+# --- mixing --------------------------------------------------------------------------------------
 STEMS = ("kick", "snare", "hats", "bass", "pad", "lead")
 # Fixed gain bringing each raw stem's typical RMS to about -12 dBFS, then a random level (dB).
 STEM_CALIBRATION_DB = {"kick": 0.0, "snare": 10.0, "hats": 10.0, "bass": -5.0, "pad": 0.0,
@@ -208,19 +213,19 @@ STEM_LEVEL_DB = {"kick": (-3.0, 0.0), "snare": (-5.0, 0.0), "hats": (-14.0, -6.0
                  "bass": (-6.0, 0.0), "pad": (-12.0, -4.0), "lead": (-9.0, -3.0)}
 PEAK_DBFS = -1.0
 
-# --- oscillators ----------------------------------------------------------------------------------
+# --- oscillators ---------------------------------------------------------------------------------
 TABLE_SIZE = 4096            # samples per wavetable period (a power of two)
 MAX_HARMONICS = 64
 WAVES = ("sine", "saw", "square", "triangle", "pulse25", "pulse12", "organ")
 ORGAN_DRAWBARS = {1: 1.0, 2: 0.6, 3: 0.4, 4: 0.3, 6: 0.15, 8: 0.1}  # harmonic: amplitude
 INACTIVE_SECONDS = 60.0      # "time since onset" before a voice's first note (it is silent there)
 CORNER_STEPS_PER_OCTAVE = 4  # low-pass corners are rounded to this grid so tables can be cached
-SYNTH_BLOCK = 16384           # samples synthesized at a time (small temporaries stay in cache)
+SYNTH_BLOCK = 16384          # samples synthesized at a time (small temporaries stay in cache)
 
 
-# ================================================================================================
+# =================================================================================================
 # 1. Musical choices
-# ================================================================================================
+# =================================================================================================
 @dataclass(frozen=True)
 class Part:
     """A line over one loop: onset and held length in beats, MIDI pitch and velocity per note.
@@ -336,6 +341,7 @@ def _gaps(onset: np.ndarray) -> np.ndarray:
 
 
 def _bass_part(rng, root: int, mode: str, progression) -> Part:
+    """Chord roots in a rhythm drawn from BASS_RHYTHMS, some off-beats an octave up."""
     rhythm = np.asarray(BASS_RHYTHMS[rng.integers(len(BASS_RHYTHMS))])
     onset = (np.arange(LOOP_BARS)[:, None] * BEATS_PER_BAR + rhythm).ravel()
     chord_root = np.repeat(np.asarray(progression), len(rhythm))
@@ -355,6 +361,7 @@ def _pad_part(rng, root: int, mode: str, progression) -> Part:
 
 
 def _melody_part(rng, root: int, mode: str, progression) -> Part:
+    """A random walk on the scale over a 2-bar eighth-note motif, repeated with variation."""
     slots = np.arange(MOTIF_BARS * BEATS_PER_BAR * 2) / 2.0  # eighth notes, in beats
     played = rng.random(len(slots)) < rng.uniform(*MELODY_DENSITY)
     played[0] = True
@@ -383,6 +390,7 @@ def _swing(part: Part) -> Part:
 
 
 def _drum_parts(rng, pattern: DrumPattern) -> dict[str, Part]:
+    """The pattern's bar repeated over the loop, each hit's velocity humanized."""
     parts = {}
     for name in ("kick", "snare", "closed_hat", "open_hat"):
         hits = np.asarray(getattr(pattern, name), dtype=float).reshape(-1, 2)
@@ -393,9 +401,9 @@ def _drum_parts(rng, pattern: DrumPattern) -> dict[str, Part]:
     return parts
 
 
-# ================================================================================================
+# =================================================================================================
 # 2. Synthesis
-# ================================================================================================
+# =================================================================================================
 @dataclass(frozen=True)
 class PlacedPart:
     """A part tiled over the timeline from sample 0.
@@ -417,10 +425,12 @@ def place(part: Part, tempo: float, sample_rate: int, end: int) -> PlacedPart:
     loops = int(end // (LOOP_BEATS * beat)) + 1
     offsets = np.arange(loops)[:, None] * LOOP_BEATS
     onset = np.rint((offsets + part.onset).ravel() * beat).astype(np.int64)
+    order = np.argsort(onset, kind="stable")
+    onset = onset[order]
     distinct = np.diff(onset, prepend=-1) > 0        # two notes on one sample: keep the first
 
     def per_note(values: np.ndarray) -> np.ndarray:
-        tiled = np.tile(values, (loops,) + (1,) * (values.ndim - 1))[distinct]
+        tiled = np.tile(values, (loops,) + (1,) * (values.ndim - 1))[order][distinct]
         dummy = np.zeros((1,) + values.shape[1:])
         return np.concatenate([dummy, tiled]).astype(np.float32)
 
@@ -524,7 +534,7 @@ def wavetable(wave: str, n_harmonics: int, corner_harmonic: float = math.inf) ->
     return table
 
 
-def corner_harmonic(cutoff: Optional[float], note_freq: np.ndarray) -> float:
+def key_tracked_corner(cutoff: Optional[float], note_freq: np.ndarray) -> float:
     """The harmonic number of a low-pass ``cutoff`` (Hz) for a voice's typical (geometric-mean)
     pitch, rounded to CORNER_STEPS_PER_OCTAVE steps per octave; inf when there is no filter."""
     freqs = note_freq[note_freq > 0]
@@ -574,7 +584,7 @@ def oscillator(voice: Voice, patch: Patch, sample_rate: int, tone: float = 1.0) 
         detune = 2.0 ** (patch.detune_cents / 1200.0)
         n_harmonics = harmonics_below_nyquist(float(voice.part.freq.max()) * detune, sample_rate)
         cutoff = None if patch.cutoff is None else patch.cutoff * tone
-        table = wavetable(patch.wave, n_harmonics, corner_harmonic(cutoff, voice.part.freq))
+        table = wavetable(patch.wave, n_harmonics, key_tracked_corner(cutoff, voice.part.freq))
 
         def one_tone(cycles):
             out = _lookup(table, cycles)
@@ -624,6 +634,7 @@ def render_drums(kit: Kit, voices: dict[str, Voice], noise: dict[str, np.ndarray
 
 
 def render_tonal(voice: Voice, patch: Patch, tone: float, sample_rate: int) -> np.ndarray:
+    """A pitched part: oscillator times envelope times velocity."""
     return oscillator(voice, patch, sample_rate, tone) * adsr(voice, patch) * voice.velocity
 
 
@@ -671,11 +682,13 @@ def mix_stems(stems: dict[str, np.ndarray], levels_db: dict[str, float],
     return mix
 
 
-# ================================================================================================
+# =================================================================================================
 # 3. Public entry point
-# ================================================================================================
+# =================================================================================================
 @dataclass(frozen=True)
 class SynthClip:
+    """A rendered clip: the mix, its labels, and its stems as they sit in the mix."""
+
     audio: np.ndarray              # float32 [n_samples], peak at PEAK_DBFS
     labels: dict
     stems: dict[str, np.ndarray]   # float32 [n_samples] each, summing to ``audio``
