@@ -144,3 +144,15 @@ def test_torchrun_two_processes_gloo(tmp_path):
     assert len(log) == 4  # only rank 0 logs
     model, _, _ = load_model(tmp_path / "ddp" / CHECKPOINT_NAME)
     assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_cli_probe_with_a_checkpoint_of_another_preset(tmp_path):
+    from immersions_osc.config import save_config
+
+    train(tiny_config(train={"steps": 1}), str(tmp_path / "run"), show_progress=False)
+    seed_cfg = tmp_path / "seed.yaml"
+    save_config(parse_config({"model": {"preset": "seed"}}), seed_cfg)
+    proc = run_cli("probe", "--checkpoint", str(tmp_path / "run" / CHECKPOINT_NAME), "--config", str(seed_cfg))
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("immersions-osc: error: ") and "but the config asks for preset 'seed'" in last
