@@ -11,41 +11,50 @@ import sys
 import time
 
 from .config import load_config
+from .device import resolve_device
 from .errors import UserError
 
 PROG = "immersions-osc"
 
 
-def _device(name: str):
-    import torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"--device {name}: CUDA is not available on this machine (use cpu or auto)")
-    return torch.device(name)
+DEFAULT_CHECKPOINT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                  "checkpoints", "small.pt")
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Scaleogram + model on a generated clip: writes the clip, a PNG of its scaleogram, prints z and c."""
+    """The artificial ear on music it has never heard: scaleogram and encodings as PNGs, and how
+    well it predicts the future (CPC accuracy) against chance."""
     import numpy as np
     import soundfile as sf
     import torch
 
+    from .checkpoint import load_model
+    from .data.folder import SyntheticDataset
     from .data.synth import SyntheticMusic
-    from .images import scaleogram_image, write_png
+    from .images import colormap, scaleogram_image, write_png
     from .model import build_model
 
-    cfg = load_config(args.config)
-    device = _device(args.device)
+    device = resolve_device(args.device)
     torch.manual_seed(args.seed)
+    if args.batch < 2:
+        raise UserError(f"--batch must be >= 2 (the other clips are the candidates), got {args.batch}")
+    if args.seconds * 44100 < 1024 * 4:
+        raise UserError(f"--seconds must be at least 0.1, got {args.seconds:g}")
+    if args.checkpoint == "none":
+        cfg = load_config(args.config)
+        model, source = build_model(cfg).to(device), "untrained"
+    else:
+        model, cfg, payload = load_model(args.checkpoint, device, expect=load_config(args.config) if args.config else None)
+        source = f"{args.checkpoint}, step {payload.get('step', '?')}"
+    model.eval()
     sr = cfg.scaleogram.sample_rate
-    audio, labels = SyntheticMusic(sample_rate=sr, seed=args.seed).clip(0, int(args.seconds * sr))
+    # seeds far from the training stream's (train.seed = 0 draws clip indices from 0 up)
+    music_seed = 1_000_000 + args.seed
+    audio, labels = SyntheticMusic(sample_rate=sr, seed=music_seed).clip(0, int(args.seconds * sr))
     os.makedirs(args.out, exist_ok=True)
     wav_path = os.path.join(args.out, "clip.wav")
     sf.write(wav_path, audio, sr, subtype="PCM_16")
 
-    model = build_model(cfg).to(device).eval()
     x = torch.from_numpy(np.asarray(audio, dtype=np.float32)).unsqueeze(0).to(device)
     with torch.no_grad():
         start = time.perf_counter()
@@ -53,16 +62,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
         z = model.encoder(spec)
         c = model.ar(z)
         elapsed = time.perf_counter() - start
+        crops = SyntheticDataset(model.crop_samples, sample_rate=sr, seed=music_seed + 1)
+        batch = torch.stack([crops[i][0] for i in range(args.batch)]).to(device)
+        result = model.contrastive_loss(batch)
     png_path = os.path.join(args.out, "scaleogram.png")
     write_png(png_path, scaleogram_image(spec[0, 0].cpu().numpy()))
+    z_img = z[0].cpu().numpy()
+    z_img = z_img / (z_img.max(axis=1, keepdims=True) + 1e-9)  # each channel scaled to its own peak
+    z_path = os.path.join(args.out, "encodings.png")
+    write_png(z_path, np.repeat(np.repeat(colormap(z_img, 0.0, 1.0), 6, axis=0), 12, axis=1))
     params = sum(p.numel() for p in model.parameters())
-    print(f"clip      : {args.seconds:g} s synthetic music ({labels['family']}, {labels['instruments']}, "
-          f"{labels['key']}, {labels['tempo']:.0f} bpm) -> {wav_path}")
+    print(f"clip      : {args.seconds:g} s of synthetic music it never heard ({labels['family']}, "
+          f"{labels['instruments']}, {labels['key']}, {labels['tempo']:.0f} bpm) -> {wav_path}")
     print(f"scaleogram: {tuple(spec.shape)} [batch, channel, bins, frames] -> {png_path}")
-    print(f"model     : preset '{cfg.model.preset}', {params:,} parameters (untrained), device {device}")
-    print(f"z         : {tuple(z.shape)} [batch, channels, steps of {4 * cfg.scaleogram.hop_length / sr * 1000:.0f} ms]")
+    print(f"model     : preset '{cfg.model.preset}', {params:,} parameters ({source}), device {device}")
+    print(f"z         : {tuple(z.shape)} [batch, channels, steps of {4 * cfg.scaleogram.hop_length / sr * 1000:.0f} ms]"
+          f" -> {z_path}")
     print(f"c         : {tuple(c.shape)} [batch, channels, steps]")
     print(f"time      : {elapsed * 1000:.1f} ms for scaleogram + encoder + autoregressive model")
+    print(f"listening : predicting {model.steps} encodings ({model.skip} skipped) of {args.batch} new clips, "
+          f"the right one is picked among {args.batch} candidates {100 * result.accuracy.item():.0f} % of the "
+          f"time (chance {100 / args.batch:.0f} %); {cfg.loss.kind.upper()} loss {result.loss.item():.3f} "
+          f"(chance {result.chance:.3f})")
     return 0
 
 
@@ -133,7 +154,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
     from .data.folder import labelled_examples, write_synthetic_folder
     from .probe import build_probe_set, run_probe
 
-    device = _device(args.device)
+    device = resolve_device(args.device)
     expect = load_config(args.config) if args.config else None
     model, cfg, payload = load_model(args.checkpoint, device, expect=expect)
     if args.config:
@@ -183,11 +204,14 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    p = add("demo", cmd_demo, "run the artificial ear on a generated clip and write a scaleogram PNG")
+    p = add("demo", cmd_demo, "the artificial ear on music it never heard: pictures and prediction accuracy")
     p.add_argument("--out", default="immersions-demo", help="output folder (default: %(default)s)")
     p.add_argument("--seconds", type=float, default=4.0, help="clip length (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: %(default)s)")
+    p.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT,
+                   help="trained model (default: the shipped checkpoints/small.pt; 'none' = untrained)")
+    p.add_argument("--batch", type=int, default=16, help="clips for the prediction test (default: %(default)s)")
 
     p = add("scaleogram", cmd_scaleogram, "write a PNG of an audio file's scaleogram")
     p.add_argument("input", help="audio file (wav, flac, ogg, mp3)")

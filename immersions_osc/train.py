@@ -22,7 +22,8 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from .checkpoint import load_model, read_checkpoint, save_checkpoint
+from .checkpoint import load_model, save_checkpoint
+from .device import resolve_device
 from .config import Config
 from .errors import UserError
 from .model import CPCModel, build_model
@@ -57,17 +58,6 @@ def init_distributed(device_name: str) -> Distributed:
         use_cuda = device_name != "cpu" and torch.cuda.is_available()
         dist.init_process_group("nccl" if use_cuda else "gloo")
     return info
-
-
-def resolve_device(name: str, distributed: Distributed) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise UserError(f"train.device is {name!r} but CUDA is not available (use 'cpu' or 'auto')")
-        if distributed.enabled:
-            return torch.device("cuda", distributed.local_rank)
-    return torch.device(name)
 
 
 class StepBatches(torch.utils.data.Sampler):
@@ -126,7 +116,7 @@ def train(cfg: Config, out_dir: str, resume: bool = False, show_progress: bool =
     """Train ``cfg`` into ``out_dir``; returns the final metrics.  ``max_steps`` stops early
     (the schedule still follows ``cfg.train.steps``)."""
     distributed = init_distributed(cfg.train.device)
-    device = resolve_device(cfg.train.device, distributed)
+    device = resolve_device(cfg.train.device, distributed.local_rank if distributed.enabled else None)
     ckpt_path = os.path.join(out_dir, CHECKPOINT_NAME)
     torch.manual_seed(cfg.train.seed)
 
@@ -203,6 +193,3 @@ def train(cfg: Config, out_dir: str, resume: bool = False, show_progress: bool =
         dist.destroy_process_group()
     return metrics
 
-
-def checkpoint_step(path: str) -> int:
-    return read_checkpoint(path)["step"]

@@ -93,7 +93,7 @@ class CPCModel(nn.Module):
         if self.encoder.output_frequencies(cfg.scaleogram.n_bins) != 1:
             from ..config import ConfigError
             raise ConfigError(
-                f"scaleogram.n_bins must be {self.encoder._bins_for_one()} for this encoder "
+                f"scaleogram.n_bins must be {self.encoder.required_bins()} for this encoder "
                 f"(its frequency convolutions reduce exactly that many bins to one), "
                 f"got {cfg.scaleogram.n_bins}")
         self.ar = AutoregressiveModel(self.encoder.out_channels, ar_channels)

@@ -77,8 +77,9 @@ class Encoder(nn.Module):
             h = block(h)
         if h.shape[-2] != 1:
             raise ValueError(f"encoder output has {h.shape[-2]} frequency rows, expected 1: "
-                             f"the scaleogram must have {self._bins_for_one()} bins")
+                             f"the scaleogram must have {self.required_bins()} bins")
         return h.squeeze(-2)
 
-    def _bins_for_one(self) -> int:
+    def required_bins(self) -> int:
+        """The number of scaleogram bins that this encoder reduces to exactly one."""
         return next(n for n in range(1, 4096) if self.output_frequencies(n) == 1)
