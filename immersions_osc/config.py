@@ -161,6 +161,53 @@ class ProbeConfig:
 
 
 @dataclass
+class LayoutConfig:
+    """The neural layout: a multilevel Barnes-Hut force simulation (see immersions_osc/layout)."""
+    # Barnes-Hut opening angle: a cell of size s at distance d counts as one charge when s/d < theta
+    theta: float = 0.5
+    # repulsion q_i q_j (p_i - p_j) / |p_i - p_j|^(k+1): magnitude falls off as 1/d^k
+    exponent: float = 2.0
+    # attraction per edge w (p_j - p_i), w = attraction / mean vertex degree (one uniform weight)
+    attraction: float = 1.0
+    # centering -l p_i: l at the coarsest level, multiplied by centering_growth at each finer one
+    centering: float = 0.002
+    centering_growth: float = 1.5
+    # Verlet integration: velocity kept per step = 1 - damping; step length dt
+    damping: float = 0.25
+    step: float = 0.5
+    # each vertex's (mass-scaled) force is clipped to this length
+    force_limit: float = 2.0
+    iterations_coarse: int = 200
+    iterations_fine: int = 60
+    # coarsen until at most this many vertices
+    coarsest_size: int = 300
+    # expanded children start this fraction of the mean edge length away from their parent
+    perturbation: float = 0.1
+    # snapshot frames: iterations per frame and weight of the frame's own charges (vs the variance)
+    snapshot_iterations: int = 10
+    snapshot_mix: float = 0.5
+    # 'barnes-hut' or 'exact' (O(N^2), chunked: tests and small graphs)
+    method: str = "barnes-hut"
+    # deepest quadtree level of Barnes-Hut
+    max_depth: int = 16
+    seed: int = 0
+
+    def validate(self, prefix: str) -> None:
+        _positive(self, prefix, "theta", "exponent", "attraction", "centering_growth", "step",
+                  "force_limit", "iterations_coarse", "iterations_fine", "coarsest_size", "max_depth")
+        for name in ("centering", "perturbation", "snapshot_iterations"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{prefix}{name} must be >= 0, got {getattr(self, name)}")
+        for name in ("damping", "snapshot_mix"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(f"{prefix}{name} must be between 0 and 1, got {getattr(self, name)}")
+        if self.method not in ("barnes-hut", "exact"):
+            raise ConfigError(f"{prefix}method must be 'barnes-hut' or 'exact', got {self.method!r}")
+        if self.max_depth > 30:
+            raise ConfigError(f"{prefix}max_depth must be <= 30, got {self.max_depth}")
+
+
+@dataclass
 class Config:
     scaleogram: ScaleogramConfig = field(default_factory=ScaleogramConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -168,6 +215,7 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     probe: ProbeConfig = field(default_factory=ProbeConfig)
+    layout: LayoutConfig = field(default_factory=LayoutConfig)
 
     def validate(self, prefix: str = "") -> None:
         for f in dataclasses.fields(self):
