@@ -9,11 +9,16 @@ Needs `sfdp` (apt-get install graphviz) and `pip install igraph`.
 """
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run from a checkout without installing
+
 import argparse
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 

@@ -7,6 +7,12 @@ models on the CPU (and on CUDA when present).
 """
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run from a checkout without installing
+
 import statistics
 import time
 import warnings

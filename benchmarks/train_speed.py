@@ -6,6 +6,12 @@ Trains from scratch for a few steps on the synthetic stream and prints clips/s p
 """
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run from a checkout without installing
+
 import argparse
 import json
 import os

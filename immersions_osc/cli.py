@@ -174,12 +174,14 @@ def cmd_probe(args: argparse.Namespace) -> int:
     report = run_probe(model, cfg, data, device, name=f"CPC ({os.path.basename(args.checkpoint)}, "
                                                        f"step {payload.get('step', '?')})")
     print(report.table())
+    print("linear-classifier L2 penalty chosen by cross-validation on the train split: "
+          + ", ".join(f"{k}: {v:g}" for k, v in report.extra.get("l2", {}).items()))
     if args.out:
         from .atomic import atomic_write_bytes
 
         atomic_write_bytes(args.out, json.dumps({
             "rows": [r.__dict__ for r in report.rows], "classes": report.classes, "n_train": report.n_train,
-            "n_test": report.n_test, "checkpoint": args.checkpoint, "data": args.data,
+            "n_test": report.n_test, "checkpoint": args.checkpoint, "data": args.data, "l2": report.extra.get("l2"),
             "label": args.label if args.data == "synthetic" else None}, indent=2).encode())
     return 0
 
@@ -245,6 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int)
     p.add_argument("--device", default="auto")
     p.add_argument("--out", help="also write the table as JSON here")
+
+    from .layout.command import register as register_layout
+
+    register_layout(sub)
 
     add("config", cmd_config, "print the configuration as YAML (a template to edit)")
     return parser

@@ -144,8 +144,11 @@ class ProbeConfig:
     crops_per_file: int = 4
     # fraction of *files* held out for evaluation (crops of one file never straddle the split)
     test_fraction: float = 0.3
-    # L2 penalty of the linear classifier
+    # L2 penalty of the linear classifier: chosen from l2_grid by file-grouped cross-validation
+    # on the training split (cv_folds folds); with an empty grid, l2 is used as given
     l2: float = 1e-3
+    l2_grid: list[float] = field(default_factory=lambda: [1e-4, 1e-3, 1e-2, 1e-1, 1.0])
+    cv_folds: int = 4
     # the supervised-from-scratch baseline
     supervised_epochs: int = 30
     supervised_learning_rate: float = 1e-3
@@ -156,8 +159,10 @@ class ProbeConfig:
                   "supervised_learning_rate")
         if not 0 < self.test_fraction < 1:
             raise ConfigError(f"{prefix}test_fraction must be between 0 and 1, got {self.test_fraction}")
-        if self.l2 < 0:
-            raise ConfigError(f"{prefix}l2 must be >= 0, got {self.l2}")
+        if self.l2 < 0 or any(v < 0 for v in self.l2_grid):
+            raise ConfigError(f"{prefix}l2 and l2_grid must be >= 0, got {self.l2}, {self.l2_grid}")
+        if self.cv_folds < 2:
+            raise ConfigError(f"{prefix}cv_folds must be >= 2, got {self.cv_folds}")
 
 
 @dataclass

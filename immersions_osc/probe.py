@@ -11,6 +11,10 @@ to two baselines on exactly the same split:
 * **supervised from scratch** — the same architecture plus a linear head, trained end-to-end on
   the training split only.
 
+The linear classifiers' L2 penalty is chosen per row from ``probe.l2_grid`` by file-grouped
+cross-validation on the training split (the test split is never looked at); an empty grid uses
+``probe.l2``.
+
 Splits are by *file*: all crops of one source file fall on the same side (stratified by label).
 """
 from __future__ import annotations
@@ -142,6 +146,25 @@ def calibrate_batch_norm(model: CPCModel, audio: torch.Tensor, device: torch.dev
     model.eval()
 
 
+def choose_l2(x: torch.Tensor, y: torch.Tensor, files: torch.Tensor, n_classes: int,
+              grid: tuple[float, ...], folds: int, seed: int) -> float:
+    """The L2 penalty with the lowest validation loss in file-grouped cross-validation."""
+    unique = sorted(set(files.tolist()))
+    random.Random(seed).shuffle(unique)
+    fold_of = {f: i % folds for i, f in enumerate(unique)}
+    fold = torch.tensor([fold_of[f] for f in files.tolist()])
+    losses = []
+    for l2 in grid:
+        total = 0.0
+        for k in range(folds):
+            val = fold == k
+            if val.all() or not val.any():
+                continue
+            total += fit_linear_probe(x[~val], y[~val], x[val], y[val], n_classes, l2)[0]
+        losses.append(total)
+    return grid[int(np.argmin(losses))]
+
+
 def fit_linear_probe(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor,
                      test_y: torch.Tensor, n_classes: int, l2: float) -> tuple[float, float]:
     """Multinomial logistic regression (standardized features, L-BFGS); returns test (loss, accuracy)."""
@@ -206,18 +229,26 @@ def run_probe(model: CPCModel, cfg: Config, data: ProbeSet, device: torch.device
     ytr, yte = data.labels[train_idx], data.labels[test_idx]
     rows = []
 
-    features = extract_features(model, data.audio, device)
-    rows.append(ProbeRow(name, *fit_linear_probe(features[train_idx], ytr, features[test_idx], yte,
-                                                 n_classes, cfg.probe.l2)))
+    chosen = {}
+
+    def linear_row(row_name: str, features: torch.Tensor) -> ProbeRow:
+        l2 = cfg.probe.l2
+        if cfg.probe.l2_grid:
+            l2 = choose_l2(features[train_idx], ytr, data.files[train_idx], n_classes,
+                           tuple(cfg.probe.l2_grid), cfg.probe.cv_folds, cfg.probe.seed)
+        chosen[row_name] = l2
+        return ProbeRow(row_name, *fit_linear_probe(features[train_idx], ytr, features[test_idx], yte,
+                                                    n_classes, l2))
+
+    rows.append(linear_row(name, extract_features(model, data.audio, device)))
 
     torch.manual_seed(cfg.probe.seed)
     random_model = build_model(cfg).to(device)
     calibrate_batch_norm(random_model, data.audio[train_idx], device)
-    features = extract_features(random_model, data.audio, device)
-    rows.append(ProbeRow("random init (frozen)", *fit_linear_probe(
-        features[train_idx], ytr, features[test_idx], yte, n_classes, cfg.probe.l2)))
+    rows.append(linear_row("random init (frozen)", extract_features(random_model, data.audio, device)))
 
     rows.append(ProbeRow("supervised from scratch", *train_supervised(
         cfg, data.audio[train_idx], ytr, data.audio[test_idx], yte, n_classes, device, show_progress)))
     return ProbeReport(rows, data.classes, len(train_idx), len(test_idx),
-                       len(set(data.files[train_idx].tolist())), len(set(data.files[test_idx].tolist())))
+                       len(set(data.files[train_idx].tolist())), len(set(data.files[test_idx].tolist())),
+                       extra={"l2": chosen})

@@ -70,3 +70,18 @@ def test_probe_cli_end_to_end(tmp_path):
     report = json.loads((tmp_path / "p.json").read_text())
     assert [r["name"].split(" (")[0] for r in report["rows"]] == ["CPC", "random init", "supervised from scratch"]
     assert all(0.0 <= r["accuracy"] <= 1.0 and r["loss"] > 0 for r in report["rows"])
+
+
+def test_l2_is_chosen_by_grouped_cross_validation():
+    from immersions_osc.probe import choose_l2
+
+    g = torch.Generator().manual_seed(1)
+    y = torch.arange(40) % 2
+    files = torch.arange(40) // 2
+    # features unrelated to the labels: a weak penalty over-fits, a strong one stays near chance
+    noise = torch.randn(40, 60, generator=g)
+    assert choose_l2(noise, y, files, 2, (1e-5, 1.0), 4, 0) == 1.0
+    # one clean, strong feature: the weak penalty fits it better
+    signal = torch.randn(40, 3, generator=g) * 0.1
+    signal[:, 0] += 2 * y - 1
+    assert choose_l2(signal, y, files, 2, (1e-5, 1.0), 4, 0) == 1e-5

@@ -6,6 +6,7 @@ import argparse
 import os
 import time
 
+from ..device import resolve_device
 from ..errors import UserError
 
 # the clips whose activation variance gives the charges
@@ -30,19 +31,6 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
     return p
-
-
-def _device(name: str):
-    import torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError(f"--device {name}: CUDA is not available on this machine (use cpu or auto)")
-    try:
-        return torch.device(name)
-    except RuntimeError:
-        raise UserError(f"--device {name!r} is not a device (use auto, cpu or cuda)") from None
 
 
 def validation_clips(data: str, n: int, sample_rate: int, seed: int):
@@ -88,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--snapshots must be >= 0, got {args.snapshots}")
     if not args.out.endswith(".npz"):
         raise UserError(f"--out must name a .npz file, got {args.out}")
-    device = _device(args.device)
+    device = resolve_device(args.device)
     model, cfg, _ = load_model(args.checkpoint, device)
     model.eval()
     lcfg = load_config(args.config).layout if args.config else cfg.layout
@@ -139,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
         layer_shapes=np.array(graph.shapes), charges=charges.numpy(),
         blocks=np.array([[b.src, b.dst, b.n_edges] for b in graph.blocks]).reshape(-1, 3),
         animation=animation,
-        metadata={"checkpoint": os.path.abspath(args.checkpoint), "clips": args.clips, "data": args.data,
+        metadata={"checkpoint": args.checkpoint, "clips": args.clips, "data": args.data,
                   "seconds": round(elapsed, 3), "device": str(device),
                   "config": {k: getattr(lcfg, k) for k in lcfg.__dataclass_fields__}}))
     print(f"layout   : {elapsed:.1f} s -> {args.out} (+ .json)")

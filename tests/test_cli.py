@@ -1,0 +1,56 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from immersions_osc.images import read_png
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHIPPED = os.path.join(REPO, "checkpoints", "small.pt")
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "immersions_osc", *args], capture_output=True, text=True,
+                          timeout=600, cwd=REPO)
+
+
+def test_demo_on_the_shipped_checkpoint(tmp_path):
+    assert os.path.isfile(SHIPPED), "checkpoints/small.pt must ship with the repository"
+    proc = run_cli("demo", "--out", str(tmp_path), "--device", "cpu")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "z         : (1, 128, 43)" in proc.stdout and "c         : (1, 64, 11)" in proc.stdout
+    picture = read_png(tmp_path / "scaleogram.png")
+    assert picture.shape[0] == 216 * 3 and picture.std() > 10  # not a blank image
+    assert read_png(tmp_path / "encodings.png").std() > 10
+    # the trained ear predicts the future of unheard music far better than chance (1 in 16)
+    accuracy = int(proc.stdout.split("candidates ")[1].split(" %")[0])
+    assert accuracy >= 3 * 100 / 16
+
+
+def test_demo_untrained_and_bad_flags(tmp_path):
+    proc = run_cli("demo", "--checkpoint", "none", "--out", str(tmp_path), "--seconds", "2", "--batch", "4")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "untrained" in proc.stdout
+    proc = run_cli("demo", "--batch", "1", "--out", str(tmp_path))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "--batch must be >= 2" in proc.stderr
+
+
+def test_scaleogram_command_and_its_errors(tmp_path):
+    import soundfile as sf
+
+    t = np.arange(44100) / 44100
+    sf.write(tmp_path / "a.wav", 0.5 * np.sin(2 * np.pi * 440 * t), 44100)
+    proc = run_cli("scaleogram", str(tmp_path / "a.wav"), "--out", str(tmp_path / "a.png"))
+    assert proc.returncode == 0, proc.stderr
+    img = read_png(tmp_path / "a.png")
+    # the brightest row is the 440 Hz bin (images put low frequencies at the bottom)
+    row = int(np.argmax(img.astype(float).sum(axis=(1, 2)))) // 3
+    assert abs((216 - 1 - row) - round(24 * np.log2(440 / 40))) <= 1
+    for bad, message in ((tmp_path / "missing.wav", "audio file not found"),):
+        proc = run_cli("scaleogram", str(bad))
+        assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+    (tmp_path / "junk.wav").write_bytes(os.urandom(3000))
+    proc = run_cli("scaleogram", str(tmp_path / "junk.wav"))
+    assert proc.returncode == 2 and "cannot read" in proc.stderr and "Traceback" not in proc.stderr
