@@ -134,7 +134,7 @@ def train(cfg: Config, out_dir: str, resume: bool = False, show_progress: bool =
             optimizer.load_state_dict(payload["optimizer"])
         start_step = payload["step"]
         torch.set_rng_state(payload["rng"]["torch"])
-    elif distributed.is_main and os.path.isfile(ckpt_path):
+    elif os.path.isfile(ckpt_path):  # every rank checks, so none is left waiting in DDP set-up
         raise UserError(f"{ckpt_path} exists: pass --resume to continue it, or choose another --out")
 
     module: nn.Module = LossModule(model)
