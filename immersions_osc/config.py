@@ -75,8 +75,7 @@ class ModelConfig:
             if len(value) != len(table) or any(c < 1 for c in value):
                 raise ConfigError(f"{prefix}{name} must be {len(table)} positive integers, got {value}")
         _positive(self, prefix, "prediction_steps")
-        if self.prediction_skip < 0:
-            raise ConfigError(f"{prefix}prediction_skip must be >= 0, got {self.prediction_skip}")
+        _non_negative(self, prefix, "prediction_skip")
 
 
 @dataclass
@@ -105,8 +104,7 @@ class DataConfig:
         if self.source == "folder" and not self.folder:
             raise ConfigError(f"{prefix}folder must name an audio folder when {prefix}source is 'folder'")
         _positive(self, prefix, "items_per_epoch")
-        if self.num_workers < 0:
-            raise ConfigError(f"{prefix}num_workers must be >= 0, got {self.num_workers}")
+        _non_negative(self, prefix, "num_workers")
 
 
 @dataclass
@@ -132,9 +130,7 @@ class TrainConfig:
         if self.batch_size < 2:
             raise ConfigError(f"{prefix}batch_size must be >= 2 (the other clips are the negatives), "
                               f"got {self.batch_size}")
-        for name in ("weight_decay", "warmup_steps", "grad_clip"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{prefix}{name} must be >= 0, got {getattr(self, name)}")
+        _non_negative(self, prefix, "weight_decay", "warmup_steps", "grad_clip")
 
 
 @dataclass
@@ -200,9 +196,7 @@ class LayoutConfig:
     def validate(self, prefix: str) -> None:
         _positive(self, prefix, "theta", "exponent", "attraction", "centering_growth", "step",
                   "force_limit", "iterations_coarse", "iterations_fine", "coarsest_size", "max_depth")
-        for name in ("centering", "perturbation", "snapshot_iterations"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{prefix}{name} must be >= 0, got {getattr(self, name)}")
+        _non_negative(self, prefix, "centering", "perturbation", "snapshot_iterations")
         for name in ("damping", "snapshot_mix"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(f"{prefix}{name} must be between 0 and 1, got {getattr(self, name)}")
@@ -234,6 +228,13 @@ def _positive(obj: Any, prefix: str, *names: str) -> None:
         value = getattr(obj, name)
         if not value > 0:
             raise ConfigError(f"{prefix}{name} must be > 0, got {value}")
+
+
+def _non_negative(obj: Any, prefix: str, *names: str) -> None:
+    for name in names:
+        value = getattr(obj, name)
+        if value < 0:
+            raise ConfigError(f"{prefix}{name} must be >= 0, got {value}")
 
 
 def _type_name(tp: Any) -> str:
