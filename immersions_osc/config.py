@@ -207,6 +207,44 @@ class LayoutConfig:
 
 
 @dataclass
+class OptimizeConfig:
+    """Sonification: gradient ascent on the waveform (see immersions_osc/optimize)."""
+    # Adam on the raw samples: each step moves a sample by about this much
+    learning_rate: float = 0.001
+    steps: int = 200
+    # divide the waveform gradient by its RMS before each step
+    normalize_gradient: bool = True
+    # penalties (0 = off): activation energy of the rest of the target layers, scaleogram power
+    # (noise/sparsity), and power weighted towards high frequencies
+    energy_penalty: float = 0.0
+    sparsity_penalty: float = 0.0
+    high_frequency_penalty: float = 0.0
+    # regularizers (0 = off): circular time shift (fraction of the loop), pitch shift
+    # (semitones), scaleogram masking (fraction of time and of frequency), gradient noise (times
+    # the gradient's std), spectral de-noising between steps (times each bin's median magnitude)
+    time_shift: float = 1.0
+    pitch_shift: float = 0.5
+    mask: float = 0.0
+    gradient_noise: float = 0.0
+    denoise: float = 0.0
+    # blend of the start clip into each new loop (0 = none)
+    mix_original: float = 0.0
+    # peak level of the loop (1.0 = 0 dBFS)
+    peak: float = 0.9
+    seed: int = 0
+
+    def validate(self, prefix: str) -> None:
+        _positive(self, prefix, "learning_rate", "steps", "peak")
+        _non_negative(self, prefix, "energy_penalty", "sparsity_penalty", "high_frequency_penalty",
+                      "time_shift", "pitch_shift", "mask", "gradient_noise", "denoise")
+        for name in ("time_shift", "mask", "mix_original"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(f"{prefix}{name} must be between 0 and 1, got {getattr(self, name)}")
+        if self.peak > 1:
+            raise ConfigError(f"{prefix}peak must be <= 1 (0 dBFS), got {self.peak}")
+
+
+@dataclass
 class Config:
     scaleogram: ScaleogramConfig = field(default_factory=ScaleogramConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -215,6 +253,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     probe: ProbeConfig = field(default_factory=ProbeConfig)
     layout: LayoutConfig = field(default_factory=LayoutConfig)
+    optimize: OptimizeConfig = field(default_factory=OptimizeConfig)
 
     def validate(self, prefix: str = "") -> None:
         for f in dataclasses.fields(self):

@@ -1,0 +1,88 @@
+"""What to excite: targets are sets of neurons of one layer, with a weight (< 0 suppresses).
+
+A target names a layer (``encoder.blocks.0.relu1``) and, optionally, channels, a frequency-row
+range and a time range (fractions of the clip) within it, or explicit neuron indices
+``channel * n_frequencies + frequency`` (what a selection in the 2D layout produces).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import torch
+
+from ..errors import UserError
+
+
+@dataclass
+class Target:
+    layer: str
+    channels: Optional[list[int]] = None
+    frequencies: Optional[tuple[int, int]] = None  # rows [lo, hi) of a 2D layer
+    times: Optional[tuple[float, float]] = None  # fractions [lo, hi) of the layer's time axis
+    neurons: Optional[list[int]] = None  # flat indices channel * F + frequency
+    weight: float = 1.0
+
+
+def layer_shapes(activations: dict[str, torch.Tensor]) -> dict[str, tuple[int, int]]:
+    """{layer: (channels, frequencies)}; 1D layers have one frequency row."""
+    return {name: (a.shape[1], a.shape[2] if a.dim() == 4 else 1) for name, a in activations.items()}
+
+
+def neuron_mask(target: Target, shapes: dict[str, tuple[int, int]]) -> torch.Tensor:
+    """Boolean [C, F] mask of the target's neurons; a clear UserError for a bad target."""
+    if target.layer not in shapes:
+        raise UserError(f"unknown layer {target.layer!r}; valid layers: {', '.join(shapes)}")
+    channels, frequencies = shapes[target.layer]
+    mask = torch.zeros(channels, frequencies, dtype=torch.bool)
+    if target.neurons is not None:
+        bad = [n for n in target.neurons if not 0 <= n < channels * frequencies]
+        if bad:
+            raise UserError(f"neuron index {bad[0]} out of range for {target.layer} "
+                            f"(0..{channels * frequencies - 1})")
+        mask.view(-1)[torch.tensor(target.neurons, dtype=torch.long)] = True
+        return mask
+    rows = slice(None)
+    if target.frequencies is not None:
+        lo, hi = target.frequencies
+        if not 0 <= lo < hi <= frequencies:
+            raise UserError(f"frequency range {lo}..{hi} out of range for {target.layer} "
+                            f"(0..{frequencies})")
+        rows = slice(lo, hi)
+    if target.channels is None:
+        mask[:, rows] = True
+    else:
+        bad = [c for c in target.channels if not 0 <= c < channels]
+        if bad:
+            raise UserError(f"channel {bad[0]} out of range for {target.layer} (0..{channels - 1})")
+        mask[torch.tensor(target.channels, dtype=torch.long), rows] = True
+    return mask
+
+
+def time_slice(target: Target, steps: int) -> slice:
+    if target.times is None:
+        return slice(None)
+    lo, hi = target.times
+    if not 0.0 <= lo < hi <= 1.0:
+        raise UserError(f"time range {lo}..{hi} must be fractions with 0 <= lo < hi <= 1")
+    start = min(steps - 1, int(lo * steps))
+    return slice(start, max(start + 1, int(round(hi * steps))))
+
+
+def target_activation(activations: dict[str, torch.Tensor], target: Target,
+                      mask: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Mean activation of the target's neurons over its time range: [B]."""
+    a = activations[target.layer]
+    a = a if a.dim() == 4 else a.unsqueeze(2)  # [B, C, F, T]
+    if mask is None:
+        mask = neuron_mask(target, layer_shapes(activations))
+    selected = a[..., time_slice(target, a.shape[-1])][:, mask.to(a.device)]  # [B, n, T']
+    return selected.mean(dim=(1, 2))
+
+
+def check_targets(targets: Sequence[Target], shapes: dict[str, tuple[int, int]]) -> None:
+    if not targets:
+        raise UserError("no target: name at least one layer to excite")
+    for t in targets:
+        if not neuron_mask(t, shapes).any():
+            raise UserError(f"the target in {t.layer} selects no neuron")
