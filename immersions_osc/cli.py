@@ -249,8 +249,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="also write the table as JSON here")
 
     from .layout.command import register as register_layout
+    from .optimize.command import register as register_render
 
     register_layout(sub)
+    register_render(sub)
 
     add("config", cmd_config, "print the configuration as YAML (a template to edit)")
     return parser

@@ -210,7 +210,7 @@ class LayoutConfig:
 class OptimizeConfig:
     """Sonification: gradient ascent on the waveform (see immersions_osc/optimize)."""
     # Adam on the raw samples: each step moves a sample by about this much
-    learning_rate: float = 0.001
+    learning_rate: float = 0.003
     steps: int = 200
     # divide the waveform gradient by its RMS before each step
     normalize_gradient: bool = True

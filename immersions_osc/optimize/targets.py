@@ -72,10 +72,10 @@ def time_slice(target: Target, steps: int) -> slice:
 def target_activation(activations: dict[str, torch.Tensor], target: Target,
                       mask: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Mean activation of the target's neurons over its time range: [B]."""
+    if mask is None:
+        mask = neuron_mask(target, layer_shapes(activations))  # validates the target first
     a = activations[target.layer]
     a = a if a.dim() == 4 else a.unsqueeze(2)  # [B, C, F, T]
-    if mask is None:
-        mask = neuron_mask(target, layer_shapes(activations))
     selected = a[..., time_slice(target, a.shape[-1])][:, mask.to(a.device)]  # [B, n, T']
     return selected.mean(dim=(1, 2))
 

@@ -1,0 +1,59 @@
+"""Sonification speed: optimization steps/s and seconds per new 4 s loop.
+
+Run: ./run bench optimize_speed   (or: python benchmarks/optimize_speed.py)
+`small` (the shipped checkpoint) on the CPU, 2 threads; and, when CUDA is present, an untrained
+`seed` model on the GPU (speed does not depend on the weights).  The live generator publishes a
+new loop every `publish_every` steps; the live-performance target is a new loop at least every 4 s.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run from a checkout without installing
+
+import statistics
+import time
+
+import torch
+
+from immersions_osc.checkpoint import load_model
+from immersions_osc.config import Config, ModelConfig, OptimizeConfig
+from immersions_osc.model import build_model
+from immersions_osc.optimize.loop import Optimizer
+from immersions_osc.optimize.start import start_clip
+from immersions_osc.optimize.targets import Target
+
+PUBLISH_EVERY = 50  # steps per published loop in the live generator (its default)
+
+
+def measure(model, device: str, label: str, steps: int = 60) -> None:
+    start = start_clip("noise", 4 * 44100, 44100)
+    run = Optimizer(model.to(device), start, [Target("encoder.blocks.6.relu2", channels=[0, 1])], OptimizeConfig())
+    for _ in range(5):  # warm-up
+        run.step()
+    times = []
+    for _ in range(steps):
+        t0 = time.perf_counter()
+        run.step()
+        if device == "cuda":
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    per_step = statistics.median(times)
+    print(f"{label:28s} {device:5s} {1 / per_step:8.1f} steps/s   {per_step * PUBLISH_EVERY:6.2f} s per new loop "
+          f"({PUBLISH_EVERY} steps)   {per_step * 200:6.2f} s for a 200-step render")
+
+
+def main() -> None:
+    torch.set_num_threads(min(2, torch.get_num_threads()))
+    print(f"threads {torch.get_num_threads()}, 4 s loops at 44.1 kHz, all regularizers at their defaults")
+    model, _, _ = load_model(REPO / "checkpoints" / "small.pt")
+    measure(model, "cpu", "small (shipped checkpoint)")
+    if torch.cuda.is_available():
+        measure(model, "cuda", "small (shipped checkpoint)")
+        measure(build_model(Config(model=ModelConfig(preset="seed"))), "cuda", "seed (untrained)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""``immersions-osc render``: optimize a loop that excites chosen neurons and write it as WAV, a
+PNG of its scaleogram with the target marked, and a JSON of every parameter (``--seed`` makes it
+reproducible).  ``--sweep`` renders one loop per block, like the seed's gallery."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import time
+
+from ..device import resolve_device
+from ..errors import UserError
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser("render", help="optimize an audio loop that excites chosen neurons",
+                              description="optimize an audio loop that excites chosen neurons (sonification)")
+    p.add_argument("--config", help="YAML config whose 'optimize' section overrides the defaults")
+    p.add_argument("--checkpoint", default="checkpoints/small.pt", help="(default: %(default)s)")
+    p.add_argument("--layer", help="layer name, e.g. encoder.blocks.1.relu2 (see the error for the list)")
+    p.add_argument("--channels", type=int, nargs="+", help="channels of the layer (default: all)")
+    p.add_argument("--frequencies", type=int, nargs=2, metavar=("LO", "HI"), help="frequency rows [LO, HI)")
+    p.add_argument("--steps", type=int, help="optimization steps (default: the config's, 200)")
+    p.add_argument("--lr", type=float, help="learning rate")
+    p.add_argument("--start", default="noise", help="silence, noise or an audio file (default: %(default)s)")
+    p.add_argument("--seconds", type=float, default=4.0, help="loop length (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", default="render.wav", help="WAV path; .png and .json are written beside it")
+    p.add_argument("--sweep", action="store_true", help="one loop per encoder/autoregressive block into the "
+                                                        "folder of --out (the last nonlinearity of each block)")
+    p.set_defaults(func=run)
+    return p
+
+
+def block_layers(layer_names: list[str]) -> list[str]:
+    """The last nonlinearity of every block: encoder.blocks.i.relu2, ar.blocks.i.relu."""
+    last: dict[str, str] = {}
+    for name in layer_names:
+        block = name.rsplit(".", 1)[0]
+        last[block] = name
+    return list(last.values())
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from ..checkpoint import load_model
+    from ..config import load_config
+    from .loop import activations_of
+    from .start import start_clip
+    from .targets import Target
+
+    if args.seconds <= 0.5:
+        raise UserError(f"--seconds must be more than 0.5, got {args.seconds:g}")
+    device = resolve_device(args.device)
+    model, cfg, _ = load_model(args.checkpoint, device)
+    ocfg = load_config(args.config).optimize if args.config else cfg.optimize
+    ocfg = dataclasses.replace(ocfg, seed=args.seed,
+                               **({"steps": args.steps} if args.steps is not None else {}),
+                               **({"learning_rate": args.lr} if args.lr is not None else {}))
+    ocfg.validate("optimize.")
+    sr = cfg.scaleogram.sample_rate
+    start = start_clip(args.start, int(args.seconds * sr), sr, args.seed)
+    with torch.no_grad():
+        names = list(activations_of(model.eval(), start.unsqueeze(0).to(device))[0])
+    if args.sweep:
+        if args.layer or args.channels or args.frequencies:
+            raise UserError("--sweep renders every block: leave out --layer, --channels and --frequencies")
+        folder = os.path.dirname(os.path.abspath(args.out))
+        for layer in block_layers(names):
+            out = os.path.join(folder, layer.replace(".", "_") + ".wav")
+            render_one(model, cfg, ocfg, Target(layer), start, out, args)
+        return 0
+    if not args.layer:
+        raise UserError(f"name a --layer (or use --sweep); layers: {', '.join(names)}")
+    target = Target(args.layer, channels=args.channels,
+                    frequencies=tuple(args.frequencies) if args.frequencies else None)
+    render_one(model, cfg, ocfg, target, start, args.out, args)
+    return 0
+
+
+def render_one(model, cfg, ocfg, target, start, out: str, args: argparse.Namespace) -> None:
+    import numpy as np
+    import soundfile as sf
+    import torch
+
+    from ..atomic import atomic_write, atomic_write_bytes
+    from ..images import scaleogram_image, write_png
+    from ..progress import Progress
+    from .loop import measure, optimize
+
+    if not out.endswith(".wav"):
+        raise UserError(f"--out must name a .wav file, got {out}")
+    before = measure(model, start.to(next(model.parameters()).device), [target])[0]
+    bar = Progress(ocfg.steps, f"render {target.layer}", every=max(1, ocfg.steps // 10))
+    t0 = time.perf_counter()
+    run = optimize(model, start, [target], ocfg,
+                   callback=lambda i, v: bar.update(i, activation=f"{v:.3f}"))
+    bar.close()
+    elapsed = time.perf_counter() - t0
+    loop = run.loop()
+    after = measure(model, loop.to(next(model.parameters()).device), [target])[0]
+    sr = cfg.scaleogram.sample_rate
+    audio = loop.numpy().astype(np.float32)
+    atomic_write(out, lambda fh: sf.write(fh, audio, sr, format="WAV", subtype="FLOAT"))
+    with torch.no_grad():
+        spec = model.scaleogram(loop.unsqueeze(0).to(next(model.parameters()).device))[0, 0].cpu().numpy()
+    image = scaleogram_image(spec)
+    mark_target(image, target, run.masks[0].numpy())
+    base = os.path.splitext(out)[0]
+    write_png(base + ".png", image)
+    record = {"target": dataclasses.asdict(target), "start": args.start, "seconds": args.seconds,
+              "checkpoint": args.checkpoint, "optimize": dataclasses.asdict(ocfg),
+              "activation_before": before, "activation_after": after,
+              "gain": after / before if before > 0 else None, "seconds_elapsed": round(elapsed, 2),
+              "steps_per_second": round(ocfg.steps / elapsed, 2)}
+    atomic_write_bytes(base + ".json", json.dumps(record, indent=2).encode())
+    print(f"{target.layer}: activation {before:.4f} -> {after:.4f} in {ocfg.steps} steps "
+          f"({ocfg.steps / elapsed:.1f} steps/s) -> {out}, {base}.png, {base}.json")
+
+
+def mark_target(image, target, mask) -> None:
+    """Outline, on the scaleogram picture, the frequency band of the target's rows (mapped
+    proportionally from the layer's frequency rows to the bins; 1D layers span all bins)."""
+    height, width, _ = image.shape
+    rows = mask.any(axis=0).nonzero()[0]
+    n_rows = mask.shape[1]
+    lo, hi = (rows.min() / n_rows, (rows.max() + 1) / n_rows) if len(rows) and n_rows > 1 else (0.0, 1.0)
+    top, bottom = int((1 - hi) * (height - 1)), int((1 - lo) * (height - 1))
+    colour = (0, 255, 255)
+    image[top, :] = colour
+    image[bottom, :] = colour
+    image[top:bottom + 1, 0] = colour
+    image[top:bottom + 1, width - 1] = colour

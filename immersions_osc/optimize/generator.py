@@ -1,0 +1,134 @@
+"""The continuous loop generator of the live service.
+
+A background thread steps the optimization forever.  Parameter changes (targets, any
+``OptimizeConfig`` field, a new start clip) are queued by any thread and applied between steps; a
+new target set continues from the current loop (continuous morphing).  Every ``publish_every``
+steps the current loop is published: ``latest()`` returns the newest published loop and its
+version at once (a reference read, never waiting for a step).  A step that yields a non-finite
+loop or gradient restores the last good loop, counts a reset and carries on.
+"""
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional, Sequence
+
+import torch
+
+from ..config import OptimizeConfig
+from ..model import CPCModel
+from .loop import Optimizer
+from .targets import Target
+
+
+@dataclass(frozen=True)
+class PublishedLoop:
+    audio: torch.Tensor  # [N] float32, CPU
+    version: int  # 1, 2, ... (0: the start clip)
+    step: int
+
+
+@dataclass
+class GeneratorStats:
+    steps: int = 0
+    published: int = 0
+    resets: int = 0
+    steps_per_second: float = 0.0
+    last_error: str = ""
+
+
+class LoopGenerator:
+    def __init__(self, model: CPCModel, start: torch.Tensor, targets: Sequence[Target], cfg: OptimizeConfig,
+                 publish_every: int = 50, on_publish: Optional[Callable[[PublishedLoop], None]] = None):
+        self.model, self.cfg, self.publish_every, self.on_publish = model, cfg, publish_every, on_publish
+        self._run = Optimizer(model, start, list(targets), cfg)  # validates the targets now
+        self._latest = PublishedLoop(self._run.loop().clone(), 0, 0)
+        self._pending: dict = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: Optional[threading.Thread] = None
+        self.stats = GeneratorStats()
+
+    # --- any thread --------------------------------------------------------------------------------
+    def latest(self) -> PublishedLoop:
+        return self._latest
+
+    def set_targets(self, targets: Sequence[Target]) -> None:
+        with self._lock:
+            self._pending["targets"] = list(targets)
+
+    def set_params(self, **changes) -> None:
+        """Change OptimizeConfig fields (validated here, applied between steps)."""
+        candidate = dataclasses.replace(self.cfg, **changes)
+        candidate.validate("optimize.")
+        with self._lock:
+            self._pending.setdefault("params", {}).update(changes)
+
+    def set_start(self, audio: torch.Tensor) -> None:
+        with self._lock:
+            self._pending["start"] = audio.detach().float().cpu().clone()
+
+    def start(self) -> "LoopGenerator":
+        self._thread = threading.Thread(target=self._loop, name="immersions-optimizer", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # --- the optimizer thread ----------------------------------------------------------------------
+    def _apply_pending(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        if "params" in pending:
+            self.cfg = dataclasses.replace(self.cfg, **pending["params"])
+        current = pending.get("start", self._run.loop())
+        if "targets" in pending or "start" in pending:
+            targets = pending.get("targets", self._run.targets)
+            self._run = Optimizer(self.model, current, targets, self.cfg)
+        elif "params" in pending:
+            self._run.cfg = self.cfg
+            for group in self._run.optimizer.param_groups:
+                group["lr"] = self.cfg.learning_rate
+
+    def _publish(self) -> None:
+        loop = self._run.loop().clone()
+        self._latest = PublishedLoop(loop, self._latest.version + 1, self.stats.steps)
+        self.stats.published += 1
+        if self.on_publish is not None:
+            self.on_publish(self._latest)
+
+    def _loop(self) -> None:
+        window_start, window_steps = time.perf_counter(), 0
+        while not self._stop.is_set():
+            try:
+                self._apply_pending()
+            except Exception as exc:  # e.g. a target that does not exist: keep the old ones
+                self.stats.last_error = str(exc)
+                continue
+            try:
+                self._run.step()
+                ok = bool(torch.isfinite(self._run.audio).all())
+            except FloatingPointError as exc:
+                ok, self.stats.last_error = False, str(exc)
+            if not ok:
+                self.stats.resets += 1
+                self.stats.last_error = self.stats.last_error or "non-finite loop"
+                self._run = Optimizer(self.model, self._latest.audio, self._run.targets, self.cfg)
+                continue
+            self.stats.steps += 1
+            window_steps += 1
+            if self.stats.steps % self.publish_every == 0:
+                self._publish()
+            elapsed = time.perf_counter() - window_start
+            if elapsed >= 1.0:
+                self.stats.steps_per_second = window_steps / elapsed
+                window_start, window_steps = time.perf_counter(), 0
