@@ -18,7 +18,7 @@ PROBE_SECONDS = 0.25
 def register(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("layout", help="lay out every neuron of the model in 2D",
                               description="lay out every neuron of the model in 2D (multilevel Barnes-Hut)")
-    p.add_argument("--config", help="YAML config whose 'layout' section overrides the checkpoint's")
+    p.add_argument("--config", help="YAML config whose 'layout' section sets the simulation (default: the defaults)")
     p.add_argument("--checkpoint", default="checkpoints/small.pt", help="(default: %(default)s)")
     p.add_argument("--out", default="layout.npz", help="output .npz (+ .json beside it; default: %(default)s)")
     p.add_argument("--data", default="synthetic", help="'synthetic' or an audio FOLDER (validation clips)")
@@ -79,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     model, cfg, _ = load_model(args.checkpoint, device)
     model.eval()
-    lcfg = load_config(args.config).layout if args.config else cfg.layout
+    # layout settings come from --config or the defaults, never from the training checkpoint
+    lcfg = load_config(args.config).layout
     if args.seed is not None:
         lcfg.seed = args.seed
     lcfg.validate("layout.")

@@ -56,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--seconds must be more than 0.5, got {args.seconds:g}")
     device = resolve_device(args.device)
     model, cfg, _ = load_model(args.checkpoint, device)
-    ocfg = load_config(args.config).optimize if args.config else cfg.optimize
+    # optimization settings come from --config or the defaults, never from the training checkpoint
+    ocfg = load_config(args.config).optimize
     ocfg = dataclasses.replace(ocfg, seed=args.seed,
                                **({"steps": args.steps} if args.steps is not None else {}),
                                **({"learning_rate": args.lr} if args.lr is not None else {}))
