@@ -220,11 +220,29 @@ def barnes_hut_repulsion(pos: torch.Tensor, charges: torch.Tensor, exponent: flo
     # dense evaluation: [rows, GROUP_SIZE, LIST_WIDTH] pairs, in chunks of rows
     g_force = torch.zeros(n_groups, GROUP_SIZE, 2, dtype=dtype, device=device)
     chunk = max(1, (1 << 22) // (GROUP_SIZE * LIST_WIDTH))
+    # x and y are handled as separate contiguous planes and the weighted sums over the list are
+    # batched matmuls: sum_j w_ij (p_i - p_j) = p_i sum_j w_ij - sum_j w_ij p_j
+    gx, gy = g_pos[..., 0].contiguous(), g_pos[..., 1].contiguous()  # [G, S]
+    tx, ty = t_pos[..., 0].contiguous(), t_pos[..., 1].contiguous()  # [rows, W]
+    power = -(exponent + 1) / 2
+    centre_x, centre_y = (g_lo[:, 0] + g_hi[:, 0]) / 2, (g_lo[:, 1] + g_hi[:, 1]) / 2
     for a in range(0, n_rows, chunk):
         rg = row_group[a:a + chunk]
-        diff = g_pos[rg].unsqueeze(2) - t_pos[a:a + chunk].unsqueeze(1)  # [r, S, W, 2]
-        qq = g_q[rg].unsqueeze(2) * t_q[a:a + chunk].unsqueeze(1)
-        g_force.index_add_(0, rg, _pair_force(diff, qq, exponent, eps2).sum(2))
+        # coordinates relative to the group's box centre: small numbers, so the two sums below
+        # cancel without losing precision
+        cx, cy = centre_x[rg].unsqueeze(1), centre_y[rg].unsqueeze(1)
+        rx, ry, rt = tx[a:a + chunk] - cx, ty[a:a + chunk] - cy, t_q[a:a + chunk]
+        sx, sy = gx[rg] - cx, gy[rg] - cy  # [r, S]
+        dx = sx.unsqueeze(2) - rx.unsqueeze(1)  # [r, S, W]
+        dy = sy.unsqueeze(2) - ry.unsqueeze(1)
+        d2 = (dx * dx).add_(dy * dy)
+        # a vertex meets itself (and coincident vertices each other) at distance 0: no force, as in
+        # the exact sum; zeroing the weight also avoids the cancellation of two huge terms below
+        w = (d2 + eps2).pow_(power).mul_(rt.unsqueeze(1)).masked_fill_(d2 == 0, 0.0)  # q_j / d^(k+1)
+        total = w.sum(2)  # [r, S]
+        fx = sx * total - torch.bmm(w, rx.unsqueeze(2)).squeeze(2)
+        fy = sy * total - torch.bmm(w, ry.unsqueeze(2)).squeeze(2)
+        g_force.index_add_(0, rg, torch.stack([fx, fy], -1) * g_q[rg].unsqueeze(-1))
     out[tree.order] = g_force.view(-1, 2)[:n]
     return out
 
