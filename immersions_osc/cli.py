@@ -38,8 +38,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     torch.manual_seed(args.seed)
     if args.batch < 2:
         raise UserError(f"--batch must be >= 2 (the other clips are the candidates), got {args.batch}")
-    if args.seconds * 44100 < 1024 * 4:
-        raise UserError(f"--seconds must be at least 0.1, got {args.seconds:g}")
     if args.checkpoint == "none":
         cfg = load_config(args.config)
         model, source = build_model(cfg).to(device), "untrained"
@@ -48,6 +46,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         source = f"{args.checkpoint}, step {payload.get('step', '?')}"
     model.eval()
     sr = cfg.scaleogram.sample_rate
+    step_samples = cfg.scaleogram.hop_length * model.encoder.time_stride  # one encoding step
+    if args.seconds * sr < step_samples:
+        raise UserError(f"--seconds must be at least {step_samples / sr:.3f} (one encoding step), "
+                        f"got {args.seconds:g}")
     # seeds far from the training stream's (train.seed = 0 draws clip indices from 0 up)
     music_seed = 1_000_000 + args.seed
     audio, labels = SyntheticMusic(sample_rate=sr, seed=music_seed).clip(0, int(args.seconds * sr))
@@ -76,7 +78,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
           f"{labels['instruments']}, {labels['key']}, {labels['tempo']:.0f} bpm) -> {wav_path}")
     print(f"scaleogram: {tuple(spec.shape)} [batch, channel, bins, frames] -> {png_path}")
     print(f"model     : preset '{cfg.model.preset}', {params:,} parameters ({source}), device {device}")
-    print(f"z         : {tuple(z.shape)} [batch, channels, steps of {4 * cfg.scaleogram.hop_length / sr * 1000:.0f} ms]"
+    print(f"z         : {tuple(z.shape)} [batch, channels, steps of {step_samples / sr * 1000:.0f} ms]"
           f" -> {z_path}")
     print(f"c         : {tuple(c.shape)} [batch, channels, steps]")
     print(f"time      : {elapsed * 1000:.1f} ms for scaleogram + encoder + autoregressive model")
@@ -128,12 +130,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     """Train the model with CPC (also under torchrun for several processes/GPUs)."""
     from .train import CHECKPOINT_NAME, train
 
+    if args.folder and args.data is None:
+        args.data = "folder"
     cfg = _apply_overrides(load_config(args.config), args, {
         "preset": "model.preset", "loss": "loss.kind", "steps": "train.steps", "batch_size": "train.batch_size",
         "lr": "train.learning_rate", "seed": "train.seed", "device": "train.device", "data": "data.source",
         "folder": "data.folder", "workers": "data.num_workers"})
-    if args.folder and args.data is None:
-        cfg = _apply_overrides(cfg, argparse.Namespace(data="folder"), {"data": "data.source"})
     if cfg.data.source == "folder" and not os.path.isdir(cfg.data.folder):
         raise UserError(f"audio folder not found: {cfg.data.folder}")
     start = time.perf_counter()

@@ -19,7 +19,6 @@ Splits are by *file*: all crops of one source file fall on the same side (strati
 """
 from __future__ import annotations
 
-import math
 import random
 import warnings
 from dataclasses import dataclass, field
@@ -61,7 +60,7 @@ class ProbeReport:
     extra: dict = field(default_factory=dict)
 
     def table(self) -> str:
-        lines = [f"| model | test loss | test accuracy |", "|---|---|---|"]
+        lines = ["| model | test loss | test accuracy |", "|---|---|---|"]
         lines += [f"| {r.name} | {r.loss:.4f} | {100 * r.accuracy:.2f} % |" for r in self.rows]
         lines.append(f"\n{len(self.classes)} classes ({', '.join(self.classes)}); train {self.n_train} clips "
                      f"from {self.train_files} files, test {self.n_test} clips from {self.test_files} files "

@@ -120,22 +120,21 @@ def train(cfg: Config, out_dir: str, resume: bool = False, show_progress: bool =
     ckpt_path = os.path.join(out_dir, CHECKPOINT_NAME)
     torch.manual_seed(cfg.train.seed)
 
-    start_step = 0
-    model = build_model(cfg).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.learning_rate,
-                                 weight_decay=cfg.train.weight_decay)
+    start_step, payload = 0, None
     if resume:
         if not os.path.isfile(ckpt_path):
             raise UserError(f"--resume: no checkpoint to resume from in {out_dir}")
         model, _, payload = load_model(ckpt_path, device, expect=cfg)
-        optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.learning_rate,
-                                     weight_decay=cfg.train.weight_decay)
-        if "optimizer" in payload:
-            optimizer.load_state_dict(payload["optimizer"])
         start_step = payload["step"]
         torch.set_rng_state(payload["rng"]["torch"])
     elif os.path.isfile(ckpt_path):  # every rank checks, so none is left waiting in DDP set-up
         raise UserError(f"{ckpt_path} exists: pass --resume to continue it, or choose another --out")
+    else:
+        model = build_model(cfg).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.train.learning_rate,
+                                 weight_decay=cfg.train.weight_decay)
+    if payload is not None and "optimizer" in payload:
+        optimizer.load_state_dict(payload["optimizer"])
 
     module: nn.Module = LossModule(model)
     if distributed.enabled:
@@ -157,32 +156,32 @@ def train(cfg: Config, out_dir: str, resume: bool = False, show_progress: bool =
     metrics: dict = {"step": start_step}
     model.train()
     window_clips, window_start = 0, time.perf_counter()
-    step = start_step
     for step, batch in enumerate(loader, start=start_step):
         audio = audio_of(batch).to(device, non_blocking=True)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(cfg, step)
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
             loss, accuracy = module(audio)
+        loss_value, accuracy_value = loss.item(), accuracy.item()  # one device sync per step
+        if not math.isfinite(loss_value):  # before the step, so no NaN reaches the weights
+            raise RuntimeError(f"training diverged at step {step} (loss {loss_value}); "
+                               f"lower train.learning_rate or resume from the last checkpoint")
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.train.grad_clip > 0:
             nn.utils.clip_grad_norm_(model.parameters(), cfg.train.grad_clip)
         optimizer.step()
-        if not torch.isfinite(loss):
-            raise RuntimeError(f"training diverged at step {step} (loss {loss.item()}); "
-                               f"lower train.learning_rate or resume from the last checkpoint")
         window_clips += audio.shape[0] * distributed.world_size
         done = step + 1
         if done % cfg.train.log_every == 0 or done == stop:
             elapsed = time.perf_counter() - window_start
-            metrics = {"step": done, "loss": loss.item(), "accuracy": accuracy.item(),
+            metrics = {"step": done, "loss": loss_value, "accuracy": accuracy_value,
                        "clips_per_s": window_clips / max(elapsed, 1e-9), "lr": learning_rate(cfg, step)}
             window_clips, window_start = 0, time.perf_counter()
             if distributed.is_main:
                 with open(os.path.join(out_dir, LOG_NAME), "a", encoding="utf-8") as fh:
                     fh.write(json.dumps(metrics) + "\n")
-        progress.update(done - start_step, loss=f"{loss.item():.3f}", acc=f"{accuracy.item():.2f}",
+        progress.update(done - start_step, loss=f"{loss_value:.3f}", acc=f"{accuracy_value:.2f}",
                         clips_s=f"{metrics.get('clips_per_s', 0):.1f}")
         if distributed.is_main and (done % cfg.train.checkpoint_every == 0 or done == stop):
             save_checkpoint(ckpt_path, model, cfg, step=done, optimizer=optimizer, metrics=metrics,

@@ -48,13 +48,11 @@ def validation_clips(data: str, n: int, sample_rate: int, seed: int):
         return
     if not os.path.isdir(data):
         raise UserError(f"--data {data}: not 'synthetic' and not a folder")
-    from ..data.folder import _audio_paths, load_audio
+    from ..data.folder import load_audio, scan_audio_folder
 
-    paths = [os.path.join(data, p) for p in _audio_paths(data)]
-    if not paths:
-        raise UserError(f"--data {data}: the validation set is empty (no audio files)")
-    for path in paths[:n]:
-        audio = np.asarray(load_audio(path, sample_rate), np.float32)[:length]
+    # unreadable, silent and too-short files are skipped with a warning; none usable -> DataError
+    for file in scan_audio_folder(data, sample_rate, length)[:n]:
+        audio = np.asarray(load_audio(file.path, sample_rate), np.float32)[:length]
         yield torch.from_numpy(audio).unsqueeze(0)
 
 

@@ -94,7 +94,8 @@ def render_one(model, cfg, ocfg, target, start, out: str, args: argparse.Namespa
 
     if not out.endswith(".wav"):
         raise UserError(f"--out must name a .wav file, got {out}")
-    before = measure(model, start.to(next(model.parameters()).device), [target])[0]
+    device = next(model.parameters()).device
+    before = measure(model, start.to(device), [target])[0]
     bar = Progress(ocfg.steps, f"render {target.layer}", every=max(1, ocfg.steps // 10))
     t0 = time.perf_counter()
     run = optimize(model, start, [target], ocfg,
@@ -102,12 +103,12 @@ def render_one(model, cfg, ocfg, target, start, out: str, args: argparse.Namespa
     bar.close()
     elapsed = time.perf_counter() - t0
     loop = run.loop()
-    after = measure(model, loop.to(next(model.parameters()).device), [target])[0]
+    after = measure(model, loop.to(device), [target])[0]
     sr = cfg.scaleogram.sample_rate
     audio = loop.numpy().astype(np.float32)
     atomic_write(out, lambda fh: sf.write(fh, audio, sr, format="WAV", subtype="FLOAT"))
     with torch.no_grad():
-        spec = model.scaleogram(loop.unsqueeze(0).to(next(model.parameters()).device))[0, 0].cpu().numpy()
+        spec = model.scaleogram(loop.unsqueeze(0).to(device))[0, 0].cpu().numpy()
     image = scaleogram_image(spec)
     mark_target(image, target, run.masks[0].numpy())
     base = os.path.splitext(out)[0]
