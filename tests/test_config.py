@@ -3,7 +3,7 @@ import sys
 
 import pytest
 
-from immersions_osc.config import Config, ConfigError, load_config, parse_config, save_config
+from immersions_osc.config import ConfigError, load_config, parse_config, save_config
 
 
 def test_defaults_are_valid_and_round_trip(tmp_path):

@@ -1,4 +1,3 @@
-import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -61,7 +60,6 @@ def test_coarsening_keeps_edge_multiplicities(graph):
 
 
 def test_cpc_graph_is_kronecker_structured():
-    from immersions_osc.config import Config, ModelConfig
     from immersions_osc.model.encoder import Encoder
 
     enc = Encoder(1, [2, 2, 2, 2, 3, 3, 3, 3])

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from immersions_osc.config import Config, ModelConfig, LossConfig
-from immersions_osc.model import AR_TABLE, ENCODER_TABLE, PRESETS, build_model, cpc_loss, sat_loss
+from immersions_osc.model import AR_TABLE, build_model, cpc_loss, sat_loss
 from immersions_osc.model.layers import receptive_field
 
 SR = 44100
