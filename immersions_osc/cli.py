@@ -21,7 +21,7 @@ DEFAULT_CHECKPOINT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspat
                                   "checkpoints", "small.pt")
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+def cmd_ear(args: argparse.Namespace) -> int:
     """The artificial ear on music it has never heard: scaleogram and encodings as PNGs, and how
     well it predicts the future (CPC accuracy) against chance."""
     import numpy as np
@@ -208,8 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         return p
 
-    p = add("demo", cmd_demo, "the artificial ear on music it never heard: pictures and prediction accuracy")
-    p.add_argument("--out", default="immersions-demo", help="output folder (default: %(default)s)")
+    p = add("ear", cmd_ear, "the artificial ear on music it never heard: pictures and prediction accuracy")
+    p.add_argument("--out", default="immersions-ear", help="output folder (default: %(default)s)")
     p.add_argument("--seconds", type=float, default=4.0, help="clip length (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: %(default)s)")
@@ -253,8 +253,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .layout.command import register as register_layout
     from .optimize.command import register as register_render
 
+    from .service.command import register as register_service
+
     register_layout(sub)
     register_render(sub)
+    register_service(sub)
 
     add("config", cmd_config, "print the configuration as YAML (a template to edit)")
     return parser

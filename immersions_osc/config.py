@@ -245,6 +245,73 @@ class OptimizeConfig:
 
 
 @dataclass
+class ServiceConfig:
+    """The live service (``immersions-osc serve``); see docs/osc.md for the OSC side."""
+    checkpoint: str = "checkpoints/small.pt"
+    # layout file whose neuron order the activation stream follows ("" = <checkpoint>_layout.npz)
+    layout: str = ""
+    device: str = "auto"
+    # OSC control port (UDP) and the interface it listens on
+    host: str = "127.0.0.1"
+    port: int = 57130
+    # audio output: "auto" (JACK when a server runs, else "none"), "jack" or "none"
+    audio: str = "auto"
+    jack_client: str = "immersions"
+    # start a dummy-driver jackd when none is running (audio "jack" or "auto")
+    start_jack: bool = False
+    # with audio "none" every new loop is written here as WAV ("" = do not write)
+    loops_dir: str = "loops"
+    # the loop: length, crossfade at the loop boundary, output volume (linear gain)
+    loop_seconds: float = 4.0
+    crossfade_ms: float = 10.0
+    volume: float = 0.8
+    # start clip of the optimization: silence, noise or an audio file path
+    start: str = "noise"
+    # first target: a layer (the layout's middle layer when "")
+    target_layer: str = ""
+    # optimizer steps between two published loops
+    publish_every: int = 50
+    # activation stream: frames per second, payload format, largest UDP datagram (bytes),
+    # what is analysed ("loop" at its playhead or the live "input"), window of audio analysed
+    frame_rate: float = 30.0
+    format: str = "uint8"
+    max_datagram: int = 8192
+    source: str = "loop"
+    window_seconds: float = 2.0
+    # summary stream: number of most active neurons sent
+    summary_top: int = 8
+    status_rate: float = 1.0
+    # torch threads of the service process (the optimizer and the activation engine share them)
+    torch_threads: int = 1
+    # at most one log line per this many seconds for rejected OSC messages
+    error_log_interval: float = 1.0
+    # the browser viewer (HTTP + WebSocket on this port; 0 = off)
+    web_port: int = 0
+
+    def validate(self, prefix: str) -> None:
+        _positive(self, prefix, "loop_seconds", "publish_every", "frame_rate", "max_datagram",
+                  "window_seconds", "status_rate", "torch_threads")
+        _non_negative(self, prefix, "crossfade_ms", "volume", "summary_top", "error_log_interval")
+        for name in ("port", "web_port"):
+            if not 0 <= getattr(self, name) <= 65535:
+                raise ConfigError(f"{prefix}{name} must be a UDP/TCP port 0..65535, got {getattr(self, name)}")
+        if self.audio not in ("auto", "jack", "none"):
+            raise ConfigError(f"{prefix}audio must be 'auto', 'jack' or 'none', got {self.audio!r}")
+        if self.format not in ("uint8", "float16"):
+            raise ConfigError(f"{prefix}format must be 'uint8' or 'float16', got {self.format!r}")
+        if self.source not in ("loop", "input"):
+            raise ConfigError(f"{prefix}source must be 'loop' or 'input', got {self.source!r}")
+        if not 256 <= self.max_datagram <= 65507:
+            raise ConfigError(f"{prefix}max_datagram must be 256..65507 bytes, got {self.max_datagram}")
+        if self.loop_seconds < 0.5 or self.loop_seconds > 60:
+            raise ConfigError(f"{prefix}loop_seconds must be 0.5..60, got {self.loop_seconds}")
+        if self.volume > 2:
+            raise ConfigError(f"{prefix}volume must be 0..2, got {self.volume}")
+        if self.frame_rate > 240:
+            raise ConfigError(f"{prefix}frame_rate must be <= 240, got {self.frame_rate}")
+
+
+@dataclass
 class Config:
     scaleogram: ScaleogramConfig = field(default_factory=ScaleogramConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -254,6 +321,7 @@ class Config:
     probe: ProbeConfig = field(default_factory=ProbeConfig)
     layout: LayoutConfig = field(default_factory=LayoutConfig)
     optimize: OptimizeConfig = field(default_factory=OptimizeConfig)
+    service: ServiceConfig = field(default_factory=ServiceConfig)
 
     def validate(self, prefix: str = "") -> None:
         for f in dataclasses.fields(self):

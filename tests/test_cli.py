@@ -15,9 +15,9 @@ def run_cli(*args):
                           timeout=600, cwd=REPO)
 
 
-def test_demo_on_the_shipped_checkpoint(tmp_path):
+def test_ear_on_the_shipped_checkpoint(tmp_path):
     assert os.path.isfile(SHIPPED), "checkpoints/small.pt must ship with the repository"
-    proc = run_cli("demo", "--out", str(tmp_path), "--device", "cpu")
+    proc = run_cli("ear", "--out", str(tmp_path), "--device", "cpu")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "z         : (1, 128, 43)" in proc.stdout and "c         : (1, 64, 11)" in proc.stdout
     picture = read_png(tmp_path / "scaleogram.png")
@@ -28,11 +28,11 @@ def test_demo_on_the_shipped_checkpoint(tmp_path):
     assert accuracy >= 3 * 100 / 16
 
 
-def test_demo_untrained_and_bad_flags(tmp_path):
-    proc = run_cli("demo", "--checkpoint", "none", "--out", str(tmp_path), "--seconds", "2", "--batch", "4")
+def test_ear_untrained_and_bad_flags(tmp_path):
+    proc = run_cli("ear", "--checkpoint", "none", "--out", str(tmp_path), "--seconds", "2", "--batch", "4")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "untrained" in proc.stdout
-    proc = run_cli("demo", "--batch", "1", "--out", str(tmp_path))
+    proc = run_cli("ear", "--batch", "1", "--out", str(tmp_path))
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "--batch must be >= 2" in proc.stderr
 
 

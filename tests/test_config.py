@@ -35,7 +35,7 @@ def test_bad_values_name_the_key(data, message):
 def test_cli_reports_a_bad_config_in_one_line(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("model:\n  prediction_steps: 0\n")
-    proc = subprocess.run([sys.executable, "-m", "immersions_osc", "demo", "--config", str(path),
+    proc = subprocess.run([sys.executable, "-m", "immersions_osc", "ear", "--config", str(path),
                            "--out", str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode != 0
     assert "Traceback" not in proc.stderr
@@ -43,7 +43,7 @@ def test_cli_reports_a_bad_config_in_one_line(tmp_path):
 
 
 def test_cli_reports_a_missing_config(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "immersions_osc", "demo", "--config", str(tmp_path / "no.yaml")],
+    proc = subprocess.run([sys.executable, "-m", "immersions_osc", "ear", "--config", str(tmp_path / "no.yaml")],
                           capture_output=True, text=True)
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert "config file not found" in proc.stderr

@@ -48,6 +48,7 @@ class LoopGenerator:
         self._pending: dict = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._paused = threading.Event()
         self._thread: Optional[threading.Thread] = None
         self.stats = GeneratorStats()
 
@@ -69,6 +70,22 @@ class LoopGenerator:
     def set_start(self, audio: torch.Tensor) -> None:
         with self._lock:
             self._pending["start"] = audio.detach().float().cpu().clone()
+
+    def set_running(self, running: bool) -> None:
+        """Pause (False) or resume (True) the optimization; the published loop stays."""
+        (self._paused.clear if running else self._paused.set)()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused.is_set()
+
+    @property
+    def targets(self) -> list[Target]:
+        return list(self._run.targets)
+
+    def current_loop(self) -> torch.Tensor:
+        """The loop as it is now (between publications), a CPU copy."""
+        return self._run.loop().detach().cpu().clone()
 
     def start(self) -> "LoopGenerator":
         self._thread = threading.Thread(target=self._loop, name="immersions-optimizer", daemon=True)
@@ -109,6 +126,11 @@ class LoopGenerator:
     def _loop(self) -> None:
         window_start, window_steps = time.perf_counter(), 0
         while not self._stop.is_set():
+            if self._paused.is_set():
+                self._stop.wait(0.05)
+                window_start, window_steps = time.perf_counter(), 0
+                self.stats.steps_per_second = 0.0
+                continue
             try:
                 self._apply_pending()
             except Exception as exc:  # e.g. a target that does not exist: keep the old ones
@@ -117,8 +139,8 @@ class LoopGenerator:
             try:
                 self._run.step()
                 ok = bool(torch.isfinite(self._run.audio).all())
-            except FloatingPointError as exc:
-                ok, self.stats.last_error = False, str(exc)
+            except Exception as exc:  # non-finite values, or anything else: restore and go on
+                ok, self.stats.last_error = False, f"{type(exc).__name__}: {exc}"
             if not ok:
                 self.stats.resets += 1
                 self.stats.last_error = self.stats.last_error or "non-finite loop"

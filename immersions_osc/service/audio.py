@@ -1,0 +1,211 @@
+"""Audio backends for the loop player: a JACK client, or a real-time clock when there is no audio.
+
+``JackAudio``: client ``immersions`` with an output port ``out`` (the loop) and an input port ``in``
+(live audio to analyse).  The process callback only calls ``LoopPlayer.render`` and
+``LoopPlayer.write_input`` on the ports' buffers.  Xruns are counted.  When the JACK server goes
+away the backend says so and reconnects in the background once a server is back.
+
+``ClockAudio``: no sound card; a thread renders the loop block by block at real-time pace, so the
+playhead, the loop boundaries and everything that follows them (activation frames, loop/new
+messages) behave exactly as with JACK.
+
+``start_dummy_jackd``: a JACK server on the dummy driver (no audio hardware), for tests, CI and
+``--start-jack``.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+import time
+from typing import Callable, Optional
+
+import numpy as np
+
+from ..errors import UserError
+from .player import LoopPlayer
+
+Log = Callable[[str], None]
+
+
+class JackUnavailable(UserError):
+    """No JACK library or no running JACK server."""
+
+
+def _import_jack():
+    try:
+        import jack  # JACK-Client (needs libjack: Debian jackd2 / libjack-jackd2-0)
+    except (ImportError, OSError) as exc:
+        raise JackUnavailable(f"JACK is not available ({exc}); install jackd2 (Debian) or JACK for your "
+                              f"system") from None
+    jack.set_error_function(_quiet)  # libjack's own stderr lines; our messages say what to do
+    jack.set_info_function(_quiet)
+    return jack
+
+
+def _quiet(message: str) -> None:
+    pass
+
+
+class ClockAudio:
+    """Renders the player at real-time pace without a sound card."""
+
+    kind = "none"
+
+    def __init__(self, player: LoopPlayer, block: int = 1024, log: Log = print):
+        self.player, self.block, self.log = player, block, log
+        self.xruns = 0
+        self.connected = True
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="immersions-clock", daemon=True)
+
+    def start(self) -> "ClockAudio":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        out = np.zeros(self.block, np.float32)
+        period = self.block / self.player.sample_rate
+        next_time = time.perf_counter()
+        while not self._stop.is_set():
+            self.player.render(out)
+            next_time += period
+            delay = next_time - time.perf_counter()
+            if delay > 0:
+                self._stop.wait(delay)
+            elif delay < -0.5:  # fell far behind (machine suspended): resynchronize
+                next_time = time.perf_counter()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(2.0)
+
+
+class JackAudio:
+    """The player on a JACK client; survives the server going away and reconnects."""
+
+    kind = "jack"
+
+    def __init__(self, player: LoopPlayer, name: str = "immersions", log: Log = print,
+                 connect_outputs: bool = True, retry_seconds: float = 1.0):
+        self.jack = _import_jack()
+        self.player, self.name, self.log = player, name, log
+        self.connect_outputs, self.retry_seconds = connect_outputs, retry_seconds
+        self.xruns = 0
+        self.disconnects = 0
+        self.client = None
+        self.connected = False
+        self._lost = threading.Event()
+        self._stop = threading.Event()
+        self._silent = np.zeros(8192, np.float32)
+        self._open()  # raises JackUnavailable when no server runs
+        self._watch = threading.Thread(target=self._supervise, name="immersions-jack", daemon=True)
+
+    def start(self) -> "JackAudio":
+        self._watch.start()
+        return self
+
+    # --- connection -------------------------------------------------------------------------------------
+    def _open(self) -> None:
+        jack = self.jack
+        try:
+            client = jack.Client(self.name, no_start_server=True)
+        except jack.JackError as exc:
+            raise JackUnavailable("no JACK server is running. Start one (QjackCtl, or `jackd -d alsa`), "
+                                  "or pass --start-jack for a dummy-driver server") from None
+        if client.samplerate != self.player.sample_rate:
+            self.log(f"warning: JACK runs at {client.samplerate} Hz, the model at {self.player.sample_rate} Hz: "
+                     f"the loop plays at the wrong pitch")
+        if client.blocksize > len(self.player._scratch):
+            self.player._scratch = np.zeros(client.blocksize, np.float32)
+        self._out = client.outports.register("out")
+        self._in = client.inports.register("in")
+        client.set_process_callback(self._process)
+        client.set_xrun_callback(self._xrun)
+        client.set_shutdown_callback(self._shutdown)
+        client.activate()
+        if self.connect_outputs:
+            try:
+                for port in client.get_ports(is_physical=True, is_input=True, is_audio=True)[:2]:
+                    client.connect(self._out, port)
+            except jack.JackError:
+                pass  # no physical outputs: the user connects by hand
+        self.client, self.connected = client, True
+        self._lost.clear()
+
+    def _process(self, frames: int) -> None:
+        out = self._out.get_array()
+        self.player.render(out)
+        self.player.write_input(self._in.get_array())
+
+    def _xrun(self, delay_usecs: float) -> None:
+        self.xruns += 1
+
+    def _shutdown(self, status, reason) -> None:
+        self.connected = False
+        self._lost.set()
+
+    def _supervise(self) -> None:
+        """Reconnect after the server went away; while disconnected the clock keeps the playhead."""
+        while not self._stop.is_set():
+            if not self._lost.wait(0.2):
+                continue
+            if self._stop.is_set():
+                break
+            self.disconnects += 1
+            self.log("JACK server went away; the service keeps running and reconnects when it is back")
+            try:
+                self.client.close()
+            except Exception:
+                pass
+            self.client = None
+            clock = ClockAudio(self.player, log=self.log).start()  # keep the loop moving
+            while not self._stop.is_set():
+                try:
+                    self._open()
+                    self.log("JACK server is back: reconnected")
+                    break
+                except JackUnavailable:
+                    self._stop.wait(self.retry_seconds)
+            clock.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._lost.set()
+        if self._watch.is_alive():
+            self._watch.join(5.0)
+        if self.client is not None:
+            try:
+                self.client.deactivate()
+                self.client.close()
+            except Exception:
+                pass
+            self.client = None
+        self.connected = False
+
+
+def start_dummy_jackd(sample_rate: int = 44100, period: int = 1024, name: Optional[str] = None,
+                      wait: float = 10.0) -> subprocess.Popen:
+    """Start ``jackd --no-realtime -d dummy`` and wait until clients can connect."""
+    exe = shutil.which("jackd")
+    if exe is None:
+        raise JackUnavailable("jackd is not installed (Debian: apt-get install jackd2)")
+    env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1")
+    cmd = [exe, "--no-realtime"] + (["-n", name] if name else []) + ["-d", "dummy", "-r", str(sample_rate),
+                                                                      "-p", str(period)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    jack = _import_jack()
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise JackUnavailable(f"jackd exited at once (code {proc.returncode}); is another JACK server running?")
+        try:
+            probe = jack.Client("immersions-probe", no_start_server=True, servername=name)
+            probe.close()
+            return proc
+        except jack.JackError:
+            time.sleep(0.1)
+    proc.terminate()
+    raise JackUnavailable(f"jackd did not come up within {wait:g} s")

@@ -1,0 +1,209 @@
+"""``immersions-osc serve``, ``immersions-osc demo`` and ``immersions-osc osc-table``.
+
+``serve`` runs the live service until SIGINT/SIGTERM.  ``demo`` runs the same service for a set
+time with a scripted tour (a journey through the layers: every stop excites one channel of the
+next layer, from the first encoder block to the last autoregressive one), then writes what it
+played to ``demo.wav`` plus a picture of the last activation frame on the layout, and prints a
+summary.  Both work on a fresh machine with no arguments (shipped checkpoint + layout; JACK when a
+server runs, otherwise the loops are written to a folder).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+import time
+
+from ..config import load_config
+from ..errors import UserError
+
+SERVICE_FLAGS = {  # flag -> service config field
+    "checkpoint": "checkpoint", "layout": "layout", "host": "host", "port": "port", "audio": "audio",
+    "start_jack": "start_jack", "loops_dir": "loops_dir", "device": "device", "web_port": "web_port",
+    "frame_rate": "frame_rate", "loop_seconds": "loop_seconds", "start": "start",
+}
+
+
+def _add_service_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="YAML config; its 'service' and 'optimize' sections apply "
+                                    "(see `immersions-osc config`)")
+    p.add_argument("--checkpoint", help="trained model (default: checkpoints/small.pt)")
+    p.add_argument("--layout", help="layout .npz (default: <checkpoint>_layout.npz)")
+    p.add_argument("--host", help="interface to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, help="OSC control port, UDP (default: 57130)")
+    p.add_argument("--audio", choices=("auto", "jack", "none"),
+                   help="sound output (default: auto = JACK when a server runs)")
+    p.add_argument("--start-jack", dest="start_jack", action="store_true", default=None,
+                   help="start a dummy-driver jackd when no JACK server runs")
+    p.add_argument("--loops-dir", dest="loops_dir", help="folder for loops without JACK and the last loop")
+    p.add_argument("--device", help="auto, cpu or cuda")
+    p.add_argument("--web-port", dest="web_port", type=int, help="browser viewer on this HTTP port (0 = off)")
+    p.add_argument("--frame-rate", dest="frame_rate", type=float, help="activation frames per second")
+    p.add_argument("--loop-seconds", dest="loop_seconds", type=float, help="loop length")
+    p.add_argument("--start", help="start clip: silence, noise or an audio file")
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("serve", help="the live OSC service (runs until Ctrl-C)",
+                              description="the live OSC service: loops out of JACK, activations as OSC "
+                                          "blobs, every parameter under OSC control (docs/osc.md)")
+    _add_service_flags(p)
+    p.set_defaults(func=run_serve)
+
+    p = subparsers.add_parser("demo", help="the service with a scripted tour through the layers",
+                              description="run the live service for a while with a scripted tour through "
+                                          "the layers; writes what it played to OUT/demo.wav")
+    _add_service_flags(p)
+    p.add_argument("--seconds", type=float, default=24.0, help="how long (default: %(default)s)")
+    p.add_argument("--stops", type=int, default=6, help="layers visited (default: %(default)s)")
+    p.add_argument("--out", default="immersions-demo", help="output folder (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=run_demo)
+
+    p = subparsers.add_parser("osc-table", help="print docs/osc.md (the OSC address table)",
+                              description="print the OSC address table (docs/osc.md is this output)")
+    p.set_defaults(func=run_osc_table)
+
+
+def service_config(args: argparse.Namespace):
+    from ..config import parse_config, to_dict
+
+    cfg = load_config(args.config)
+    data = to_dict(cfg)
+    for flag, name in SERVICE_FLAGS.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            data["service"][name] = value
+    cfg = parse_config(data)
+    if not os.path.isfile(cfg.service.checkpoint) and not os.path.isabs(cfg.service.checkpoint):
+        from ..cli import DEFAULT_CHECKPOINT
+
+        if cfg.service.checkpoint == "checkpoints/small.pt":  # run from anywhere: the shipped one
+            cfg.service.checkpoint = DEFAULT_CHECKPOINT
+    return cfg
+
+
+def _with_signals(stop: threading.Event):
+    def handler(signum, frame):
+        stop.set()
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    return old
+
+
+def _start_web(service):
+    if service.scfg.web_port:
+        from ..web.server import WebServer  # the browser viewer (issue 8)
+
+        return WebServer(service, service.scfg.host, service.scfg.web_port).start()
+    return None
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from .server import Service
+
+    cfg = service_config(args)
+    service = Service(cfg).start()
+    web = None
+    stop = threading.Event()
+    old = _with_signals(stop)
+    try:
+        web = _start_web(service)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        print("stopping ...", flush=True)
+        if web is not None:
+            web.close()
+        service.close()
+    print(f"stopped: {service.generator.stats.published} loops, {service.frames_sent} activation frames, "
+          f"{service.xruns} xruns" + (f"; last loop saved to {cfg.service.loops_dir}/last_loop.wav"
+                                      if cfg.service.loops_dir else ""))
+    return 0
+
+
+def tour_layers(layer_names: list[str], stops: int) -> list[str]:
+    """``stops`` layers spread evenly from the first to the last block (the last nonlinearity of each)."""
+    from ..optimize.command import block_layers
+
+    blocks = block_layers(layer_names)
+    if stops <= 1:
+        return blocks[-1:]
+    return [blocks[round(i * (len(blocks) - 1) / (stops - 1))] for i in range(stops)]
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    import random
+
+    import numpy as np
+
+    from ..images import write_png
+    from ..layout.render import activation_image
+    from .protocol import encode_message
+    from .server import Service, Sink, write_wav
+
+    if not 2 <= args.seconds <= 3600:
+        raise UserError(f"--seconds must be 2..3600, got {args.seconds:g}")
+    if args.stops < 1:
+        raise UserError(f"--stops must be at least 1, got {args.stops}")
+    if args.loops_dir is None:
+        args.loops_dir = os.path.join(args.out, "loops")
+    if args.web_port is None:
+        args.web_port = 0
+    cfg = service_config(args)
+    os.makedirs(args.out, exist_ok=True)
+    service = Service(cfg, record_seconds=args.seconds + 1).start()
+    frames = {"n": 0}
+    service.add_sink("demo", Sink(lambda d: frames.__setitem__("n", frames["n"] + 1), "summary"))
+    web = _start_web(service)
+    if web is not None:
+        print(f"watch it: {web.url}")
+    rng = random.Random(args.seed)
+    stops = tour_layers(service.vector.layer_names, args.stops)
+    stop = threading.Event()
+    old = _with_signals(stop)
+    visited = []
+    start = time.monotonic()
+    try:
+        for i, layer in enumerate(stops):
+            channel = rng.randrange(service.vector.shapes[layer][0])
+            service.handle_datagram(encode_message("/immersions/target/channel", "sif", [layer, channel, 1.0]))
+            visited.append(f"{layer} ch {channel}")
+            print(f"[{time.monotonic() - start:5.1f} s] stop {i + 1}/{len(stops)}: exciting {layer} channel {channel}",
+                  flush=True)
+            if stop.wait(max(0.0, start + (i + 1) * args.seconds / len(stops) - time.monotonic())):
+                break
+        last_frame = service.activation_frame()
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+        if web is not None:
+            web.close()
+        service.close()
+    elapsed = time.monotonic() - start
+    wav = os.path.join(args.out, "demo.wav")
+    played = service.player.recording()
+    write_wav(wav, played, service.sample_rate)
+    png = os.path.join(args.out, "activations.png")
+    if last_frame is not None:
+        write_png(png, activation_image(service.layout.positions, last_frame))
+    g = service.generator.stats
+    rms = float(np.sqrt(np.mean(played ** 2))) if len(played) else 0.0
+    print(f"played    : {elapsed:.1f} s, {service.player.loops_started} loops started, "
+          f"{g.published} loops optimized ({g.steps} optimizer steps, {g.steps / max(elapsed, 1e-9):.1f} steps/s)"
+          f" -> {wav} (RMS {20 * np.log10(max(rms, 1e-9)):.1f} dBFS)")
+    print(f"audio     : {service.audio.kind if service.audio else 'none'}, {service.xruns} xruns"
+          + (f"; loops also written to {cfg.service.loops_dir}/" if service.loops_written else ""))
+    print(f"streamed  : {service.frames_sent} activation frames of {service.vector.size} neurons "
+          f"({service.frames_sent / max(elapsed, 1e-9):.1f} frames/s) -> last one drawn on the layout: {png}")
+    print("tour      : " + " -> ".join(visited))
+    return 0
+
+
+def run_osc_table(args: argparse.Namespace) -> int:
+    from .controls import markdown
+
+    print(markdown(), end="")
+    return 0

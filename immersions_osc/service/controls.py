@@ -1,0 +1,267 @@
+"""Every OSC address of the service, as data: the control table (messages the service accepts) and
+the message table (what it sends).  ``docs/osc.md`` is generated from these tables
+(``immersions-osc osc-table``) and a test checks that the file, the tables and the service's
+dispatcher agree exactly.
+
+Argument patterns: ``i`` int, ``f`` float, ``s`` string; ``i*`` = one or more ints; ``[f]`` =
+optional (its default is used when left out).  Numbers are accepted as int or float (Pd and Max
+send floats): an ``i`` argument must be integral.  Out-of-range values are rejected, not clamped.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+PREFIX = "/immersions"
+
+
+@dataclass(frozen=True)
+class Arg:
+    name: str
+    type: str  # "i", "f" or "s"
+    lo: Optional[float] = None
+    hi: Optional[float] = None
+    choices: Optional[tuple[str, ...]] = None
+    optional: bool = False
+    default: Any = None
+    repeat: bool = False  # one or more (last argument only)
+
+    @property
+    def pattern(self) -> str:
+        p = self.type + ("*" if self.repeat else "")
+        return f"[{p}]" if self.optional else p
+
+    def describe_range(self) -> str:
+        if self.choices:
+            return " \\| ".join(self.choices)
+        if self.lo is None and self.hi is None:
+            return ""
+        lo = "" if self.lo is None else _num(self.lo)
+        hi = "" if self.hi is None else _num(self.hi)
+        return f"{lo}..{hi}"
+
+
+def _num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+
+@dataclass(frozen=True)
+class Control:
+    address: str
+    args: tuple[Arg, ...]
+    doc: str
+    setting: str = ""  # the config field it sets ("optimize.learning_rate"), for its default
+
+    @property
+    def pattern(self) -> str:
+        return " ".join(a.pattern for a in self.args) or "-"
+
+    @property
+    def handler(self) -> str:
+        """Name of the Service method that applies it: /immersions/player/volume -> on_player_volume."""
+        return "on_" + self.address[len(PREFIX) + 1:].replace("/", "_")
+
+
+class ArgumentError(ValueError):
+    """Arguments that do not fit a control's pattern (reported with /immersions/error)."""
+
+
+def _f(name, lo=None, hi=None, optional=False, default=None):
+    return Arg(name, "f", lo, hi, optional=optional, default=default)
+
+
+def _i(name, lo=None, hi=None, optional=False, default=None, repeat=False):
+    return Arg(name, "i", lo, hi, optional=optional, default=default, repeat=repeat)
+
+
+def _s(name, choices=None, optional=False, default=None):
+    return Arg(name, "s", choices=choices, optional=optional, default=default)
+
+
+P = PREFIX
+WEIGHT = _f("weight", -10, 10, optional=True, default=1.0)
+
+# (field of OptimizeConfig, type, lo, hi, what it does)
+OPTIMIZE_FIELDS = (
+    ("learning_rate", "f", 1e-5, 1.0, "Adam step on the raw samples"),
+    ("normalize_gradient", "i", 0, 1, "divide the gradient by its RMS (1) or not (0)"),
+    ("energy_penalty", "f", 0, 100, "penalty on the activation energy of the rest of the target layers"),
+    ("sparsity_penalty", "f", 0, 100, "penalty on scaleogram power (less noise)"),
+    ("high_frequency_penalty", "f", 0, 100, "penalty on power weighted towards high frequencies"),
+    ("time_shift", "f", 0, 1, "random circular time shift, fraction of the loop"),
+    ("pitch_shift", "f", 0, 12, "random pitch shift, semitones"),
+    ("mask", "f", 0, 1, "random scaleogram masking, fraction of time and frequency"),
+    ("gradient_noise", "f", 0, 10, "gradient noise, times the gradient's std"),
+    ("denoise", "f", 0, 10, "spectral de-noising between steps, times each bin's median"),
+    ("mix_original", "f", 0, 1, "blend of the start clip into each new loop"),
+    ("peak", "f", 0.01, 1, "peak level of the loop (1 = 0 dBFS)"),
+)
+
+CONTROLS: tuple[Control, ...] = (
+    # targets
+    Control(f"{P}/target/layer", (_s("layer"), WEIGHT), "excite a whole layer (replaces the targets)"),
+    Control(f"{P}/target/channel", (_s("layer"), _i("channel", 0), WEIGHT),
+            "excite one channel of a layer (replaces the targets)"),
+    Control(f"{P}/target/channels", (_s("layer"), _i("channels", 0, repeat=True)),
+            "excite these channels of a layer (replaces the targets)"),
+    Control(f"{P}/target/neurons", (_i("neurons", 0, repeat=True),),
+            "excite these neurons, indices into the activation vector / layout (replaces the targets)"),
+    Control(f"{P}/target/add_neurons", (_i("neurons", 0, repeat=True),),
+            "add these neurons to the targets"),
+    Control(f"{P}/target/weight", (_f("weight", -10, 10),),
+            "weight of every current target (< 0 suppresses)"),
+    Control(f"{P}/target/random", (), "excite a random channel of a random layer"),
+    # optimization
+    *(Control(f"{P}/optimize/{name}", (Arg(name, tp, lo, hi),), doc, f"optimize.{name}")
+      for name, tp, lo, hi, doc in OPTIMIZE_FIELDS),
+    Control(f"{P}/optimize/start", (_s("start"),),
+            "new start clip: silence, noise, previous (the current loop) or a path to an audio file", "service.start"),
+    Control(f"{P}/optimize/run", (_i("on", 0, 1),), "run (1) or pause (0) the optimization"),
+    Control(f"{P}/optimize/publish_every", (_i("steps", 1, 10000),),
+            "optimizer steps between two new loops", "service.publish_every"),
+    # player
+    Control(f"{P}/player/volume", (_f("gain", 0, 2),), "output gain (linear)", "service.volume"),
+    Control(f"{P}/player/play", (_i("on", 0, 1),), "play (1) or stop (0) the loop"),
+    Control(f"{P}/player/loop_seconds", (_f("seconds", 0.5, 60),),
+            "loop length: the optimization restarts from the current loop fitted to the new length", "service.loop_seconds"),
+    Control(f"{P}/player/crossfade_ms", (_f("ms", 0, 500),), "crossfade at the loop boundary", "service.crossfade_ms"),
+    # streams
+    Control(f"{P}/stream/subscribe",
+            (_s("host"), _i("port", 1, 65535), _s("kind", ("all", "summary"), optional=True, default="all")),
+            "send the streams to host:port (summary: everything but the activation blobs)"),
+    Control(f"{P}/stream/unsubscribe", (_s("host"), _i("port", 1, 65535)), "stop sending to host:port"),
+    Control(f"{P}/stream/frame_rate", (_f("fps", 1, 240),), "activation frames per second", "service.frame_rate"),
+    Control(f"{P}/stream/format", (_s("format", ("uint8", "float16")),), "activation payload format", "service.format"),
+    Control(f"{P}/stream/source", (_s("source", ("loop", "input")),),
+            "what is analysed: the loop at its playhead, or the live input port", "service.source"),
+    Control(f"{P}/stream/max_datagram", (_i("bytes", 256, 65507),), "largest datagram sent", "service.max_datagram"),
+    Control(f"{P}/stream/summary_top", (_i("k", 0, 256),), "how many most-active neurons the summary names", "service.summary_top"),
+    # requests
+    Control(f"{P}/layout/request", (), "send the layer table and the layout positions (to the sender "
+                                        "and the subscribers)"),
+    Control(f"{P}/status/request", (), "send the status now (to the sender and the subscribers)"),
+)
+
+CONTROL_BY_ADDRESS = {c.address: c for c in CONTROLS}
+
+
+@dataclass(frozen=True)
+class Message:
+    address: str
+    pattern: str
+    doc: str
+
+
+MESSAGES: tuple[Message, ...] = (
+    Message(f"{P}/status", "f f i s i i f i f",
+            "1 Hz: frames/s sent, optimizer steps/s, xruns, current target, loops published, playing (0/1), "
+            "volume, subscribers, seconds up"),
+    Message(f"{P}/loop/new", "i i f s", "a new loop is playing: version, optimizer step, seconds, target"),
+    Message(f"{P}/activations", "i i i i i s f f b",
+            "activation frame chunk: frame, chunk, count, offset, total, format, scale, bias, payload "
+            "(value = bias + scale * stored); total = the layout's neuron count"),
+    Message(f"{P}/layout/positions", "i i i i i s f f b",
+            "layout chunk, same format (float32), values x0 y0 x1 y1 ..."),
+    Message(f"{P}/layout/layer", "i s i i i",
+            "one per layer, before the positions: index, name, offset in the vector, channels, frequencies"),
+    Message(f"{P}/summary/energy", "f*", "per frame: mean activation of each layer, in layer order"),
+    Message(f"{P}/summary/top_neurons", "i*", "per frame: indices of the most active neurons"),
+    Message(f"{P}/summary/top_values", "f*", "per frame: their activations"),
+    Message(f"{P}/ack", "s", "a control message was applied (its address)"),
+    Message(f"{P}/error", "s s", "a message was rejected: its address (or '?'), why"),
+)
+
+
+# --- argument checking -------------------------------------------------------------------------------
+
+def parse_args(control: Control, args: Sequence[Any]) -> list[Any]:
+    """Check and convert OSC arguments against the control's pattern; ArgumentError when wrong."""
+    specs = control.args
+    out: list[Any] = []
+    pos = 0
+    for spec in specs:
+        if spec.repeat:
+            rest = list(args[pos:])
+            if not rest:
+                raise ArgumentError(f"{spec.name}: expected one or more values")
+            out.append([_convert(spec, v) for v in rest])
+            pos = len(args)
+            continue
+        if pos >= len(args):
+            if spec.optional:
+                out.append(spec.default)
+                continue
+            raise ArgumentError(f"expected arguments {control.pattern}, got {len(args)}")
+        out.append(_convert(spec, args[pos]))
+        pos += 1
+    if pos < len(args):
+        raise ArgumentError(f"expected arguments {control.pattern}, got {len(args)}")
+    return out
+
+
+def _convert(spec: Arg, value: Any) -> Any:
+    if spec.type == "s":
+        if not isinstance(value, str):
+            raise ArgumentError(f"{spec.name}: expected a string, got {type(value).__name__}")
+        if spec.choices and value not in spec.choices:
+            raise ArgumentError(f"{spec.name}: must be one of {', '.join(spec.choices)}, got {value!r}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ArgumentError(f"{spec.name}: expected a number, got {type(value).__name__}")
+    if not math.isfinite(value):
+        raise ArgumentError(f"{spec.name}: must be finite")
+    if spec.type == "i":
+        if float(value) != int(value):
+            raise ArgumentError(f"{spec.name}: expected an integer, got {value}")
+        value = int(value)
+    else:
+        value = float(value)
+    if (spec.lo is not None and value < spec.lo) or (spec.hi is not None and value > spec.hi):
+        raise ArgumentError(f"{spec.name}: {value:g} is out of range {spec.describe_range()}")
+    return value
+
+
+# --- docs/osc.md -------------------------------------------------------------------------------------
+
+DOC_HEADER = """# OSC addresses of the Immersions service
+
+Generated from `immersions_osc/service/controls.py` by `immersions-osc osc-table`; a test checks
+that this table, that module and the service's dispatcher agree exactly.  Do not edit by hand.
+
+The service listens on UDP port 57130 (`service.port`).  Send `/immersions/stream/subscribe`
+with your host and port to receive the streams.  Patterns: `i` int, `f` float, `s` string,
+`i*` one or more, `[f]` optional.  Ints and floats are interchangeable for numbers (an `i` must
+be integral).  Every accepted control is acknowledged with `/immersions/ack`; a rejected one (unknown
+address, wrong types, out of range) gets `/immersions/error`, sent to the sender's address and
+to the subscribers, and the service keeps running.
+"""
+
+
+def setting_default(control: Control) -> str:
+    """The default of the setting a control changes (from the config dataclasses)."""
+    from ..config import Config
+
+    if control.setting:
+        section, name = control.setting.split(".")
+        value = getattr(getattr(Config(), section), name)
+        return f"{value:g}" if isinstance(value, float) else str(int(value) if isinstance(value, bool) else value)
+    return "; ".join(f"{a.name} {a.default:g}" if isinstance(a.default, float) else f"{a.name} {a.default}"
+                     for a in control.args if a.optional) or "-"
+
+
+def markdown() -> str:
+    lines = [DOC_HEADER, "## Controls (to the service)", "",
+             "| address | arguments | range | default | what it does |", "|---|---|---|---|---|"]
+    for c in CONTROLS:
+        names = ", ".join(a.name for a in c.args)
+        ranges = "; ".join(f"{a.name} {a.describe_range()}" for a in c.args if a.describe_range()) or "-"
+        lines.append(f"| `{c.address}` | `{c.pattern}`{f' ({names})' if names else ''} | {ranges} | "
+                     f"{setting_default(c)} | {c.doc} |")
+    lines += ["", "## Messages (from the service)", "", "| address | arguments | what it carries |",
+              "|---|---|---|"]
+    for m in MESSAGES:
+        lines.append(f"| `{m.address}` | `{m.pattern}` | {m.doc} |")
+    lines += ["", "Defaults of the settings themselves (frame rate, format, volume, ...) are those of the "
+              "`service` and `optimize` sections of the config (`immersions-osc config`).", ""]
+    return "\n".join(lines)

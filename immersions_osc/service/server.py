@@ -1,0 +1,553 @@
+"""The live service: model + loop generator + player + activation stream + OSC control.
+
+Threads (all daemons, all joined by ``close``):
+  * ``immersions-osc-in``: receives datagrams on the control port and applies them
+    (``handle_datagram``: decode, check against the control table, call ``on_<address>``, ack);
+  * ``immersions-optimizer``: the LoopGenerator; each published loop is queued on the player;
+  * ``immersions-activations``: at the frame rate, runs the model on what is sounding and sends
+    the activation vector (chunked blobs) and the float summary to the subscribers;
+  * ``immersions-status``: loop/new events, /immersions/status at the status rate, loops to disk;
+  * the audio backend's (JACK process callback, or the real-time clock).
+
+Nothing a client sends can stop the service: every failure of a message becomes an
+``/immersions/error`` reply and a rate-limited log line.  Sinks other than UDP subscribers (the
+browser viewer's WebSockets) register with ``add_sink`` and get the very same datagrams.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import os
+import random
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+import torch
+
+from ..atomic import atomic_write_bytes
+from ..config import Config
+from ..errors import UserError
+from ..optimize.generator import LoopGenerator, PublishedLoop
+from ..optimize.start import fit_length, start_clip
+from ..optimize.targets import Target, check_targets
+from .controls import CONTROL_BY_ADDRESS, CONTROLS, OPTIMIZE_FIELDS, PREFIX, ArgumentError, parse_args
+from .engine import NeuronVector, current_activations, summarize
+from .player import LoopPlayer
+from .protocol import OSCDecodeError, decode_packet, encode_message, encode_vector
+
+Log = Callable[[str], None]
+Send = Callable[[bytes], None]
+
+
+class RateLimitedLog:
+    """At most one line per ``interval`` seconds; the lines held back are counted in the next one."""
+
+    def __init__(self, log: Log, interval: float):
+        self.log, self.interval = log, interval
+        self._last = -1e9
+        self.suppressed = 0
+        self.total = 0
+
+    def __call__(self, line: str) -> None:
+        self.total += 1
+        now = time.monotonic()
+        if now - self._last < self.interval:
+            self.suppressed += 1
+            return
+        more = f" (+{self.suppressed} more since the last report)" if self.suppressed else ""
+        self.suppressed, self._last = 0, now
+        self.log(line + more)
+
+
+@dataclass
+class Sink:
+    """Somewhere the streams go: a UDP subscriber or a WebSocket.  ``kind``: all | summary."""
+    send: Send
+    kind: str = "all"
+    failures: int = 0
+
+
+def describe_targets(targets: list[Target]) -> str:
+    if not targets:
+        return "none"
+    parts = []
+    for t in targets:
+        what = (f"{len(t.neurons)} neurons" if t.neurons is not None else
+                f"ch {','.join(map(str, t.channels))}" if t.channels is not None else "all")
+        parts.append(f"{t.layer} {what}" + (f" x{t.weight:g}" if t.weight != 1.0 else ""))
+    return "; ".join(parts)
+
+
+def write_wav(path: str, audio: np.ndarray, sample_rate: int) -> None:
+    import io
+
+    import soundfile as sf
+
+    buf = io.BytesIO()
+    sf.write(buf, np.asarray(audio, np.float32), sample_rate, format="WAV", subtype="FLOAT")
+    atomic_write_bytes(path, buf.getvalue())
+
+
+class Service:
+    def __init__(self, cfg: Config, log: Log = print, record_seconds: float = 0.0):
+        from ..checkpoint import load_model
+        from ..device import resolve_device
+        from ..layout.export import load_layout
+
+        self.cfg, self.scfg, self.log = cfg, cfg.service, log
+        self.errors = RateLimitedLog(log, self.scfg.error_log_interval)
+        torch.set_num_threads(self.scfg.torch_threads)
+        self.device = resolve_device(self.scfg.device)
+        self.model, model_cfg, _ = load_model(self.scfg.checkpoint, self.device)
+        self.model.eval()
+        # the activation stream runs its own copy: forward hooks are per module, and the optimizer
+        # thread's hooks must never see the stream's (gradient-free) forward passes
+        self.stream_model = copy.deepcopy(self.model).eval()
+        self.sample_rate = model_cfg.scaleogram.sample_rate
+        layout_path = self.scfg.layout or os.path.splitext(self.scfg.checkpoint)[0] + "_layout.npz"
+        self.layout = load_layout(layout_path)
+        self.vector = NeuronVector.from_layout(self.layout)
+        self.loop_samples = int(self.scfg.loop_seconds * self.sample_rate)
+        start = start_clip(self.scfg.start, self.loop_samples, self.sample_rate, cfg.optimize.seed)
+        with torch.no_grad():  # the layout must describe this model
+            probe = torch.zeros(1, int(self.scfg.window_seconds * self.sample_rate), device=self.device)
+            from ..optimize.loop import activations_of
+            self.vector.check_model(activations_of(self.model, probe)[0])
+        layer = self.scfg.target_layer or self.vector.layer_names[len(self.vector.layer_names) // 2]
+        self.targets = [Target(layer)]
+        check_targets(self.targets, self.vector.shapes)
+        self.player = LoopPlayer(self.sample_rate, self.scfg.crossfade_ms, self.scfg.volume,
+                                 record_seconds=record_seconds)
+        self.player.queue(start.numpy(), 0)
+        self.generator = LoopGenerator(self.model, start.to(self.device), self.targets, cfg.optimize,
+                                       publish_every=self.scfg.publish_every, on_publish=self._on_publish)
+        self.audio = None
+        self.jackd = None
+        self.sinks: dict[object, Sink] = {}
+        self._sinks_lock = threading.Lock()
+        self.frames_sent = 0
+        self.datagrams_sent = 0
+        self.messages_received = 0
+        self.rejected = 0
+        self.loops_written = 0
+        self._fps = 0.0
+        self._frame = 0
+        self._layout_frame = 0
+        self._to_write: Optional[PublishedLoop] = None
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._started = time.monotonic()
+        self.sock: Optional[socket.socket] = None
+        self.rng = random.Random(cfg.optimize.seed)
+
+    # --- life cycle ------------------------------------------------------------------------------------
+    def start(self) -> "Service":
+        from .audio import ClockAudio, JackAudio, JackUnavailable, start_dummy_jackd
+
+        s = self.scfg
+        try:
+            self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+            self.sock.bind((s.host, s.port))
+            self.sock.settimeout(0.2)
+        except OSError as exc:
+            raise UserError(f"cannot listen on UDP {s.host}:{s.port} ({exc.strerror or exc}); is another "
+                            f"service running? choose another port with --port") from None
+        self.port = self.sock.getsockname()[1]
+        if s.audio in ("auto", "jack"):
+            try:
+                if s.start_jack:
+                    try:
+                        self.audio = JackAudio(self.player, s.jack_client, self.log).start()
+                    except JackUnavailable:
+                        self.jackd = start_dummy_jackd(self.sample_rate)
+                        self.log("started jackd (dummy driver)")
+                if self.audio is None:
+                    self.audio = JackAudio(self.player, s.jack_client, self.log).start()
+                self.log(f"audio: JACK client '{s.jack_client}' (ports {s.jack_client}:out, {s.jack_client}:in)")
+            except JackUnavailable as exc:
+                if s.audio == "jack":
+                    self.close()
+                    raise
+                self.log(f"audio: {exc}.\n       Continuing without sound output"
+                         + (f"; every new loop is written to {s.loops_dir}/" if s.loops_dir else "."))
+        if self.audio is None:
+            self.audio = ClockAudio(self.player, log=self.log).start()
+        self.generator.start()
+        for name, target in (("immersions-osc-in", self._serve), ("immersions-activations", self._stream),
+                             ("immersions-status", self._status_loop)):
+            t = threading.Thread(target=target, name=name, daemon=True)
+            t.start()
+            self._threads.append(t)
+        self.log(f"listening for OSC on udp://{s.host}:{self.port}; streams to subscribers "
+                 f"({PREFIX}/stream/subscribe host port); addresses in docs/osc.md")
+        return self
+
+    def close(self) -> None:
+        """Stop everything, save the current loop (loops_dir/last_loop.wav)."""
+        self._stop.set()
+        self.generator.stop()
+        for t in self._threads:
+            t.join(5.0)
+        self._threads.clear()
+        if self.audio is not None:
+            self.audio.close()
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
+        if self.jackd is not None:
+            self.jackd.terminate()
+            try:
+                self.jackd.wait(5)
+            except Exception:
+                self.jackd.kill()
+            self.jackd = None
+        if self.scfg.loops_dir:
+            try:
+                os.makedirs(self.scfg.loops_dir, exist_ok=True)
+                write_wav(os.path.join(self.scfg.loops_dir, "last_loop.wav"),
+                          self.generator.latest().audio.numpy(), self.sample_rate)
+            except OSError as exc:
+                self.log(f"could not save the last loop: {exc}")
+
+    def wait(self) -> None:
+        while not self._stop.is_set():
+            self._stop.wait(0.5)
+
+    @property
+    def xruns(self) -> int:
+        return getattr(self.audio, "xruns", 0)
+
+    # --- sinks -------------------------------------------------------------------------------------------
+    def add_sink(self, key: object, sink: Sink) -> None:
+        with self._sinks_lock:
+            self.sinks[key] = sink
+
+    def remove_sink(self, key: object) -> None:
+        with self._sinks_lock:
+            self.sinks.pop(key, None)
+
+    def broadcast(self, datagrams: list[bytes], blobs: bool = False) -> None:
+        with self._sinks_lock:
+            sinks = list(self.sinks.values())
+        for sink in sinks:
+            if blobs and sink.kind != "all":
+                continue
+            for d in datagrams:
+                try:
+                    sink.send(d)
+                    self.datagrams_sent += 1
+                except OSError:
+                    sink.failures += 1
+
+    def _reply(self, reply: Optional[Send], datagram: bytes) -> None:
+        """To the sender (when it is not a subscriber already) and to every subscriber."""
+        with self._sinks_lock:
+            sends = [s.send for s in self.sinks.values()]
+        if reply is not None and reply not in sends:
+            sends.append(reply)
+        for send in sends:
+            try:
+                send(datagram)
+            except OSError:
+                pass
+
+    # --- control -----------------------------------------------------------------------------------------
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                data, addr = self.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                if self._stop.is_set():
+                    break
+                continue
+            self.handle_datagram(data, _ReplyTo(self, addr), f"{addr[0]}:{addr[1]}")
+
+    def handle_datagram(self, data: bytes, reply: Optional[Send] = None, origin: str = "?") -> None:
+        """Apply every message of a datagram; never raises."""
+        try:
+            messages = decode_packet(data)
+        except OSCDecodeError as exc:
+            self._reject(reply, "?", f"malformed OSC packet: {exc}", origin)
+            return
+        for address, tags, args in messages:
+            self.messages_received += 1
+            control = CONTROL_BY_ADDRESS.get(address)
+            if control is None:
+                self._reject(reply, address, "unknown address (see docs/osc.md)", origin)
+                continue
+            try:
+                values = parse_args(control, args)
+                getattr(self, control.handler)(*values, reply=reply)
+            except (ArgumentError, UserError) as exc:
+                self._reject(reply, address, str(exc), origin)
+                continue
+            except Exception as exc:  # a bug must not take the service down
+                self._reject(reply, address, f"internal error: {type(exc).__name__}: {exc}", origin)
+                continue
+            self._reply(reply, encode_message(f"{PREFIX}/ack", "s", [address]))
+
+    def _reject(self, reply: Optional[Send], address: str, why: str, origin: str) -> None:
+        self.rejected += 1
+        self.errors(f"rejected OSC message {address} from {origin}: {why}")
+        self._reply(reply, encode_message(f"{PREFIX}/error", "ss", [address, why[:500]]))
+
+    # targets
+    def _set_targets(self, targets: list[Target]) -> None:
+        check_targets(targets, self.vector.shapes)
+        self.targets = targets
+        self.generator.set_targets(targets)
+
+    def _layer(self, layer: str) -> str:
+        if layer not in self.vector.shapes:
+            raise UserError(f"unknown layer {layer!r}; layers: {', '.join(self.vector.layer_names)}")
+        return layer
+
+    def on_target_layer(self, layer, weight, reply=None):
+        self._set_targets([Target(self._layer(layer), weight=weight)])
+
+    def on_target_channel(self, layer, channel, weight, reply=None):
+        self._set_targets([Target(self._layer(layer), channels=[channel], weight=weight)])
+
+    def on_target_channels(self, layer, channels, reply=None):
+        self._set_targets([Target(self._layer(layer), channels=sorted(set(channels)))])
+
+    def _neuron_targets(self, neurons: list[int]) -> list[Target]:
+        n = self.vector.size
+        bad = [i for i in neurons if i >= n]
+        if bad:
+            raise UserError(f"neuron {bad[0]} out of range (0..{n - 1})")
+        per_layer: dict[str, set[int]] = {}
+        for i in neurons:
+            layer, local = self.vector.layer_of(i)
+            per_layer.setdefault(layer, set()).add(local)
+        return [Target(layer, neurons=sorted(local)) for layer, local in per_layer.items()]
+
+    def on_target_neurons(self, neurons, reply=None):
+        self._set_targets(self._neuron_targets(neurons))
+
+    def on_target_add_neurons(self, neurons, reply=None):
+        merged: dict[str, set[int]] = {}
+        for t in self.targets + self._neuron_targets(neurons):
+            channels, freqs = self.vector.shapes[t.layer]
+            if t.neurons is not None:
+                local = t.neurons
+            else:
+                from ..optimize.targets import neuron_mask
+                local = torch.nonzero(neuron_mask(t, self.vector.shapes).view(-1)).view(-1).tolist()
+            merged.setdefault(t.layer, set()).update(local)
+        self._set_targets([Target(layer, neurons=sorted(local)) for layer, local in merged.items()])
+
+    def on_target_weight(self, weight, reply=None):
+        self._set_targets([dataclasses.replace(t, weight=weight) for t in self.targets])
+
+    def on_target_random(self, reply=None):
+        layer = self.rng.choice(self.vector.layer_names)
+        self._set_targets([Target(layer, channels=[self.rng.randrange(self.vector.shapes[layer][0])])])
+
+    # optimization
+    def on_optimize_start(self, kind, reply=None):
+        previous = self.generator.current_loop()
+        self.generator.set_start(start_clip(kind, self.loop_samples, self.sample_rate, self.rng.randrange(1 << 30),
+                                            previous=previous))
+
+    def on_optimize_run(self, on, reply=None):
+        self.generator.set_running(bool(on))
+
+    def on_optimize_publish_every(self, steps, reply=None):
+        self.generator.publish_every = steps
+
+    # player
+    def on_player_volume(self, gain, reply=None):
+        self.player.volume = gain
+
+    def on_player_play(self, on, reply=None):
+        self.player.playing = bool(on)
+
+    def on_player_loop_seconds(self, seconds, reply=None):
+        self.loop_samples = int(seconds * self.sample_rate)
+        self.generator.set_start(fit_length(self.generator.current_loop(), self.loop_samples))
+
+    def on_player_crossfade_ms(self, ms, reply=None):
+        self.player.set_crossfade(ms)
+
+    # streams
+    def on_stream_subscribe(self, host, port, kind, reply=None):
+        try:
+            addr = (socket.gethostbyname(host), port)
+        except (OSError, UnicodeError):
+            raise UserError(f"cannot resolve host {host!r}") from None
+        self.add_sink(("udp",) + addr, Sink(_ReplyTo(self, addr), kind))
+
+    def on_stream_unsubscribe(self, host, port, reply=None):
+        try:
+            addr = (socket.gethostbyname(host), port)
+        except (OSError, UnicodeError):
+            raise UserError(f"cannot resolve host {host!r}") from None
+        if ("udp",) + addr not in self.sinks:
+            raise UserError(f"{host}:{port} is not subscribed")
+        self.remove_sink(("udp",) + addr)
+
+    def _set_service(self, **changes) -> None:
+        self.scfg = dataclasses.replace(self.scfg, **changes)
+
+    def on_stream_frame_rate(self, fps, reply=None):
+        self._set_service(frame_rate=fps)
+
+    def on_stream_format(self, fmt, reply=None):
+        self._set_service(format=fmt)
+
+    def on_stream_source(self, source, reply=None):
+        self._set_service(source=source)
+
+    def on_stream_max_datagram(self, size, reply=None):
+        self._set_service(max_datagram=size)
+
+    def on_stream_summary_top(self, k, reply=None):
+        self._set_service(summary_top=k)
+
+    # requests
+    def on_layout_request(self, reply=None):
+        for d in self.layout_datagrams():
+            self._reply(reply, d)
+
+    def on_status_request(self, reply=None):
+        self._reply(reply, self.status_datagram())
+
+    # --- what the service sends --------------------------------------------------------------------------
+    def layout_datagrams(self) -> list[bytes]:
+        out = []
+        for i, name in enumerate(self.vector.layer_names):
+            c, f = self.vector.shapes[name]
+            out.append(encode_message(f"{PREFIX}/layout/layer", "isiii",
+                                      [i, name, int(self.vector.offsets[i]), c, f]))
+        self._layout_frame += 1
+        positions = np.asarray(self.layout.positions, np.float32).reshape(-1)
+        out += encode_vector(f"{PREFIX}/layout/positions", self._layout_frame, positions, "float32",
+                             self.scfg.max_datagram)
+        return out
+
+    def status_values(self) -> list:
+        g = self.generator.stats
+        with self._sinks_lock:
+            subscribers = len(self.sinks)
+        return [self._fps, g.steps_per_second, self.xruns, describe_targets(self.targets), g.published,
+                int(self.player.playing), self.player.volume, subscribers, time.monotonic() - self._started]
+
+    def status_datagram(self) -> bytes:
+        return encode_message(f"{PREFIX}/status", "ffisiifif", self.status_values())
+
+    def _window(self) -> Optional[np.ndarray]:
+        n = int(self.scfg.window_seconds * self.sample_rate)
+        if self.scfg.source == "input":
+            return self.player.input_window(n)
+        loop, pos = self.player.playhead()
+        if loop is None:
+            return None
+        idx = np.arange(pos - n, pos) % len(loop)
+        return loop[idx]
+
+    def activation_frame(self) -> Optional[np.ndarray]:
+        window = self._window()
+        if window is None:
+            return None
+        audio = torch.from_numpy(np.ascontiguousarray(window, dtype=np.float32)).to(self.device)
+        return current_activations(self.stream_model, audio, self.vector)
+
+    def _stream(self) -> None:
+        next_time = time.perf_counter()
+        window_start, sent = time.perf_counter(), 0
+        while not self._stop.is_set():
+            period = 1.0 / self.scfg.frame_rate
+            with self._sinks_lock:
+                listening = bool(self.sinks)
+            if listening:
+                try:
+                    values = self.activation_frame()
+                except Exception as exc:  # must not end the stream
+                    self.errors(f"activation frame failed: {type(exc).__name__}: {exc}")
+                    values = None
+                if values is not None:
+                    self._frame += 1
+                    s = self.scfg
+                    self.broadcast(encode_vector(f"{PREFIX}/activations", self._frame, values, s.format,
+                                                 s.max_datagram), blobs=True)
+                    energy, top, top_values = summarize(values, self.vector, s.summary_top)
+                    self.broadcast([encode_message(f"{PREFIX}/summary/energy", "f" * len(energy), energy),
+                                    encode_message(f"{PREFIX}/summary/top_neurons", "i" * len(top), top),
+                                    encode_message(f"{PREFIX}/summary/top_values", "f" * len(top_values),
+                                                   top_values)])
+                    self.frames_sent += 1
+                    sent += 1
+            now = time.perf_counter()
+            if now - window_start >= 1.0:
+                self._fps, window_start, sent = sent / (now - window_start), now, 0
+            next_time += period
+            delay = next_time - time.perf_counter()
+            if delay > 0:
+                self._stop.wait(delay)
+            else:
+                next_time = time.perf_counter()  # behind: do not try to catch up
+
+    def _on_publish(self, loop: PublishedLoop) -> None:  # optimizer thread
+        self.player.queue(loop.audio.numpy(), loop.version)
+        self._to_write = loop
+
+    def _status_loop(self) -> None:
+        last_version, next_status = self.player.version, time.monotonic()
+        while not self._stop.wait(0.02):
+            if self.player.version != last_version:
+                last_version = self.player.version
+                loop, _ = self.player.playhead()
+                seconds = len(loop) / self.sample_rate if loop is not None else 0.0
+                self.broadcast([encode_message(f"{PREFIX}/loop/new", "iifs", [
+                    last_version, self.generator.stats.steps, seconds, describe_targets(self.targets)])])
+            pending, self._to_write = self._to_write, None
+            if pending is not None and self.audio is not None and self.audio.kind == "none" and self.scfg.loops_dir:
+                try:
+                    os.makedirs(self.scfg.loops_dir, exist_ok=True)
+                    write_wav(os.path.join(self.scfg.loops_dir, f"loop_{pending.version:05d}.wav"),
+                              pending.audio.numpy(), self.sample_rate)
+                    self.loops_written += 1
+                except OSError as exc:
+                    self.errors(f"cannot write loop to {self.scfg.loops_dir}: {exc}")
+            if time.monotonic() >= next_status:
+                next_status += 1.0 / self.scfg.status_rate
+                self.broadcast([self.status_datagram()])
+
+
+class _ReplyTo:
+    """Replies to a UDP sender; equal to the subscriber sender for the same address."""
+
+    def __init__(self, service: Service, addr: tuple[str, int]):
+        self.service, self.addr = service, addr
+
+    def __call__(self, data: bytes) -> None:
+        if self.service.sock is not None:
+            self.service.sock.sendto(data, self.addr)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, _ReplyTo) and other.addr == self.addr
+
+    def __hash__(self) -> int:
+        return hash(self.addr)
+
+
+def check_dispatch() -> list[str]:
+    """Controls without a handler (should be none; a test checks)."""
+    return [c.address for c in CONTROLS if not callable(getattr(Service, c.handler, None))]
+
+
+for _name, *_ in OPTIMIZE_FIELDS:  # /immersions/optimize/<field> -> generator.set_params(<field>=value)
+    def _make(name):
+        def handler(self, value, reply=None):
+            self.generator.set_params(**{name: bool(value) if name == "normalize_gradient" else value})
+        handler.__name__ = f"on_optimize_{name}"
+        return handler
+    setattr(Service, f"on_optimize_{_name}", _make(_name))
