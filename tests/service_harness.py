@@ -1,0 +1,156 @@
+"""Real components for service tests: a dummy-driver jackd under its own server name, the service
+as a subprocess (``python -m immersions_osc serve``), and a UDP OSC client.
+
+Each jackd gets a unique server name (``-n``) and the service finds it through
+``JACK_DEFAULT_SERVER``, so tests (and anything else on the machine) never share a JACK server.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from typing import Optional
+
+from immersions_osc.service.protocol import FrameAssembler, decode_packet, encode_message, parse_chunk
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HAVE_JACKD = shutil.which("jackd") is not None
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class JackServer:
+    """``jackd --no-realtime -n NAME -d dummy``; ``env`` points clients at it."""
+
+    def __init__(self, period: int = 1024, sample_rate: int = 44100):
+        from immersions_osc.service.audio import start_dummy_jackd
+
+        self.name = f"imm{uuid.uuid4().hex[:8]}"
+        self.proc = start_dummy_jackd(sample_rate, period, name=self.name)
+        self.env = dict(os.environ, JACK_DEFAULT_SERVER=self.name, JACK_NO_AUDIO_RESERVATION="1")
+
+    def client(self, name: str):
+        import jack
+
+        return jack.Client(name, no_start_server=True, servername=self.name)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+class ServiceProcess:
+    """The service as a subprocess on a free port; ``stop`` sends SIGINT and waits."""
+
+    def __init__(self, *args: str, env: Optional[dict] = None, port: Optional[int] = None, cwd: str = REPO):
+        self.port = port or free_udp_port()
+        self.proc = subprocess.Popen([sys.executable, "-m", "immersions_osc", "serve", "--port", str(self.port),
+                                      *args], cwd=cwd, env=env or dict(os.environ), stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True)
+        self.output = ""
+
+    def stop(self, timeout: float = 30.0) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            out, _ = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+        self.output += out or ""
+        return self.proc.returncode
+
+
+class OSCClient:
+    """A UDP socket that sends to the service and collects what comes back."""
+
+    def __init__(self, port: int, host: str = "127.0.0.1"):
+        self.target = (host, port)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+
+    def send(self, address: str, tags: str = "", *args) -> None:
+        self.sock.sendto(encode_message(address, tags, list(args)), self.target)
+
+    def send_raw(self, data: bytes) -> None:
+        self.sock.sendto(data, self.target)
+
+    def subscribe(self, kind: str = "all") -> None:
+        self.send("/immersions/stream/subscribe", "sis", "127.0.0.1", self.port, kind)
+
+    def receive(self, timeout: float = 0.5) -> list[tuple[str, str, list]]:
+        """Every message that arrives within ``timeout`` seconds."""
+        out = []
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return out
+            self.sock.settimeout(left)
+            try:
+                data, _ = self.sock.recvfrom(65536)
+            except socket.timeout:
+                return out
+            out.extend(decode_packet(data))
+
+    def wait_for(self, address: str, timeout: float = 30.0, predicate=None) -> tuple[str, list]:
+        """Wait for a message at ``address`` (and ``predicate(args)``); returns (tags, args)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                data, _ = self.sock.recvfrom(65536)
+            except socket.timeout:
+                break
+            for addr, tags, args in decode_packet(data):
+                if addr == address and (predicate is None or predicate(args)):
+                    return tags, args
+        raise TimeoutError(f"no {address} within {timeout} s")
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        """Ask for the status until the service answers (it loads the model first)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.send("/immersions/status/request")
+            try:
+                self.wait_for("/immersions/status", timeout=0.5)
+                return
+            except TimeoutError:
+                continue
+        raise TimeoutError("the service did not answer /immersions/status/request")
+
+    def frames(self, n: int, address: str = "/immersions/activations", timeout: float = 30.0):
+        """The next ``n`` complete reassembled frames: list of (frame id, values)."""
+        assembler, out = FrameAssembler(), []
+        deadline = time.monotonic() + timeout
+        while len(out) < n and time.monotonic() < deadline:
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                data, _ = self.sock.recvfrom(65536)
+            except socket.timeout:
+                break
+            for addr, tags, args in decode_packet(data):
+                if addr == address:
+                    done = assembler.add(parse_chunk(tags, args))
+                    if done is not None:
+                        out.append(done)
+        return out
+
+    def close(self) -> None:
+        self.sock.close()

@@ -1,0 +1,124 @@
+"""End to end with real components: a dummy-driver jackd, the service as a subprocess, a separate
+JACK client listening to ``immersions:out`` and an OSC client in this process."""
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from immersions_osc.layout.export import load_layout
+
+from service_harness import HAVE_JACKD, REPO, JackServer, OSCClient, ServiceProcess
+
+pytestmark = [pytest.mark.skipif(not HAVE_JACKD, reason="jackd is not installed (apt-get install jackd2)"),
+              pytest.mark.slow]
+
+
+class Listener:
+    """A JACK client whose input port is connected to immersions:out; keeps what it hears."""
+
+    def __init__(self, server: JackServer, seconds: float = 60.0):
+        self.client = server.client("listener")
+        self.port = self.client.inports.register("in")
+        self.buffer = np.zeros(int(seconds * self.client.samplerate), np.float32)
+        self.n = 0
+        self.client.set_process_callback(self._process)
+        self.client.activate()
+
+    def _process(self, frames):
+        m = min(frames, len(self.buffer) - self.n)
+        if m > 0:
+            self.buffer[self.n:self.n + m] = self.port.get_array()[:m]
+            self.n += m
+
+    def connect(self, source: str = "immersions:out", timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.client.get_ports(source):
+                self.client.connect(source, self.port)
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"{source} never appeared")
+
+    def heard(self) -> np.ndarray:
+        return self.buffer[:self.n].copy()
+
+    def close(self):
+        self.client.deactivate()
+        self.client.close()
+
+
+@pytest.fixture
+def jack_server():
+    server = JackServer()
+    yield server
+    server.stop()
+
+
+def test_service_end_to_end(jack_server, tmp_path):
+    service = ServiceProcess("--audio", "jack", "--loops-dir", str(tmp_path), env=jack_server.env)
+    osc = OSCClient(service.port)
+    listener = None
+    try:
+        osc.wait_ready()
+        listener = Listener(jack_server)
+        listener.connect()
+        osc.subscribe()
+        # 1. activation frames reassemble to exactly the layout's neuron count
+        n_neurons = len(load_layout(f"{REPO}/checkpoints/small_layout.npz").positions)
+        frames = osc.frames(5)
+        assert len(frames) == 5
+        assert all(values.shape == (n_neurons,) and np.isfinite(values).all() for _, values in frames)
+        assert all(values.max() > 0 for _, values in frames)  # ReLU layers: something is active
+        # 2. a target change is acknowledged, shows in the status and leads to a new loop
+        osc.send("/immersions/target/channel", "sif", "encoder.blocks.6.relu2", 3, 1.0)
+        osc.wait_for("/immersions/ack", predicate=lambda a: a == ["/immersions/target/channel"])
+        _, status = osc.wait_for("/immersions/status", timeout=5,
+                                 predicate=lambda a: "encoder.blocks.6.relu2 ch 3" in a[3])
+        version_before = status[4]
+        _, new = osc.wait_for("/immersions/loop/new", timeout=60,
+                              predicate=lambda a: "encoder.blocks.6.relu2 ch 3" in a[3])
+        assert new[0] > 0
+        # 3. the listener hears non-silent audio that changes after the new loop
+        time.sleep(1.0)
+        heard = listener.heard()
+        assert len(heard) > 44100
+        assert np.sqrt(np.mean(heard[-44100:] ** 2)) > 1e-3
+        _, status = osc.wait_for("/immersions/status", timeout=5)
+        assert status[2] == 0, "xruns"
+        assert status[4] >= version_before
+    finally:
+        if listener is not None:
+            listener.close()
+        osc.close()
+        code = service.stop()
+    assert code == 0, service.output[-3000:]
+    assert (tmp_path / "last_loop.wav").is_file()
+
+
+def test_loop_content_changes_at_the_boundary(jack_server, tmp_path):
+    """Two different loops in a row: the audio of consecutive loop periods differs after loop/new."""
+    service = ServiceProcess("--audio", "jack", "--loops-dir", str(tmp_path), "--loop-seconds", "1",
+                             env=jack_server.env)
+    osc = OSCClient(service.port)
+    listener = None
+    try:
+        osc.wait_ready()
+        listener = Listener(jack_server)
+        listener.connect()
+        osc.subscribe("summary")
+        osc.send("/immersions/optimize/publish_every", "i", 5)
+        start = listener.n
+        osc.wait_for("/immersions/loop/new", timeout=60, predicate=lambda a: a[0] >= 2)
+        time.sleep(2.5)
+        heard = listener.heard()[start:]
+        sr = 44100
+        periods = [heard[i * sr:(i + 1) * sr] for i in range(len(heard) // sr)]
+        assert len(periods) >= 3
+        differences = [np.abs(a - b).max() for a, b in zip(periods, periods[1:])]
+        assert max(differences) > 1e-3  # the sound morphed from one loop to the next
+    finally:
+        if listener is not None:
+            listener.close()
+        osc.close()
+        service.stop()
