@@ -119,7 +119,8 @@ def run_serve(args: argparse.Namespace) -> int:
             web.close()
         service.close()
     print(f"stopped: {service.generator.stats.published} loops, {service.frames_sent} activation frames, "
-          f"{service.xruns} xruns" + (f"; last loop saved to {cfg.service.loops_dir}/last_loop.wav"
+          f"{service.xruns} xruns, {service.messages_received} OSC messages received, "
+          f"{service.rejected} OSC messages rejected" + (f"; last loop saved to {cfg.service.loops_dir}/last_loop.wav"
                                       if cfg.service.loops_dir else ""))
     return 0
 

@@ -1,0 +1,215 @@
+"""The OSC control table, docs/osc.md and the service's dispatcher agree; every control works."""
+import os
+import re
+
+import numpy as np
+import pytest
+
+from immersions_osc.config import Config
+from immersions_osc.service.controls import CONTROLS, MESSAGES, ArgumentError, markdown, parse_args
+from immersions_osc.service.player import LoopPlayer
+from immersions_osc.service.protocol import decode_packet, encode_message
+from immersions_osc.service.server import Service, check_dispatch
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DOC = os.path.join(REPO, "docs", "osc.md")
+
+
+def doc_rows() -> dict[str, str]:
+    """address -> argument pattern, from the tables of docs/osc.md."""
+    rows = {}
+    for line in open(DOC, encoding="utf-8"):
+        m = re.match(r"\| `(/immersions[^`]*)` \| `([^`]*)`", line)
+        if m:
+            assert m.group(1) not in rows, f"{m.group(1)} is listed twice"
+            rows[m.group(1)] = m.group(2)
+    return rows
+
+
+def test_docs_table_is_generated_from_the_control_table():
+    assert open(DOC, encoding="utf-8").read() == markdown(), "run: immersions-osc osc-table > docs/osc.md"
+
+
+def test_docs_dispatcher_and_table_agree_exactly():
+    rows = doc_rows()
+    expected = {c.address: c.pattern for c in CONTROLS} | {m.address: m.pattern for m in MESSAGES}
+    assert rows == expected
+    assert check_dispatch() == []  # every control has a handler
+    handlers = {name for name in dir(Service) if name.startswith("on_")}
+    assert handlers == {c.handler for c in CONTROLS}  # and no handler lacks a documented address
+
+
+def control(address):
+    return next(c for c in CONTROLS if c.address == address)
+
+
+def test_argument_checking():
+    volume = control("/immersions/player/volume")
+    assert parse_args(volume, [1]) == [1.0]  # ints are fine for floats
+    for bad in ([], [0.5, 1], ["loud"], [3.0], [float("nan")], [True]):
+        with pytest.raises(ArgumentError):
+            parse_args(volume, bad)
+    play = control("/immersions/player/play")
+    assert parse_args(play, [1.0]) == [1]  # Pd sends floats: integral floats are ints
+    with pytest.raises(ArgumentError):
+        parse_args(play, [0.5])
+    layer = control("/immersions/target/layer")
+    assert parse_args(layer, ["x"]) == ["x", 1.0]  # optional weight
+    channels = control("/immersions/target/channels")
+    assert parse_args(channels, ["x", 1, 2.0, 3]) == ["x", [1, 2, 3]]
+    with pytest.raises(ArgumentError):
+        parse_args(channels, ["x"])
+    fmt = control("/immersions/stream/format")
+    with pytest.raises(ArgumentError):
+        parse_args(fmt, ["int4"])
+
+
+# --- the player ----------------------------------------------------------------------------------------
+
+def test_player_loops_switches_at_the_boundary_with_a_crossfade():
+    sr = 1000
+    p = LoopPlayer(sr, crossfade_ms=10, volume=1.0, max_block=64)
+    a, b = np.full(100, 0.5, np.float32), np.full(100, -0.5, np.float32)
+    p.queue(a, 1)
+    out = np.zeros(64, np.float32)
+    p.render(out)
+    assert np.allclose(out, 0.5) and p.version == 1
+    p.queue(b, 2)  # mid-loop: the current loop plays to its end first
+    p.render(out)  # samples 64..127: 36 of a, then b fading in over 10 samples
+    assert np.allclose(out[:36], 0.5)
+    fade = out[36:46]
+    assert np.all(np.diff(fade) < 0) and fade[0] > 0 and fade[-1] < 0  # smooth, monotonic crossfade
+    assert np.allclose(out[46:], -0.5) and p.version == 2 and p.loops_started == 2
+    p.volume = 0.5
+    p.render(out)
+    assert np.allclose(out, -0.25)
+    p.playing = False
+    p.render(out)
+    assert not out.any()
+
+
+def test_player_keeps_the_newest_queued_loop_and_blocks_larger_than_the_loop():
+    p = LoopPlayer(1000, crossfade_ms=0, volume=1.0, max_block=512)
+    p.queue(np.arange(10, dtype=np.float32), 1)
+    out = np.zeros(25, np.float32)
+    p.render(out)
+    assert np.array_equal(out[:20], np.tile(np.arange(10), 2)) and np.array_equal(out[20:], np.arange(5))
+    p.queue(np.full(10, 7, np.float32), 2)
+    p.queue(np.full(10, 9, np.float32), 3)
+    p.render(out)  # 5..9 of the old loop, then the newest (version 3); version 2 is skipped
+    assert np.array_equal(out[:5], np.arange(5, 10)) and np.all(out[6:] == 9) and p.version == 3
+
+
+def test_player_input_ring():
+    p = LoopPlayer(100, input_seconds=1.0)
+    for i in range(3):
+        p.write_input(np.arange(i * 40, (i + 1) * 40, dtype=np.float32))
+    assert np.array_equal(p.input_window(50), np.arange(70, 120))
+
+
+# --- the service, in process ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    cfg = Config()
+    cfg.service.audio = "none"
+    cfg.service.port = 0
+    cfg.service.loops_dir = str(tmp_path_factory.mktemp("loops"))
+    cfg.service.checkpoint = os.path.join(REPO, "checkpoints", "small.pt")
+    s = Service(cfg, log=lambda line: None)
+    yield s
+    s.close()
+
+
+def apply(service, address, tags="", *args):
+    replies = []
+    service.handle_datagram(encode_message(address, tags, list(args)), replies.append)
+    return [decode_packet(r)[0] for r in replies]
+
+
+def test_every_control_is_applied_and_acknowledged(service):
+    layer = service.vector.layer_names[3]
+    cases = [
+        ("/immersions/target/layer", "sf", layer, 2.0),
+        ("/immersions/target/channel", "si", layer, 1),
+        ("/immersions/target/channels", "sii", layer, 0, 2),
+        ("/immersions/target/neurons", "iii", 0, 5, service.vector.size - 1),
+        ("/immersions/target/add_neurons", "i", 7),
+        ("/immersions/target/weight", "f", -1.0),
+        ("/immersions/target/random", ""),
+        *((c.address, c.args[0].type, c.args[0].hi) for c in CONTROLS if c.address.startswith("/immersions/optimize/")
+          and c.setting.startswith("optimize.")),
+        ("/immersions/optimize/start", "s", "silence"),
+        ("/immersions/optimize/run", "i", 0),
+        ("/immersions/optimize/run", "i", 1),
+        ("/immersions/optimize/publish_every", "i", 10),
+        ("/immersions/player/volume", "f", 0.3),
+        ("/immersions/player/play", "i", 0),
+        ("/immersions/player/play", "i", 1),
+        ("/immersions/player/loop_seconds", "f", 2.0),
+        ("/immersions/player/crossfade_ms", "f", 20.0),
+        ("/immersions/stream/subscribe", "sis", "127.0.0.1", 9, "summary"),
+        ("/immersions/stream/unsubscribe", "si", "127.0.0.1", 9),
+        ("/immersions/stream/frame_rate", "f", 20.0),
+        ("/immersions/stream/format", "s", "float16"),
+        ("/immersions/stream/source", "s", "input"),
+        ("/immersions/stream/max_datagram", "i", 1024),
+        ("/immersions/stream/summary_top", "i", 3),
+        ("/immersions/layout/request", ""),
+        ("/immersions/status/request", ""),
+    ]
+    assert {c[0] for c in cases} == {c.address for c in CONTROLS}
+    for address, tags, *args in cases:
+        replies = apply(service, address, tags, *args)
+        assert ("/immersions/ack", "s", [address]) in replies, (address, replies)
+    # the effects
+    assert service.player.volume == pytest.approx(0.3) and service.player.playing
+    assert service.scfg.format == "float16" and service.scfg.max_datagram == 1024 and service.scfg.summary_top == 3
+    assert service.loop_samples == 2 * service.sample_rate and service.generator.publish_every == 10
+    assert service.generator.cfg.peak == 1.0 or service.generator._pending.get("params", {}).get("peak") == 1.0
+    assert not service.sinks
+    # a neuron selection becomes per-layer targets with local indices
+    apply(service, "/immersions/target/neurons", "ii", 0, service.vector.size - 1)
+    layers = {t.layer for t in service.targets}
+    assert layers == {service.vector.layer_of(0)[0], service.vector.layer_of(service.vector.size - 1)[0]}
+    replies = apply(service, "/immersions/layout/request")
+    layer_msgs = [r for r in replies if r[0] == "/immersions/layout/layer"]
+    assert [m[2][1] for m in layer_msgs] == service.vector.layer_names
+
+
+@pytest.mark.parametrize("address,tags,args,why", [
+    ("/immersions/nope", "", [], "unknown address"),
+    ("/immersions/player/volume", "s", ["loud"], "expected a number"),
+    ("/immersions/player/volume", "f", [5.0], "out of range"),
+    ("/immersions/target/layer", "s", ["no.such.layer"], "unknown layer"),
+    ("/immersions/target/channel", "si", ["encoder.blocks.0.relu1", 10_000], "out of range"),
+    ("/immersions/target/neurons", "i", [10 ** 8], "out of range"),
+    ("/immersions/optimize/start", "s", ["/no/such/file.wav"], "neither"),
+    ("/immersions/stream/unsubscribe", "si", ["127.0.0.1", 1], "not subscribed"),
+])
+def test_bad_messages_get_an_error_reply(service, address, tags, args, why):
+    before = list(service.targets)
+    replies = apply(service, address, tags, *args)
+    errors = [r for r in replies if r[0] == "/immersions/error"]
+    assert errors and errors[0][2][0] == address and why in errors[0][2][1], replies
+    assert not [r for r in replies if r[0] == "/immersions/ack"]
+    assert service.targets == before
+
+
+def test_activation_frame_matches_a_direct_capture(service):
+    """The streamed vector is every layer's last time step, in the layout's neuron order."""
+    import torch
+
+    audio = torch.randn(int(2.0 * service.sample_rate)) * 0.1
+    from immersions_osc.service.engine import current_activations
+
+    values = current_activations(service.stream_model, audio, service.vector)
+    with torch.no_grad():
+        from immersions_osc.optimize.loop import activations_of
+        captured, _ = activations_of(service.stream_model, audio[None])
+    neurons = np.asarray(service.layout.neurons)
+    for i in np.random.default_rng(0).choice(len(neurons), 200, replace=False):
+        layer, channel, freq = neurons[i]
+        a = captured[service.vector.layer_names[layer]]
+        expected = a[0, channel, freq, -1] if a.dim() == 4 else a[0, channel, -1]
+        assert values[i] == pytest.approx(float(expected), abs=1e-5)
