@@ -190,11 +190,20 @@ def run_demo(args: argparse.Namespace) -> int:
     png = os.path.join(args.out, "activations.png")
     if last_frame is not None:
         write_png(png, activation_image(service.layout.positions, last_frame))
+    spectrum_png = os.path.join(args.out, "demo_scaleogram.png")
+    if len(played) >= service.sample_rate:
+        import torch
+
+        from ..images import scaleogram_image
+
+        with torch.no_grad():
+            spec = service.stream_model.scaleogram(torch.from_numpy(played).to(service.device)[None])
+        write_png(spectrum_png, scaleogram_image(spec[0, 0].cpu().numpy()))
     g = service.generator.stats
     rms = float(np.sqrt(np.mean(played ** 2))) if len(played) else 0.0
     print(f"played    : {elapsed:.1f} s, {service.player.loops_started} loops started, "
           f"{g.published} loops optimized ({g.steps} optimizer steps, {g.steps / max(elapsed, 1e-9):.1f} steps/s)"
-          f" -> {wav} (RMS {20 * np.log10(max(rms, 1e-9)):.1f} dBFS)")
+          f" -> {wav} (RMS {20 * np.log10(max(rms, 1e-9)):.1f} dBFS), its scaleogram -> {spectrum_png}")
     print(f"audio     : {service.audio.kind if service.audio else 'none'}, {service.xruns} xruns"
           + (f"; loops also written to {cfg.service.loops_dir}/" if service.loops_written else ""))
     print(f"streamed  : {service.frames_sent} activation frames of {service.vector.size} neurons "

@@ -122,9 +122,9 @@ class Service:
         check_targets(self.targets, self.vector.shapes)
         self.player = LoopPlayer(self.sample_rate, self.scfg.crossfade_ms, self.scfg.volume,
                                  record_seconds=record_seconds)
-        self.player.queue(start.numpy(), 0)
         self.generator = LoopGenerator(self.model, start.to(self.device), self.targets, cfg.optimize,
                                        publish_every=self.scfg.publish_every, on_publish=self._on_publish)
+        self.player.queue(self.playable(start), 0)
         self.audio = None
         self.jackd = None
         self.sinks: dict[object, Sink] = {}
@@ -495,8 +495,15 @@ class Service:
             else:
                 next_time = time.perf_counter()  # behind: do not try to catch up
 
+    def playable(self, audio: torch.Tensor) -> np.ndarray:
+        """A loop as it is played: brought to the peak level ``optimize.peak`` (up or down; early
+        loops are quiet, the optimization only ever limits the peak)."""
+        a = audio.detach().float().cpu().numpy()
+        top = float(np.abs(a).max()) if len(a) else 0.0
+        return (a * (self.generator.cfg.peak / top)).astype(np.float32) if top > 1e-6 else a
+
     def _on_publish(self, loop: PublishedLoop) -> None:  # optimizer thread
-        self.player.queue(loop.audio.numpy(), loop.version)
+        self.player.queue(self.playable(loop.audio), loop.version)
         self._to_write = loop
 
     def _status_loop(self) -> None:

@@ -1,0 +1,90 @@
+"""``immersions-osc demo`` / ``serve`` from a user's point of view: outputs, and clear errors."""
+import os
+import socket
+import subprocess
+import sys
+import tracemalloc
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from immersions_osc.images import read_png
+from immersions_osc.service.player import LoopPlayer
+
+from service_harness import REPO, free_udp_port
+
+
+def run_cli(*args, env=None, timeout=300):
+    return subprocess.run([sys.executable, "-m", "immersions_osc", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO, env=env)
+
+
+def no_jack_env():
+    # a server name nobody runs: JACK is "not running" for the service, whatever else is up
+    return dict(os.environ, JACK_DEFAULT_SERVER="immersions-test-nobody")
+
+
+@pytest.mark.slow
+def test_demo_tours_the_layers_and_writes_what_it_played(tmp_path):
+    proc = run_cli("demo", "--seconds", "8", "--stops", "3", "--out", str(tmp_path), "--port",
+                   str(free_udp_port()), env=no_jack_env())
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert "no JACK server is running" in proc.stdout and "Traceback" not in proc.stderr
+    assert proc.stdout.count("exciting ") == 3
+    audio, sr = sf.read(tmp_path / "demo.wav")
+    assert sr == 44100 and len(audio) >= 7 * sr
+    assert np.sqrt(np.mean(audio ** 2)) > 1e-3  # it played something
+    assert read_png(tmp_path / "activations.png").std() > 5
+    assert read_png(tmp_path / "demo_scaleogram.png").std() > 5
+    assert any(name.startswith("loop_") for name in os.listdir(tmp_path / "loops"))  # --audio none fallback
+    frames = int(proc.stdout.split("streamed  : ")[1].split(" ")[0])
+    assert frames >= 8 * 15  # at least half the asked 30 frames/s, even on a busy machine
+
+
+@pytest.mark.parametrize("args,message", [
+    (["demo", "--seconds", "1"], "--seconds must be"),
+    (["serve", "--checkpoint", "/no/such.pt"], "not found"),
+    (["serve", "--layout", "/no/such_layout.npz"], "layout file not found"),
+    (["serve", "--audio", "jack"], "no JACK server is running"),
+    (["serve", "--port", "70000"], "port"),
+])
+def test_user_mistakes_are_one_clear_line(args, message):
+    proc = run_cli(*args, env=no_jack_env(), timeout=120)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_a_port_in_use_is_a_clear_error():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        proc = run_cli("serve", "--audio", "none", "--port", str(busy.getsockname()[1]), timeout=120)
+    assert proc.returncode == 2 and "cannot listen on UDP" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_osc_table_command_prints_docs_osc_md():
+    proc = run_cli("osc-table", timeout=60)
+    assert proc.returncode == 0
+    assert proc.stdout == open(os.path.join(REPO, "docs", "osc.md"), encoding="utf-8").read()
+
+
+def test_the_real_time_render_allocates_no_buffers():
+    """The JACK callback's work: after warm-up, thousands of blocks (with loop switches and
+    crossfades) must not grow memory -- only transient views, no new arrays."""
+    p = LoopPlayer(44100, crossfade_ms=10, max_block=1024, record_seconds=0)
+    loops = [np.random.default_rng(i).standard_normal(5000).astype(np.float32) for i in range(3)]
+    out = np.zeros(1024, np.float32)
+    p.queue(loops[0], 1)
+    for _ in range(20):
+        p.render(out)
+    tracemalloc.start()
+    base, _ = tracemalloc.get_traced_memory()
+    tracemalloc.reset_peak()
+    for i in range(3000):
+        if i % 7 == 0:
+            p.queue(loops[i % 3], i + 2)  # (queue() runs in another thread in the service)
+        p.render(out)
+    now, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert p.loops_started > 100  # many boundaries and crossfades were exercised
+    assert peak - base < 4096, f"render allocated {peak - base} bytes at peak"  # no 4 KB block buffer, ever
