@@ -182,6 +182,11 @@ class LayoutConfig:
     iterations_fine: int = 60
     # coarsen until at most this many vertices
     coarsest_size: int = 300
+    # start of the coarsest level: 'mds' (classical scaling of its hop distances) or 'random'
+    init: str = "random"
+    # coarsening merges neighbouring channels first ('channels': channels of a layer at one
+    # frequency have the same neighbours) or the longer of channel/frequency axis ('longer')
+    coarsen: str = "longer"
     # expanded children start this fraction of the mean edge length away from their parent
     perturbation: float = 0.1
     # snapshot frames: iterations per frame and weight of the frame's own charges (vs the variance)
@@ -191,15 +196,22 @@ class LayoutConfig:
     method: str = "barnes-hut"
     # deepest quadtree level of Barnes-Hut
     max_depth: int = 16
+    # Barnes-Hut tree and interaction lists are rebuilt every this many steps (reused in between)
+    rebuild_every: int = 5
     seed: int = 0
 
     def validate(self, prefix: str) -> None:
         _positive(self, prefix, "theta", "exponent", "attraction", "centering_growth", "step",
-                  "force_limit", "iterations_coarse", "iterations_fine", "coarsest_size", "max_depth")
+                  "force_limit", "iterations_coarse", "iterations_fine", "coarsest_size", "max_depth",
+                  "rebuild_every")
         _non_negative(self, prefix, "centering", "perturbation", "snapshot_iterations")
         for name in ("damping", "snapshot_mix"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(f"{prefix}{name} must be between 0 and 1, got {getattr(self, name)}")
+        if self.init not in ("mds", "random"):
+            raise ConfigError(f"{prefix}init must be 'mds' or 'random', got {self.init!r}")
+        if self.coarsen not in ("channels", "longer"):
+            raise ConfigError(f"{prefix}coarsen must be 'channels' or 'longer', got {self.coarsen!r}")
         if self.method not in ("barnes-hut", "exact"):
             raise ConfigError(f"{prefix}method must be 'barnes-hut' or 'exact', got {self.method!r}")
         if self.max_depth > 30:
@@ -272,12 +284,14 @@ class ServiceConfig:
     # optimizer steps between two published loops
     publish_every: int = 50
     # activation stream: frames per second, payload format, largest UDP datagram (bytes),
-    # what is analysed ("loop" at its playhead or the live "input"), window of audio analysed
+    # what is analysed ("loop" at its playhead or the live "input"), and the window of audio the
+    # model runs on for each frame (0 = the model's whole receptive field: exact activations;
+    # shorter is cheaper but the deep layers then see less context)
     frame_rate: float = 30.0
     format: str = "uint8"
     max_datagram: int = 8192
     source: str = "loop"
-    window_seconds: float = 2.0
+    window_seconds: float = 0.0
     # summary stream: number of most active neurons sent
     summary_top: int = 8
     status_rate: float = 1.0
@@ -290,8 +304,9 @@ class ServiceConfig:
 
     def validate(self, prefix: str) -> None:
         _positive(self, prefix, "loop_seconds", "publish_every", "frame_rate", "max_datagram",
-                  "window_seconds", "status_rate", "torch_threads")
-        _non_negative(self, prefix, "crossfade_ms", "volume", "summary_top", "error_log_interval")
+                  "status_rate", "torch_threads")
+        _non_negative(self, prefix, "crossfade_ms", "volume", "summary_top", "error_log_interval",
+                      "window_seconds")
         for name in ("port", "web_port"):
             if not 0 <= getattr(self, name) <= 65535:
                 raise ConfigError(f"{prefix}{name} must be a UDP/TCP port 0..65535, got {getattr(self, name)}")

@@ -213,3 +213,31 @@ def test_activation_frame_matches_a_direct_capture(service):
         a = captured[service.vector.layer_names[layer]]
         expected = a[0, channel, freq, -1] if a.dim() == 4 else a[0, channel, -1]
         assert values[i] == pytest.approx(float(expected), abs=1e-5)
+
+
+def test_loop_analysis_gives_the_activations_of_a_window_ending_at_the_playhead(service):
+    """The cached per-loop analysis equals a direct forward pass over the receptive field ending
+    at the playhead (at positions where every layer's last column ends exactly there)."""
+    import torch
+
+    from immersions_osc.service.engine import LoopAnalysis, current_activations
+
+    rng = np.random.default_rng(3)
+    loop = (rng.standard_normal(3 * service.sample_rate) * 0.1).astype(np.float32)
+    analysis = LoopAnalysis(service.stream_model, loop, service.vector, service.window)
+    deepest = max(analysis.strides) * analysis.hop
+    n = len(loop)
+    checked = 0
+    for q in range(deepest, analysis.tail + n + 1, deepest):  # column ends of the deepest layer
+        p = q - analysis.tail
+        if not 0 <= p < n:
+            continue
+        window = loop[np.arange(p - service.window, p) % n]
+        direct = current_activations(service.stream_model, torch.from_numpy(window), service.vector)
+        cached = analysis.frame(p)
+        assert np.abs(cached - direct).max() <= 1e-4 * max(1.0, np.abs(direct).max())
+        checked += 1
+    assert checked >= 2
+    # between column ends a frame holds the last completed column of each layer
+    p = (deepest - analysis.tail % deepest) % deepest + 1
+    assert np.array_equal(analysis.frame(p), analysis.frame(p + analysis.hop - 2))

@@ -8,6 +8,7 @@ summary stream (per-layer mean, most active neurons).  All pure: the thread live
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,6 +58,17 @@ class NeuronVector:
         return self.layer_names[layer], model_index - int(self.offsets[layer])
 
 
+def analysis_window(model, seconds: float, sample_rate: int) -> int:
+    """Samples of audio the model runs on per frame: a whole number of encoder steps (so that the
+    last step ends exactly at the playhead), by default (``seconds`` 0) enough for the deepest
+    layer's receptive field, which makes the activations exactly those of continuous listening."""
+    step = model.scaleogram.cfg.hop_length * model.encoder.time_stride
+    if seconds > 0:
+        return max(1, math.ceil(seconds * sample_rate / step)) * step
+    steps = model.ar.receptive_field + math.ceil(model.encoder.receptive_field / model.encoder.time_stride)
+    return steps * step
+
+
 @torch.no_grad()
 def current_activations(model, audio: torch.Tensor, vector: NeuronVector) -> np.ndarray:
     """Activations at the last time step of every layer for audio [N] -> [neurons] float32, layout order."""
@@ -69,6 +81,48 @@ def current_activations(model, audio: torch.Tensor, vector: NeuronVector) -> np.
         model.ar(model.encoder(model.scaleogram(audio.reshape(1, -1))))
     flat = torch.cat([last[name] for name in vector.layer_names]).float().cpu().numpy()
     return flat[vector.order]
+
+
+class LoopAnalysis:
+    """Every layer's activations over a whole (circular) loop, computed once when the loop starts
+    playing; ``frame(position)`` is then an index lookup instead of a forward pass per frame.
+
+    The model runs on ``[end of the loop (at least the receptive field), the loop]``, the total
+    length a multiple of the deepest layer's time step, so every layer's column j ends exactly at
+    sample ``(j + 1) * stride * hop`` of that input.  The frame at playhead ``p`` takes, for each
+    layer, the last column that ends at or before ``p`` (what has been heard): exactly what
+    :func:`current_activations` gives for a window ending at that column's end, with the loop
+    having played before itself (the steady state of a loop).
+    """
+
+    def __init__(self, model, loop: np.ndarray, vector: NeuronVector, window: int, device="cpu"):
+        hop = model.scaleogram.cfg.hop_length
+        deepest = hop * model.encoder.time_stride * 2 ** sum(1 for b in model.ar.blocks if getattr(b, "pool", False))
+        n = len(loop)
+        tail = window + (-(window + n) % deepest)
+        extended = loop[(np.arange(tail + n) - tail) % n]  # x[k] = loop[(k - tail) mod n]
+        self.loop, self.tail, self.hop, self.vector = loop, tail, hop, vector
+        captured: dict[str, torch.Tensor] = {}
+
+        def keep(layer, module, inputs, output):
+            captured[layer] = as_layer_tensor(output)[0].reshape(-1, output.shape[-1])  # [C*F, T]
+
+        audio = torch.from_numpy(np.ascontiguousarray(extended, np.float32)).to(device)
+        with torch.no_grad(), hooked(model, keep):
+            model.ar(model.encoder(model.scaleogram(audio[None])))
+        frames = (tail + n) // hop
+        self.layers = [captured[name].float().cpu().numpy() for name in vector.layer_names]
+        self.strides = [frames // a.shape[1] for a in self.layers]  # in hops
+        self._flat = np.empty(vector.size, np.float32)
+
+    def frame(self, position: int) -> np.ndarray:
+        """Activations at playhead ``position`` (samples into the loop), layout order."""
+        q = self.tail + int(position) % len(self.loop)
+        flat, offsets = self._flat, self.vector.offsets
+        for i, (acts, stride) in enumerate(zip(self.layers, self.strides)):
+            column = min(acts.shape[1], q // (stride * self.hop)) - 1
+            flat[offsets[i]:offsets[i + 1]] = acts[:, column]
+        return flat[self.vector.order]
 
 
 def summarize(values: np.ndarray, vector: NeuronVector, top: int) -> tuple[list[float], list[int], list[float]]:

@@ -48,6 +48,11 @@ class LoopPlayer:
         ramp = (0.5 - 0.5 * np.cos(np.pi * (np.arange(n) + 0.5) / n)).astype(np.float32)
         self._fades = (ramp, (1.0 - ramp).astype(np.float32))  # one reference: (fade in, fade out)
 
+    def queued(self) -> Optional[np.ndarray]:
+        """The newest queued loop (it plays from the next loop boundary on)."""
+        q = self._queued
+        return q[0] if q is not None else None
+
     def playhead(self) -> tuple[Optional[np.ndarray], int]:
         """(the loop playing, the position in it)."""
         return self._current, self.pos

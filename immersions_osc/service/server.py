@@ -20,6 +20,7 @@ import dataclasses
 import os
 import random
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from ..optimize.generator import LoopGenerator, PublishedLoop
 from ..optimize.start import fit_length, start_clip
 from ..optimize.targets import Target, check_targets
 from .controls import CONTROL_BY_ADDRESS, CONTROLS, OPTIMIZE_FIELDS, PREFIX, ArgumentError, parse_args
-from .engine import NeuronVector, current_activations, summarize
+from .engine import LoopAnalysis, NeuronVector, analysis_window, current_activations, summarize
 from .player import LoopPlayer
 from .protocol import OSCDecodeError, decode_packet, encode_message, encode_vector
 
@@ -114,7 +115,8 @@ class Service:
         self.loop_samples = int(self.scfg.loop_seconds * self.sample_rate)
         start = start_clip(self.scfg.start, self.loop_samples, self.sample_rate, cfg.optimize.seed)
         with torch.no_grad():  # the layout must describe this model
-            probe = torch.zeros(1, int(self.scfg.window_seconds * self.sample_rate), device=self.device)
+            self.window = analysis_window(self.model, self.scfg.window_seconds, self.sample_rate)
+            probe = torch.zeros(1, self.window, device=self.device)
             from ..optimize.loop import activations_of
             self.vector.check_model(activations_of(self.model, probe)[0])
         layer = self.scfg.target_layer or self.vector.layer_names[len(self.vector.layer_names) // 2]
@@ -138,6 +140,8 @@ class Service:
         self._frame = 0
         self._layout_frame = 0
         self._to_write: Optional[PublishedLoop] = None
+        self._analyses: list[LoopAnalysis] = []  # newest first: queued, playing, previous
+        self._analysis_lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._started = time.monotonic()
@@ -149,6 +153,9 @@ class Service:
         from .audio import ClockAudio, JackAudio, JackUnavailable, start_dummy_jackd
 
         s = self.scfg
+        # the JACK process callback (Python) needs the GIL within one period: make the other threads
+        # hand it over after at most 1 ms instead of the default 5 ms
+        sys.setswitchinterval(0.001)
         try:
             self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
@@ -443,22 +450,27 @@ class Service:
     def status_datagram(self) -> bytes:
         return encode_message(f"{PREFIX}/status", "ffisiifif", self.status_values())
 
-    def _window(self) -> Optional[np.ndarray]:
-        n = int(self.scfg.window_seconds * self.sample_rate)
+    def activation_frame(self) -> Optional[np.ndarray]:
+        """Every neuron's activation now: at the loop's playhead (from the loop's analysis, made
+        once per loop) or over the latest window of live input (one forward pass per frame)."""
         if self.scfg.source == "input":
-            return self.player.input_window(n)
+            window = self.player.input_window(self.window)
+            audio = torch.from_numpy(np.ascontiguousarray(window, dtype=np.float32)).to(self.device)
+            return current_activations(self.stream_model, audio, self.vector)
         loop, pos = self.player.playhead()
         if loop is None:
             return None
-        idx = np.arange(pos - n, pos) % len(loop)
-        return loop[idx]
+        return self._analysis_of(loop).frame(pos)
 
-    def activation_frame(self) -> Optional[np.ndarray]:
-        window = self._window()
-        if window is None:
-            return None
-        audio = torch.from_numpy(np.ascontiguousarray(window, dtype=np.float32)).to(self.device)
-        return current_activations(self.stream_model, audio, self.vector)
+    def _analysis_of(self, loop: np.ndarray) -> LoopAnalysis:
+        """The loop's analysis (made ahead of time by the status thread when the loop is queued)."""
+        with self._analysis_lock:
+            for analysis in self._analyses:
+                if analysis.loop is loop:
+                    return analysis
+            analysis = LoopAnalysis(self.stream_model, loop, self.vector, self.window, self.device)
+            self._analyses = ([analysis] + self._analyses)[:3]
+            return analysis
 
     def _stream(self) -> None:
         next_time = time.perf_counter()
@@ -492,8 +504,8 @@ class Service:
             delay = next_time - time.perf_counter()
             if delay > 0:
                 self._stop.wait(delay)
-            else:
-                next_time = time.perf_counter()  # behind: do not try to catch up
+            elif delay < -0.25:
+                next_time = time.perf_counter()  # far behind: do not try to catch up
 
     def playable(self, audio: torch.Tensor) -> np.ndarray:
         """A loop as it is played: brought to the peak level ``optimize.peak`` (up or down; early
@@ -515,6 +527,12 @@ class Service:
                 seconds = len(loop) / self.sample_rate if loop is not None else 0.0
                 self.broadcast([encode_message(f"{PREFIX}/loop/new", "iifs", [
                     last_version, self.generator.stats.steps, seconds, describe_targets(self.targets)])])
+            queued = self.player.queued()
+            if queued is not None and self.scfg.source == "loop":
+                try:
+                    self._analysis_of(queued)  # before it plays: the stream thread finds it ready
+                except Exception as exc:
+                    self.errors(f"loop analysis failed: {type(exc).__name__}: {exc}")
             pending, self._to_write = self._to_write, None
             if pending is not None and self.audio is not None and self.audio.kind == "none" and self.scfg.loops_dir:
                 try:
