@@ -122,3 +122,51 @@ def test_loop_content_changes_at_the_boundary(jack_server, tmp_path):
             listener.close()
         osc.close()
         service.stop()
+
+
+class SineSource:
+    """A JACK client playing a 440 Hz sine on its output port."""
+
+    def __init__(self, server: JackServer):
+        self.client = server.client("sine")
+        self.port = self.client.outports.register("out")
+        self.phase = 0
+        self.client.set_process_callback(self._process)
+        self.client.activate()
+
+    def _process(self, frames):
+        t = (self.phase + np.arange(frames)) / self.client.samplerate
+        self.port.get_array()[:] = 0.5 * np.sin(2 * np.pi * 440 * t)
+        self.phase += frames
+
+    def close(self):
+        self.client.deactivate()
+        self.client.close()
+
+
+def test_live_input_is_what_the_activations_follow(jack_server, tmp_path):
+    service = ServiceProcess("--audio", "jack", "--loops-dir", str(tmp_path), env=jack_server.env)
+    osc = OSCClient(service.port)
+    sine = None
+    try:
+        osc.wait_ready()
+        osc.send("/immersions/stream/source", "s", "input")
+        osc.wait_for("/immersions/ack", predicate=lambda a: a == ["/immersions/stream/source"])
+        osc.send("/immersions/stream/format", "s", "float16")
+        osc.subscribe()
+        silent = np.mean([v for _, v in osc.frames(5)], axis=0)
+        sine = SineSource(jack_server)
+        sine.client.connect("sine:out", "immersions:in")
+        time.sleep(6.0)  # the whole analysis window is now the sine
+        osc.receive(0.2)
+        with_sine = [v for _, v in osc.frames(5)]
+        steady = np.mean(with_sine, axis=0)
+        change = np.linalg.norm(steady - silent) / max(np.linalg.norm(silent), 1e-9)
+        assert change > 0.1, change  # the input moved the network ...
+        spread = max(np.linalg.norm(v - steady) for v in with_sine) / np.linalg.norm(steady)
+        assert spread < change  # ... to a steady state of its own (a steady sine: steady activations)
+    finally:
+        if sine is not None:
+            sine.close()
+        osc.close()
+        service.stop()
