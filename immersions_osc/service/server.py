@@ -41,6 +41,7 @@ from .player import LoopPlayer
 from .protocol import OSCDecodeError, decode_packet, encode_message, encode_vector
 
 Log = Callable[[str], None]
+MAX_SINKS = 64  # subscribers + browser viewers: a flood of subscribe messages cannot grow without end
 Send = Callable[[bytes], None]
 
 
@@ -390,6 +391,9 @@ class Service:
             addr = (socket.gethostbyname(host), port)
         except (OSError, UnicodeError):
             raise UserError(f"cannot resolve host {host!r}") from None
+        with self._sinks_lock:
+            if len(self.sinks) >= MAX_SINKS and ("udp",) + addr not in self.sinks:
+                raise UserError(f"too many subscribers ({MAX_SINKS}); unsubscribe one first")
         self.add_sink(("udp",) + addr, Sink(_ReplyTo(self, addr), kind))
 
     def on_stream_unsubscribe(self, host, port, reply=None):
