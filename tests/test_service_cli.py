@@ -32,6 +32,7 @@ def test_demo_tours_the_layers_and_writes_what_it_played(tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     assert "no JACK server is running" in proc.stdout and "Traceback" not in proc.stderr
     assert proc.stdout.count("exciting ") == 3
+    assert "viewer: http://" in proc.stdout or "continuing without the browser viewer" in proc.stdout
     audio, sr = sf.read(tmp_path / "demo.wav")
     assert sr == 44100 and len(audio) >= 7 * sr
     assert np.sqrt(np.mean(audio ** 2)) > 1e-3  # it played something

@@ -241,3 +241,18 @@ def test_loop_analysis_gives_the_activations_of_a_window_ending_at_the_playhead(
     # between column ends a frame holds the last completed column of each layer
     p = (deepest - analysis.tail % deepest) % deepest + 1
     assert np.array_equal(analysis.frame(p), analysis.frame(p + analysis.hop - 2))
+
+
+def test_a_layout_stored_in_another_order_is_streamed_in_layer_order(service):
+    """Activation i, position i and the layer table's offsets always describe the same neuron."""
+    import dataclasses
+
+    from immersions_osc.service.engine import NeuronVector, in_stream_order
+
+    layout = service.layout
+    perm = np.random.default_rng(0).permutation(len(layout.positions))
+    shuffled = dataclasses.replace(layout, positions=layout.positions[perm], neurons=layout.neurons[perm],
+                                   charges=layout.charges[perm])
+    reordered, vector = in_stream_order(shuffled, NeuronVector.from_layout(shuffled))
+    assert np.array_equal(vector.order, np.arange(len(perm)))
+    assert np.array_equal(reordered.positions, layout.positions) and np.array_equal(reordered.neurons, layout.neurons)

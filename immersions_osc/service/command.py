@@ -18,6 +18,8 @@ import time
 from ..config import load_config
 from ..errors import UserError
 
+DEMO_WEB_PORT = 8130  # the demo opens the browser viewer here (--web-port 0: off)
+
 SERVICE_FLAGS = {  # flag -> service config field
     "checkpoint": "checkpoint", "layout": "layout", "host": "host", "port": "port", "audio": "audio",
     "start_jack": "start_jack", "loops_dir": "loops_dir", "device": "device", "web_port": "web_port",
@@ -38,7 +40,8 @@ def _add_service_flags(p: argparse.ArgumentParser) -> None:
                    help="start a dummy-driver jackd when no JACK server runs")
     p.add_argument("--loops-dir", dest="loops_dir", help="folder for loops without JACK and the last loop")
     p.add_argument("--device", help="auto, cpu or cuda")
-    p.add_argument("--web-port", dest="web_port", type=int, help="browser viewer on this HTTP port (0 = off)")
+    p.add_argument("--web-port", dest="web_port", type=int,
+                   help=f"browser viewer on this HTTP port (0 = off; serve: off, demo: {DEMO_WEB_PORT})")
     p.add_argument("--frame-rate", dest="frame_rate", type=float, help="activation frames per second")
     p.add_argument("--loop-seconds", dest="loop_seconds", type=float, help="loop length")
     p.add_argument("--start", help="start clip: silence, noise or an audio file")
@@ -91,12 +94,20 @@ def _with_signals(stop: threading.Event):
     return old
 
 
-def _start_web(service):
-    if service.scfg.web_port:
-        from ..web.server import WebServer  # the browser viewer (issue 8)
+def _start_web(service, optional: bool = False):
+    """The browser viewer on ``service.web_port`` (0: none).  ``optional``: a busy port is a
+    warning (the demo carries on without the viewer), not an error."""
+    if not service.scfg.web_port:
+        return None
+    from ..web.server import WebServer
 
+    try:
         return WebServer(service, service.scfg.host, service.scfg.web_port).start()
-    return None
+    except UserError as exc:
+        if not optional:
+            raise
+        service.log(f"{exc}; continuing without the browser viewer")
+        return None
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -152,15 +163,20 @@ def run_demo(args: argparse.Namespace) -> int:
     if args.loops_dir is None:
         args.loops_dir = os.path.join(args.out, "loops")
     if args.web_port is None:
-        args.web_port = 0
+        args.web_port = DEMO_WEB_PORT
     cfg = service_config(args)
     os.makedirs(args.out, exist_ok=True)
     service = Service(cfg, record_seconds=args.seconds + 1).start()
     frames = {"n": 0}
     service.add_sink("demo", Sink(lambda d: frames.__setitem__("n", frames["n"] + 1), "summary"))
-    web = _start_web(service)
+    try:
+        web = _start_web(service, optional=True)
+    except BaseException:
+        service.close()
+        raise
     if web is not None:
-        print(f"watch it: {web.url}")
+        print(f"          open it in a browser to watch and steer (the demo ends after {args.seconds:g} s; "
+              f"`./run serve --web-port {cfg.service.web_port}` runs until Ctrl-C)", flush=True)
     rng = random.Random(args.seed)
     stops = tour_layers(service.vector.layer_names, args.stops)
     stop = threading.Event()

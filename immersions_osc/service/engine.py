@@ -58,6 +58,25 @@ class NeuronVector:
         return self.layer_names[layer], model_index - int(self.offsets[layer])
 
 
+def in_stream_order(layout: Layout, vector: NeuronVector) -> tuple[Layout, NeuronVector]:
+    """The layout with its neurons in stream order (layer by layer, channel-major: the order of the
+    ``/immersions/layout/layer`` offsets), so that activation index i, position i and neuron i
+    of every message are one and the same neuron.  Layouts written by ``immersions-osc layout``
+    already are in this order (then nothing changes)."""
+    import dataclasses
+
+    if np.array_equal(vector.order, np.arange(len(vector.order))):
+        return layout, vector
+    inverse = np.empty_like(vector.order)
+    inverse[vector.order] = np.arange(len(vector.order))  # stream index -> layout index
+    animation = np.asarray(layout.animation)
+    reordered = dataclasses.replace(
+        layout, positions=np.asarray(layout.positions)[inverse], neurons=np.asarray(layout.neurons)[inverse],
+        charges=np.asarray(layout.charges)[inverse],
+        animation=animation[:, inverse] if animation.ndim == 3 and animation.shape[0] else animation)
+    return reordered, NeuronVector.from_layout(reordered)
+
+
 def analysis_window(model, seconds: float, sample_rate: int) -> int:
     """Samples of audio the model runs on per frame: a whole number of encoder steps (so that the
     last step ends exactly at the playhead), by default (``seconds`` 0) enough for the deepest

@@ -36,7 +36,8 @@ from ..optimize.generator import LoopGenerator, PublishedLoop
 from ..optimize.start import fit_length, start_clip
 from ..optimize.targets import Target, check_targets
 from .controls import CONTROL_BY_ADDRESS, CONTROLS, OPTIMIZE_FIELDS, PREFIX, ArgumentError, parse_args
-from .engine import LoopAnalysis, NeuronVector, analysis_window, current_activations, summarize
+from .engine import (LoopAnalysis, NeuronVector, analysis_window, current_activations, in_stream_order,
+                     summarize)
 from .player import LoopPlayer
 from .protocol import OSCDecodeError, decode_packet, encode_message, encode_vector
 
@@ -111,8 +112,8 @@ class Service:
         self.stream_model = copy.deepcopy(self.model).eval()
         self.sample_rate = model_cfg.scaleogram.sample_rate
         layout_path = self.scfg.layout or os.path.splitext(self.scfg.checkpoint)[0] + "_layout.npz"
-        self.layout = load_layout(layout_path)
-        self.vector = NeuronVector.from_layout(self.layout)
+        layout = load_layout(layout_path)
+        self.layout, self.vector = in_stream_order(layout, NeuronVector.from_layout(layout))
         self.loop_samples = int(self.scfg.loop_seconds * self.sample_rate)
         start = start_clip(self.scfg.start, self.loop_samples, self.sample_rate, cfg.optimize.seed)
         with torch.no_grad():  # the layout must describe this model
@@ -142,7 +143,7 @@ class Service:
         self._layout_frame = 0
         self._to_write: Optional[PublishedLoop] = None
         self._analyses: list[LoopAnalysis] = []  # newest first: queued, playing, previous
-        self._analysis_lock = threading.Lock()
+        self._analysis_lock = threading.RLock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._started = time.monotonic()
@@ -460,7 +461,8 @@ class Service:
         if self.scfg.source == "input":
             window = self.player.input_window(self.window)
             audio = torch.from_numpy(np.ascontiguousarray(window, dtype=np.float32)).to(self.device)
-            return current_activations(self.stream_model, audio, self.vector)
+            with self._analysis_lock:  # hooks on the stream model: one forward pass at a time
+                return current_activations(self.stream_model, audio, self.vector)
         loop, pos = self.player.playhead()
         if loop is None:
             return None

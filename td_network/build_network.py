@@ -1,0 +1,186 @@
+# Builds the Immersions network in TouchDesigner.  Run it once, in the Textport
+# (Dialogs > Textport and DATs), with the path of your copy of the repository:
+#
+#     import runpy; runpy.run_path(r'/path/to/immersions-osc/td_network/build_network.py')
+#
+# It creates /project1/immersions (a Base COMP) holding:
+#
+#   osc_in  (OSC In DAT, port 57140)  --callbacks-->  osc_in_callbacks  (feeds the decoder)
+#   activations (Script CHOP)         --callbacks-->  chop_callbacks    (one sample per neuron)
+#   neurons (Geometry COMP)  instancing one small square per neuron at tx, ty, coloured r, g, b
+#   cam, render (Render TOP), glow (GLSL TOP, optional soft glow), out (Null TOP: your picture)
+#   osc_out (OSC Out DAT -> the service, port 57130): sends the subscribe + layout request
+#
+# The decoding (reassembling the chunked activation blobs) is done by the immersions_osc package,
+# so the repository folder is put on TouchDesigner's Python path; it needs numpy only (TD ships it).
+#
+# No picture?  The service must know where to send: run  op('/project1/immersions/subscribe').run()
+# (it re-sends /immersions/stream/subscribe).  Another machine?  Set the Host parameter of
+# /project1/immersions to this computer's address as the service sees it, and Service Host to the
+# service's.
+
+import os
+import sys
+
+try:
+    op  # inside TouchDesigner's Textport these are globals already
+except NameError:  # run as a module (runpy): take them from the td module
+    from td import *  # noqa: F401,F403  (op, baseCOMP, oscinDAT, ...)
+
+try:
+    REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+except NameError:  # pasted into a Text DAT: set IMMERSIONS_REPO or edit this line
+    REPO = os.environ.get('IMMERSIONS_REPO', '')
+
+SERVICE_PORT = 57130  # where the service listens (docs/osc.md)
+LISTEN_PORT = 57140  # where this network listens for the streams
+LAYOUT_FILE = os.path.join(REPO, 'checkpoints', 'small_layout.npz')
+
+# Every message this network sends, with its OSC type tags (checked against docs/osc.md by
+# tests/test_clients_static.py; send() below refuses anything else).
+SENT = {
+    '/immersions/stream/subscribe': 'sis',  # host, port, kind ('all': activation blobs too)
+    '/immersions/layout/request': '',
+    '/immersions/status/request': '',
+}
+
+GLOW_SHADER = '''// soft glow: the picture plus a blurred copy of itself
+uniform float uGlow;
+out vec4 fragColor;
+void main()
+{
+    vec2 px = 1.0 / uTD2DInfos[0].res.zw;
+    vec4 sum = vec4(0.0);
+    for (int x = -3; x <= 3; x++)
+        for (int y = -3; y <= 3; y++)
+            sum += texture(sTD2DInputs[0], vUV.st + vec2(x, y) * px * 2.0);
+    vec4 base = texture(sTD2DInputs[0], vUV.st);
+    fragColor = TDOutputSwizzle(base + uGlow * sum / 49.0);
+}
+'''
+
+
+def read(name):
+    with open(os.path.join(REPO, 'td_network', name)) as f:
+        return f.read()
+
+
+def setpar(node, name, value):
+    """Set a parameter if this TouchDesigner version has it (names differ between builds)."""
+    par = getattr(node.par, name, None)
+    if par is None:
+        print('immersions: %s has no parameter %r (skipped)' % (node.path, name))
+        return
+    par.val = value
+
+
+def send(comp, address, *args):
+    """Send one message to the service, typed as SENT says."""
+    tags = SENT[address]
+    cast = {'i': int, 'f': float, 's': str}
+    values = [cast[t](a) for t, a in zip(tags, args)]
+    assert len(values) == len(tags), address
+    comp.op('osc_out').sendOSC(address, values)
+
+
+def subscribe(comp):
+    send(comp, '/immersions/stream/subscribe', comp.par.Host.eval(), comp.par.Listenport.eval(), 'all')
+    send(comp, '/immersions/layout/request')
+    send(comp, '/immersions/status/request')
+
+
+def build(parent_path='/project1', name='immersions'):
+    if not REPO or not os.path.isdir(os.path.join(REPO, 'immersions_osc')):
+        raise RuntimeError('set REPO (or the IMMERSIONS_REPO environment variable) to the repository folder')
+    if REPO not in sys.path:
+        sys.path.insert(0, REPO)
+    import immersions_osc.service.decoder  # noqa: F401  (fails here, loudly, if numpy is missing)
+
+    parent = op(parent_path)
+    old = parent.op(name)
+    if old is not None:
+        old.destroy()
+    comp = parent.create(baseCOMP, name)
+
+    # settings a performer may change, on the Immersions page of the Base COMP
+    page = comp.appendCustomPage('Immersions')
+    page.appendStr('Servicehost', label='Service Host')[0].val = '127.0.0.1'
+    page.appendInt('Serviceport', label='Service Port')[0].val = SERVICE_PORT
+    page.appendStr('Host', label='Host (this computer, as the service sees it)')[0].val = '127.0.0.1'
+    page.appendInt('Listenport', label='Listen Port')[0].val = LISTEN_PORT
+    page.appendFile('Layoutfile', label='Layout File')[0].val = LAYOUT_FILE
+
+    # receiving: OSC In DAT -> callbacks -> the package's decoder
+    callbacks = comp.create(textDAT, 'osc_in_callbacks')
+    callbacks.text = read('osc_in_callbacks.py')
+    osc_in = comp.create(oscinDAT, 'osc_in')
+    osc_in.par.port.expr = "parent().par.Listenport"
+    setpar(osc_in, 'callbacks', callbacks.name)
+    setpar(osc_in, 'maxlines', 10)  # do not keep thousands of rows of blobs
+
+    # one sample per neuron
+    chop_callbacks = comp.create(textDAT, 'chop_callbacks')
+    chop_callbacks.text = read('script_chop_callbacks.py')
+    activations = comp.create(scriptCHOP, 'activations')
+    setpar(activations, 'callbacks', chop_callbacks.name)
+
+    # the picture: one instanced square per neuron
+    geo = comp.create(geometryCOMP, 'neurons')
+    for child in list(geo.children):
+        child.destroy()
+    shape = geo.create(rectangleSOP, 'dot')
+    setpar(shape, 'sizex', 0.012)
+    setpar(shape, 'sizey', 0.012)
+    shape.render = True
+    shape.display = True
+    material = comp.create(constantMAT, 'dot_colour')
+    setpar(geo, 'material', material.name)
+    setpar(geo, 'instancing', True)
+    setpar(geo, 'instanceop', activations.name)
+    setpar(geo, 'instancetx', 'tx')
+    setpar(geo, 'instancety', 'ty')
+    setpar(geo, 'instancecolorop', activations.name)
+    setpar(geo, 'instancer', 'r')
+    setpar(geo, 'instanceg', 'g')
+    setpar(geo, 'instanceb', 'b')
+    cam = comp.create(cameraCOMP, 'cam')
+    setpar(cam, 'tz', 2.6)
+    render = comp.create(renderTOP, 'render')
+    setpar(render, 'camera', cam.name)
+    setpar(render, 'geometry', geo.name)
+    setpar(render, 'resolutionw', 1280)
+    setpar(render, 'resolutionh', 1280)
+    setpar(render, 'bgcolorr', 0)
+    setpar(render, 'bgcolorg', 0)
+    setpar(render, 'bgcolorb', 0)
+
+    # optional glow (set Glow to 0 on the glow TOP to switch it off)
+    shader = comp.create(textDAT, 'glow_shader')
+    shader.text = GLOW_SHADER
+    glow = comp.create(glslTOP, 'glow')
+    glow.inputConnectors[0].connect(render)
+    setpar(glow, 'pixeldat', shader.name)
+    setpar(glow, 'uniname0', 'uGlow')
+    setpar(glow, 'value0x', 1.5)
+    out = comp.create(nullTOP, 'out')
+    out.inputConnectors[0].connect(glow)
+
+    # sending: the subscription (re-run the 'subscribe' DAT after restarting the service)
+    osc_out = comp.create(oscoutDAT, 'osc_out')
+    osc_out.par.address.expr = "parent().par.Servicehost"
+    osc_out.par.port.expr = "parent().par.Serviceport"
+    resubscribe = comp.create(textDAT, 'subscribe')
+    resubscribe.text = ("import runpy\n"
+                        "runpy.run_path(%r, run_name='immersions_subscribe')['subscribe'](parent())\n"
+                        % os.path.join(REPO, 'td_network', 'build_network.py'))
+    subscribe(comp)
+
+    for i, node in enumerate([callbacks, osc_in, chop_callbacks, activations, geo, material, cam, render, shader,
+                              glow, out, osc_out, resubscribe]):
+        node.nodeX, node.nodeY = 200 * (i % 5), -150 * (i // 5)
+    print('immersions: built %s, listening on %d; the picture is %s' % (comp.path, LISTEN_PORT, out.path))
+    return comp
+
+
+if __name__ in ('__main__', '<run_path>'):  # runpy.run_path(...) from the Textport
+    build()

@@ -1,0 +1,285 @@
+"""TouchDesigner decoding: the service's real datagrams (captured from a running service) through the
+shared decoder (immersions_osc/service/decoder.py) and through td_network's callbacks, outside TD."""
+import importlib.util
+import os
+import random
+import socket
+import time
+
+import numpy as np
+import pytest
+
+from immersions_osc.service.decoder import ActivationReceiver, brightness, load_layout_npz, normalized_positions
+from immersions_osc.service.protocol import FrameAssembler, decode_packet, decode_values, parse_chunk
+
+from service_harness import REPO, OSCClient, ServiceProcess
+
+LAYOUT = os.path.join(REPO, "checkpoints", "small_layout.npz")
+ACT = "/immersions/activations"
+
+
+def record(osc: OSCClient, seconds: float) -> list[bytes]:
+    out, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        osc.sock.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            out.append(osc.sock.recvfrom(65536)[0])
+        except socket.timeout:
+            break
+    return out
+
+
+@pytest.fixture(scope="module")
+def captured(tmp_path_factory):
+    """Raw datagrams: {'uint8': [...], 'float16': [...]} (activations at ~30 fps, the summary, the layout)."""
+    service = ServiceProcess("--audio", "none", "--loops-dir", str(tmp_path_factory.mktemp("loops")))
+    osc = OSCClient(service.port)
+    out = {}
+    try:
+        osc.wait_ready()
+        osc.send("/immersions/stream/max_datagram", "i", 2048)  # several chunks per frame
+        osc.wait_for("/immersions/ack", predicate=lambda a: a == ["/immersions/stream/max_datagram"])
+        osc.subscribe("all")
+        osc.send("/immersions/layout/request")
+        out["uint8"] = record(osc, 2.5)
+        osc.send("/immersions/stream/format", "s", "float16")
+        osc.wait_for("/immersions/ack", predicate=lambda a: a == ["/immersions/stream/format"])
+        out["float16"] = record(osc, 2.0)
+    finally:
+        osc.close()
+        service.stop()
+    return out
+
+
+def frames_of(datagrams):
+    """{frame: [datagram, ...]} of the activation chunks, in arrival order; and the frame order."""
+    frames, order = {}, []
+    for d in datagrams:
+        (address, tags, args), = decode_packet(d)
+        if address == ACT:
+            f = args[0]
+            if f not in frames:
+                frames[f] = []
+                order.append(f)
+            frames[f].append(d)
+    return frames, order
+
+
+def reference(chunks):
+    """A frame's values straight from its chunks, independently of FrameAssembler: each chunk's
+    decoded values placed at its offset."""
+    parsed = [parse_chunk(*decode_packet(d)[0][1:]) for d in chunks]
+    values = np.full(parsed[0].total, np.nan, np.float32)
+    for c in parsed:
+        v = decode_values(c)
+        values[c.offset:c.offset + len(v)] = v
+    return values
+
+
+def complete_frames(datagrams, min_frames=6):
+    frames, order = frames_of(datagrams)
+    done = [f for f in order if len(frames[f]) == parse_chunk(*decode_packet(frames[f][0])[0][1:]).count]
+    assert len(done) >= min_frames, f"only {len(done)} complete frames captured"
+    return frames, done
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", ["uint8", "float16"])
+def test_decoder_gives_back_the_exact_vectors(captured, fmt):
+    datagrams = captured[fmt]
+    frames, done = complete_frames(datagrams)
+    n = len(load_layout_npz(LAYOUT)[0])
+    assert all(len(frames[f]) > 1 for f in done)  # really chunked
+    receiver, got = ActivationReceiver(), {}
+    for d in datagrams:
+        if receiver.feed_datagram(d):
+            got[receiver.frame] = receiver.values.copy()
+    assert receiver.malformed == 0
+    for f in done:
+        ref = reference(frames[f])
+        assert ref.shape == (n,) and np.isfinite(ref).all()
+        assert np.array_equal(got[f], ref)
+        assembler = FrameAssembler()
+        results = [assembler.add(parse_chunk(*decode_packet(d)[0][1:])) for d in frames[f]]
+        assert np.array_equal(results[-1][1], ref)
+
+
+@pytest.mark.slow
+def test_decoded_vectors_match_the_services_own_summary(captured):
+    """The energy and top-neuron messages that follow each frame were computed by the service from
+    the unquantized vector: the decoded vector agrees within the uint8 step."""
+    receiver, checked = ActivationReceiver(), 0
+    current, scale, latest, receiver_top, n_layer = None, None, None, None, None
+    positions, layer_of, names = load_layout_npz(LAYOUT)
+    for d in captured["uint8"]:
+        (address, tags, args), = decode_packet(d)
+        if address == ACT:
+            latest, scale = args[0], args[6]
+        if receiver.feed_datagram(d):
+            current = receiver.values.copy()
+        if current is None or receiver.frame != latest:  # this summary belongs to a frame we lost
+            continue
+        if address == "/immersions/summary/energy":
+            n_layer = len(args)
+            means = np.array([current[layer_of == k].mean() for k in range(len(names))])
+            assert np.allclose(means, args, atol=scale * 0.51 + 1e-6)
+            checked += 1
+        elif address == "/immersions/summary/top_values":
+            top = receiver_top
+            assert np.allclose(current[top], args, atol=scale * 0.51 + 1e-6)
+        if address == "/immersions/summary/top_neurons":
+            receiver_top = np.array(args)
+    assert n_layer == len(names)
+    assert checked >= 5
+
+
+@pytest.mark.slow
+def test_shuffled_chunks_and_a_lost_chunk(captured):
+    frames, done = complete_frames(captured["uint8"])
+    rng = random.Random(7)
+    a, b, c = done[1], done[2], done[3]
+    # out of order: every frame's chunks shuffled, and the first chunk of the next frame arriving
+    # before the last chunk of this one
+    stream = []
+    for f in (a, b, c):
+        chunks = frames[f][:]
+        rng.shuffle(chunks)
+        stream.append(chunks)
+    stream[0].insert(len(stream[0]) - 1, stream[1].pop(0))
+    receiver, got = ActivationReceiver(), {}
+    for d in [d for chunks in stream for d in chunks]:
+        if receiver.feed_datagram(d):
+            got[receiver.frame] = receiver.values.copy()
+    assert sorted(got) == [a, b, c]
+    assert all(np.array_equal(got[f], reference(frames[f])) for f in (a, b, c))
+    # a lost chunk: frame b never appears (not even partly), frame c is intact
+    lost = frames[b][:]
+    del lost[rng.randrange(len(lost))]
+    receiver, got = ActivationReceiver(), {}
+    for d in frames[a] + lost + frames[c]:
+        if receiver.feed_datagram(d):
+            got[receiver.frame] = receiver.values.copy()
+    assert sorted(got) == [a, c]
+    assert np.array_equal(got[c], reference(frames[c]))
+    assert receiver.dropped_frames == 1
+    # late chunks of an old frame after a newer one completed change nothing
+    for d in frames[b]:
+        assert not receiver.feed_datagram(d)
+    assert receiver.frame == c and np.array_equal(receiver.values, reference(frames[c]))
+
+
+@pytest.mark.slow
+def test_streamed_layout_matches_the_shipped_file(captured):
+    receiver = ActivationReceiver()
+    for d in captured["uint8"]:
+        receiver.feed_datagram(d)
+    positions, layer_of, names = load_layout_npz(LAYOUT)
+    assert receiver.positions is not None and np.array_equal(receiver.positions, positions)
+    assert [receiver.layers[i].name for i in sorted(receiver.layers)] == names
+    assert np.array_equal(receiver.layer_of_neuron(len(positions)), layer_of)
+
+
+def test_garbage_is_counted_not_raised():
+    receiver = ActivationReceiver()
+    assert not receiver.feed_datagram(b"\x00\x01\x02")
+    assert not receiver.feed_datagram(b"/immersions/activations\0,iiiiisffb\0\0\0")  # truncated
+    assert not receiver.feed_message("/immersions/activations", [1, 0, 1, 0, 4, "int7", 1.0, 0.0, b"\0\0\0\0"])  # no such format
+    assert receiver.malformed == 3 and receiver.values is None
+
+
+# --- td_network's callbacks, with stand-ins for TouchDesigner's operators ---------------------------------------
+
+def load_td(name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(REPO, "td_network", name + ".py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class FakePar:
+    def __init__(self, value):
+        self.value = value
+
+    def eval(self):
+        return self.value
+
+
+class FakeComp:
+    """A COMP's storage, its Layoutfile parameter and its 'activations' CHOP (cook counter)."""
+
+    def __init__(self):
+        self.storage, self.cooks = {}, 0
+        self.par = type("Pars", (), {"Layoutfile": FakePar(LAYOUT)})()
+
+    def fetch(self, key, default=None, search=True):
+        return self.storage.get(key, default)
+
+    def store(self, key, value):
+        self.storage[key] = value
+
+    def op(self, name):
+        assert name == "activations"
+        comp = self
+
+        class Chop:
+            def cook(self, force=False):
+                comp.cooks += 1
+        return Chop()
+
+
+class FakeDat:
+    def __init__(self, comp):
+        self.comp = comp
+
+    def parent(self):
+        return self.comp
+
+
+class FakeChan:
+    def __init__(self):
+        self.vals = []
+
+
+class FakeScriptCHOP:
+    def __init__(self, comp):
+        self.comp, self.channels, self.numSamples = comp, {}, 0
+        self.par = type("Pars", (), {"Gain": FakePar(1.0)})()
+
+    def parent(self):
+        return self.comp
+
+    def clear(self):
+        self.channels = {}
+
+    def appendChan(self, name):
+        self.channels[name] = FakeChan()
+        return self.channels[name]
+
+
+@pytest.mark.slow
+def test_td_callbacks_on_real_datagrams(captured):
+    osc_in, chop = load_td("osc_in_callbacks"), load_td("script_chop_callbacks")
+    frames, done = complete_frames(captured["uint8"])
+    comp = FakeComp()
+    dat = FakeDat(comp)
+    for d in captured["uint8"]:
+        (address, tags, args), = decode_packet(d)
+        osc_in.onReceiveOSC(dat, 0, "", d, 0.0, address, args, None)
+    receiver = comp.fetch("immersions")
+    assert comp.cooks >= len(done)  # the Script CHOP is asked to cook once per completed frame
+    last = done[-1]
+    assert receiver.frame == last and np.array_equal(receiver.values, reference(frames[last]))
+    script = FakeScriptCHOP(comp)
+    chop.onCook(script)
+    n = len(receiver.values)
+    assert script.numSamples == n and set(script.channels) == {"tx", "ty", "r", "g", "b", "activation"}
+    positions = normalized_positions(load_layout_npz(LAYOUT)[0])
+    assert np.allclose(script.channels["tx"].vals, positions[:, 0])
+    assert np.allclose(script.channels["ty"].vals, positions[:, 1])
+    assert np.allclose(script.channels["activation"].vals, brightness(receiver.values))
+    # without raw bytes (older TD builds): the parsed address + arguments decode the same
+    comp2 = FakeComp()
+    for d in captured["uint8"]:
+        (address, tags, args), = decode_packet(d)
+        osc_in.onReceiveOSC(FakeDat(comp2), 0, "", b"", 0.0, address, args, None)
+    assert np.array_equal(comp2.fetch("immersions").values, receiver.values)
