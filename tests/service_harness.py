@@ -154,3 +154,18 @@ class OSCClient:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def in_process_config(**service):
+    """A config for an in-process ``Service``: no audio device, any free port, no loop files,
+    the shipped checkpoint; ``service`` overrides more ``service.*`` fields."""
+    from immersions_osc.config import Config
+
+    cfg = Config()
+    cfg.service.audio = "none"
+    cfg.service.port = 0
+    cfg.service.loops_dir = ""
+    cfg.service.checkpoint = os.path.join(REPO, "checkpoints", "small.pt")
+    for name, value in service.items():
+        setattr(cfg.service, name, value)
+    return cfg

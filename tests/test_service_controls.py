@@ -5,11 +5,12 @@ import re
 import numpy as np
 import pytest
 
-from immersions_osc.config import Config
 from immersions_osc.service.controls import CONTROLS, MESSAGES, ArgumentError, markdown, parse_args
 from immersions_osc.service.player import LoopPlayer
 from immersions_osc.service.protocol import decode_packet, encode_message
 from immersions_osc.service.server import Service, check_dispatch
+
+from service_harness import in_process_config
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOC = os.path.join(REPO, "docs", "osc.md")
@@ -111,11 +112,7 @@ def test_player_input_ring():
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    cfg = Config()
-    cfg.service.audio = "none"
-    cfg.service.port = 0
-    cfg.service.loops_dir = str(tmp_path_factory.mktemp("loops"))
-    cfg.service.checkpoint = os.path.join(REPO, "checkpoints", "small.pt")
+    cfg = in_process_config(loops_dir=str(tmp_path_factory.mktemp("loops")))
     s = Service(cfg, log=lambda line: None)
     yield s
     s.close()

@@ -16,7 +16,7 @@ import zlib
 import numpy as np
 import pytest
 
-from immersions_osc.config import Config
+from service_harness import in_process_config
 from immersions_osc.layout.export import load_layout, save_layout
 from immersions_osc.service.server import Service
 from immersions_osc.web.browser import Chromium, find_chromium
@@ -86,12 +86,7 @@ def animated_layout(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def web(animated_layout):
-    cfg = Config()
-    cfg.service.audio = "none"
-    cfg.service.port = 0
-    cfg.service.loops_dir = ""
-    cfg.service.checkpoint = os.path.join(REPO, "checkpoints", "small.pt")
-    cfg.service.layout = animated_layout
+    cfg = in_process_config(layout=animated_layout)
     service = Service(cfg, log=lambda line: None).start()
     server = WebServer(service, "127.0.0.1", 0).start()
     assert server.warmed.wait(60)

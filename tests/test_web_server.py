@@ -13,7 +13,7 @@ import urllib.request
 import numpy as np
 import pytest
 
-from immersions_osc.config import Config
+from service_harness import in_process_config
 from immersions_osc.service.controls import CONTROLS
 from immersions_osc.service.protocol import FrameAssembler, decode_packet, encode_message, parse_chunk
 from immersions_osc.service.server import Service
@@ -26,11 +26,7 @@ P = "/immersions"
 
 @pytest.fixture(scope="module")
 def web():
-    cfg = Config()
-    cfg.service.audio = "none"
-    cfg.service.port = 0
-    cfg.service.loops_dir = ""
-    cfg.service.checkpoint = os.path.join(REPO, "checkpoints", "small.pt")
+    cfg = in_process_config()
     service = Service(cfg, log=lambda line: None).start()
     server = WebServer(service, "127.0.0.1", 0).start()
     assert server.warmed.wait(60)
