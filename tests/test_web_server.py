@@ -224,6 +224,24 @@ def test_bad_handshake_is_a_400(web):
     assert info.value.code == 400
 
 
+def test_a_websocket_from_another_origin_is_refused(web):
+    import base64
+    from urllib.parse import urlsplit
+
+    host = urlsplit(web.url).netloc
+    key = base64.b64encode(os.urandom(16)).decode()
+
+    def handshake(origin: str) -> str:
+        with socket.create_connection((host.split(":")[0], int(host.split(":")[1])), timeout=10) as sock:
+            sock.sendall((f"GET /ws HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                          f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\nOrigin: {origin}\r\n\r\n"
+                          ).encode())
+            return sock.recv(1024).decode("latin-1").split("\r\n")[0]
+
+    assert " 403 " in handshake("http://evil.example")  # another web site in the same browser
+    assert " 101 " in handshake(f"http://{host}")  # the viewer's own page
+
+
 def test_closed_pages_are_no_longer_sinks(web):
     page = Page(web)
     page.send(f"{P}/status/request")

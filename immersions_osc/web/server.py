@@ -423,6 +423,10 @@ class _Handler(BaseHTTPRequestHandler):
             accept = check_request(self.command, self.headers)
         except HandshakeError as exc:
             return self._error(400, f"bad WebSocket handshake: {exc}")
+        origin = self.headers.get("Origin")
+        if origin and urlsplit(origin).netloc != self.headers.get("Host", ""):
+            # another web site in the same browser must not steer the service
+            return self._error(403, "WebSocket from another origin refused")
         self.send_response(HTTPStatus.SWITCHING_PROTOCOLS)
         self.send_header("Upgrade", "websocket")
         self.send_header("Connection", "Upgrade")
