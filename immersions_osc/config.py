@@ -164,29 +164,31 @@ class ProbeConfig:
 @dataclass
 class LayoutConfig:
     """The neural layout: a multilevel Barnes-Hut force simulation (see immersions_osc/layout)."""
-    # Barnes-Hut opening angle: a cell of size s at distance d counts as one charge when s/d < theta
-    theta: float = 0.5
+    # Barnes-Hut opening angle: two cells of sizes s, s' at distance d interact as single charges
+    # when (s + s') / d < theta (at 1.0 the forces are within about 0.5 % of exact)
+    theta: float = 1.0
     # repulsion q_i q_j (p_i - p_j) / |p_i - p_j|^(k+1): magnitude falls off as 1/d^k
     exponent: float = 2.0
     # attraction per edge w (p_j - p_i), w = attraction / mean vertex degree (one uniform weight)
     attraction: float = 1.0
     # centering -l p_i: l at the coarsest level, multiplied by centering_growth at each finer one
-    centering: float = 0.002
+    centering: float = 0.0005
     centering_growth: float = 1.5
+    # each level starts at the scale where the forces' virial vanishes (no breathing oscillation)
+    rescale: bool = True
     # Verlet integration: velocity kept per step = 1 - damping; step length dt
     damping: float = 0.25
     step: float = 0.5
     # each vertex's (mass-scaled) force is clipped to this length
     force_limit: float = 2.0
-    iterations_coarse: int = 200
-    iterations_fine: int = 60
+    # Verlet steps at the coarsest level and at every finer level
+    iterations_coarse: int = 30
+    iterations_fine: int = 20
     # coarsen until at most this many vertices
     coarsest_size: int = 300
     # start of the coarsest level: 'mds' (classical scaling of its hop distances) or 'random'
-    init: str = "random"
-    # coarsening merges neighbouring channels first ('channels': channels of a layer at one
-    # frequency have the same neighbours) or the longer of channel/frequency axis ('longer')
-    coarsen: str = "longer"
+    # (uniform in a disc: needs far more steps, e.g. iterations_coarse 300, to unfold the layers)
+    init: str = "mds"
     # expanded children start this fraction of the mean edge length away from their parent
     perturbation: float = 0.1
     # snapshot frames: iterations per frame and weight of the frame's own charges (vs the variance)
@@ -210,8 +212,6 @@ class LayoutConfig:
                 raise ConfigError(f"{prefix}{name} must be between 0 and 1, got {getattr(self, name)}")
         if self.init not in ("mds", "random"):
             raise ConfigError(f"{prefix}init must be 'mds' or 'random', got {self.init!r}")
-        if self.coarsen not in ("channels", "longer"):
-            raise ConfigError(f"{prefix}coarsen must be 'channels' or 'longer', got {self.coarsen!r}")
         if self.method not in ("barnes-hut", "exact"):
             raise ConfigError(f"{prefix}method must be 'barnes-hut' or 'exact', got {self.method!r}")
         if self.max_depth > 30:

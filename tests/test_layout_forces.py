@@ -1,7 +1,9 @@
 import pytest
 import torch
 
-from immersions_osc.layout.forces import barnes_hut_repulsion, exact_repulsion, relative_error
+from immersions_osc.layout import forces
+from immersions_osc.layout.forces import (BarnesHut, Repulsion, barnes_hut_repulsion, exact_repulsion,
+                                          relative_error)
 
 
 def points(kind: str, n: int, seed: int = 0):
@@ -23,6 +25,66 @@ def test_barnes_hut_within_two_percent_of_exact(kind, exponent):
     exact = exact_repulsion(pos, q, exponent)
     approx = barnes_hut_repulsion(pos, q, exponent, theta=0.5)
     assert relative_error(approx, exact) < 0.02
+
+
+@pytest.mark.parametrize("kind", ["random", "clustered"])
+def test_barnes_hut_fractional_exponent_and_wider_angle(kind):
+    # k + 1 = 3.5 takes the general pow path; theta = 1 (the layout default) is still within 2 %
+    pos, q = points(kind, 3000, seed=1)
+    assert relative_error(barnes_hut_repulsion(pos, q, 2.5, theta=0.5), exact_repulsion(pos, q, 2.5)) < 0.02
+    assert relative_error(barnes_hut_repulsion(pos, q, 2.0, theta=1.0), exact_repulsion(pos, q, 2.0)) < 0.02
+
+
+def test_far_field_is_a_first_order_expansion():
+    # the local expansions carry the field's Jacobian down the tree; with the field alone (zeroth
+    # order) the error on this set is 0.15 %, with the Jacobian 0.07 %
+    pos, q = points("random", 3000)
+    assert relative_error(barnes_hut_repulsion(pos, q, 2.0, theta=0.5), exact_repulsion(pos, q, 2.0)) < 1e-3
+
+
+def test_wider_angle_means_fewer_direct_pairs_and_larger_error():
+    pos, q = points("random", 4000, seed=2)
+    exact = exact_repulsion(pos, q, 2.0)
+    narrow, wide = BarnesHut(pos, q, 2.0, 0.3), BarnesHut(pos, q, 2.0, 1.2)
+    assert len(wide.near_i) < len(narrow.near_i) / 4
+    assert relative_error(narrow(pos), exact) < relative_error(wide(pos), exact)
+
+
+def test_barnes_hut_sees_every_pair_once():
+    # the dual traversal must cover every (target, source) pair exactly once: a pair missed or
+    # counted twice would show as a large error, far above the approximation error at theta 0.2
+    pos, q = points("clustered", 700, seed=4)
+    exact = exact_repulsion(pos.double(), q.double(), 2.0)
+    approx = barnes_hut_repulsion(pos.double(), q.double(), 2.0, theta=0.2)
+    assert relative_error(approx, exact) < 2e-3
+
+
+def test_plan_reused_at_moved_positions():
+    # a plan built at pos, evaluated after a small move, is as good as a fresh one at the new points
+    pos, q = points("random", 3000, seed=5)
+    moved = pos + 0.01 * torch.randn(pos.shape, generator=torch.Generator().manual_seed(0))
+    plan = BarnesHut(pos, q, 2.0, 0.5)
+    assert relative_error(plan(moved), exact_repulsion(moved, q, 2.0)) < 0.02
+    # and it really uses the new positions (not the ones it was built at)
+    assert relative_error(plan(moved), plan(pos)) > 1e-4
+
+
+def test_repulsion_rebuilds_every_few_calls(monkeypatch):
+    pos, q = points("random", 2000)
+    built = []
+    original = forces.BarnesHut
+
+    def counting(*args, **kwargs):
+        built.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(forces, "BarnesHut", counting)
+    rep = Repulsion(q, 2.0, 0.5, "barnes-hut", rebuild_every=3)
+    for _ in range(7):
+        rep(pos)
+    assert len(built) == 3  # calls 0, 3, 6
+    monkeypatch.setattr(forces, "EXACT_BELOW", 5000)
+    assert torch.allclose(Repulsion(q, 2.0, 0.5, "barnes-hut")(pos), exact_repulsion(pos, q, 2.0))
 
 
 def test_exact_matches_a_direct_double_loop():

@@ -46,6 +46,13 @@ def test_structured_forces_equal_explicit_edges(graph):
     assert torch.allclose(graph.attraction(pos, 1.0), explicit)
 
 
+def test_dense_adjacency_gives_the_structured_product(graph):
+    dense = graph.dense_adjacency().double()
+    assert torch.equal(dense, dense.T) and torch.allclose(dense.sum(1), graph.degrees())
+    x = torch.randn(1, graph.num_vertices, 2, dtype=torch.float64)
+    assert torch.allclose(dense @ x[0], graph.adjacency_product(x)[0])
+
+
 def test_hop_distances(graph):
     d = graph.hop_distances(torch.tensor([0]))[0]
     assert d[0] == 0 and (d[graph.offsets[1]: graph.offsets[2]] >= 1).all() and (d >= 0).all()

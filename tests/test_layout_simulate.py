@@ -93,3 +93,70 @@ def test_pngs(tmp_path):
     assert {tuple(c) for c in render.layer_colours(2)} <= colours
     act = render.activation_image(pos, np.linspace(0, 1, g.num_vertices), size=128)
     assert act.max() > 200 and act.shape == (128, 128, 3)
+
+
+def path_graph(n=12):
+    """n one-neuron layers in a row: a path."""
+    blocks = [Block(i, i + 1, torch.ones(1, 1), torch.ones(1, 1)) for i in range(n - 1)]
+    return NeuronGraph([f"l{i}" for i in range(n)], [(1, 1)] * n, blocks)
+
+
+def test_dense_attraction_equals_structured(monkeypatch):
+    g = chain_graph((3, 4), (9, 7))
+    pos = torch.randn(g.num_vertices, 2)
+    dense = simulate.Attraction(g, 0.3)
+    assert dense.dense is not None
+    monkeypatch.setattr(simulate, "DENSE_BELOW", 0)
+    structured = simulate.Attraction(g, 0.3)
+    assert structured.dense is None
+    assert torch.allclose(dense(pos), structured(pos), atol=1e-5)
+    assert torch.allclose(structured(pos), g.attraction(pos, 0.3), atol=1e-6)
+
+
+def test_virial_rescale_balances_the_forces():
+    from immersions_osc.layout.forces import exact_repulsion
+
+    g = chain_graph((4, 4), (12, 10))
+    q = torch.rand(g.num_vertices, dtype=torch.float64) + 0.5
+    att = simulate.Attraction(g, 0.2, torch.float64)
+    pos = torch.randn(g.num_vertices, 2, dtype=torch.float64) * 30  # far too spread out
+
+    def virial(p):
+        return float((p * (att(p) + exact_repulsion(p, q, 2.0) - 0.01 * p)).sum())
+
+    scaled = simulate.virial_rescale(pos, att(pos), exact_repulsion(pos, q, 2.0), 0.01, 2.0)
+    assert float(scaled.norm()) < float(pos.norm())  # it shrank
+    assert torch.allclose(scaled / scaled.norm(), pos / pos.norm())  # a pure scaling
+    assert abs(virial(scaled)) < 1e-6 * abs(virial(pos))
+
+
+def test_mds_start_recovers_a_path():
+    g = path_graph(12)
+    gen = torch.Generator().manual_seed(0)
+    pos = simulate.mds_positions(g, simulate.initial_positions(12, gen, "cpu"), 0.0, gen)
+    d = (pos - pos[0]).norm(dim=1)
+    assert (d[1:] > d[:-1]).all()  # distances from one end grow along the path
+    # structurally equivalent vertices (same neighbours) get the same coordinates, so the jitter
+    # is what separates them
+    g = chain_graph((3, 3), (4, 4), kernel=1)
+    pos = simulate.mds_positions(g, simulate.initial_positions(g.num_vertices, gen, "cpu"), 0.0, gen)
+    assert torch.allclose(pos[0], pos[4], atol=1e-4)  # channels 0 and 1 of frequency 0, layer 0
+    pos = simulate.mds_positions(g, simulate.initial_positions(g.num_vertices, gen, "cpu"), 0.1, gen)
+    assert float((pos[0] - pos[4]).norm()) > 1e-3
+
+
+def test_mds_start_lays_out_a_path_straighter_than_random():
+    g = path_graph(40)
+    s = metrics.sample(g, sources=16, edges=100)
+    stress = {}
+    for init in ("mds", "random"):
+        cfg = LayoutConfig(init=init, coarsest_size=50, iterations_coarse=20)
+        stress[init] = metrics.normalized_stress(simulate.layout(g, torch.ones(40), cfg, "cpu"), s)
+    assert stress["mds"] < 0.5 * stress["random"]
+
+
+def test_init_must_be_known():
+    from immersions_osc.config import ConfigError
+
+    with pytest.raises(ConfigError, match="init"):
+        LayoutConfig(init="spiral").validate("layout.")

@@ -164,6 +164,19 @@ class NeuronGraph:
         neighbour_sum = self.adjacency_product(pos.unsqueeze(0))[0]
         return weight * (neighbour_sum - deg.unsqueeze(-1) * pos)
 
+    def dense_adjacency(self) -> torch.Tensor:
+        """[N, N] symmetric adjacency with multiplicities, built from the blocks (small graphs only:
+        the coarse levels of the multilevel layout, where one matmul beats the per-block products)."""
+        device = self.blocks[0].channels.device if self.blocks else "cpu"
+        a = torch.zeros(self.num_vertices, self.num_vertices, device=device)
+        for b in self.blocks:
+            block = torch.kron(b.channels.float(), b.frequencies.float())  # [C_d F_d, C_s F_s]
+            d = slice(self.offsets[b.dst], self.offsets[b.dst + 1])
+            s = slice(self.offsets[b.src], self.offsets[b.src + 1])
+            a[d, s] += block
+            a[s, d] += block.T
+        return a
+
     def explicit_edges(self) -> np.ndarray:
         """[E, 2] int64 (src vertex, dst vertex): every edge once (finest level only)."""
         out = []

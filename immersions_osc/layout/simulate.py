@@ -10,9 +10,21 @@ vertex's mass-scaled force ``F / m`` is clipped to ``force_limit``.  The mass ``
 is a per-vertex preconditioner that keeps the stiff springs of high-degree vertices stable; it
 changes the path, not the equilibrium (where the forces vanish).
 
-Multilevel: the graph is coarsened (graph.multilevel) to at most ``coarsest_size`` vertices;
-the coarsest level starts from random positions, each finer level from its parents' positions
-plus a small perturbation, and the centering factor grows by ``centering_growth`` per level.
+Per step: the attraction is the graph's structured product (graph.py), or one matmul with the
+dense adjacency on small levels (<= DENSE_BELOW vertices); the repulsion is exact on small levels
+and otherwise Barnes-Hut (forces.py) whose tree and interaction lists are rebuilt every
+``rebuild_every`` steps and re-evaluated at the moved positions in between.
+
+Multilevel: the graph is coarsened (graph.multilevel) to at most ``coarsest_size`` vertices.
+The coarsest level starts from the classical multidimensional scaling of its hop distances
+(``init = "mds"``: the global shape -- the chain of layers -- is right from the start, with no
+folds to undo; ``"random"``: uniform in a disc) and relaxes for ``iterations_coarse`` steps;
+each finer level starts from its parents' positions plus a small perturbation and relaxes for
+``iterations_fine`` steps -- a short refinement, most of the shape comes from the coarse levels.
+The centering factor grows by ``centering_growth`` per level.  With ``rescale``, each level first
+scales the layout to the size where the virial of the forces vanishes (as at equilibrium): the
+coarse layout's scale does not fit the finer graph's forces, and without the rescaling the whole
+layout breathes (expands and contracts) for many steps, which a short refinement cannot damp.
 """
 from __future__ import annotations
 
@@ -22,7 +34,7 @@ from typing import Callable, Optional
 import torch
 
 from ..config import LayoutConfig
-from .forces import repulsion
+from .forces import Repulsion
 from .graph import NeuronGraph, multilevel
 
 # progress(level_index, n_levels, iteration, iterations, n_vertices)
@@ -42,24 +54,47 @@ def edge_weight(graph: NeuronGraph, cfg: LayoutConfig) -> float:
     return cfg.attraction / max(mean_degree, 1e-12)
 
 
-def total_force(graph: NeuronGraph, pos: torch.Tensor, charges: torch.Tensor, weight: float,
-                degrees: torch.Tensor, centering: float, cfg: LayoutConfig) -> torch.Tensor:
+# below this many vertices the attraction uses the dense adjacency matrix (one matmul per step)
+DENSE_BELOW = 2048
+# the classical-scaling start of the coarsest level is used up to this many vertices
+MDS_LIMIT = 4000
+
+
+class Attraction:
+    """sum_j w A_ij (p_j - p_i): the structured product of the graph, or for small graphs one
+    matmul with its dense adjacency (same forces)."""
+
+    def __init__(self, graph: NeuronGraph, weight: float, dtype=torch.float32):
+        self.graph, self.weight = graph, weight
+        self.degrees = graph.degrees().to(dtype)
+        self.dense = graph.dense_adjacency().to(dtype) if graph.num_vertices <= DENSE_BELOW else None
+
+    def __call__(self, pos: torch.Tensor) -> torch.Tensor:
+        if self.dense is None:
+            return self.graph.attraction(pos, self.weight, self.degrees)
+        return self.weight * (self.dense @ pos - self.degrees.unsqueeze(-1) * pos)
+
+
+def total_force(attraction: Attraction, pos: torch.Tensor, repulsion: Repulsion,
+                centering: float) -> torch.Tensor:
     """c_i + sum_j (r_ij + a_ij) for every vertex: [N, 2]."""
-    return (graph.attraction(pos, weight, degrees)
-            + repulsion(pos, charges, cfg.exponent, cfg.theta, cfg.method, cfg.max_depth)
-            - centering * pos)
+    return attraction(pos) + repulsion(pos) - centering * pos
 
 
 def relax(graph: NeuronGraph, pos: torch.Tensor, charges: torch.Tensor, cfg: LayoutConfig, *,
-          iterations: int, centering: float, weight: float,
+          iterations: int, centering: float, weight: float, rescale: bool = False,
           on_step: Optional[Callable[[int], None]] = None) -> torch.Tensor:
-    """Damped Verlet integration from ``pos`` for ``iterations`` steps; returns the new positions."""
-    degrees = graph.degrees().to(pos)
-    mass = (1.0 + weight * degrees).unsqueeze(-1)
+    """Damped Verlet integration from ``pos`` for ``iterations`` steps (first scaled by
+    :func:`virial_rescale` when ``rescale``); returns the new positions."""
+    attraction = Attraction(graph, weight, pos.dtype)
+    mass = (1.0 + weight * attraction.degrees).unsqueeze(-1)
     dt2 = cfg.step * cfg.step
+    repulsion = Repulsion(charges, cfg.exponent, cfg.theta, cfg.method, cfg.max_depth, cfg.rebuild_every)
+    if rescale:
+        pos = virial_rescale(pos, attraction(pos), repulsion(pos), centering, cfg.exponent)
     prev = pos.clone()
     for it in range(iterations):
-        accel = total_force(graph, pos, charges, weight, degrees, centering, cfg) / mass
+        accel = total_force(attraction, pos, repulsion, centering) / mass
         norm = accel.norm(dim=-1, keepdim=True)
         accel = accel * (cfg.force_limit / norm.clamp_min(cfg.force_limit))
         new = pos + (1.0 - cfg.damping) * (pos - prev) + dt2 * accel
@@ -67,6 +102,20 @@ def relax(graph: NeuronGraph, pos: torch.Tensor, charges: torch.Tensor, cfg: Lay
         if on_step is not None:
             on_step(it + 1)
     return pos
+
+
+def virial_rescale(pos: torch.Tensor, attraction: torch.Tensor, repulsion: torch.Tensor,
+                   centering: float, exponent: float) -> torch.Tensor:
+    """``pos`` scaled about the origin by the factor s at which the forces' virial sum_i p_i . F_i
+    vanishes (as it does at equilibrium).  Scaling positions by s scales the attraction and
+    centering terms of the virial by s^2 and the repulsion term by s^(1-k), so
+    s^(k+1) = R / (A + C) with R = sum p . F_rep, A = -sum p . F_att, C = l sum |p|^2.  Starting a
+    level at this scale avoids a slow global breathing oscillation."""
+    r = float((pos * repulsion).sum())
+    a = -float((pos * attraction).sum()) + centering * float((pos * pos).sum())
+    if r <= 0 or a <= 0:
+        return pos
+    return pos * (r / a) ** (1.0 / (exponent + 1))
 
 
 def initial_positions(n: int, generator: torch.Generator, device, dtype=torch.float32) -> torch.Tensor:
@@ -90,6 +139,8 @@ def layout(graph: NeuronGraph, charges: torch.Tensor, cfg: LayoutConfig, device,
         level_charges.append(q)
     n_levels = len(graphs)
     pos = initial_positions(graphs[-1].num_vertices, generator, device)
+    if cfg.init == "mds":
+        pos = mds_positions(graphs[-1], pos, cfg.perturbation, generator)
     centering = cfg.centering
     for depth in range(n_levels - 1, -1, -1):
         g = graphs[depth]
@@ -99,7 +150,7 @@ def layout(graph: NeuronGraph, charges: torch.Tensor, cfg: LayoutConfig, device,
             noise = torch.randn(g.num_vertices, 2, generator=generator).to(device)
             pos = pos[parent] + cfg.perturbation * spacing * noise
             centering *= cfg.centering_growth
-        iterations = cfg.iterations_fine if depth == 0 else cfg.iterations_coarse
+        iterations = cfg.iterations_coarse if depth == n_levels - 1 else cfg.iterations_fine
         level = n_levels - 1 - depth
 
         def step(it, level=level, iterations=iterations, n=g.num_vertices):
@@ -107,8 +158,36 @@ def layout(graph: NeuronGraph, charges: torch.Tensor, cfg: LayoutConfig, device,
                 progress(level, n_levels, it, iterations, n)
 
         pos = relax(g, pos, level_charges[depth], cfg, iterations=iterations, centering=centering,
-                    weight=edge_weight(g, cfg), on_step=step)
+                    weight=edge_weight(g, cfg), rescale=cfg.rescale, on_step=step)
     return pos
+
+
+def mds_positions(graph: NeuronGraph, random_pos: torch.Tensor, jitter: float,
+                  generator: torch.Generator) -> torch.Tensor:
+    """Classical multidimensional scaling of the (small) graph's hop distances: the top two
+    eigenvectors of the double-centred squared distances, scaled to the RMS radius of
+    ``random_pos``, plus ``jitter`` (fraction of the mean edge length) of Gaussian noise that
+    separates structurally equivalent vertices (same neighbours, same coordinates).  Unreachable
+    pairs count as one hop more than the longest distance.  Graphs of fewer than 3 or more than
+    MDS_LIMIT vertices (all-pairs distances and an N x N eigendecomposition) keep ``random_pos``."""
+    n = graph.num_vertices
+    if n < 3 or n > MDS_LIMIT:
+        return random_pos
+    g = graph.to("cpu")
+    hops = g.hop_distances(torch.arange(n)).double()
+    hops[hops < 0] = float(hops.max()) + 1
+    d2 = hops * hops
+    centred = d2 - d2.mean(0, keepdim=True) - d2.mean(1, keepdim=True) + d2.mean()
+    values, vectors = torch.linalg.eigh(-0.5 * centred)  # ascending
+    pos = vectors[:, -2:] * values[-2:].clamp_min(0).sqrt()
+    pos = pos - pos.mean(0)
+    rms = float(pos.pow(2).sum(1).mean().sqrt())
+    target = float(random_pos.cpu().double().pow(2).sum(1).mean().sqrt())
+    pos = pos * (target / rms if rms > 0 else 1.0)
+    # (all edges of length 0 when MDS merged every vertex with its neighbours: unit spacing then)
+    spacing = _mean_edge_length(g, pos) or target / math.sqrt(n)
+    pos = pos + jitter * spacing * torch.randn(n, 2, generator=generator, dtype=torch.float64)
+    return pos.to(random_pos)
 
 
 def _mean_edge_length(graph: NeuronGraph, pos: torch.Tensor) -> float:
