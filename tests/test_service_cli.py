@@ -30,7 +30,7 @@ def test_demo_tours_the_layers_and_writes_what_it_played(tmp_path):
     proc = run_cli("demo", "--seconds", "8", "--stops", "3", "--out", str(tmp_path), "--port",
                    str(free_udp_port()), env=no_jack_env())
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
-    assert "no JACK server is running" in proc.stdout and "Traceback" not in proc.stderr
+    assert "Continuing without sound output" in proc.stdout and "Traceback" not in proc.stderr
     assert proc.stdout.count("exciting ") == 3
     assert "viewer: http://" in proc.stdout or "continuing without the browser viewer" in proc.stdout
     audio, sr = sf.read(tmp_path / "demo.wav")
@@ -47,7 +47,7 @@ def test_demo_tours_the_layers_and_writes_what_it_played(tmp_path):
     (["demo", "--seconds", "1"], "--seconds must be"),
     (["serve", "--checkpoint", "/no/such.pt"], "not found"),
     (["serve", "--layout", "/no/such_layout.npz"], "layout file not found"),
-    (["serve", "--audio", "jack"], "no JACK server is running"),
+    (["serve", "--audio", "jack"], "JACK"),  # no server running (or no libjack at all)
     (["serve", "--port", "70000"], "port"),
 ])
 def test_user_mistakes_are_one_clear_line(args, message):
