@@ -273,6 +273,8 @@ class ServiceConfig:
     start_jack: bool = False
     # with audio "none" every new loop is written here as WAV ("" = do not write)
     loops_dir: str = "loops"
+    # how many of those loop files are kept (the oldest are deleted)
+    keep_loops: int = 20
     # the loop: length, crossfade at the loop boundary, output volume (linear gain)
     loop_seconds: float = 4.0
     crossfade_ms: float = 10.0
@@ -304,7 +306,7 @@ class ServiceConfig:
 
     def validate(self, prefix: str) -> None:
         _positive(self, prefix, "loop_seconds", "publish_every", "frame_rate", "max_datagram",
-                  "status_rate", "torch_threads")
+                  "status_rate", "torch_threads", "keep_loops")
         _non_negative(self, prefix, "crossfade_ms", "volume", "summary_top", "error_log_interval",
                       "window_seconds")
         for name in ("port", "web_port"):

@@ -56,6 +56,12 @@ def test_user_mistakes_are_one_clear_line(args, message):
     assert message in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
 
 
+def test_demo_output_folder_that_is_a_file(tmp_path):
+    (tmp_path / "taken").write_text("x")
+    proc = run_cli("demo", "--out", str(tmp_path / "taken"), "--port", str(free_udp_port()), env=no_jack_env())
+    assert proc.returncode == 2 and "cannot make the output folder" in proc.stderr and "Traceback" not in proc.stderr
+
+
 def test_a_port_in_use_is_a_clear_error():
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as busy:
         busy.bind(("127.0.0.1", 0))

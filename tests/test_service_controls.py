@@ -73,8 +73,8 @@ def test_player_loops_switches_at_the_boundary_with_a_crossfade():
     a, b = np.full(100, 0.5, np.float32), np.full(100, -0.5, np.float32)
     p.queue(a, 1)
     out = np.zeros(64, np.float32)
-    p.render(out)
-    assert np.allclose(out, 0.5) and p.version == 1
+    p.render(out)  # the first block fades in
+    assert np.all(np.diff(out) > 0) and out[-1] == pytest.approx(0.5) and p.version == 1
     p.queue(b, 2)  # mid-loop: the current loop plays to its end first
     p.render(out)  # samples 64..127: 36 of a, then b fading in over 10 samples
     assert np.allclose(out[:36], 0.5)
@@ -82,17 +82,26 @@ def test_player_loops_switches_at_the_boundary_with_a_crossfade():
     assert np.all(np.diff(fade) < 0) and fade[0] > 0 and fade[-1] < 0  # smooth, monotonic crossfade
     assert np.allclose(out[46:], -0.5) and p.version == 2 and p.loops_started == 2
     p.volume = 0.5
-    p.render(out)
+    p.render(out)  # the volume change ramps over one block ...
+    assert np.all(np.diff(out) > 0) and out[-1] == pytest.approx(-0.25)
+    p.render(out)  # ... then holds
     assert np.allclose(out, -0.25)
     p.playing = False
-    p.render(out)
-    assert not out.any()
+    p.render(out)  # stop fades out over one block (no click) ...
+    assert out[0] < -0.2 and out[-1] == pytest.approx(0.0, abs=1e-7) and np.all(np.diff(out) > 0)
+    position = p.pos
+    p.render(out)  # ... then silence, and the playhead waits
+    assert not out.any() and p.pos == position
+    p.playing = True
+    p.render(out)  # play fades back in
+    assert out[0] > -0.01 and out[-1] == pytest.approx(-0.25)
 
 
 def test_player_keeps_the_newest_queued_loop_and_blocks_larger_than_the_loop():
     p = LoopPlayer(1000, crossfade_ms=0, volume=1.0, max_block=512)
     p.queue(np.arange(10, dtype=np.float32), 1)
     out = np.zeros(25, np.float32)
+    p._gain = 1.0  # already playing at full volume (no fade-in ramp: exact sample values below)
     p.render(out)
     assert np.array_equal(out[:20], np.tile(np.arange(10), 2)) and np.array_equal(out[20:], np.arange(5))
     p.queue(np.full(10, 7, np.float32), 2)
@@ -253,3 +262,18 @@ def test_a_layout_stored_in_another_order_is_streamed_in_layer_order(service):
     reordered, vector = in_stream_order(shuffled, NeuronVector.from_layout(shuffled))
     assert np.array_equal(vector.order, np.arange(len(perm)))
     assert np.array_equal(reordered.positions, layout.positions) and np.array_equal(reordered.neurons, layout.neurons)
+
+
+def test_without_jack_only_the_newest_loops_are_kept(service, tmp_path, monkeypatch):
+    import dataclasses
+    import types
+
+    import torch
+
+    from immersions_osc.optimize.generator import PublishedLoop
+
+    monkeypatch.setattr(service, "audio", types.SimpleNamespace(kind="none"))
+    monkeypatch.setattr(service, "scfg", dataclasses.replace(service.scfg, loops_dir=str(tmp_path), keep_loops=5))
+    for version in range(1, 13):
+        service._write_loop(PublishedLoop(torch.zeros(100), version, version * 10))
+    assert sorted(os.listdir(tmp_path)) == [f"loop_{v:05d}.wav" for v in range(8, 13)]

@@ -73,12 +73,11 @@ def test_service_end_to_end(jack_server, tmp_path):
         # 2. a target change is acknowledged, shows in the status and leads to a new loop
         osc.send("/immersions/target/channel", "sif", "encoder.blocks.6.relu2", 3, 1.0)
         osc.wait_for("/immersions/ack", predicate=lambda a: a == ["/immersions/target/channel"])
-        _, status = osc.wait_for("/immersions/status", timeout=5,
-                                 predicate=lambda a: "encoder.blocks.6.relu2 ch 3" in a[3])
-        version_before = status[4]
+        osc.wait_for("/immersions/status", timeout=5, predicate=lambda a: "encoder.blocks.6.relu2 ch 3" in a[3])
+        # loop/new names the targets the loop was optimized for (recorded when it was published)
         _, new = osc.wait_for("/immersions/loop/new", timeout=60,
                               predicate=lambda a: "encoder.blocks.6.relu2 ch 3" in a[3])
-        assert new[0] > 0
+        assert new[0] > 0 and new[1] > 0  # version, optimizer step
         # 3. the listener hears non-silent audio that changes after the new loop
         time.sleep(1.0)
         heard = listener.heard()
@@ -86,7 +85,6 @@ def test_service_end_to_end(jack_server, tmp_path):
         assert np.sqrt(np.mean(heard[-44100:] ** 2)) > 1e-3
         _, status = osc.wait_for("/immersions/status", timeout=5)
         assert status[2] == 0, "xruns"
-        assert status[4] >= version_before
     finally:
         if listener is not None:
             listener.close()

@@ -98,3 +98,32 @@ def test_chunk_fields_are_checked():
         parse_chunk(tags, args)
     with pytest.raises(OSCDecodeError):
         parse_chunk("iiiiisff", args[:-1])
+
+
+def test_a_restarted_sender_is_followed_again():
+    """Frame ids begin at 1 again after the service restarts: the receiver must not ignore them."""
+    assembler = FrameAssembler()
+    v = np.arange(100, dtype=np.float32)
+    for frame in (500, 501):
+        for d in encode_vector("/v", frame, v, "float32", 256):
+            assembler.add_datagram(d, "/v")
+    assert assembler.last_complete == 501
+    out = None
+    for d in encode_vector("/v", 1, v + 1, "float32", 256):
+        out = assembler.add_datagram(d, "/v") or out
+    assert out is not None and out[0] == 1 and np.array_equal(out[1], v + 1) and assembler.restarts == 1
+    # a merely late frame (a few ids back) is still ignored
+    for d in encode_vector("/v", 0, v, "float32", 256):
+        assert assembler.add_datagram(d, "/v") is None
+
+
+def test_oversized_and_overlapping_chunks_are_refused():
+    huge = encode_message("/v", "iiiiisffb", [1, 0, 2, 0, 2 ** 31 - 1, "uint8", 1.0, 0.0, b"\0" * 4])
+    with pytest.raises(OSCDecodeError):
+        FrameAssembler().add_datagram(huge, "/v")
+    # two chunks whose lengths add up to the total but overlap (and leave a gap): not a frame
+    a = encode_message("/v", "iiiiisffb", [1, 0, 2, 0, 8, "float32", 1.0, 0.0, np.ones(4, "<f4").tobytes()])
+    b = encode_message("/v", "iiiiisffb", [1, 1, 2, 2, 8, "float32", 1.0, 0.0, np.ones(4, "<f4").tobytes()])
+    assembler = FrameAssembler()
+    assert assembler.add_datagram(a, "/v") is None and assembler.add_datagram(b, "/v") is None
+    assert assembler.completed == 0 and assembler.dropped == 1

@@ -87,6 +87,29 @@ def test_fuzzing_the_control_port(tmp_path):
 
 
 @pytest.mark.slow
+def test_the_service_never_talks_to_itself(tmp_path):
+    """Subscribing the service to its own port is refused, and messages of its own vocabulary
+    (another service's stream) are ignored, not answered: no endless error ping-pong."""
+    service = ServiceProcess("--audio", "none", "--loops-dir", "")
+    osc = OSCClient(service.port)
+    try:
+        osc.wait_ready()
+        osc.send("/immersions/stream/subscribe", "si", "127.0.0.1", service.port)
+        osc.wait_for("/immersions/error", timeout=5, predicate=lambda a: "its own port" in a[1])
+        osc.send("/immersions/status", "ffisiifif", 1.0, 1.0, 0, "x", 1, 1, 1.0, 0, 1.0)
+        osc.send("/immersions/ack", "s", "/immersions/player/volume")
+        got = osc.receive(1.0)
+        assert not [m for m in got if m[0] == "/immersions/error"], got
+        osc.wait_ready(timeout=10)
+    finally:
+        osc.close()
+        code = service.stop()
+    assert code == 0
+    rejected = int(service.output.split(" OSC messages rejected")[0].rsplit(" ", 1)[-1])
+    assert rejected == 1  # only the self-subscription
+
+
+@pytest.mark.slow
 def test_sigterm_shuts_down_cleanly_and_saves_the_loop(tmp_path):
     service = ServiceProcess("--audio", "none", "--loops-dir", str(tmp_path))
     osc = OSCClient(service.port)

@@ -174,7 +174,7 @@ def test_websocket_carries_the_osc_stream(web):
 def raw_websocket(web):
     host, port = web.url.split("/")[2].split(":")
     sock = socket.create_connection((host, int(port)), timeout=10)
-    sock.sendall(b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    sock.sendall(b"GET /ws HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                  b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
     reader = sock.makefile("rb")
     assert b" 101 " in reader.readline()
@@ -253,3 +253,15 @@ def test_closed_pages_are_no_longer_sinks(web):
         time.sleep(0.05)
     assert not web.viewers
     assert not any(isinstance(k, object) and type(k).__name__ == "_Viewer" for k in web.service.sinks)
+
+
+def test_requests_for_another_host_name_are_refused(web):
+    """DNS rebinding: a page of some domain that now resolves to 127.0.0.1 sends its own Host."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(web.url).netloc
+    with socket.create_connection((host.split(":")[0], int(host.split(":")[1])), timeout=10) as sock:
+        sock.sendall(b"GET /controls.json HTTP/1.1\r\nHost: evil.example:8130\r\n\r\n")
+        assert b" 403 " in sock.recv(1024).split(b"\r\n")[0]
+    with urllib.request.urlopen(web.url + "controls.json", timeout=10) as response:  # by its own name: fine
+        assert response.status == 200

@@ -109,23 +109,33 @@ class JackAudio:
 
     # --- connection -------------------------------------------------------------------------------------
     def _open(self) -> None:
+        """Connect, register the ports, activate; any JACK failure (no server, a server that is
+        half up) closes what was opened and raises :class:`JackUnavailable`."""
         jack = self.jack
+        client = None
         try:
             client = jack.Client(self.name, no_start_server=True)
+            if client.samplerate != self.player.sample_rate:
+                self.log(f"warning: JACK runs at {client.samplerate} Hz, the model at {self.player.sample_rate} Hz: "
+                         f"the loop plays at the wrong pitch")
+            if client.blocksize > len(self.player._scratch):
+                self.player._scratch = np.zeros(client.blocksize, np.float32)
+            self._out = client.outports.register("out")
+            self._in = client.inports.register("in")
+            client.set_process_callback(self._process)
+            client.set_xrun_callback(self._xrun)
+            client.set_shutdown_callback(self._shutdown)
+            client.activate()
         except jack.JackError as exc:
-            raise JackUnavailable("no JACK server is running. Start one (QjackCtl, or `jackd -d alsa`), "
-                                  "or pass --start-jack for a dummy-driver server") from None
-        if client.samplerate != self.player.sample_rate:
-            self.log(f"warning: JACK runs at {client.samplerate} Hz, the model at {self.player.sample_rate} Hz: "
-                     f"the loop plays at the wrong pitch")
-        if client.blocksize > len(self.player._scratch):
-            self.player._scratch = np.zeros(client.blocksize, np.float32)
-        self._out = client.outports.register("out")
-        self._in = client.inports.register("in")
-        client.set_process_callback(self._process)
-        client.set_xrun_callback(self._xrun)
-        client.set_shutdown_callback(self._shutdown)
-        client.activate()
+            if client is not None:
+                try:
+                    client.close()
+                except jack.JackError:
+                    pass
+            if isinstance(exc, jack.JackOpenError):
+                raise JackUnavailable("no JACK server is running. Start one (QjackCtl, or `jackd -d alsa`), "
+                                      "or pass --start-jack for a dummy-driver server") from None
+            raise JackUnavailable(f"the JACK server refused the client ({exc})") from None
         if self.connect_outputs:
             try:
                 for port in client.get_ports(is_physical=True, is_input=True, is_audio=True)[:2]:
@@ -192,11 +202,11 @@ def start_dummy_jackd(sample_rate: int = 44100, period: int = 1024, name: Option
     exe = shutil.which("jackd")
     if exe is None:
         raise JackUnavailable("jackd is not installed (Debian: apt-get install jackd2)")
+    jack = _import_jack()  # before starting anything: without the library no client could use it
     env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1")
     cmd = [exe, "--no-realtime"] + (["-n", name] if name else []) + ["-d", "dummy", "-r", str(sample_rate),
                                                                       "-p", str(period)]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    jack = _import_jack()
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -207,5 +217,8 @@ def start_dummy_jackd(sample_rate: int = 44100, period: int = 1024, name: Option
             return proc
         except jack.JackError:
             time.sleep(0.1)
+        except BaseException:
+            proc.terminate()
+            raise
     proc.terminate()
     raise JackUnavailable(f"jackd did not come up within {wait:g} s")

@@ -165,7 +165,10 @@ def run_demo(args: argparse.Namespace) -> int:
     if args.web_port is None:
         args.web_port = DEMO_WEB_PORT
     cfg = service_config(args)
-    os.makedirs(args.out, exist_ok=True)
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot make the output folder {args.out}: {exc.strerror or exc}") from None
     service = Service(cfg, record_seconds=args.seconds + 1).start()
     frames = {"n": 0}
     service.add_sink("demo", Sink(lambda d: frames.__setitem__("n", frames["n"] + 1), "summary"))

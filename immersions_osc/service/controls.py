@@ -166,8 +166,9 @@ MESSAGES: tuple[Message, ...] = (
     Message(f"{P}/layout/layer", "i s i i i",
             "one per layer, before the positions: index, name, offset in the vector, channels, frequencies"),
     Message(f"{P}/summary/energy", "f*", "per frame: mean activation of each layer, in layer order"),
-    Message(f"{P}/summary/top_neurons", "i*", "per frame: indices of the most active neurons"),
-    Message(f"{P}/summary/top_values", "f*", "per frame: their activations"),
+    Message(f"{P}/summary/top_neurons", "i*", "per frame: indices of the most active neurons "
+            "(no arguments when summary_top is 0)"),
+    Message(f"{P}/summary/top_values", "f*", "per frame: their activations (likewise)"),
     Message(f"{P}/ack", "s", "a control message was applied (its address)"),
     Message(f"{P}/error", "s s", "a message was rejected: its address (or '?'), why"),
 )

@@ -29,6 +29,8 @@ class LoopPlayer:
         self.pos = 0  # playhead in the current loop
         self._fade_pos = 0
         self._scratch = np.zeros(max_block, np.float32)
+        self._gain = 0.0  # the gain applied at the end of the last block (ramps to volume / 0)
+        self._ramp = np.zeros(0, np.float32)  # (1..n) / n for the block size n in use
         self.set_crossfade(crossfade_ms)
         # live input ring buffer (written by the backend's input port)
         self._input = np.zeros(max(1, int(input_seconds * sample_rate)), np.float32)
@@ -76,7 +78,8 @@ class LoopPlayer:
         if self._current is None and queued is not None:
             self._switch(queued, fade=False)
         cur = self._current
-        if cur is None or not self.playing:
+        target = self.volume if self.playing else 0.0
+        if cur is None or (target == 0.0 and self._gain == 0.0):  # silent: the playhead waits
             out.fill(0.0)
             self._record_block(out)
             return
@@ -94,8 +97,23 @@ class LoopPlayer:
                     self._switch(queued, fade=True)
                 self.pos = 0
                 cur = self._current
-        np.multiply(out, self.volume, out=out)
+        self._apply_gain(out, target)
         self._record_block(out)
+
+    def _apply_gain(self, out: np.ndarray, target: float) -> None:
+        """Volume, play and stop ramp linearly over one block (no clicks, no zipper noise)."""
+        n = len(out)
+        start = self._gain
+        if start == target:
+            np.multiply(out, target, out=out)
+            return
+        if len(self._ramp) != n:  # once per block size (JACK's is fixed)
+            self._ramp = (np.arange(1, n + 1) / n).astype(np.float32)
+        gains = self._scratch[:n]
+        np.multiply(self._ramp, target - start, out=gains)
+        np.add(gains, start, out=gains)
+        np.multiply(out, gains, out=out)
+        self._gain = target
 
     def write_input(self, block: np.ndarray) -> None:
         """Append a block of live input to the ring buffer (real-time thread)."""

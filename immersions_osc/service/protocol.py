@@ -229,35 +229,48 @@ def decode_values(c: Chunk) -> np.ndarray:
     return (c.bias + c.scale * stored.astype(np.float32)).astype(np.float32)
 
 
+MAX_VALUES = 1 << 24  # largest vector a receiver accepts (16 M values; the seed network has ~10^5 neurons)
+RESTART_GAP = 64  # a frame id this far below the newest complete one: the sender restarted
+
+
 class FrameAssembler:
     """Reassembles chunked vectors.  ``add(chunk)`` returns ``(frame, values)`` when the chunk
     completes a frame, else None.  Frames older than a completed one are forgotten (their late
-    chunks are ignored); at most ``keep`` incomplete frames are held."""
+    chunks are ignored); at most ``keep`` incomplete frames are held.  A frame is complete only
+    when its chunks tile it exactly (no gaps, no overlaps).  A frame id far below the newest one
+    means the sender restarted (ids begin at 1 again): the assembler starts over.  Vectors longer
+    than ``max_values`` are refused (a hostile or broken sender cannot make it allocate gigabytes).
+    """
 
-    def __init__(self, keep: int = 4):
-        self.keep = keep
+    def __init__(self, keep: int = 4, max_values: int = MAX_VALUES):
+        self.keep, self.max_values = keep, max_values
         self._partial: dict[int, dict] = {}
         self.last_complete = -1
         self.completed = 0
         self.dropped = 0
+        self.restarts = 0
 
     def add(self, c: Chunk) -> Optional[tuple[int, np.ndarray]]:
+        if c.total > self.max_values:
+            raise OSCDecodeError(f"vector of {c.total} values is larger than the {self.max_values} accepted")
+        if c.frame <= self.last_complete - RESTART_GAP:  # the sender started counting again
+            self._partial.clear()
+            self.last_complete = -1
+            self.restarts += 1
         if c.frame <= self.last_complete:
             return None
         entry = self._partial.get(c.frame)
         if entry is None or entry["total"] != c.total or entry["count"] != c.count:
-            entry = {"values": np.zeros(c.total, np.float32), "seen": set(), "total": c.total,
-                     "count": c.count, "filled": 0}
+            entry = {"values": np.zeros(c.total, np.float32), "spans": {}, "total": c.total, "count": c.count}
             self._partial[c.frame] = entry
-        if c.chunk in entry["seen"]:
+        if c.chunk in entry["spans"]:
             return None
         values = decode_values(c)
         entry["values"][c.offset:c.offset + len(values)] = values
-        entry["seen"].add(c.chunk)
-        entry["filled"] += len(values)
-        if len(entry["seen"]) == c.count:
+        entry["spans"][c.chunk] = (c.offset, len(values))
+        if len(entry["spans"]) == c.count:
             del self._partial[c.frame]
-            if entry["filled"] != c.total:  # chunks that do not tile the frame: not a frame
+            if not _tiles(entry["spans"], c.total):  # gaps or overlaps: not a frame
                 self.dropped += 1
                 return None
             for old in [f for f in self._partial if f < c.frame]:
@@ -278,6 +291,17 @@ class FrameAssembler:
             if addr == address:
                 result = self.add(parse_chunk(tags, args)) or result
         return result
+
+
+def _tiles(spans: dict[int, tuple[int, int]], total: int) -> bool:
+    """Do the chunks' (offset, length) spans, in chunk order, cover 0..total exactly once?"""
+    end = 0
+    for chunk in sorted(spans):
+        offset, n = spans[chunk]
+        if offset != end:
+            return False
+        end += n
+    return end == total
 
 
 def iter_messages(datagrams: Sequence[bytes]) -> Iterator[tuple[str, str, list]]:

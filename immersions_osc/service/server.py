@@ -15,6 +15,7 @@ browser viewer's WebSockets) register with ``add_sink`` and get the very same da
 """
 from __future__ import annotations
 
+import collections
 import copy
 import dataclasses
 import os
@@ -35,13 +36,15 @@ from ..errors import UserError
 from ..optimize.generator import LoopGenerator, PublishedLoop
 from ..optimize.start import fit_length, start_clip
 from ..optimize.targets import Target, check_targets
-from .controls import CONTROL_BY_ADDRESS, CONTROLS, OPTIMIZE_FIELDS, PREFIX, ArgumentError, parse_args
+from .controls import CONTROL_BY_ADDRESS, CONTROLS, MESSAGES, OPTIMIZE_FIELDS, PREFIX, ArgumentError, parse_args
 from .engine import (LoopAnalysis, NeuronVector, analysis_window, current_activations, in_stream_order,
                      summarize)
 from .player import LoopPlayer
 from .protocol import OSCDecodeError, decode_packet, encode_message, encode_vector
 
 Log = Callable[[str], None]
+ANALYSE_AHEAD_SECONDS = 1.0  # the queued loop is analysed when the playing one has this much left
+OUTGOING = frozenset(m.address for m in MESSAGES)  # what we send: never answered when it comes back
 MAX_SINKS = 64  # subscribers + browser viewers: a flood of subscribe messages cannot grow without end
 Send = Callable[[bytes], None]
 
@@ -133,15 +136,18 @@ class Service:
         self.jackd = None
         self.sinks: dict[object, Sink] = {}
         self._sinks_lock = threading.Lock()
+        self._control_lock = threading.RLock()
         self.frames_sent = 0
         self.datagrams_sent = 0
         self.messages_received = 0
         self.rejected = 0
+        self.ignored = 0
         self.loops_written = 0
         self._fps = 0.0
         self._frame = 0
         self._layout_frame = 0
-        self._to_write: Optional[PublishedLoop] = None
+        self._to_write: collections.deque = collections.deque(maxlen=8)  # published loops to write out
+        self._published: dict[int, tuple[int, str]] = {}  # version -> the targets it was optimized for
         self._analyses: list[LoopAnalysis] = []  # newest first: queued, playing, previous
         self._analysis_lock = threading.RLock()
         self._stop = threading.Event()
@@ -288,12 +294,18 @@ class Service:
         for address, tags, args in messages:
             self.messages_received += 1
             control = CONTROL_BY_ADDRESS.get(address)
+            if control is None and address in OUTGOING:
+                # our own messages (a service subscribed to itself or to another service): answering
+                # them would echo errors back and forth for ever
+                self.ignored += 1
+                continue
             if control is None:
                 self._reject(reply, address, "unknown address (see docs/osc.md)", origin)
                 continue
             try:
                 values = parse_args(control, args)
-                getattr(self, control.handler)(*values, reply=reply)
+                with self._control_lock:  # UDP, WebSocket and demo threads: one control at a time
+                    getattr(self, control.handler)(*values, reply=reply)
             except (ArgumentError, UserError) as exc:
                 self._reject(reply, address, str(exc), origin)
                 continue
@@ -392,6 +404,10 @@ class Service:
             addr = (socket.gethostbyname(host), port)
         except (OSError, UnicodeError):
             raise UserError(f"cannot resolve host {host!r}") from None
+        own = self.sock.getsockname() if self.sock is not None else None
+        if own is not None and port == own[1] and (addr[0] == own[0] or own[0] == "0.0.0.0" or addr[0] == "0.0.0.0"
+                                                   or addr[0].startswith("127.") and own[0].startswith("127.")):
+            raise UserError("cannot subscribe the service to its own port")
         with self._sinks_lock:
             if len(self.sinks) >= MAX_SINKS and ("udp",) + addr not in self.sinks:
                 raise UserError(f"too many subscribers ({MAX_SINKS}); unsubscribe one first")
@@ -478,6 +494,17 @@ class Service:
             self._analyses = ([analysis] + self._analyses)[:3]
             return analysis
 
+    def _send_frame(self, values: np.ndarray) -> None:
+        self._frame += 1
+        s = self.scfg
+        self.broadcast(encode_vector(f"{PREFIX}/activations", self._frame, values, s.format, s.max_datagram),
+                       blobs=True)
+        energy, top, top_values = summarize(values, self.vector, s.summary_top)
+        self.broadcast([encode_message(f"{PREFIX}/summary/energy", "f" * len(energy), energy),
+                        encode_message(f"{PREFIX}/summary/top_neurons", "i" * len(top), top),
+                        encode_message(f"{PREFIX}/summary/top_values", "f" * len(top_values), top_values)])
+        self.frames_sent += 1
+
     def _stream(self) -> None:
         next_time = time.perf_counter()
         window_start, sent = time.perf_counter(), 0
@@ -488,21 +515,11 @@ class Service:
             if listening:
                 try:
                     values = self.activation_frame()
+                    if values is not None:
+                        self._send_frame(values)
+                        sent += 1
                 except Exception as exc:  # must not end the stream
                     self.errors(f"activation frame failed: {type(exc).__name__}: {exc}")
-                    values = None
-                if values is not None:
-                    self._frame += 1
-                    s = self.scfg
-                    self.broadcast(encode_vector(f"{PREFIX}/activations", self._frame, values, s.format,
-                                                 s.max_datagram), blobs=True)
-                    energy, top, top_values = summarize(values, self.vector, s.summary_top)
-                    self.broadcast([encode_message(f"{PREFIX}/summary/energy", "f" * len(energy), energy),
-                                    encode_message(f"{PREFIX}/summary/top_neurons", "i" * len(top), top),
-                                    encode_message(f"{PREFIX}/summary/top_values", "f" * len(top_values),
-                                                   top_values)])
-                    self.frames_sent += 1
-                    sent += 1
             now = time.perf_counter()
             if now - window_start >= 1.0:
                 self._fps, window_start, sent = sent / (now - window_start), now, 0
@@ -521,8 +538,11 @@ class Service:
         return (a * (self.generator.cfg.peak / top)).astype(np.float32) if top > 1e-6 else a
 
     def _on_publish(self, loop: PublishedLoop) -> None:  # optimizer thread
+        self._published[loop.version] = (loop.step, describe_targets(self.generator.targets))  # as optimized
+        for old in [v for v in self._published if v < loop.version - 16]:
+            del self._published[old]
         self.player.queue(self.playable(loop.audio), loop.version)
-        self._to_write = loop
+        self._to_write.append(loop)
 
     def _status_loop(self) -> None:
         last_version, next_status = self.player.version, time.monotonic()
@@ -531,26 +551,43 @@ class Service:
                 last_version = self.player.version
                 loop, _ = self.player.playhead()
                 seconds = len(loop) / self.sample_rate if loop is not None else 0.0
-                self.broadcast([encode_message(f"{PREFIX}/loop/new", "iifs", [
-                    last_version, self.generator.stats.steps, seconds, describe_targets(self.targets)])])
-            queued = self.player.queued()
-            if queued is not None and self.scfg.source == "loop":
-                try:
-                    self._analysis_of(queued)  # before it plays: the stream thread finds it ready
-                except Exception as exc:
-                    self.errors(f"loop analysis failed: {type(exc).__name__}: {exc}")
-            pending, self._to_write = self._to_write, None
-            if pending is not None and self.audio is not None and self.audio.kind == "none" and self.scfg.loops_dir:
-                try:
-                    os.makedirs(self.scfg.loops_dir, exist_ok=True)
-                    write_wav(os.path.join(self.scfg.loops_dir, f"loop_{pending.version:05d}.wav"),
-                              pending.audio.numpy(), self.sample_rate)
-                    self.loops_written += 1
-                except OSError as exc:
-                    self.errors(f"cannot write loop to {self.scfg.loops_dir}: {exc}")
+                step, targets = self._published.get(last_version, (0, describe_targets(self.targets)))
+                self.broadcast([encode_message(f"{PREFIX}/loop/new", "iifs", [last_version, step, seconds, targets])])
+            self._analyse_ahead()
+            while self._to_write:
+                self._write_loop(self._to_write.popleft())
             if time.monotonic() >= next_status:
                 next_status += 1.0 / self.scfg.status_rate
                 self.broadcast([self.status_datagram()])
+
+    def _analyse_ahead(self) -> None:
+        """Analyse the queued loop shortly before it starts (not every loop that is published:
+        most are replaced before they play), so the stream thread finds it ready."""
+        queued = self.player.queued()
+        if queued is None or self.scfg.source != "loop":
+            return
+        loop, pos = self.player.playhead()
+        if loop is not None and len(loop) - pos > ANALYSE_AHEAD_SECONDS * self.sample_rate:
+            return
+        try:
+            self._analysis_of(queued)
+        except Exception as exc:
+            self.errors(f"loop analysis failed: {type(exc).__name__}: {exc}")
+
+    def _write_loop(self, loop: PublishedLoop) -> None:
+        """Without JACK every new loop goes to loops_dir (the newest ``keep_loops`` are kept)."""
+        if self.audio is None or self.audio.kind != "none" or not self.scfg.loops_dir:
+            return
+        try:
+            os.makedirs(self.scfg.loops_dir, exist_ok=True)
+            write_wav(os.path.join(self.scfg.loops_dir, f"loop_{loop.version:05d}.wav"), loop.audio.numpy(),
+                      self.sample_rate)
+            self.loops_written += 1
+            old = sorted(f for f in os.listdir(self.scfg.loops_dir) if f.startswith("loop_") and f.endswith(".wav"))
+            for name in old[:max(0, len(old) - self.scfg.keep_loops)]:
+                os.remove(os.path.join(self.scfg.loops_dir, name))
+        except OSError as exc:
+            self.errors(f"cannot write loop to {self.scfg.loops_dir}: {exc}")
 
 
 class _ReplyTo:

@@ -32,6 +32,7 @@ import collections
 import copy
 import json
 import os
+import socket
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -49,6 +50,8 @@ STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8", ".json": "application/json", ".png": "image/png",
                  ".svg": "image/svg+xml"}
+MAX_VIEWERS = 16  # pages connected at once
+LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
 MAX_MESSAGE = 4 << 20  # largest WebSocket message accepted from a page (a selection of 10^5 neurons is ~0.6 MB)
 MAX_BACKLOG = 8 << 20  # bytes queued for one page before its datagrams are dropped (a slow tab)
 START_CLIPS = ("noise", "silence", "previous")
@@ -363,8 +366,22 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self):
         self.do_GET()
 
+    timeout = 10  # seconds for a request (and a WebSocket handshake) to arrive
+
+    def _host_allowed(self) -> bool:
+        """Only requests addressed to this machine by a local name or the bound address: a web
+        page whose domain re-resolves to 127.0.0.1 (DNS rebinding) must not reach the service.
+        Bound to 0.0.0.0 (``--host 0.0.0.0``, an explicit opt-in to the network) any Host goes."""
+        bound = self.server.web.host
+        if bound in ("", "0.0.0.0", "::"):
+            return True
+        host = urlsplit("//" + self.headers.get("Host", "")).hostname or ""
+        return host in LOCAL_NAMES or host == bound
+
     def do_GET(self):
         web = self.server.web
+        if not self._host_allowed():
+            return self._error(403, "requests must address this machine as localhost / 127.0.0.1")
         url = urlsplit(self.path)
         path, query = url.path, parse_qs(url.query)
         try:
@@ -427,6 +444,8 @@ class _Handler(BaseHTTPRequestHandler):
         if origin and urlsplit(origin).netloc != self.headers.get("Host", ""):
             # another web site in the same browser must not steer the service
             return self._error(403, "WebSocket from another origin refused")
+        if len(self.server.web.viewers) >= MAX_VIEWERS:
+            return self._error(503, f"too many viewers connected ({MAX_VIEWERS})")
         self.send_response(HTTPStatus.SWITCHING_PROTOCOLS)
         self.send_header("Upgrade", "websocket")
         self.send_header("Connection", "Upgrade")
@@ -434,7 +453,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.flush()
         self.close_connection = True
-        self.connection.settimeout(None)
+        self.connection.settimeout(None)  # a page may stay quiet for hours ...
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)  # ... but a dead peer is noticed
         ws = WebSocket(self.connection, "server", reader=self.rfile, max_message=MAX_MESSAGE)
         peer = f"{self.client_address[0]}:{self.client_address[1]}"
         self.server.web.serve_websocket(ws, peer)
