@@ -7,7 +7,8 @@ immersions:out and an OSC client subscribed to the full stream.
 
 Prints: activation frames/s received complete (every neuron), datagrams/s and MB/s received,
 control-to-acknowledgement latency (median / 95th percentile of 50 volume changes),
-control-to-audible-effect latency (volume 0 -> silence at the listener's JACK input), JACK xruns
+control-to-audible-effect latency (volume 0: until the level at the listener's JACK input halves,
+and until silence -- volume changes ramp over one period), JACK xruns
 over the run, and the optimizer's steps/s.  Needs jackd (Debian jackd2).
 """
 from __future__ import annotations
@@ -113,11 +114,15 @@ def main() -> int:
             time.sleep(0.3)
             if listener.rms < 1e-4:
                 continue  # between loops / silent start: skip this trial
+            before = listener.rms
             t0 = time.perf_counter()
             osc.send("/immersions/player/volume", "f", 0.0)
-            while listener.rms > 1e-6 and time.perf_counter() - t0 < 2:
+            while listener.rms > 0.5 * before and time.perf_counter() - t0 < 2:
                 time.sleep(0.0005)
-            effects.append(time.perf_counter() - t0)
+            t1 = time.perf_counter()
+            while listener.rms > 1e-6 and time.perf_counter() - t0 < 2:  # the one-block fade-out
+                time.sleep(0.0005)
+            effects.append((t1 - t0, time.perf_counter() - t0))
         listener.client.deactivate()
         listener.client.close()
     finally:
@@ -134,8 +139,9 @@ def main() -> int:
     print(f"control -> ack latency              : median {np.median(acks_ms):.2f} ms, 95th percentile "
           f"{np.percentile(acks_ms, 95):.2f} ms (50 volume changes)")
     if effects:
-        print(f"control -> audible effect latency   : median {np.median(effects) * 1000:.1f} ms (volume 0 -> "
-              f"silence at the listener's JACK input, {len(effects)} trials)")
+        starts, silent = np.median(np.array(effects), axis=0) * 1000
+        print(f"control -> audible effect latency   : median {starts:.1f} ms until the level at the listener's JACK "
+              f"input halves, {silent:.1f} ms until silence (volume 0, faded over one period; {len(effects)} trials)")
     print(f"JACK xruns                          : {xruns} over {elapsed:.0f} s")
     print(f"optimizer while streaming           : {np.mean(steps) if steps else float('nan'):.1f} steps/s")
     return 0
