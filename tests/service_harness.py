@@ -35,6 +35,7 @@ class JackServer:
         from immersions_osc.service.audio import start_dummy_jackd
 
         self.name = f"imm{uuid.uuid4().hex[:8]}"
+        self.sample_rate = sample_rate
         self.proc = start_dummy_jackd(sample_rate, period, name=self.name)
         self.env = dict(os.environ, JACK_DEFAULT_SERVER=self.name, JACK_NO_AUDIO_RESERVATION="1")
 
@@ -169,3 +170,19 @@ def in_process_config(**service):
     for name, value in service.items():
         setattr(cfg.service, name, value)
     return cfg
+
+
+def running_viewer(**service):
+    """An in-process service with the browser viewer on a free port, warmed up; a generator for
+    pytest fixtures (yields the WebServer, closes both afterwards)."""
+    from immersions_osc.service.server import Service
+    from immersions_osc.web.server import WebServer
+
+    running = Service(in_process_config(**service), log=lambda line: None).start()
+    server = WebServer(running, "127.0.0.1", 0).start()
+    try:
+        assert server.warmed.wait(60)
+        yield server
+    finally:
+        server.close()
+        running.close()

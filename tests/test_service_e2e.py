@@ -1,6 +1,5 @@
 """End to end with real components: a dummy-driver jackd, the service as a subprocess, a separate
 JACK client listening to ``immersions:out`` and an OSC client in this process."""
-import threading
 import time
 
 import numpy as np
@@ -14,16 +13,27 @@ pytestmark = [pytest.mark.skipif(not HAVE_JACKD, reason="jackd is not installed 
               pytest.mark.slow]
 
 
+def start_client(owner, server: JackServer, name: str, port: str) -> None:
+    """Give ``owner`` a JACK client with one port ('in' or 'out') running ``owner._process``."""
+    owner.client = server.client(name)
+    ports = owner.client.inports if port == "in" else owner.client.outports
+    owner.port = ports.register(port)
+    owner.client.set_process_callback(owner._process)
+    owner.client.activate()
+
+
+def close_client(owner) -> None:
+    owner.client.deactivate()
+    owner.client.close()
+
+
 class Listener:
     """A JACK client whose input port is connected to immersions:out; keeps what it hears."""
 
     def __init__(self, server: JackServer, seconds: float = 60.0):
-        self.client = server.client("listener")
-        self.port = self.client.inports.register("in")
-        self.buffer = np.zeros(int(seconds * self.client.samplerate), np.float32)
+        self.buffer = np.zeros(int(seconds * server.sample_rate), np.float32)
         self.n = 0
-        self.client.set_process_callback(self._process)
-        self.client.activate()
+        start_client(self, server, "listener", "in")
 
     def _process(self, frames):
         m = min(frames, len(self.buffer) - self.n)
@@ -44,8 +54,7 @@ class Listener:
         return self.buffer[:self.n].copy()
 
     def close(self):
-        self.client.deactivate()
-        self.client.close()
+        close_client(self)
 
 
 @pytest.fixture
@@ -126,11 +135,8 @@ class SineSource:
     """A JACK client playing a 440 Hz sine on its output port."""
 
     def __init__(self, server: JackServer):
-        self.client = server.client("sine")
-        self.port = self.client.outports.register("out")
         self.phase = 0
-        self.client.set_process_callback(self._process)
-        self.client.activate()
+        start_client(self, server, "sine", "out")
 
     def _process(self, frames):
         t = (self.phase + np.arange(frames)) / self.client.samplerate
@@ -138,8 +144,7 @@ class SineSource:
         self.phase += frames
 
     def close(self):
-        self.client.deactivate()
-        self.client.close()
+        close_client(self)
 
 
 def test_live_input_is_what_the_activations_follow(jack_server, tmp_path):

@@ -16,11 +16,9 @@ import zlib
 import numpy as np
 import pytest
 
-from service_harness import in_process_config
+from service_harness import running_viewer
 from immersions_osc.layout.export import load_layout, save_layout
-from immersions_osc.service.server import Service
 from immersions_osc.web.browser import Chromium, find_chromium
-from immersions_osc.web.server import WebServer
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 P = "/immersions"
@@ -86,13 +84,7 @@ def animated_layout(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def web(animated_layout):
-    cfg = in_process_config(layout=animated_layout)
-    service = Service(cfg, log=lambda line: None).start()
-    server = WebServer(service, "127.0.0.1", 0).start()
-    assert server.warmed.wait(60)
-    yield server
-    server.close()
-    service.close()
+    yield from running_viewer(layout=animated_layout)
 
 
 @pytest.fixture(scope="module")

@@ -13,12 +13,11 @@ import urllib.request
 import numpy as np
 import pytest
 
-from service_harness import in_process_config
+from service_harness import running_viewer
 from immersions_osc.service.controls import CONTROLS
 from immersions_osc.service.protocol import FrameAssembler, decode_packet, encode_message, parse_chunk
-from immersions_osc.service.server import Service
 from immersions_osc.web import websocket as W
-from immersions_osc.web.server import STATIC, WebServer
+from immersions_osc.web.server import STATIC
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 P = "/immersions"
@@ -26,13 +25,7 @@ P = "/immersions"
 
 @pytest.fixture(scope="module")
 def web():
-    cfg = in_process_config()
-    service = Service(cfg, log=lambda line: None).start()
-    server = WebServer(service, "127.0.0.1", 0).start()
-    assert server.warmed.wait(60)
-    yield server
-    server.close()
-    service.close()
+    yield from running_viewer()
 
 
 def get(web, path):
