@@ -302,14 +302,6 @@ def barnes_hut_repulsion(pos: torch.Tensor, charges: torch.Tensor, exponent: flo
     return BarnesHut(pos, charges, exponent, theta, max_depth)(pos)
 
 
-def repulsion(pos: torch.Tensor, charges: torch.Tensor, exponent: float, theta: float, method: str,
-              max_depth: int = 16) -> torch.Tensor:
-    """One evaluation: exact for method 'exact' or small sets, else Barnes-Hut."""
-    if method == "exact" or len(pos) <= EXACT_BELOW:
-        return exact_repulsion(pos, charges, exponent)
-    return barnes_hut_repulsion(pos, charges, exponent, theta, max_depth)
-
-
 class Repulsion:
     """Repulsion for the steps of one simulation (fixed charges): exact, or Barnes-Hut whose tree
     and interaction lists are rebuilt every ``rebuild_every`` calls and re-evaluated at the moved

@@ -50,6 +50,7 @@ class AutoregressiveModel(nn.Module):
             previous = c
         self.blocks = nn.ModuleList(blocks)
         self.out_channels = previous
+        self.time_stride = 2 ** sum(spec.pool for spec in table)  # encoder steps per output step
         # in encoder steps
         self.receptive_field = receptive_field([(spec.kernel, spec.pool) for spec in table])
 

@@ -56,7 +56,6 @@ class ClockAudio:
     def __init__(self, player: LoopPlayer, block: int = 1024, log: Log = print):
         self.player, self.block, self.log = player, block, log
         self.xruns = 0
-        self.connected = True
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="immersions-clock", daemon=True)
 
@@ -94,12 +93,9 @@ class JackAudio:
         self.player, self.name, self.log = player, name, log
         self.connect_outputs, self.retry_seconds = connect_outputs, retry_seconds
         self.xruns = 0
-        self.disconnects = 0
         self.client = None
-        self.connected = False
         self._lost = threading.Event()
         self._stop = threading.Event()
-        self._silent = np.zeros(8192, np.float32)
         self._open()  # raises JackUnavailable when no server runs
         self._watch = threading.Thread(target=self._supervise, name="immersions-jack", daemon=True)
 
@@ -142,7 +138,7 @@ class JackAudio:
                     client.connect(self._out, port)
             except jack.JackError:
                 pass  # no physical outputs: the user connects by hand
-        self.client, self.connected = client, True
+        self.client = client
         self._lost.clear()
 
     def _process(self, frames: int) -> None:
@@ -154,7 +150,6 @@ class JackAudio:
         self.xruns += 1
 
     def _shutdown(self, status, reason) -> None:
-        self.connected = False
         self._lost.set()
 
     def _supervise(self) -> None:
@@ -164,7 +159,6 @@ class JackAudio:
                 continue
             if self._stop.is_set():
                 break
-            self.disconnects += 1
             self.log("JACK server went away; the service keeps running and reconnects when it is back")
             try:
                 self.client.close()
@@ -193,7 +187,6 @@ class JackAudio:
             except Exception:
                 pass
             self.client = None
-        self.connected = False
 
 
 def start_dummy_jackd(sample_rate: int = 44100, period: int = 1024, name: Optional[str] = None,

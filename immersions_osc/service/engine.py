@@ -51,6 +51,13 @@ class NeuronVector:
             raise UserError("the layout does not belong to this checkpoint (its layers or their sizes differ); "
                             "make one with `immersions-osc layout --checkpoint ...`")
 
+    def split(self, indices) -> dict[str, list[int]]:
+        """Vector indices grouped by layer: {layer: sorted distinct indices within the layer
+        (channel * F + frequency)}, layers in vector order."""
+        model = np.unique(self.order[np.asarray(indices, np.int64)])
+        layers = np.searchsorted(self.offsets, model, side="right") - 1
+        return {self.layer_names[i]: (model[layers == i] - self.offsets[i]).tolist() for i in np.unique(layers)}
+
     def layer_of(self, index: int) -> tuple[str, int]:
         """(layer, index within the layer as channel * F + frequency) of a vector index."""
         model_index = int(self.order[index])
@@ -116,7 +123,7 @@ class LoopAnalysis:
 
     def __init__(self, model, loop: np.ndarray, vector: NeuronVector, window: int, device="cpu"):
         hop = model.scaleogram.cfg.hop_length
-        deepest = hop * model.encoder.time_stride * 2 ** sum(1 for b in model.ar.blocks if getattr(b, "pool", False))
+        deepest = hop * model.encoder.time_stride * model.ar.time_stride
         n = len(loop)
         tail = window + (-(window + n) % deepest)
         extended = loop[(np.arange(tail + n) - tail) % n]  # x[k] = loop[(k - tail) mod n]

@@ -38,7 +38,6 @@ class LoopPlayer:
         # optional recording of everything played (the demo's WAV)
         self._record = np.zeros(int(record_seconds * sample_rate), np.float32)
         self.recorded = 0
-        self.blocks = 0
 
     # --- any thread ------------------------------------------------------------------------------------
     def queue(self, audio: np.ndarray, version: int) -> None:
@@ -73,7 +72,6 @@ class LoopPlayer:
     def render(self, out: np.ndarray) -> None:
         """Fill ``out`` (float32, in place) with the next block of the loop."""
         n = len(out)
-        self.blocks += 1
         queued = self._queued
         if self._current is None and queued is not None:
             self._switch(queued, fade=False)

@@ -35,7 +35,7 @@ from ..config import Config
 from ..errors import UserError
 from ..optimize.generator import LoopGenerator, PublishedLoop
 from ..optimize.start import fit_length, start_clip
-from ..optimize.targets import Target, check_targets
+from ..optimize.targets import Target, check_targets, neuron_mask
 from .controls import CONTROL_BY_ADDRESS, CONTROLS, MESSAGES, OPTIMIZE_FIELDS, PREFIX, ArgumentError, parse_args
 from .engine import (LoopAnalysis, NeuronVector, analysis_window, current_activations, in_stream_order,
                      summarize)
@@ -138,10 +138,8 @@ class Service:
         self._sinks_lock = threading.Lock()
         self._control_lock = threading.RLock()
         self.frames_sent = 0
-        self.datagrams_sent = 0
         self.messages_received = 0
         self.rejected = 0
-        self.ignored = 0
         self.loops_written = 0
         self._fps = 0.0
         self._frame = 0
@@ -229,10 +227,6 @@ class Service:
             except OSError as exc:
                 self.log(f"could not save the last loop: {exc}")
 
-    def wait(self) -> None:
-        while not self._stop.is_set():
-            self._stop.wait(0.5)
-
     @property
     def xruns(self) -> int:
         return getattr(self.audio, "xruns", 0)
@@ -255,7 +249,6 @@ class Service:
             for d in datagrams:
                 try:
                     sink.send(d)
-                    self.datagrams_sent += 1
                 except OSError:
                     sink.failures += 1
 
@@ -297,7 +290,6 @@ class Service:
             if control is None and address in OUTGOING:
                 # our own messages (a service subscribed to itself or to another service): answering
                 # them would echo errors back and forth for ever
-                self.ignored += 1
                 continue
             if control is None:
                 self._reject(reply, address, "unknown address (see docs/osc.md)", origin)
@@ -344,11 +336,7 @@ class Service:
         bad = [i for i in neurons if i >= n]
         if bad:
             raise UserError(f"neuron {bad[0]} out of range (0..{n - 1})")
-        per_layer: dict[str, set[int]] = {}
-        for i in neurons:
-            layer, local = self.vector.layer_of(i)
-            per_layer.setdefault(layer, set()).add(local)
-        return [Target(layer, neurons=sorted(local)) for layer, local in per_layer.items()]
+        return [Target(layer, neurons=local) for layer, local in self.vector.split(neurons).items()]
 
     def on_target_neurons(self, neurons, reply=None):
         self._set_targets(self._neuron_targets(neurons))
@@ -356,12 +344,8 @@ class Service:
     def on_target_add_neurons(self, neurons, reply=None):
         merged: dict[str, set[int]] = {}
         for t in self.targets + self._neuron_targets(neurons):
-            channels, freqs = self.vector.shapes[t.layer]
-            if t.neurons is not None:
-                local = t.neurons
-            else:
-                from ..optimize.targets import neuron_mask
-                local = torch.nonzero(neuron_mask(t, self.vector.shapes).view(-1)).view(-1).tolist()
+            local = t.neurons if t.neurons is not None else \
+                torch.nonzero(neuron_mask(t, self.vector.shapes).view(-1)).view(-1).tolist()
             merged.setdefault(t.layer, set()).update(local)
         self._set_targets([Target(layer, neurons=sorted(local)) for layer, local in merged.items()])
 
@@ -399,11 +383,15 @@ class Service:
         self.player.set_crossfade(ms)
 
     # streams
-    def on_stream_subscribe(self, host, port, kind, reply=None):
+    @staticmethod
+    def _udp_address(host: str, port: int) -> tuple[str, int]:
         try:
-            addr = (socket.gethostbyname(host), port)
+            return socket.gethostbyname(host), port
         except (OSError, UnicodeError):
             raise UserError(f"cannot resolve host {host!r}") from None
+
+    def on_stream_subscribe(self, host, port, kind, reply=None):
+        addr = self._udp_address(host, port)
         own = self.sock.getsockname() if self.sock is not None else None
         if own is not None and port == own[1] and (addr[0] == own[0] or own[0] == "0.0.0.0" or addr[0] == "0.0.0.0"
                                                    or addr[0].startswith("127.") and own[0].startswith("127.")):
@@ -414,10 +402,7 @@ class Service:
         self.add_sink(("udp",) + addr, Sink(_ReplyTo(self, addr), kind))
 
     def on_stream_unsubscribe(self, host, port, reply=None):
-        try:
-            addr = (socket.gethostbyname(host), port)
-        except (OSError, UnicodeError):
-            raise UserError(f"cannot resolve host {host!r}") from None
+        addr = self._udp_address(host, port)
         if ("udp",) + addr not in self.sinks:
             raise UserError(f"{host}:{port} is not subscribed")
         self.remove_sink(("udp",) + addr)

@@ -29,7 +29,6 @@ message is answered with ``/immersions/error`` on that socket, as over UDP.
 from __future__ import annotations
 
 import collections
-import copy
 import json
 import os
 import socket
@@ -119,7 +118,6 @@ class WebServer:
         self._lock = threading.Lock()
         self._scaleogram_lock = threading.Lock()
         self._scaleogram_cache: Optional[tuple[int, bytes]] = None
-        self._transform = None
         self.connections = 0
         self.messages_received = 0
         self.malformed = 0  # WebSocket protocol errors (connections closed because of them)
@@ -294,11 +292,11 @@ class WebServer:
             if loop is None:
                 png = encode_png(np.zeros((2, 2, 3), np.uint8))
             else:
-                if self._transform is None:  # a private copy: the model's own runs in other threads
-                    self._transform = copy.deepcopy(self.service.model.scaleogram).cpu().eval()
+                # the scaleogram holds no state and no hooks: the stream model's serves every thread
+                audio = torch.from_numpy(np.ascontiguousarray(loop, np.float32)).to(self.service.device)
                 with torch.no_grad():
-                    log_power = self._transform(torch.from_numpy(np.ascontiguousarray(loop, np.float32))[None])
-                png = encode_png(scaleogram_image(log_power[0, 0].numpy(), scale=2))
+                    log_power = self.service.stream_model.scaleogram(audio[None])
+                png = encode_png(scaleogram_image(log_power[0, 0].cpu().numpy(), scale=2))
             self._scaleogram_cache = (version, png)
             return png, version
 
