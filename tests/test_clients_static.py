@@ -224,7 +224,7 @@ def test_pd_routes_name_real_messages():
     """Pd: [route immersions] -> [route status ack ...]: each word starts some message's address."""
     second = {a.split("/")[2] for a in MESSAGES}
     objects, _ = pd_objects(os.path.join(REPO, "patches", "immersions.pd"))
-    routes = [t.split()[1:] for _, t in objects if t.startswith("route ") and "status" in t.split()]
+    routes = [t.split()[1:] for _, t in objects if t.startswith("route status ")]
     assert routes
     for words in routes:
         assert set(words) <= second, set(words) - second
@@ -268,13 +268,78 @@ def test_max_patcher_structure(path):
         assert 0 <= inlet < boxes[dst]["numinlets"], f"{dst} has no inlet {inlet}"
 
 
+def pd_canvases(path):
+    """[(box texts, connects)] for every canvas of a Pd file (subpatches included): a subpatch is one
+    box of its parent ('#X restore'), its own boxes are numbered from 0."""
+    with open(path) as f:
+        records = [r.strip() for r in re.split(r"(?<!\\);\n", f.read()) if r.strip()]
+    assert records[0].startswith("#N canvas")
+    done, stack = [], []
+    for r in records:
+        if r.startswith("#N canvas"):
+            stack.append(([], []))
+        elif r.startswith("#X restore"):
+            done.append(stack.pop())
+            stack[-1][0].append(r)
+        elif r.startswith("#X connect"):
+            stack[-1][1].append(list(map(int, r.split()[2:6])))
+        elif r.startswith(("#X obj", "#X msg", "#X text", "#X floatatom", "#X symbolatom", "#X listbox")):
+            stack[-1][0].append(r)
+    assert len(stack) == 1, "unbalanced #N canvas / #X restore"
+    return done + stack
+
+
+INLETS_OUTLETS = {  # objects whose inlet/outlet count is fixed (others: checked by pd itself in the e2e tests)
+    "t": None, "r": (0, 1), "s": (1, 0), "print": (1, 0), "loadbang": (0, 1), "oscparse": (1, 1),
+    "netsend": (1, 2), "spigot": (2, 1),
+    "until": (2, 1), "f": (2, 1), "tabread": (1, 1), "tabwrite": (2, 0), "moses": (2, 2), "change": (1, 1),
+}
+
+
+def pd_ports(text: str):
+    """(inlets, outlets) of a box where this test knows them, else None."""
+    words = text.split()
+    if text.startswith("#X msg"):
+        return 1, 1
+    if not text.startswith("#X obj") or len(words) < 5:
+        return None
+    name, args = words[4], words[5:]
+    if name in ("t", "trigger"):
+        return 1, len(args)
+    if name == "unpack":
+        return 1, len(args)
+    if name in ("route", "sel", "select"):
+        return 2 if len(args) == 1 else 1, len(args) + 1
+    if name == "pack":
+        return len(args), 1
+    ports = INLETS_OUTLETS.get(name)
+    return ports
+
+
 def test_pd_patch_structure():
-    """Pd: every '#X connect' refers to existing boxes (the Pd e2e test needs pd; this does not)."""
+    """Pd: in every canvas, each '#X connect' joins existing boxes, on outlets and inlets those
+    boxes have (where this test knows them; pd itself checks the rest in the e2e tests)."""
     for path in glob.glob(os.path.join(REPO, "patches", "*.pd")):
-        objects, records = pd_objects(path)
-        n = len(objects)
-        assert records[0].startswith("#N canvas")
-        connects = [list(map(int, r.split()[2:6])) for r in records if r.startswith("#X connect")]
-        assert connects
-        for a, _, b, _ in connects:
-            assert 0 <= a < n and 0 <= b < n, (path, a, b)
+        canvases = pd_canvases(path)
+        assert sum(1 for _, c in canvases if c) >= 4  # the subpatches
+        for boxes, connects in canvases:
+            n = len(boxes)
+            for a, outlet, b, inlet in connects:
+                assert 0 <= a < n and 0 <= b < n, (path, a, b)
+                src, dst = pd_ports(boxes[a]), pd_ports(boxes[b])
+                if src:
+                    assert outlet < src[1], (boxes[a], outlet)
+                if dst:
+                    assert inlet < dst[0], (boxes[b], inlet)
+
+
+def test_pd_patch_is_what_its_generator_writes():
+    """patches/immersions.pd is written by patches/make_pd_patch.py (run it after editing)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("make_pd_patch", os.path.join(REPO, "patches", "make_pd_patch.py"))
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    with open(os.path.join(REPO, "patches", "immersions.pd")) as f:
+        assert f.read() == gen.patch(), "patches/immersions.pd is out of date: python patches/make_pd_patch.py"
+    # every control of the patch is in the generator's map, with a distinct default CC
+    assert len({c[1] for c in gen.CONTROLS}) == len(gen.CONTROLS)
