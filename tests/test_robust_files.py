@@ -128,3 +128,52 @@ def test_temp_files_of_live_writers_are_kept(tmp_path):
     atomic_write_bytes(tmp_path / "x.bin", b"whole")
     assert live.exists() and not dead.exists()
     assert (tmp_path / "x.bin").read_bytes() == b"whole"
+
+
+# --- configs ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text, message", [
+    ("service:\n  volume: .nan\n", "service.volume must be a finite number, got nan"),
+    ("service:\n  crossfade_ms: .nan\n", "service.crossfade_ms must be a finite number, got nan"),
+    ("service:\n  frame_rate: .inf\n", "service.frame_rate must be a finite number, got inf"),
+    ("optimize:\n  learning_rate: -.inf\n", "optimize.learning_rate must be a finite number, got -inf"),
+    ("service:\n  torch_threads: 100000000000\n", "service.torch_threads must be 1..256"),
+    ("service:\n  torch_threads: 100000000000000000000000\n", "service.torch_threads is out of range"),
+    ("service:\n  loop_seconds: 1" + "0" * 400 + "\n", "service.loop_seconds must be a finite number"),
+    ("layout:\n  theta: .nan\n", "layout.theta must be a finite number, got nan"),
+])
+def test_non_finite_and_absurd_numbers_are_refused(tmp_path, text, message):
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert message in str(info.value)
+
+
+def test_a_config_that_is_a_folder_or_not_utf8_is_one_clear_line(tmp_path):
+    with pytest.raises(ConfigError, match="is a folder"):
+        load_config(tmp_path)
+    bad = tmp_path / "latin1.yaml"
+    bad.write_bytes("service:\n  jack_client: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(bad)
+
+
+@pytest.mark.parametrize("flag, value", [("--loop-seconds", "nan"), ("--frame-rate", "inf")])
+def test_cli_refuses_nan_flags_in_one_line(flag, value):
+    proc = subprocess.run([sys.executable, "-m", "immersions_osc", "demo", flag, value, "--audio", "none"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("immersions-osc: error: ")
+    assert "finite" in proc.stderr
+
+
+def test_a_nan_demo_config_never_reaches_the_audio(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("service:\n  volume: .nan\n")
+    proc = subprocess.run([sys.executable, "-m", "immersions_osc", "demo", "--config", str(path), "--audio", "none",
+                           "--out", str(tmp_path / "out"), "--seconds", "2", "--web-port", "0"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "service.volume must be a finite number" in proc.stderr
+    assert not (tmp_path / "out" / "demo.wav").exists()
