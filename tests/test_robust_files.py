@@ -177,3 +177,71 @@ def test_a_nan_demo_config_never_reaches_the_audio(tmp_path):
     assert proc.returncode != 0 and "Traceback" not in proc.stderr
     assert "service.volume must be a finite number" in proc.stderr
     assert not (tmp_path / "out" / "demo.wav").exists()
+
+
+# --- layout files ----------------------------------------------------------------------------------
+
+def _shipped_layout():
+    from immersions_osc.layout.export import load_layout
+
+    return load_layout(os.path.join(REPO, "checkpoints", "small_layout.npz"))
+
+
+def _corrupt(layout, what, rng):
+    import dataclasses
+
+    neurons, positions = layout.neurons.copy(), layout.positions.copy()
+    i = rng.randrange(len(neurons))
+    layer = int(neurons[i, 0])
+    if what == "channel":
+        neurons[i, 1] = layout.layer_shapes[layer][0] + rng.randrange(1, 1000)
+    elif what == "frequency":
+        neurons[i, 2] = -1 - rng.randrange(5)
+    elif what == "layer":
+        neurons[i, 0] = len(layout.layer_names) + rng.randrange(3)
+    elif what == "duplicate":
+        j = rng.randrange(len(neurons))
+        neurons[i] = neurons[j] if i != j else neurons[(j + 1) % len(neurons)]
+    elif what == "nan":
+        positions[i, rng.randrange(2)] = float("nan")
+    return dataclasses.replace(layout, neurons=neurons, positions=positions)
+
+
+@pytest.mark.parametrize("what, message", [
+    ("channel", "lies outside its layer's shape"), ("frequency", "lies outside its layer's shape"),
+    ("layer", "layer index is outside"), ("duplicate", "is listed twice"), ("nan", "positions must be finite"),
+])
+def test_corrupt_layout_files_are_refused_with_one_line(tmp_path, what, message):
+    import random
+
+    from immersions_osc.layout.export import load_layout, save_layout
+
+    rng = random.Random(f"layout-{what}")
+    for k in range(3):  # random neurons of the shipped layout
+        path = tmp_path / f"{what}{k}.npz"
+        save_layout(path, _corrupt(_shipped_layout(), what, rng))
+        with pytest.raises(UserError, match=message) as info:
+            load_layout(path)
+        assert "\n" not in str(info.value)
+
+
+def test_a_layout_that_would_unpack_too_large_is_refused_before_unpacking(tmp_path, monkeypatch):
+    from immersions_osc.layout import export
+
+    monkeypatch.setattr(export, "MAX_UNPACKED", 1 << 16)
+    with pytest.raises(UserError, match="unpack to"):
+        export.load_layout(os.path.join(REPO, "checkpoints", "small_layout.npz"))
+
+
+@pytest.mark.slow
+def test_the_service_refuses_a_layout_with_a_duplicate_neuron(tmp_path):
+    import random
+
+    from immersions_osc.layout.export import save_layout
+
+    path = tmp_path / "dup.npz"
+    save_layout(path, _corrupt(_shipped_layout(), "duplicate", random.Random(7)))
+    proc = subprocess.run([sys.executable, "-m", "immersions_osc", "serve", "--audio", "none", "--port", "0",
+                           "--layout", str(path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr
+    assert "is listed twice" in proc.stderr.strip().splitlines()[-1]
