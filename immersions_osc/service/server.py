@@ -51,7 +51,8 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
 
         self.cfg, self.scfg, self.log = cfg, cfg.service, log
         self.errors = RateLimitedLog(log, self.scfg.error_log_interval)
-        torch.set_num_threads(self.scfg.torch_threads)
+        if self.scfg.torch_threads:  # else the thread policy the command applied (immersions_osc/threads.py)
+            torch.set_num_threads(self.scfg.torch_threads)
         self.device = resolve_device(self.scfg.device)
         self.model, model_cfg, _ = load_model(self.scfg.checkpoint, self.device)
         self.model.eval()
