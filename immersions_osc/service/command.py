@@ -17,6 +17,7 @@ import time
 
 from ..config import load_config
 from ..errors import UserError
+from .logs import LEVELS, LOGGER, level_from_args, setup_logging
 
 DEMO_WEB_PORT = 8130  # the demo opens the browser viewer here (--web-port 0: off)
 
@@ -45,6 +46,12 @@ def _add_service_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frame-rate", dest="frame_rate", type=float, help="activation frames per second")
     p.add_argument("--loop-seconds", dest="loop_seconds", type=float, help="loop length")
     p.add_argument("--start", help="start clip: silence, noise or an audio file")
+    p.add_argument("--log-level", dest="log_level", choices=LEVELS, type=str.lower,
+                   help="log lines shown (to stderr): debug, info (default), warning or error")
+    p.add_argument("-v", "--verbose", action="count", default=0,
+                   help="log every control applied too (= --log-level debug)")
+    p.add_argument("-q", "--quiet", action="count", default=0,
+                   help="only warnings (-qq: only errors)")
 
 
 def register(subparsers) -> None:
@@ -87,11 +94,26 @@ def service_config(args: argparse.Namespace):
     return cfg
 
 
-def _with_signals(stop: threading.Event):
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    """SIGINT, SIGTERM and SIGHUP set ``stop``, for the rest of the process: the handlers are never
+    restored, so a second signal during the shutdown (Ctrl-C pressed twice) cannot interrupt it
+    half-way (the last loop unsaved, threads killed mid-write).  Installed before the model loads,
+    so a signal during start-up also ends in a clean stop.  The handler only sets an event and
+    writes with ``os.write`` (``print`` is not reentrant: a signal arriving while the main thread
+    prints would raise in it)."""
     def handler(signum, frame):
+        if stop.is_set():
+            try:
+                os.write(2, f"already stopping ({signal.Signals(signum).name} ignored); "
+                            f"the last loop is being saved\n".encode())
+            except OSError:
+                pass
         stop.set()
-    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    return old
+    for s in STOP_SIGNALS:
+        signal.signal(s, handler)
 
 
 def _start_web(service, optional: bool = False):
@@ -113,23 +135,22 @@ def _start_web(service, optional: bool = False):
 def run_serve(args: argparse.Namespace) -> int:
     from .server import Service
 
+    setup_logging(level_from_args(args.log_level, args.verbose, args.quiet))
     cfg = service_config(args)
+    stop = threading.Event()
+    stop_on_signals(stop)
     service = Service(cfg).start()
     web = None
-    stop = threading.Event()
-    old = _with_signals(stop)
     try:
         web = _start_web(service)
         while not stop.wait(0.5):
             pass
     finally:
-        for s, h in old.items():
-            signal.signal(s, h)
-        print("stopping ...", flush=True)
+        LOGGER.info("stopping ...")
         if web is not None:
             web.close()
         service.close()
-    print(f"stopped: {service.generator.stats.published} loops, {service.frames_sent} activation frames, "
+    LOGGER.info(f"stopped: {service.generator.stats.published} loops, {service.frames_sent} activation frames, "
           f"{service.xruns} xruns, {service.messages_received} OSC messages received, "
           f"{service.rejected} OSC messages rejected" + (f"; last loop saved to {cfg.service.loops_dir}/last_loop.wav"
                                       if cfg.service.loops_dir else ""))
@@ -156,6 +177,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from .protocol import encode_message
     from .server import Service, Sink, write_wav
 
+    setup_logging(level_from_args(args.log_level, args.verbose, args.quiet))
     if not 2 <= args.seconds <= 3600:
         raise UserError(f"--seconds must be 2..3600, got {args.seconds:g}")
     if args.stops < 1:
@@ -169,6 +191,8 @@ def run_demo(args: argparse.Namespace) -> int:
         os.makedirs(args.out, exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot make the output folder {args.out}: {exc.strerror or exc}") from None
+    stop = threading.Event()
+    stop_on_signals(stop)
     service = Service(cfg, record_seconds=args.seconds + 1).start()
     frames = {"n": 0}
     service.add_sink("demo", Sink(lambda d: frames.__setitem__("n", frames["n"] + 1), "summary"))
@@ -182,8 +206,6 @@ def run_demo(args: argparse.Namespace) -> int:
               f"`./run serve --web-port {cfg.service.web_port}` runs until Ctrl-C)", flush=True)
     rng = random.Random(args.seed)
     stops = tour_layers(service.vector.layer_names, args.stops)
-    stop = threading.Event()
-    old = _with_signals(stop)
     visited = []
     start = time.monotonic()
     try:
@@ -197,8 +219,6 @@ def run_demo(args: argparse.Namespace) -> int:
                 break
         last_frame = service.activation_frame()
     finally:
-        for s, h in old.items():
-            signal.signal(s, h)
         if web is not None:
             web.close()
         service.close()
