@@ -163,6 +163,7 @@ def main(argv=None) -> None:
     p.add_argument("--quick", action="store_true", help="a few steps on a few blocks (tests)")
     p.add_argument("--no-compare", action="store_true", help="skip the parameterization comparison")
     p.add_argument("--no-ablation", action="store_true", help="skip the regularizer ablation")
+    p.add_argument("--every", type=int, default=1, help="every k-th block only (quicker looks)")
     p.add_argument("--starts", default="noise,silence,drums", help="comma-separated subset of noise,silence,drums")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="override an optimize setting, e.g. --set learning_rate=0.1 (repeatable)")
@@ -174,7 +175,7 @@ def main(argv=None) -> None:
     n = 4 * sr
     with torch.no_grad():
         names = list(activations_of(model, torch.zeros(1, n))[0])
-    layers = block_layers(names)
+    layers = block_layers(names)[::args.every]
     steps, channels = args.steps, args.channels
     if args.quick:
         layers, steps, channels = [layers[0], layers[len(layers) // 2], layers[-1]], 4, 1

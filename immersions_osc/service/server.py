@@ -87,7 +87,8 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
                                  record_seconds=record_seconds)
         self.generator = LoopGenerator(self.model, start.to(self.device), self.targets, cfg.optimize,
                                        publish_every=self.scfg.publish_every, on_publish=self._on_publish)
-        self.player.queue(self.playable(start), 0)
+        if self.scfg.start not in ("noise", "silence"):  # a clip is music: play it at once;
+            self.player.queue(self.playable(start), 0)     # noise is not: silence until the first loop
         self.audio = None
         self.jackd = None
         self.sinks = Sinks()

@@ -135,11 +135,16 @@ class Streaming:
 
     # --- loops ----------------------------------------------------------------------------------------
     def playable(self, audio: torch.Tensor) -> np.ndarray:
-        """A loop as it is played: brought to the peak level ``optimize.peak`` (up or down; early
-        loops are quiet, the optimization only ever limits the peak)."""
-        a = audio.detach().float().cpu().numpy()
-        top = float(np.abs(a).max()) if len(a) else 0.0
-        return (a * (self.generator.cfg.peak / top)).astype(np.float32) if top > 1e-6 else a
+        """A loop as it is played, at the peak level ``optimize.peak``.  Optimized loops already are
+        (the model heard them at that level: ``optimize.transforms.level`` inside the graph), so this
+        changes nothing for them; a start clip (an audio file) is brought to the same level.  The
+        stream analyses this array, the one the player plays (before the volume control)."""
+        from ..optimize.transforms import level
+
+        a = audio.detach().float().cpu().reshape(1, -1)
+        if len(a[0]) == 0 or float(a.abs().max()) <= 1e-6:
+            return a[0].numpy().astype(np.float32)
+        return level(a, self.generator.cfg.peak)[0].numpy().astype(np.float32)
 
     def _on_publish(self, loop: PublishedLoop) -> None:  # optimizer thread
         self._published[loop.version] = (loop.step, describe_targets(self.generator.targets))  # as optimized
