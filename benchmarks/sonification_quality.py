@@ -156,7 +156,7 @@ def drum_figures(r: dict, drums: np.ndarray) -> str:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--checkpoint", default=str(REPO / "checkpoints" / "small.pt"))
-    p.add_argument("--steps", type=int, default=80)
+    p.add_argument("--steps", type=int, default=60)
     p.add_argument("--channels", type=int, default=3, help="random channels per block")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)

@@ -232,8 +232,10 @@ class OptimizeConfig:
     parameterization: str = "waveform"
     # what is maximized: log_ratio (the target against the rest of its layer) or activation
     objective: str = "log_ratio"
-    # Adam step, relative to the loop's level (the parameters are kept at unit RMS)
-    learning_rate: float = 0.05
+    # sgd: Nesterov momentum on the gradient at unit RMS (keeps its spectral shape); adam
+    optimizer: str = "sgd"
+    # step size, relative to the loop's level (the parameters are kept at unit RMS)
+    learning_rate: float = 0.2
     steps: int = 200
     # learning-rate schedule of finite runs (render, benchmark): cosine (down to 10 %) or constant;
     # the live generator always runs at the constant rate
@@ -252,11 +254,11 @@ class OptimizeConfig:
     # time and of frequency, filled with silence), gradient noise (times the gradient's std),
     # circular spectral de-noising every 4th step (times each frame's noise floor)
     time_shift: float = 1.0
-    pitch_shift: float = 0.5
-    level_jitter: float = 12.0
-    mask: float = 0.1
-    gradient_noise: float = 0.1
-    denoise: float = 0.05
+    pitch_shift: float = 0.25
+    level_jitter: float = 6.0
+    mask: float = 0.05
+    gradient_noise: float = 0.05
+    denoise: float = 0.02
     # share of the start clip mixed into the loop (0 = none)
     mix_original: float = 0.0
     # playback (peak) level of the loop (1.0 = 0 dBFS); the model hears the loop at this level
@@ -274,7 +276,8 @@ class OptimizeConfig:
         if self.peak > 1:
             raise ConfigError(f"{prefix}peak must be <= 1 (0 dBFS), got {self.peak}")
         choices = {"parameterization": ("waveform", "spectral", "harmonic"),
-                   "objective": ("log_ratio", "activation"), "schedule": ("cosine", "constant")}
+                   "objective": ("log_ratio", "activation"), "schedule": ("cosine", "constant"),
+                   "optimizer": ("sgd", "adam")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{prefix}{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")

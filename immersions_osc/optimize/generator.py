@@ -42,7 +42,7 @@ class GeneratorStats:
 
 
 # changing these starts a new optimizer from the current loop (they shape its parameters)
-REBUILD_FIELDS = ("parameterization", "candidates", "seed")
+REBUILD_FIELDS = ("parameterization", "candidates", "seed", "optimizer")
 
 
 class LoopGenerator:

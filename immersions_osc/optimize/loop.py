@@ -92,7 +92,7 @@ class Optimizer:
         self.original = level(start, cfg.peak)
         self.sample_rate = getattr(getattr(self.model.scaleogram, "cfg", None), "sample_rate", 44100)
         self.param = make(cfg.parameterization, start, self.generator, self.sample_rate)
-        self.optimizer = torch.optim.Adam(self.param.parameters(), lr=cfg.learning_rate)
+        self.optimizer = make_optimizer(cfg, self.param.parameters())
         self.floor = scaleogram_floor(self.model)
         self.steps_done = 0
         self.score = torch.full((n,), -math.inf, device=self.device)
@@ -158,6 +158,9 @@ class Optimizer:
         for p in self.param.parameters():
             if p.grad is None or not torch.isfinite(p.grad).all():
                 raise FloatingPointError("non-finite gradient")
+            if cfg.optimizer == "sgd":  # each candidate's gradient to unit RMS: its shape is kept
+                dims = tuple(range(1, p.grad.dim()))
+                p.grad.div_(p.grad.pow(2).mean(dim=dims, keepdim=True).sqrt().clamp_min(1e-20))
         self.optimizer.step()
         self.param.renormalize()
         if self.steps_done % DENOISE_EVERY == DENOISE_EVERY - 1:
@@ -185,6 +188,14 @@ class Optimizer:
     def loop(self) -> torch.Tensor:
         """The best candidate [N] (on the CPU), at the playback level: exactly what is played."""
         return self.audio[self.best].cpu()
+
+
+def make_optimizer(cfg: OptimizeConfig, params) -> torch.optim.Optimizer:
+    """``adam``: per-sample steps (whitens the gradient); ``sgd``: Nesterov momentum on the
+    gradient brought to unit RMS per candidate (keeps its spectral shape)."""
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.learning_rate, momentum=0.9, nesterov=True)
+    return torch.optim.Adam(params, lr=cfg.learning_rate)
 
 
 def optimize(model: CPCModel, start: torch.Tensor, targets: list[Target], cfg: OptimizeConfig,

@@ -4,9 +4,11 @@ Per candidate loop ``b`` (a batch of loops is optimized at once), with ``a_t`` t
 of target ``t`` and ``r_t`` the mean activation of the other neurons of its layer:
 
 - ``objective = "activation"``: ``value_b = sum_t w_t * a_t``
-- ``objective = "log_ratio"``: ``value_b = sum_t w_t * (log(a_t + eps_t) - log(r_t + eps_t))``: the
-  target *against the rest of its layer* (selective, and the same scale for every layer; ``eps_t``
-  is 1 % of the layer's mean activation on the loop the target was set on)
+- ``objective = "log_ratio"``: ``value_b = sum_t w_t * (log g_t - log mean_n g_n)``, with ``g`` the
+  gain of an activation over its value on the loop the target was set on (``(a + eps) / (a0 +
+  eps)``, ``eps`` 1 % of the layer's mean there) and ``n`` running over the layer's other neurons
+  (time-averaged): the target's gain *against the rest of its layer's* (selective, and the same
+  scale for every layer)
 
 ``loss_b = -value_b``
 ``  + energy_penalty * (mean squared activation of the rest of the target layers) / (its value at the start)``
@@ -36,28 +38,25 @@ class TargetTerms:
     weights: torch.Tensor  # [B, n_targets]: w_t for candidate b (0: candidate b ignores target t)
     eps: torch.Tensor  # [n_targets]
     rest_energy: torch.Tensor  # [n_targets]: the rest's mean squared activation at the start
-
-
-def rest_activation(activations: dict[str, torch.Tensor], target: Target, mask: torch.Tensor) -> torch.Tensor:
-    """Mean activation of the target layer's other neurons over the target's time range: [B]."""
-    a = activations[target.layer]
-    a = a if a.dim() == 4 else a.unsqueeze(2)
-    rest = a[..., time_slice(target, a.shape[-1])][:, ~mask.to(a.device)]
-    return rest.mean(dim=(1, 2)) if rest.numel() else torch.zeros(a.shape[0], device=a.device, dtype=a.dtype)
+    base: list[torch.Tensor]  # per target: [B, C, F] time-averaged activations at the start
+    base_target: torch.Tensor  # [B, n_targets]: the target's activation at the start
 
 
 @torch.no_grad()
 def target_terms(activations: dict[str, torch.Tensor], targets: Sequence[Target], masks: Sequence[torch.Tensor],
                  weights: torch.Tensor) -> TargetTerms:
-    eps, energy = [], []
+    eps, energy, base, base_target = [], [], [], []
     for t, m in zip(targets, masks):
         a = activations[t.layer]
         eps.append(0.01 * float(a.mean()) + 1e-8)
+        base_target.append(target_activation(activations, t, m))
         a = a if a.dim() == 4 else a.unsqueeze(2)
+        base.append(a[..., time_slice(t, a.shape[-1])].mean(-1))
         rest = a[:, ~m.to(a.device)]
         energy.append(float(rest.pow(2).mean()) + 1e-12 if rest.numel() else 1.0)
     dev = weights.device
-    return TargetTerms(list(masks), weights, torch.tensor(eps, device=dev), torch.tensor(energy, device=dev))
+    return TargetTerms(list(masks), weights, torch.tensor(eps, device=dev), torch.tensor(energy, device=dev),
+                       base, torch.stack(base_target, 1))
 
 
 def objective(activations: dict[str, torch.Tensor], log_power: torch.Tensor, targets: Sequence[Target],
@@ -72,7 +71,12 @@ def objective(activations: dict[str, torch.Tensor], log_power: torch.Tensor, tar
         activation = activation + w * a
         if cfg.objective == "log_ratio":
             eps = terms.eps[i]
-            value = value + w * (torch.log(a + eps) - torch.log(rest_activation(activations, t, m) + eps))
+            x = activations[t.layer]
+            x = x if x.dim() == 4 else x.unsqueeze(2)
+            now = x[..., time_slice(t, x.shape[-1])].mean(-1)  # [B, C, F]
+            rest = ((now + eps) / (terms.base[i] + eps))[:, ~m.to(x.device)]  # the others' gains
+            own = (a + eps) / (terms.base_target[:, i] + eps)
+            value = value + w * (torch.log(own) - torch.log(rest.mean(1) if rest.shape[1] else torch.ones_like(own)))
         else:
             value = value + w * a
         if cfg.energy_penalty > 0:
