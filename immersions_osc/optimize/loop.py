@@ -92,7 +92,7 @@ class Optimizer:
         self.original = level(start, cfg.peak)
         self.sample_rate = getattr(getattr(self.model.scaleogram, "cfg", None), "sample_rate", 44100)
         self.param = make(cfg.parameterization, start, self.generator, self.sample_rate)
-        self.optimizer = make_optimizer(cfg, self.param.parameters())
+        self.optimizer = make_optimizer(cfg, self.param)
         self.floor = scaleogram_floor(self.model)
         self.steps_done = 0
         self.score = torch.full((n,), -math.inf, device=self.device)
@@ -148,7 +148,7 @@ class Optimizer:
     def step(self) -> float:
         cfg = self.cfg
         for group in self.optimizer.param_groups:
-            group["lr"] = self.learning_rate()
+            group["lr"] = self.learning_rate() * group["scale"]
         x = self.transform()(self.loops_now(), self.generator)
         mask = random_mask(cfg.mask, cfg.mask, self.floor)
         acts, spec = activations_of(self.model, x, lambda s: mask(s, self.generator))
@@ -190,12 +190,16 @@ class Optimizer:
         return self.audio[self.best].cpu()
 
 
-def make_optimizer(cfg: OptimizeConfig, params) -> torch.optim.Optimizer:
+def make_optimizer(cfg: OptimizeConfig, param) -> torch.optim.Optimizer:
     """``adam``: per-sample steps (whitens the gradient); ``sgd``: Nesterov momentum on the
-    gradient brought to unit RMS per candidate (keeps its spectral shape)."""
+    gradient brought to unit RMS per candidate (keeps its spectral shape).  Each parameter tensor
+    steps at ``learning_rate`` times its parameterization's scale for it."""
+    scales = getattr(param, "lr_scales", {})
+    groups = [{"params": [p], "scale": scales.get(i, 1.0), "lr": cfg.learning_rate * scales.get(i, 1.0)}
+              for i, p in enumerate(param.parameters())]
     if cfg.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=cfg.learning_rate, momentum=0.9, nesterov=True)
-    return torch.optim.Adam(params, lr=cfg.learning_rate)
+        return torch.optim.SGD(groups, lr=cfg.learning_rate, momentum=0.9, nesterov=True)
+    return torch.optim.Adam(groups, lr=cfg.learning_rate)
 
 
 def optimize(model: CPCModel, start: torch.Tensor, targets: list[Target], cfg: OptimizeConfig,

@@ -93,6 +93,8 @@ class Harmonic:
     the start) and filtered noise (``bands`` log-spaced bands), all controlled ``control_rate``
     times a second with periodic linear interpolation."""
     kind = "harmonic"
+    # step-size scales per tensor (f0 in log2 Hz: a full step would be a fifth of an octave)
+    lr_scales = {0: 0.05, 1: 1.0, 2: 1.0}
 
     def __init__(self, start: torch.Tensor, generator: torch.Generator, sample_rate: int,
                  voices: int = 3, harmonics: int = 16, control_rate: float = 43.0, bands: int = 32,
