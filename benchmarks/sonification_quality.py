@@ -102,9 +102,9 @@ class Bench:
         self.channels = {layer: rng.sample(range(acts[layer].shape[1]), min(channels, acts[layer].shape[1]))
                          for layer in layers}
 
-    def run(self, start: torch.Tensor, cfg: OptimizeConfig, pick: int | None = None) -> dict:
-        """Optimize every drawn channel (or only the ``pick``-th of every block) from ``start``."""
-        targets = [Target(layer, channels=[c]) for layer in self.layers
+    def run(self, start: torch.Tensor, cfg: OptimizeConfig, pick: int | None = None, every: int = 1) -> dict:
+        """Optimize every drawn channel (or only the ``pick``-th of every ``every``-th block) from ``start``."""
+        targets = [Target(layer, channels=[c]) for layer in self.layers[::every]
                    for i, c in enumerate(self.channels[layer]) if pick is None or i == pick]
         t0 = time.perf_counter()
         run = Optimizer(self.model, start, targets, cfg, per_candidate=True, total_steps=self.steps)
@@ -113,7 +113,7 @@ class Bench:
         seconds = time.perf_counter() - t0
         loops = run.loops()
         with torch.no_grad():
-            before, _ = activations_of(self.model, level(start[None], cfg.peak))
+            before, _ = activations_of(self.model, level(start[None], cfg.peak, cfg.rms))
             after, spec = activations_of(self.model, loops)
         gains, selectivity = [], []
         for b, t in enumerate(targets):
@@ -145,7 +145,8 @@ def summary(r: dict) -> str:
 
 
 def drum_figures(r: dict, drums: np.ndarray) -> str:
-    ref = level(torch.from_numpy(drums)[None], 0.9)[0].numpy()
+    cfg = OptimizeConfig()
+    ref = level(torch.from_numpy(drums)[None], cfg.peak, cfg.rms)[0].numpy()
     env = onset_envelope(ref)
     corr = [float(np.corrcoef(env, onset_envelope(l))[0, 1]) for l in r["loops"]]
     resid = [20 * math.log10(np.sqrt(np.mean((l - ref) ** 2)) / np.sqrt(np.mean(ref ** 2))) for l in r["loops"]]
@@ -164,6 +165,8 @@ def main(argv=None) -> None:
     p.add_argument("--no-compare", action="store_true", help="skip the parameterization comparison")
     p.add_argument("--no-ablation", action="store_true", help="skip the regularizer ablation")
     p.add_argument("--every", type=int, default=1, help="every k-th block only (quicker looks)")
+    p.add_argument("--side-every", type=int, default=2,
+                   help="the comparison and the ablation use the first drawn channel of every k-th block")
     p.add_argument("--starts", default="noise,silence,drums", help="comma-separated subset of noise,silence,drums")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="override an optimize setting, e.g. --set learning_rate=0.1 (repeatable)")
@@ -210,16 +213,17 @@ def main(argv=None) -> None:
     for layer, cells in per_block.items():
         print(f"  {layer:24s} " + "  ".join(cells))
     if not args.no_compare:
-        print("parameterizations (from noise, the first drawn channel of every block):")
+        print(f"parameterizations (from noise, the first drawn channel of every {args.side_every}. block):")
         for kind in ("waveform", "spectral", "harmonic"):
-            r = bench.run(starts["noise"], dataclasses.replace(cfg, parameterization=kind), pick=0)
+            r = bench.run(starts["noise"], dataclasses.replace(cfg, parameterization=kind), pick=0,
+                          every=args.side_every)
             print(f"  {kind:9s} {summary(r)}", flush=True)
     if not args.no_ablation:
-        print("regularizer ablation (from noise, the first drawn channel of every block):")
-        base = bench.run(starts["noise"], cfg, pick=0)
+        print(f"regularizer ablation (from noise, the first drawn channel of every {args.side_every}. block):")
+        base = bench.run(starts["noise"], cfg, pick=0, every=args.side_every)
         print(f"  {'defaults':16s} {summary(base)}", flush=True)
         for name, off in ABLATIONS.items():
-            r = bench.run(starts["noise"], dataclasses.replace(cfg, **off), pick=0)
+            r = bench.run(starts["noise"], dataclasses.replace(cfg, **off), pick=0, every=args.side_every)
             print(f"  {name + ' off':16s} {summary(r)}", flush=True)
 
 

@@ -261,12 +261,14 @@ class OptimizeConfig:
     denoise: float = 0.02
     # share of the start clip mixed into the loop (0 = none)
     mix_original: float = 0.0
-    # playback (peak) level of the loop (1.0 = 0 dBFS); the model hears the loop at this level
+    # playback level of the loop: RMS (0.1 = -20 dBFS), soft-limited at the peak (1.0 = 0 dBFS);
+    # the model hears the loop at this level
+    rms: float = 0.1
     peak: float = 0.9
     seed: int = 0
 
     def validate(self, prefix: str) -> None:
-        _positive(self, prefix, "learning_rate", "steps", "peak", "candidates")
+        _positive(self, prefix, "learning_rate", "steps", "peak", "rms", "candidates")
         _non_negative(self, prefix, "energy_penalty", "sparsity_penalty", "high_frequency_penalty",
                       "time_shift", "pitch_shift", "level_jitter", "mask", "gradient_noise", "denoise",
                       "diversity")
@@ -275,6 +277,8 @@ class OptimizeConfig:
                 raise ConfigError(f"{prefix}{name} must be between 0 and 1, got {getattr(self, name)}")
         if self.peak > 1:
             raise ConfigError(f"{prefix}peak must be <= 1 (0 dBFS), got {self.peak}")
+        if self.rms > self.peak:
+            raise ConfigError(f"{prefix}rms must be <= peak ({self.peak}), got {self.rms}")
         choices = {"parameterization": ("waveform", "spectral", "harmonic"),
                    "objective": ("log_ratio", "activation"), "schedule": ("cosine", "constant"),
                    "optimizer": ("sgd", "adam")}

@@ -101,7 +101,7 @@ def render_one(model, cfg, ocfg, target, start, out: str, args: argparse.Namespa
 
     device = next(model.parameters()).device
     # level-matched: the start clip as it would be played (at the loop's peak level)
-    before = measure(model, level(start.to(device)[None], ocfg.peak)[0], [target])[0]
+    before = measure(model, level(start.to(device)[None], ocfg.peak, ocfg.rms)[0], [target])[0]
     bar = Progress(ocfg.steps, f"render {target.layer}", every=max(1, ocfg.steps // 10))
     t0 = time.perf_counter()
     run = optimize(model, start, [target], ocfg,

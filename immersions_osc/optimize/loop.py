@@ -89,7 +89,7 @@ class Optimizer:
                 rms = start.pow(2).mean(-1, keepdim=True).sqrt().clamp_min(1e-8)
                 noise = torch.randn(start.shape, generator=self.generator).to(start)
                 start[1:] += 0.5 * rms[1:] * noise[1:]
-        self.original = level(start, cfg.peak)
+        self.original = level(start, cfg.peak, cfg.rms)
         self.sample_rate = getattr(getattr(self.model.scaleogram, "cfg", None), "sample_rate", 44100)
         self.param = make(cfg.parameterization, start, self.generator, self.sample_rate)
         self.optimizer = make_optimizer(cfg, self.param)
@@ -127,10 +127,10 @@ class Optimizer:
 
     def loops_now(self) -> torch.Tensor:
         """The candidates as they are played [B, N] (with gradient)."""
-        x = level(self.param.audio(), self.cfg.peak)
+        x = level(self.param.audio(), self.cfg.peak, self.cfg.rms)
         if self.cfg.mix_original > 0:
             m = self.cfg.mix_original
-            x = level((1 - m) * x + m * self.original, self.cfg.peak)
+            x = level((1 - m) * x + m * self.original, self.cfg.peak, self.cfg.rms)
         return x
 
     def learning_rate(self) -> float:

@@ -91,10 +91,13 @@ def random_gain(max_db: float = 6.0) -> Transform:
     return apply
 
 
-def level(audio: torch.Tensor, peak: float) -> torch.Tensor:
-    """Bring audio [B, N] to the peak level ``peak`` (up or down), differentiably: the played level.
-    Inside the graph, the model always hears the loop at the level it is played at."""
-    return audio * (peak / audio.abs().amax(dim=-1, keepdim=True).clamp_min(1e-12))
+def level(audio: torch.Tensor, peak: float, rms: float = 0.1) -> torch.Tensor:
+    """Bring audio [B, N] to the playback level, differentiably: RMS ``rms`` (0.1 = -20 dBFS), then
+    a soft limiter (``peak * tanh(x / peak)``) so that no sample exceeds ``peak``.  Inside the
+    graph the model always hears the loop at the level it is played at; an RMS (not peak) level
+    means a loop cannot make itself quiet with one loud click."""
+    x = audio * (rms / audio.pow(2).mean(dim=-1, keepdim=True).sqrt().clamp_min(1e-12))
+    return peak * torch.tanh(x / peak)
 
 
 class _NoisyGradient(torch.autograd.Function):

@@ -327,7 +327,7 @@ def _tour_summary(service, cfg, stops: list[tuple[str, int]], played: list) -> l
     from ..optimize.targets import Target
 
     reference = service.playable(start_clip(cfg.service.start, service.loop_samples, service.sample_rate,
-                                            cfg.optimize.seed))
+                                            cfg.optimize.seed), optimized=False)
     lines = []
     for i, ((layer, channel), (loop, version, made_for)) in enumerate(zip(stops, played)):
         if loop is None:

@@ -103,7 +103,8 @@ OPTIMIZE_FIELDS = (
     ("gradient_noise", "f", 0, 10, "gradient noise, times the gradient's std"),
     ("denoise", "f", 0, 10, "circular spectral de-noising, times each frame's noise floor"),
     ("mix_original", "f", 0, 1, "share of the start clip mixed into the loop"),
-    ("peak", "f", 0.01, 1, "playback (peak) level of the loop (1 = 0 dBFS)"),
+    ("rms", "f", 0.001, 1, "playback level of the loop, RMS (0.1 = -20 dBFS)"),
+    ("peak", "f", 0.01, 1, "soft-limiter ceiling of the loop (1 = 0 dBFS)"),
 )
 
 CONTROLS: tuple[Control, ...] = (

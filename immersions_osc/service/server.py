@@ -88,7 +88,7 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
         self.generator = LoopGenerator(self.model, start.to(self.device), self.targets, cfg.optimize,
                                        publish_every=self.scfg.publish_every, on_publish=self._on_publish)
         if self.scfg.start not in ("noise", "silence"):  # a clip is music: play it at once;
-            self.player.queue(self.playable(start), 0)     # noise is not: silence until the first loop
+            self.player.queue(self.playable(start, optimized=False), 0)     # noise is not: silence until the first loop
         self.audio = None
         self.jackd = None
         self.sinks = Sinks()

@@ -134,17 +134,19 @@ class Streaming:
                 next_time = time.perf_counter()  # far behind: do not try to catch up
 
     # --- loops ----------------------------------------------------------------------------------------
-    def playable(self, audio: torch.Tensor) -> np.ndarray:
-        """A loop as it is played, at the peak level ``optimize.peak``.  Optimized loops already are
-        (the model heard them at that level: ``optimize.transforms.level`` inside the graph), so this
-        changes nothing for them; a start clip (an audio file) is brought to the same level.  The
-        stream analyses this array, the one the player plays (before the volume control)."""
+    def playable(self, audio: torch.Tensor, optimized: bool = True) -> np.ndarray:
+        """A loop as it is played.  An optimized loop is played exactly as it was optimized: it is
+        at the playback level already (the model heard it at that level, ``optimize.transforms.level``
+        inside the graph), so nothing is re-levelled.  A start clip (``optimized=False``, an audio
+        file) is brought to the same level.  The stream analyses this array, the one the player
+        plays (before the volume control)."""
+        a = audio.detach().float().cpu().reshape(1, -1)
+        if optimized or len(a[0]) == 0 or float(a.abs().max()) <= 1e-6:
+            return a[0].numpy().astype(np.float32)
         from ..optimize.transforms import level
 
-        a = audio.detach().float().cpu().reshape(1, -1)
-        if len(a[0]) == 0 or float(a.abs().max()) <= 1e-6:
-            return a[0].numpy().astype(np.float32)
-        return level(a, self.generator.cfg.peak)[0].numpy().astype(np.float32)
+        cfg = self.generator.cfg
+        return level(a, cfg.peak, cfg.rms)[0].numpy().astype(np.float32)
 
     def _on_publish(self, loop: PublishedLoop) -> None:  # optimizer thread
         self._published[loop.version] = (loop.step, describe_targets(self.generator.targets))  # as optimized
