@@ -234,6 +234,9 @@ class OptimizeConfig:
     objective: str = "log_ratio"
     # sgd: Nesterov momentum on the gradient at unit RMS (keeps its spectral shape); adam
     optimizer: str = "sgd"
+    # sgd: bring each candidate's gradient to unit RMS before the step (off: raw gradient steps;
+    # adam normalizes per sample anyway, so this has no effect there)
+    normalize_gradient: bool = True
     # step size, relative to the loop's level (the parameters are kept at unit RMS)
     learning_rate: float = 0.2
     steps: int = 200
@@ -277,8 +280,8 @@ class OptimizeConfig:
                 raise ConfigError(f"{prefix}{name} must be between 0 and 1, got {getattr(self, name)}")
         if self.peak > 1:
             raise ConfigError(f"{prefix}peak must be <= 1 (0 dBFS), got {self.peak}")
-        if self.rms > self.peak:
-            raise ConfigError(f"{prefix}rms must be <= peak ({self.peak}), got {self.rms}")
+        if self.rms > 0.5:
+            raise ConfigError(f"{prefix}rms must be <= 0.5 (-6 dBFS; the limiter does the rest), got {self.rms}")
         choices = {"parameterization": ("waveform", "spectral", "harmonic"),
                    "objective": ("log_ratio", "activation"), "schedule": ("cosine", "constant"),
                    "optimizer": ("sgd", "adam")}

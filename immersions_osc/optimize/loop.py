@@ -158,7 +158,7 @@ class Optimizer:
         for p in self.param.parameters():
             if p.grad is None or not torch.isfinite(p.grad).all():
                 raise FloatingPointError("non-finite gradient")
-            if cfg.optimizer == "sgd":  # each candidate's gradient to unit RMS: its shape is kept
+            if cfg.optimizer == "sgd" and cfg.normalize_gradient:  # each candidate's to unit RMS: shape kept
                 dims = tuple(range(1, p.grad.dim()))
                 p.grad.div_(p.grad.pow(2).mean(dim=dims, keepdim=True).sqrt().clamp_min(1e-20))
         self.optimizer.step()

@@ -91,6 +91,7 @@ WEIGHT = _f("weight", -10, 10, optional=True, default=1.0)
 # (field of OptimizeConfig, type, lo, hi, what it does)
 OPTIMIZE_FIELDS = (
     ("learning_rate", "f", 1e-5, 1.0, "Adam step, relative to the loop's level"),
+    ("normalize_gradient", "i", 0, 1, "bring each loop's gradient to unit RMS before an sgd step (1) or not (0)"),
     ("candidates", "i", 1, 64, "loops optimized at once, the best is played"),
     ("diversity", "f", 0, 10, "push the candidates apart (0 = off)"),
     ("energy_penalty", "f", 0, 10, "penalty on the rest of the target layers' activation energy (relative to the start)"),
@@ -103,7 +104,7 @@ OPTIMIZE_FIELDS = (
     ("gradient_noise", "f", 0, 10, "gradient noise, times the gradient's std"),
     ("denoise", "f", 0, 10, "circular spectral de-noising, times each frame's noise floor"),
     ("mix_original", "f", 0, 1, "share of the start clip mixed into the loop"),
-    ("rms", "f", 0.001, 1, "playback level of the loop, RMS (0.1 = -20 dBFS)"),
+    ("rms", "f", 0.001, 0.5, "playback level of the loop, RMS (0.1 = -20 dBFS)"),
     ("peak", "f", 0.01, 1, "soft-limiter ceiling of the loop (1 = 0 dBFS)"),
 )
 

@@ -145,7 +145,7 @@ class ControlHandlers:
 for _name, *_ in OPTIMIZE_FIELDS:  # /immersions/optimize/<field> -> generator.set_params(<field>=value)
     def _make(name):
         def handler(self, value, reply=None):
-            self.generator.set_params(**{name: value})
+            self.generator.set_params(**{name: bool(value) if name == "normalize_gradient" else value})
         handler.__name__ = f"on_optimize_{name}"
         return handler
     setattr(ControlHandlers, f"on_optimize_{_name}", _make(_name))
