@@ -246,9 +246,9 @@ class OptimizeConfig:
     # loops optimized at once; the best is kept (diversity: push them apart, 0 = off)
     candidates: int = 1
     diversity: float = 0.0
-    # penalties (0 = off), each of order 1 and level-free: activation energy of the rest of the
-    # target layers (relative to the start; weights 0.1 to 1 matter), spectral spread (1 = flat
-    # noise) and spectral centroid (0..1 of the bin axis; both: weights 1 to 10 matter)
+    # penalties (0 = off), each of order 1 and level-free, weights 1 to 10 matter: activation
+    # energy of the rest of the target layers (relative to the start), spectral spread (1 = flat
+    # noise) and spectral centroid (0..1 of the bin axis)
     energy_penalty: float = 0.0
     sparsity_penalty: float = 0.0
     high_frequency_penalty: float = 0.0

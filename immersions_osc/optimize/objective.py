@@ -15,8 +15,8 @@ of target ``t`` and ``r_t`` the mean activation of the other neurons of its laye
 ``  + sparsity_penalty * mean sqrt(power / mean power)``     (1 = flat noise, -> 0 for a few lines)
 ``  + high_frequency_penalty * spectral centroid on the bin axis`` (0 = lowest bin, 1 = highest)
 ``  + diversity * mean cosine similarity between the candidates' target-layer activations``
-Every penalty is level-free and of order 1 (weights that matter: energy 0.1 to 1, sparsity and
-high frequency 1 to 10; tests/test_optimize.py checks each moves its figure in that range).
+Every penalty is level-free and of order 1; weights of 1 to 10 matter (tests/test_optimize.py
+checks that each moves the figure it names in that range).
 Minimizing the sum maximizes the targets' activation.
 """
 from __future__ import annotations
