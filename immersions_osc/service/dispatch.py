@@ -33,7 +33,7 @@ class ControlDispatch:
             self.handle_datagram(data, self.udp_reply(addr), f"{addr[0]}:{addr[1]}")
 
     def udp_reply(self, addr: tuple[str, int]) -> UdpReply:
-        return UdpReply(lambda: self.sock, addr)
+        return UdpReply(lambda: self.send_sock, addr)
 
     def handle_datagram(self, data: bytes, reply: Optional[Send] = None, origin: str = "?") -> None:
         """Apply every message of a datagram; never raises."""

@@ -9,7 +9,9 @@ generator, player, sinks and settings.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import socket
+import time
 
 import torch
 
@@ -17,7 +19,7 @@ from ..errors import UserError
 from ..optimize.start import fit_length, start_clip
 from ..optimize.targets import Target, check_targets, neuron_mask
 from .controls import CONTROLS, OPTIMIZE_FIELDS
-from .sinks import MAX_SINKS, Sink
+from .sinks import Sink, UdpReply
 
 
 class ControlHandlers:
@@ -101,18 +103,34 @@ class ControlHandlers:
             raise UserError(f"cannot resolve host {host!r}") from None
 
     def on_stream_subscribe(self, host, port, kind, reply=None):
+        """Subscribe (or renew: the same message again) ``host:port`` for ``subscription_seconds``.
+        A UDP sender may subscribe only an address of its own host (no streaming to a third party)."""
         addr = self._udp_address(host, port)
         own = self.sock.getsockname() if self.sock is not None else None
         if own is not None and port == own[1] and (addr[0] == own[0] or own[0] == "0.0.0.0" or addr[0] == "0.0.0.0"
                                                    or addr[0].startswith("127.") and own[0].startswith("127.")):
             raise UserError("cannot subscribe the service to its own port")
-        self.sinks.add(("udp",) + addr, Sink(self.udp_reply(addr), kind), limit=MAX_SINKS)
+        sender = _sender_host(reply)
+        if sender is not None and not _same_host(sender, addr[0]):
+            raise UserError(f"a client can subscribe only its own host ({sender}), not {addr[0]}")
+        owners = frozenset({addr} | ({reply.addr} if isinstance(reply, UdpReply) else set()))
+        new = self.sinks.add(("udp",) + addr, Sink(self.udp_reply(addr), kind, group="udp", owners=owners,
+                                                   expires=time.monotonic() + self.scfg.subscription_seconds))
+        if new:
+            self.log(f"subscribed {addr[0]}:{addr[1]} ({kind}); {self.sinks.counted()} subscribers and viewers")
 
     def on_stream_unsubscribe(self, host, port, reply=None):
+        """Only the subscribed address itself, or the one that subscribed it, may unsubscribe it."""
         addr = self._udp_address(host, port)
-        if ("udp",) + addr not in self.sinks:
+        sink = self.sinks.get(("udp",) + addr)
+        if sink is None:
             raise UserError(f"{host}:{port} is not subscribed")
-        self.remove_sink(("udp",) + addr)
+        if isinstance(reply, UdpReply) and reply.addr not in sink.owners:
+            raise UserError(f"only {addr[0]}:{addr[1]} itself (or the address that subscribed it) can unsubscribe it")
+        if reply is not None and not isinstance(reply, UdpReply):
+            raise UserError("only the subscriber itself can unsubscribe it")
+        if self.sinks.remove(("udp",) + addr):
+            self.log(f"unsubscribed {addr[0]}:{addr[1]}")
 
     def _set_service(self, **changes) -> None:
         self.scfg = dataclasses.replace(self.scfg, **changes)
@@ -134,11 +152,12 @@ class ControlHandlers:
 
     # requests
     def on_layout_request(self, reply=None):
-        for d in self.layout_datagrams():
-            self._reply(reply, d)
+        """The layout to the sender (and its host's subscriptions), within the sender's reply budget."""
+        if not self.sinks.reply_many(reply, self.layout_datagrams()):
+            raise UserError("layout requested too often; try again in a few seconds")
 
     def on_status_request(self, reply=None):
-        self._reply(reply, self.status_datagram())
+        self.sinks.reply_many(reply, [self.status_datagram()])
 
 
 for _name, *_ in OPTIMIZE_FIELDS:  # /immersions/optimize/<field> -> generator.set_params(<field>=value)
@@ -148,6 +167,19 @@ for _name, *_ in OPTIMIZE_FIELDS:  # /immersions/optimize/<field> -> generator.s
         handler.__name__ = f"on_optimize_{name}"
         return handler
     setattr(ControlHandlers, f"on_optimize_{_name}", _make(_name))
+
+
+def _sender_host(reply) -> "str | None":
+    """The IP address a reply goes to (a UDP sender, a viewer page); None for in-process callers."""
+    return getattr(reply, "host", None) if reply is not None else None
+
+
+def _same_host(a: str, b: str) -> bool:
+    try:
+        ia, ib = ipaddress.ip_address(a), ipaddress.ip_address(b)
+    except ValueError:
+        return a == b
+    return ia == ib or (ia.is_loopback and ib.is_loopback)
 
 
 def check_dispatch() -> list[str]:

@@ -79,7 +79,8 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
         self.player.queue(self.playable(start), 0)
         self.audio = None
         self.jackd = None
-        self.sinks = Sinks()
+        self.sinks = Sinks(on_expire=lambda key, why: self.log(f"subscription of {_describe_key(key)} ended "
+                                                                f"({why})"))
         self._control_lock = threading.RLock()
         self.frames_sent = 0
         self.messages_received = 0
@@ -96,6 +97,7 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
         self._threads: list[threading.Thread] = []
         self._started = time.monotonic()
         self.sock: Optional[socket.socket] = None
+        self.send_sock: Optional[socket.socket] = None  # the control socket, non-blocking: sends never wait
         self.rng = random.Random(cfg.optimize.seed)
 
     # --- life cycle ------------------------------------------------------------------------------------
@@ -111,6 +113,8 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
             self.sock.bind((s.host, s.port))
             self.sock.settimeout(0.2)
+            self.send_sock = self.sock.dup()
+            self.send_sock.setblocking(False)
         except OSError as exc:
             raise UserError(f"cannot listen on UDP {s.host}:{s.port} ({exc.strerror or exc}); is another "
                             f"service running? choose another port with --port") from None
@@ -156,6 +160,9 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
         if self.sock is not None:
             self.sock.close()
             self.sock = None
+        if self.send_sock is not None:
+            self.send_sock.close()
+            self.send_sock = None
         if self.jackd is not None:
             self.jackd.terminate()
             try:
@@ -188,3 +195,7 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
     def _reply(self, reply: Optional[Send], datagram: bytes) -> None:
         """To the sender (when it is not a subscriber already) and to every subscriber."""
         self.sinks.reply(reply, datagram)
+
+
+def _describe_key(key: object) -> str:
+    return f"{key[1]}:{key[2]}" if isinstance(key, tuple) and len(key) == 3 else str(key)
