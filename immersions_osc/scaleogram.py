@@ -89,6 +89,23 @@ def octave_groups(cfg: ScaleogramConfig) -> list[OctaveGroup]:
     return groups[::-1]
 
 
+def frame_centre_offsets(cfg: ScaleogramConfig) -> np.ndarray:
+    """Where each bin's frames sit: frame ``t`` of bin ``k`` is centred on sample ``t * hop + offset[k]``.
+
+    A frame's kernel (``n = ceil(duration / D)`` samples at rate ``sr / D``, a symmetric window)
+    ends ``D`` samples before ``(t + 1) * hop - delay(D)`` and is centred ``D * (n - 1) / 2``
+    samples before its end.  Offsets are negative for the long low-frequency kernels (their
+    frames look back in time); a centred transform such as ``librosa.cqt`` has offset 0.
+    """
+    durations = kernel_durations(cfg)
+    offsets = np.zeros(cfg.n_bins)
+    for g in octave_groups(cfg):
+        d = g.decimation
+        n = np.ceil(durations[g.start:g.stop] / d)
+        offsets[g.start:g.stop] = cfg.hop_length - decimation_delay(cfg, d) - d * (n + 1) / 2
+    return offsets
+
+
 def halfband_filter(taps: int) -> np.ndarray:
     """Linear-phase lowpass, cutoff at a quarter of the sample rate, Kaiser window.
 
