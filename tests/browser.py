@@ -77,7 +77,7 @@ class Chromium:
             raise BrowserError("Chromium has no page")
         # DevTools messages (screenshots) exceed websockets' default 1 MiB message limit
         self.ws = connect(pages[0]["webSocketDebuggerUrl"], open_timeout=timeout, max_size=64 << 20,
-                          compression=None, ping_interval=None)
+                          compression=None, ping_interval=None, legacy=True)
         self._next_id = 0
         self._results: dict[int, dict] = {}
         self._cond = threading.Condition()

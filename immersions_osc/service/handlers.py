@@ -156,6 +156,17 @@ class ControlHandlers:
         if not self.sinks.reply_many(reply, self.layout_datagrams()):
             raise UserError("layout requested too often; try again in a few seconds")
 
+    # access
+    def on_auth(self, token, reply=None):
+        """A remote sender identifies itself with the shared token (service/access.py)."""
+        if not self.access.remote:
+            return  # nothing to authorize: only this machine can reach the service
+        if not self.access.check_token(token):
+            raise UserError("wrong token")
+        host = _sender_host(reply)
+        if host is not None:
+            self.access.authorize(host)
+
     def on_status_request(self, reply=None):
         self.sinks.reply_many(reply, [self.status_datagram()])
 

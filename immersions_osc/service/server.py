@@ -32,6 +32,7 @@ from ..optimize.generator import LoopGenerator
 from ..optimize.start import start_clip
 from ..optimize.targets import Target, check_targets
 from .controls import PREFIX
+from .access import Access
 from .dispatch import ControlDispatch
 from .engine import LoopAnalysis, NeuronVector, analysis_window, in_stream_order
 from .handlers import ControlHandlers, check_dispatch
@@ -79,6 +80,7 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
         self.player.queue(self.playable(start), 0)
         self.audio = None
         self.jackd = None
+        self.access = Access(self.scfg.allow_remote, self.scfg.token, self.scfg.subscription_seconds)
         self.sinks = Sinks(on_expire=lambda key, why: self.log(f"subscription of {_describe_key(key)} ended "
                                                                 f"({why})"))
         self._control_lock = threading.RLock()
@@ -146,6 +148,9 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
             self._threads.append(t)
         self.log(f"listening for OSC on udp://{s.host}:{self.port}; streams to subscribers "
                  f"({PREFIX}/stream/subscribe host port); addresses in docs/osc.md")
+        if self.access.remote:
+            self.log(f"remote access is on: senders on other machines send {PREFIX}/auth with the token "
+                     f"{self.access.token} first (docs/osc.md, 'Remote access')")
         return self
 
     def close(self) -> None:
