@@ -122,7 +122,9 @@ CONTROLS: tuple[Control, ...] = (
     *(Control(f"{P}/optimize/{name}", (Arg(name, tp, lo, hi),), doc, f"optimize.{name}")
       for name, tp, lo, hi, doc in OPTIMIZE_FIELDS),
     Control(f"{P}/optimize/start", (_s("start"),),
-            "new start clip: silence, noise, previous (the current loop) or a path to an audio file", "service.start"),
+            "new start clip: silence, noise, previous (the current loop) or a path to an audio file on the "
+            "service's machine (at most 600 s, 8-192 kHz, 8 channels, 256 MB; loaded in the background: "
+            "an error follows the ack if it cannot be used)", "service.start"),
     Control(f"{P}/optimize/run", (_i("on", 0, 1),), "run (1) or pause (0) the optimization"),
     Control(f"{P}/optimize/publish_every", (_i("steps", 1, 10000),),
             "optimizer steps between two new loops", "service.publish_every"),
@@ -138,7 +140,7 @@ CONTROLS: tuple[Control, ...] = (
             "send the streams to host:port (summary: everything but the activation blobs) for "
             "subscription_seconds; send it again to renew (see Subscriptions below)"),
     Control(f"{P}/stream/unsubscribe", (_s("host"), _i("port", 1, 65535)),
-            "stop sending to host:port (from host:port itself, or from the address that subscribed it)"),
+            "stop sending to host:port (from that host, or from the host that subscribed it)"),
     Control(f"{P}/stream/frame_rate", (_f("fps", 1, 240),), "activation frames per second", "service.frame_rate"),
     Control(f"{P}/stream/format", (_s("format", ("uint8", "float16")),), "activation payload format", "service.format"),
     Control(f"{P}/stream/source", (_s("source", ("loop", "input")),),
@@ -285,7 +287,7 @@ ACCESS_DOC = """## Subscriptions, limits and remote access
   ends when sends to it keep failing.  Subscribing an address that is subscribed already only
   renews it (its kind may change).
 - **Who.** A UDP sender may subscribe addresses of its own host only (any port), and only the
-  subscribed address itself, or the address that subscribed it, may unsubscribe it.
+  subscribed host itself, or the host that subscribed it, may unsubscribe it.
 - **Limits.** At most 64 subscribers and browser viewers together, of which at most 16 viewers;
   a subscribe beyond that is refused with `/immersions/error` (a silent subscriber frees its slot
   when its subscription expires).  Answers to a sender (acks, errors, status, layout) are limited

@@ -16,7 +16,7 @@ import time
 import torch
 
 from ..errors import UserError
-from ..optimize.start import fit_length, start_clip
+from ..optimize.start import START_KINDS, fit_length, start_clip
 from ..optimize.targets import Target, check_targets, neuron_mask
 from .controls import CONTROLS, OPTIMIZE_FIELDS
 from .sinks import Sink, UdpReply
@@ -70,9 +70,14 @@ class ControlHandlers:
 
     # optimization (the OPTIMIZE_FIELDS handlers are made below the class)
     def on_optimize_start(self, kind, reply=None):
-        previous = self.generator.current_loop()
-        self.generator.set_start(start_clip(kind, self.loop_samples, self.sample_rate, self.rng.randrange(1 << 30),
-                                            previous=previous))
+        """silence / noise / previous at once; an audio file on the clip loader's thread (the ack
+        says it was taken, an error follows if it cannot be used)."""
+        if kind in START_KINDS:
+            previous = self.generator.current_loop()
+            self.generator.set_start(start_clip(kind, self.loop_samples, self.sample_rate,
+                                                self.rng.randrange(1 << 30), previous=previous))
+        else:
+            self.clips.request(kind, reply, _describe_sender(reply))
 
     def on_optimize_run(self, on, reply=None):
         self.generator.set_running(bool(on))
@@ -113,22 +118,21 @@ class ControlHandlers:
         sender = _sender_host(reply)
         if sender is not None and not _same_host(sender, addr[0]):
             raise UserError(f"a client can subscribe only its own host ({sender}), not {addr[0]}")
-        owners = frozenset({addr} | ({reply.addr} if isinstance(reply, UdpReply) else set()))
+        owners = frozenset({addr[0]} | ({reply.host} if isinstance(reply, UdpReply) else set()))
         new = self.sinks.add(("udp",) + addr, Sink(self.udp_reply(addr), kind, group="udp", owners=owners,
                                                    expires=time.monotonic() + self.scfg.subscription_seconds))
         if new:
             self.log(f"subscribed {addr[0]}:{addr[1]} ({kind}); {self.sinks.counted()} subscribers and viewers")
 
     def on_stream_unsubscribe(self, host, port, reply=None):
-        """Only the subscribed address itself, or the one that subscribed it, may unsubscribe it."""
+        """Over UDP, only the subscribed host itself, or the host that subscribed it, may
+        unsubscribe it (a client's one-shot tools send from other ports) (in-process callers and the viewer's pages, local or holding the token, may)."""
         addr = self._udp_address(host, port)
         sink = self.sinks.get(("udp",) + addr)
         if sink is None:
             raise UserError(f"{host}:{port} is not subscribed")
-        if isinstance(reply, UdpReply) and reply.addr not in sink.owners:
-            raise UserError(f"only {addr[0]}:{addr[1]} itself (or the address that subscribed it) can unsubscribe it")
-        if reply is not None and not isinstance(reply, UdpReply):
-            raise UserError("only the subscriber itself can unsubscribe it")
+        if isinstance(reply, UdpReply) and not any(_same_host(reply.host, owner) for owner in sink.owners):
+            raise UserError(f"only the host of {addr[0]}:{addr[1]} (or the host that subscribed it) can unsubscribe it")
         if self.sinks.remove(("udp",) + addr):
             self.log(f"unsubscribed {addr[0]}:{addr[1]}")
 
@@ -183,6 +187,11 @@ for _name, *_ in OPTIMIZE_FIELDS:  # /immersions/optimize/<field> -> generator.s
 def _sender_host(reply) -> "str | None":
     """The IP address a reply goes to (a UDP sender, a viewer page); None for in-process callers."""
     return getattr(reply, "host", None) if reply is not None else None
+
+
+def _describe_sender(reply) -> str:
+    addr = getattr(reply, "addr", None)
+    return f"{addr[0]}:{addr[1]}" if addr else "?"
 
 
 def _same_host(a: str, b: str) -> bool:

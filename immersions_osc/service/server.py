@@ -29,10 +29,11 @@ import torch
 from ..config import Config
 from ..errors import UserError
 from ..optimize.generator import LoopGenerator
-from ..optimize.start import start_clip
+from ..optimize.start import fit_length, start_clip
 from ..optimize.targets import Target, check_targets
 from .controls import PREFIX
 from .access import Access
+from .clips import ClipLoader
 from .dispatch import ControlDispatch
 from .engine import LoopAnalysis, NeuronVector, analysis_window, in_stream_order
 from .handlers import ControlHandlers, check_dispatch
@@ -80,6 +81,7 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
         self.player.queue(self.playable(start), 0)
         self.audio = None
         self.jackd = None
+        self.clips: Optional[ClipLoader] = None  # started with the service
         self.access = Access(self.scfg.allow_remote, self.scfg.token, self.scfg.subscription_seconds)
         self.sinks = Sinks(on_expire=lambda key, why: self.log(f"subscription of {_describe_key(key)} ended "
                                                                 f"({why})"))
@@ -140,6 +142,7 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
                          + (f"; every new loop is written to {s.loops_dir}/" if s.loops_dir else "."))
         if self.audio is None:
             self.audio = ClockAudio(self.player, log=self.log).start()
+        self.clips = ClipLoader(self._load_clip, self._clip_ready, self._clip_failed)
         self.generator.start()
         for name, target in (("immersions-osc-in", self._serve), ("immersions-activations", self._stream),
                              ("immersions-status", self._status_loop)):
@@ -157,6 +160,8 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
         """Stop everything, save the current loop (loops_dir/last_loop.wav)."""
         self._stop.set()
         self.generator.stop()
+        if self.clips is not None:
+            self.clips.close()
         for t in self._threads:
             t.join(5.0)
         self._threads.clear()
@@ -182,6 +187,17 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
                           self.generator.latest().audio.numpy(), self.sample_rate)
             except OSError as exc:
                 self.log(f"could not save the last loop: {exc}")
+
+    # --- start clips from files (the clip loader's thread) -------------------------------------------------
+    def _load_clip(self, path: str) -> "torch.Tensor":
+        return start_clip(path, self.loop_samples, self.sample_rate, detail=False)
+
+    def _clip_ready(self, clip: "torch.Tensor") -> None:
+        with self._control_lock:  # the loop length may have changed while it loaded
+            self.generator.set_start(fit_length(clip, self.loop_samples))
+
+    def _clip_failed(self, why: str, reply, origin: str) -> None:
+        self._reject(reply, f"{PREFIX}/optimize/start", why, origin)
 
     @property
     def xruns(self) -> int:

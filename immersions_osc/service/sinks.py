@@ -13,8 +13,9 @@ the service's registry of them, under one lock:
   unless renewed by sending the same ``/immersions/stream/subscribe`` again (the bundled clients
   re-subscribe every few seconds), and ends early when sends to it keep failing.  So the slots
   cannot be filled for good, and a client that went away stops being streamed to.
-* **Unsubscribe only by the subscriber**: the subscribed address itself, or the address that
-  subscribed it (``owners``).
+* **Unsubscribe only by the subscriber**: from the subscribed host itself, or from the host
+  that subscribed it (``owners``; any port: one-shot tools like ``oscsend`` send from a new port
+  each time).
 * **Every send is bounded in time**: UDP sends never wait (``UdpReply`` sends on a non-blocking
   duplicate of the control socket; a full buffer drops the datagram), viewers queue (see
   ``web/server.py``), so a slow sink never delays the others or the shutdown.
@@ -49,7 +50,7 @@ class Sink:
     kind: str = "all"
     group: str = "internal"
     expires: float = math.inf  # time.monotonic() after which a subscription ends (unless renewed)
-    owners: frozenset = frozenset()  # addresses allowed to unsubscribe it
+    owners: frozenset = frozenset()  # hosts allowed to unsubscribe it
     failures: int = 0  # consecutive failed sends
     dropped: int = 0  # datagrams dropped (a full buffer)
 
@@ -85,10 +86,13 @@ class TokenBucket:
         self.rate, self.burst = rate, burst
         self.level, self.stamp = burst, time.monotonic()
 
-    def take(self, amount: float, now: float) -> bool:
+    def refill(self, now: float) -> float:
         self.level = min(self.burst, self.level + (now - self.stamp) * self.rate)
         self.stamp = now
-        if self.level < amount:
+        return self.level
+
+    def take(self, amount: float, now: float) -> bool:
+        if self.refill(now) < amount:
             return False
         self.level -= amount
         return True
@@ -123,7 +127,7 @@ class ReplyBudget:
                     self._senders.popitem(last=False)
             else:
                 self._senders.move_to_end(sender)
-            ok = bucket.level >= nbytes and self._total.take(nbytes, now) and bucket.take(nbytes, now)
+            ok = bucket.refill(now) >= nbytes and self._total.take(nbytes, now) and bucket.take(nbytes, now)
             if not ok:
                 self.dropped += 1
             return ok
