@@ -452,6 +452,18 @@ def _step(node, rank: int, k: torch.Tensor, m: torch.Tensor, is_probe) -> list:
         if x.dim() != 4 or rank != 4 or x.shape[1] != k.shape[1]:
             raise _Unknown(name)
         return [(nxt[0][0], 4, k, (m.float() @ _adaptive(m.shape[1], x.shape[2])) > 0)]
+    if name in ("MeanBackward1", "SumBackward1"):  # a mean or sum over frequency and/or time
+        sizes = tuple(node._saved_self_sym_sizes)
+        dims = {_signed(d) % len(sizes) for d in node._saved_dim}
+        keep = bool(node._saved_keepdim)
+        if len(sizes) != 4 or sizes[1] != k.shape[1] or not dims or not dims <= {2, 3}:
+            raise _Unknown(name)
+        out_rank = 4 if keep else 4 - len(dims)
+        if out_rank != rank or (not keep and dims == {3}):  # [B, C, F] would read as [B, C, T]
+            raise _Unknown(name)
+        if 2 in dims:
+            m = (m.float() @ torch.ones(1, sizes[2])) > 0
+        return [(nxt[0][0], 4, k, m)]
     if name == "ConstantPadNdBackward0":
         pad = list(node._saved_pad)
         if len(pad) <= 2 or (rank == 4 and len(pad) == 4):

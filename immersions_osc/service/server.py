@@ -59,7 +59,7 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
             self.model = load(self.scfg.model, self.device)
             self.sample_rate = describe(self.model).sample_rate
             layout_path = self.scfg.layout or default_layout_path(self.scfg.model)
-            if not self.scfg.layout and not os.path.isfile(layout_path):
+            if not os.path.isfile(layout_path):
                 self._make_layout(layout_path)
         else:
             self.model, model_cfg, _ = load_model(self.scfg.checkpoint, self.device)
