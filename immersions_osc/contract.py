@@ -240,13 +240,20 @@ def _load_exported(path: str) -> nn.Module:
         name = (path_name or node.name).replace("/", ".")
         name = name if name not in used else f"{name}.{node.name}"
         used.add(name)
-        holder = "immersions_neurons." + name.replace(".", "__")
-        gm.add_submodule(holder, makers[node.target](node.args, node.kwargs))
+        module = makers[node.target](node.args, node.kwargs)
+        holder = name  # at its original path when that is free, else under immersions_neurons
+        if name in dict(gm.named_modules()) or not gm.add_submodule(name, module):
+            holder = "immersions_neurons." + name.replace(".", "__")
+            gm.add_submodule(holder, module)
         with gm.graph.inserting_before(node):
             call = gm.graph.call_module(holder, args=(node.args[0],))
         node.replace_all_uses_with(call)
         gm.graph.erase_node(node)
     gm.recompile()
+    # an exported program keeps the mode it was exported in (eval(), train() raise there): the
+    # package's mode switches become no-ops
+    gm.train = lambda mode=True: gm
+    gm.eval = lambda: gm
     meta = {}
     extra = getattr(program, "constants", {}) or {}
     for key in ("sample_rate", "window_seconds"):
