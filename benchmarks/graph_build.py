@@ -15,6 +15,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing
 
+from immersions_osc import threads  # noqa: E402  (first: sets OMP_WAIT_POLICY before torch loads)
+
 import argparse
 import os
 import time
@@ -38,13 +40,15 @@ def main() -> None:
     ap.add_argument("--preset", default="seed")
     ap.add_argument("--rows", action="store_true", help="also time the row-by-row probe (slow: ~45 s for seed)")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", type=int, help="torch threads (default: the thread policy)")
     args = ap.parse_args()
+    policy = threads.apply(args.threads)
     cfg = Config()
     cfg.model.preset = args.preset
     torch.manual_seed(0)
     model = build_model(cfg).eval()
     x = torch.randn(1, int(PROBE_SECONDS * cfg.scaleogram.sample_rate))
-    print(f"torch threads {torch.get_num_threads()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
+    print(f"{policy.describe()}, "
           f"load average {os.getloadavg()[0]:.1f} (other work on the machine counts)")
     graphs = {}
     for method in ["auto", "batched"] + (["rows"] if args.rows else []):

@@ -17,6 +17,7 @@ import time
 
 from ..config import load_config
 from ..errors import UserError
+from .logs import LEVELS, LOGGER, level_from_args, setup_logging
 
 DEMO_WEB_PORT = 8130  # the demo opens the browser viewer here (--web-port 0: off)
 
@@ -48,6 +49,12 @@ def _add_service_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frame-rate", dest="frame_rate", type=float, help="activation frames per second")
     p.add_argument("--loop-seconds", dest="loop_seconds", type=float, help="loop length")
     p.add_argument("--start", help="start clip: silence, noise or an audio file")
+    p.add_argument("--log-level", dest="log_level", choices=LEVELS, type=str.lower,
+                   help="log lines shown (to stderr): debug, info (default), warning or error")
+    p.add_argument("-v", "--verbose", action="count", default=0,
+                   help="log every control applied too (= --log-level debug)")
+    p.add_argument("-q", "--quiet", action="count", default=0,
+                   help="only warnings (-qq: only errors)")
 
 
 def register(subparsers) -> None:
@@ -133,6 +140,7 @@ def _start_web(service, optional: bool = False):
 def run_serve(args: argparse.Namespace) -> int:
     from .server import Service
 
+    setup_logging(level_from_args(args.log_level, args.verbose, args.quiet))
     cfg = service_config(args)
     stop = threading.Event()
     stop_on_signals(stop)
@@ -143,11 +151,11 @@ def run_serve(args: argparse.Namespace) -> int:
         while not stop.wait(0.5):
             pass
     finally:
-        print("stopping ...", flush=True)
+        LOGGER.info("stopping ...")
         if web is not None:
             web.close()
         service.close()
-    print(f"stopped: {service.generator.stats.published} loops, {service.frames_sent} activation frames, "
+    LOGGER.info(f"stopped: {service.generator.stats.published} loops, {service.frames_sent} activation frames, "
           f"{service.xruns} xruns, {service.messages_received} OSC messages received, "
           f"{service.rejected} OSC messages rejected" + (f"; last loop saved to {cfg.service.loops_dir}/last_loop.wav"
                                       if cfg.service.loops_dir else ""))
@@ -174,6 +182,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from .protocol import encode_message
     from .server import Service, Sink, write_wav
 
+    setup_logging(level_from_args(args.log_level, args.verbose, args.quiet))
     if not 2 <= args.seconds <= 3600:
         raise UserError(f"--seconds must be 2..3600, got {args.seconds:g}")
     if args.stops < 1:

@@ -144,8 +144,10 @@ CONTROLS: tuple[Control, ...] = (
     Control(f"{P}/stream/max_datagram", (_i("bytes", 256, 65507),), "largest datagram sent", "service.max_datagram"),
     Control(f"{P}/stream/summary_top", (_i("k", 0, 256),), "how many most-active neurons the summary names", "service.summary_top"),
     # requests
-    Control(f"{P}/layout/request", (), "send the layer table and the layout positions (to the sender "
-                                        "and the subscribers)"),
+    Control(f"{P}/layout/request", (_i("chunks", 0, optional=True, repeat=True),),
+            "send the layer table and the layout positions (to the sender and the subscribers), paced for "
+            "a default receive buffer; with chunk numbers: only those position chunks again (the positions "
+            "keep their frame number while the service runs, so they complete a frame that lost some)"),
     Control(f"{P}/status/request", (), "send the status now (to the sender and the subscribers)"),
 )
 
@@ -197,6 +199,9 @@ def parse_args(control: Control, args: Sequence[Any]) -> list[Any]:
             if len(rest) == 1 and rest[0].tag == "[":  # one array: its elements
                 rest = rest[0].value
             if not rest:
+                if spec.optional:
+                    out.append(spec.default)
+                    continue
                 raise ArgumentError(f"{spec.name}: expected one or more values")
             out.append([_convert(spec, v, pos + 1 + k) for k, v in enumerate(rest)])
             pos = len(args)

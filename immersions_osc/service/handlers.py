@@ -106,13 +106,13 @@ class ControlHandlers:
         if own is not None and port == own[1] and (addr[0] == own[0] or own[0] == "0.0.0.0" or addr[0] == "0.0.0.0"
                                                    or addr[0].startswith("127.") and own[0].startswith("127.")):
             raise UserError("cannot subscribe the service to its own port")
-        self.sinks.add(("udp",) + addr, Sink(self.udp_reply(addr), kind), limit=MAX_SINKS)
+        self.add_sink(("udp",) + addr, Sink(self.udp_reply(addr), kind), limit=MAX_SINKS, origin=_origin(reply))
 
     def on_stream_unsubscribe(self, host, port, reply=None):
         addr = self._udp_address(host, port)
         if ("udp",) + addr not in self.sinks:
             raise UserError(f"{host}:{port} is not subscribed")
-        self.remove_sink(("udp",) + addr)
+        self.remove_sink(("udp",) + addr, origin=_origin(reply))
 
     def _set_service(self, **changes) -> None:
         self.scfg = dataclasses.replace(self.scfg, **changes)
@@ -133,9 +133,10 @@ class ControlHandlers:
         self._set_service(summary_top=k)
 
     # requests
-    def on_layout_request(self, reply=None):
-        for d in self.layout_datagrams():
-            self._reply(reply, d)
+    def on_layout_request(self, chunks, reply=None):
+        datagrams = self.layout_datagrams(chunks)
+        if not self.paced.submit(self.sinks.reply_targets(reply), datagrams):
+            raise UserError("layout requests come faster than the layout can be sent; ask again in a moment")
 
     def on_status_request(self, reply=None):
         self._reply(reply, self.status_datagram())
@@ -153,3 +154,8 @@ for _name, *_ in OPTIMIZE_FIELDS:  # /immersions/optimize/<field> -> generator.s
 def check_dispatch() -> list[str]:
     """Controls without a handler (should be none; a test checks)."""
     return [c.address for c in CONTROLS if not callable(getattr(ControlHandlers, c.handler, None))]
+
+
+def _origin(reply) -> str:
+    addr = getattr(reply, "addr", None)  # a UDP sender (sinks.UdpReply)
+    return f"{addr[0]}:{addr[1]}" if addr else ""

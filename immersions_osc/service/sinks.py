@@ -91,12 +91,16 @@ class Sinks:
                 except OSError:
                     sink.failures += 1
 
-    def reply(self, reply: Optional[Send], datagram: bytes) -> None:
-        """To the sender (when it is not a subscriber already) and to every subscriber."""
+    def reply_targets(self, reply: Optional[Send]) -> list[Send]:
+        """Every subscriber, and the sender when it is not one of them."""
         sends = [s.send for s in self.snapshot()]
         if reply is not None and reply not in sends:
             sends.append(reply)
-        for send in sends:
+        return sends
+
+    def reply(self, reply: Optional[Send], datagram: bytes) -> None:
+        """To the sender (when it is not a subscriber already) and to every subscriber."""
+        for send in self.reply_targets(reply):
             try:
                 send(datagram)
             except OSError:
