@@ -148,8 +148,11 @@ CONTROLS: tuple[Control, ...] = (
     Control(f"{P}/stream/max_datagram", (_i("bytes", 256, 65507),), "largest datagram sent", "service.max_datagram"),
     Control(f"{P}/stream/summary_top", (_i("k", 0, 256),), "how many most-active neurons the summary names", "service.summary_top"),
     # requests
-    Control(f"{P}/layout/request", (), "send the layer table and the layout positions (to the sender "
-                                        "and its host's subscriptions; a few per second at most)"),
+    Control(f"{P}/layout/request", (_i("chunks", 0, optional=True, repeat=True),),
+            "send the layer table and the layout positions (to the sender and its host's subscriptions, "
+            "within the sender's reply budget), paced for a default receive buffer; with chunk numbers: only "
+            "those position chunks again (the positions keep their frame number while the service runs, so "
+            "they complete a frame that lost some)"),
     Control(f"{P}/status/request", (), "send the status now (to the sender and its host's subscriptions)"),
     # access
     Control(f"{P}/auth", (_s("token"),), "a sender on another machine (service started with --allow-remote) "
@@ -204,6 +207,9 @@ def parse_args(control: Control, args: Sequence[Any]) -> list[Any]:
             if len(rest) == 1 and rest[0].tag == "[":  # one array: its elements
                 rest = rest[0].value
             if not rest:
+                if spec.optional:
+                    out.append(spec.default)
+                    continue
                 raise ArgumentError(f"{spec.name}: expected one or more values")
             out.append([_convert(spec, v, pos + 1 + k) for k, v in enumerate(rest)])
             pos = len(args)

@@ -8,12 +8,14 @@ rate-limited log line.
 """
 from __future__ import annotations
 
+import logging
 import socket
 from typing import Optional
 
 from ..errors import UserError
 from .controls import CONTROL_BY_ADDRESS, MESSAGES, PREFIX, ArgumentError, Control, parse_args
 from .incoming import AddressMatcher, decode, is_pattern
+from .logs import LOGGER
 from .protocol import OSCDecodeError, encode_message
 from .sinks import Send, UdpReply
 
@@ -84,6 +86,8 @@ class ControlDispatch:
             self._reject(reply, control.address, f"internal error: {type(exc).__name__}: {exc}", origin)
             return
         self._reply(reply, encode_message(f"{PREFIX}/ack", "s", [control.address]))
+        if LOGGER.isEnabledFor(logging.DEBUG):  # -v: every control applied (rate-limited)
+            self.trace(f"applied {control.address} {' '.join(map(repr, values))} from {origin}")
 
     def _reject(self, reply: Optional[Send], address: str, why: str, origin: str) -> None:
         self.rejected += 1

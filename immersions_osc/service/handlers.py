@@ -119,22 +119,21 @@ class ControlHandlers:
         if sender is not None and not _same_host(sender, addr[0]):
             raise UserError(f"a client can subscribe only its own host ({sender}), not {addr[0]}")
         owners = frozenset({addr[0]} | ({reply.host} if isinstance(reply, UdpReply) else set()))
-        new = self.sinks.add(("udp",) + addr, Sink(self.udp_reply(addr), kind, group="udp", owners=owners,
-                                                   expires=time.monotonic() + self.scfg.subscription_seconds))
-        if new:
-            self.log(f"subscribed {addr[0]}:{addr[1]} ({kind}); {self.sinks.counted()} subscribers and viewers")
+        self.add_sink(("udp",) + addr, Sink(self.udp_reply(addr), kind, group="udp", owners=owners,
+                                            expires=time.monotonic() + self.scfg.subscription_seconds),
+                      origin=_origin(reply))
 
     def on_stream_unsubscribe(self, host, port, reply=None):
         """Over UDP, only the subscribed host itself, or the host that subscribed it, may
-        unsubscribe it (a client's one-shot tools send from other ports) (in-process callers and the viewer's pages, local or holding the token, may)."""
+        unsubscribe it (a client's one-shot tools send from other ports); in-process callers and
+        the viewer's pages (on this machine, or holding the token) may."""
         addr = self._udp_address(host, port)
         sink = self.sinks.get(("udp",) + addr)
         if sink is None:
             raise UserError(f"{host}:{port} is not subscribed")
         if isinstance(reply, UdpReply) and not any(_same_host(reply.host, owner) for owner in sink.owners):
             raise UserError(f"only the host of {addr[0]}:{addr[1]} (or the host that subscribed it) can unsubscribe it")
-        if self.sinks.remove(("udp",) + addr):
-            self.log(f"unsubscribed {addr[0]}:{addr[1]}")
+        self.remove_sink(("udp",) + addr, origin=_origin(reply))
 
     def _set_service(self, **changes) -> None:
         self.scfg = dataclasses.replace(self.scfg, **changes)
@@ -155,10 +154,15 @@ class ControlHandlers:
         self._set_service(summary_top=k)
 
     # requests
-    def on_layout_request(self, reply=None):
-        """The layout to the sender (and its host's subscriptions), within the sender's reply budget."""
-        if not self.sinks.reply_many(reply, self.layout_datagrams()):
+    def on_layout_request(self, chunks, reply=None):
+        """The layout (or some of its chunks) to the sender and its host's subscriptions, within the
+        sender's reply budget, paced (``pacing.py``)."""
+        datagrams = self.layout_datagrams(chunks)
+        targets = self.sinks.request_targets(reply, datagrams)
+        if targets is None:
             raise UserError("layout requested too often; try again in a few seconds")
+        if not self.paced.submit(targets, datagrams):
+            raise UserError("layout requests come faster than the layout can be sent; ask again in a moment")
 
     # access
     def on_auth(self, token, reply=None):
@@ -205,3 +209,8 @@ def _same_host(a: str, b: str) -> bool:
 def check_dispatch() -> list[str]:
     """Controls without a handler (should be none; a test checks)."""
     return [c.address for c in CONTROLS if not callable(getattr(ControlHandlers, c.handler, None))]
+
+
+def _origin(reply) -> str:
+    addr = getattr(reply, "addr", None)  # a UDP sender (sinks.UdpReply)
+    return f"{addr[0]}:{addr[1]}" if addr else ""

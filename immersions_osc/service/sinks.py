@@ -246,19 +246,26 @@ class Sinks:
                 self._send(sink, datagram)
         return sent
 
-    def reply_many(self, reply: Optional[Send], datagrams: list[bytes]) -> bool:
-        """Datagrams answering a request (a layout, a status): to the sender and to the subscribers
-        on the sender's host (a client often sends from one port and listens on another), all or
-        none within that host's budget.  Returns whether they went out."""
+    def request_targets(self, reply: Optional[Send], datagrams: list[bytes]) -> Optional[list[Send]]:
+        """Who gets the answer to a request (a layout, a status): the sender and the subscribers on
+        the sender's host (a client often sends from one port and listens on another).  None when
+        that is beyond the sender host's budget (nothing is charged then)."""
         if reply is None:
-            return False
+            return []
         targets = [reply]
         if isinstance(reply, UdpReply):
             targets += [s.send for s in self.snapshot() if s.group == "udp" and isinstance(s.send, UdpReply)
                         and s.send.host == reply.host and s.send != reply]
             cost = len(targets) * sum(len(d) + ReplyBudget.OVERHEAD for d in datagrams)
             if not self.budget.allow(reply.host, cost):
-                return False
+                return None
+        return targets
+
+    def reply_many(self, reply: Optional[Send], datagrams: list[bytes]) -> bool:
+        """Datagrams answering a request, sent now to :meth:`request_targets`; whether they went."""
+        targets = self.request_targets(reply, datagrams)
+        if not targets:
+            return False
         for send in targets:
             for d in datagrams:
                 try:

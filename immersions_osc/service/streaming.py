@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ..atomic import atomic_write_bytes
+from ..errors import UserError
 from ..optimize.generator import PublishedLoop
 from ..optimize.targets import Target
 from .controls import PREFIX
@@ -46,17 +47,25 @@ def write_wav(path: str, audio: np.ndarray, sample_rate: int) -> None:
 
 class Streaming:
     # --- messages ------------------------------------------------------------------------------------
-    def layout_datagrams(self) -> list[bytes]:
+    def layout_datagrams(self, chunks: Optional[list[int]] = None) -> list[bytes]:
+        """The layer table and the position chunks; ``chunks``: only these position chunks.  The
+        positions are one frame whose number stays the same while the service runs (a client
+        completes it from chunks of several requests; a restarted service numbers it anew)."""
+        positions = np.asarray(self.layout.positions, np.float32).reshape(-1)
+        vector = encode_vector(f"{PREFIX}/layout/positions", self.layout_frame, positions, "float32",
+                               self.scfg.max_datagram)
+        if chunks is not None:
+            bad = [c for c in chunks if c >= len(vector)]
+            if bad:
+                raise UserError(f"chunk {bad[0]} out of range (0..{len(vector) - 1} at max_datagram "
+                                f"{self.scfg.max_datagram})")
+            return [vector[c] for c in sorted(set(chunks))]
         out = []
         for i, name in enumerate(self.vector.layer_names):
             c, f = self.vector.shapes[name]
             out.append(encode_message(f"{PREFIX}/layout/layer", "isiii",
                                       [i, name, int(self.vector.offsets[i]), c, f]))
-        self._layout_frame += 1
-        positions = np.asarray(self.layout.positions, np.float32).reshape(-1)
-        out += encode_vector(f"{PREFIX}/layout/positions", self._layout_frame, positions, "float32",
-                             self.scfg.max_datagram)
-        return out
+        return out + vector
 
     def status_values(self) -> list:
         g = self.generator.stats

@@ -254,7 +254,7 @@ class WebServer:
         peer = f"{peer_addr[0]}:{peer_addr[1]}"
         viewer = _Viewer(connection, peer, peer_addr[0])
         try:
-            self.service.sinks.add(viewer, Sink(viewer.send, "all", group="viewer"))
+            self.service.add_sink(viewer, Sink(viewer.send, "all", group="viewer"))  # logged there
         except UserError as exc:
             viewer.stop()
             connection.close(1013, str(exc)[:120])  # try again later
@@ -262,7 +262,6 @@ class WebServer:
         with self._lock:
             self.viewers[viewer] = None
             self.connections += 1
-        self.service.log(f"viewer connected from {peer} ({self.service.sinks.counted()} subscribers and viewers)")
         try:
             for d in self.service.layout_datagrams() + [self.service.status_datagram()]:
                 viewer.send(d, first=True)
@@ -285,7 +284,6 @@ class WebServer:
             viewer.stop()
             with self._lock:
                 self.viewers.pop(viewer, None)
-            self.service.log(f"viewer disconnected: {peer}")
 
     # --- what the page fetches ---------------------------------------------------------------------------
     def info(self) -> dict:
@@ -377,7 +375,9 @@ class WebServer:
                 # the scaleogram holds no state and no hooks: the stream model's serves every thread
                 audio = torch.from_numpy(np.ascontiguousarray(loop, np.float32)).to(self.service.device)
                 with torch.no_grad():
-                    log_power = self.service.stream_model.scaleogram(audio[None])
+                    from ..contract import spectrum
+
+                    log_power = spectrum(self.service.stream_model, audio[None])
                 png = encode_png(scaleogram_image(log_power[0, 0].cpu().numpy(), scale=2))
             self._scaleogram_cache = (version, png)
             return png, version
