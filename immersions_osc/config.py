@@ -266,7 +266,11 @@ class OptimizeConfig:
 class ServiceConfig:
     """The live service (``immersions-osc serve``); see docs/osc.md for the OSC side."""
     checkpoint: str = "checkpoints/small.pt"
-    # layout file whose neuron order the activation stream follows ("" = <checkpoint>_layout.npz)
+    # your own network instead of the checkpoint (docs/api.md): package.module:factory,
+    # path/to/file.py:factory or a torch.export .pt2 file ("" = use the checkpoint)
+    model: str = ""
+    # layout file whose neuron order the activation stream follows ("" = <checkpoint>_layout.npz;
+    # with a model: beside its file, made on the first start when missing)
     layout: str = ""
     device: str = "auto"
     # OSC control port (UDP) and the interface it listens on

@@ -64,13 +64,22 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
         if self.scfg.torch_threads:  # else the thread policy the command applied (immersions_osc/threads.py)
             torch.set_num_threads(self.scfg.torch_threads)
         self.device = resolve_device(self.scfg.device)
-        self.model, model_cfg, _ = load_model(self.scfg.checkpoint, self.device)
+        if self.scfg.model:  # the user's own network (immersions_osc/contract.py)
+            from ..contract import default_layout_path, describe, load
+
+            self.model = load(self.scfg.model, self.device)
+            self.sample_rate = describe(self.model).sample_rate
+            layout_path = self.scfg.layout or default_layout_path(self.scfg.model)
+            if not os.path.isfile(layout_path):
+                self._make_layout(layout_path)
+        else:
+            self.model, model_cfg, _ = load_model(self.scfg.checkpoint, self.device)
+            self.sample_rate = model_cfg.scaleogram.sample_rate
+            layout_path = self.scfg.layout or os.path.splitext(self.scfg.checkpoint)[0] + "_layout.npz"
         self.model.eval()
         # the activation stream runs its own copy: forward hooks are per module, and the optimizer
         # thread's hooks must never see the stream's (gradient-free) forward passes
         self.stream_model = copy.deepcopy(self.model).eval()
-        self.sample_rate = model_cfg.scaleogram.sample_rate
-        layout_path = self.scfg.layout or os.path.splitext(self.scfg.checkpoint)[0] + "_layout.npz"
         layout = load_layout(layout_path)
         self.layout, self.vector = in_stream_order(layout, NeuronVector.from_layout(layout))
         self.loop_samples = int(self.scfg.loop_seconds * self.sample_rate)
@@ -111,6 +120,17 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
         self._started = time.monotonic()
         self.sock: Optional[socket.socket] = None
         self.rng = random.Random(cfg.optimize.seed)
+
+    def _make_layout(self, path: str) -> None:
+        """Lay out a ``--model`` that has no layout yet (once; later starts load the file)."""
+        from ..layout.build import build_layout
+        from ..layout.export import save_layout
+
+        self.log(f"no layout at {path}: laying out {self.scfg.model} (once; later starts read the file)")
+        result = build_layout(self.model, self.cfg.layout, self.device, clips=4, quiet=True, log=self.log,
+                              cache=os.path.splitext(path)[0] + ".graph.npz", source=self.scfg.model)
+        save_layout(path, result.layout)
+        self.log(f"layout: {result.layout.positions.shape[0]:,} neurons in {result.seconds:.1f} s -> {path}")
 
     # --- life cycle ------------------------------------------------------------------------------------
     def start(self) -> "Service":

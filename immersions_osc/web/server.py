@@ -295,7 +295,9 @@ class WebServer:
                 # the scaleogram holds no state and no hooks: the stream model's serves every thread
                 audio = torch.from_numpy(np.ascontiguousarray(loop, np.float32)).to(self.service.device)
                 with torch.no_grad():
-                    log_power = self.service.stream_model.scaleogram(audio[None])
+                    from ..contract import spectrum
+
+                    log_power = spectrum(self.service.stream_model, audio[None])
                 png = encode_png(scaleogram_image(log_power[0, 0].cpu().numpy(), scale=2))
             self._scaleogram_cache = (version, png)
             return png, version
