@@ -4,7 +4,8 @@
 # restarted service knows nobody.  So, every frame, the 'renew' Execute DAT calls tick(), which
 #   * sends /immersions/stream/subscribe every RENEW_SECONDS (renewal; after a service restart this
 #     is what brings the pictures back, within RENEW_SECONDS),
-#   * asks for the layout (/immersions/layout/request) while none has arrived, and again when the
+#   * asks for the layout (/immersions/layout/request) while none has arrived -- only the chunks
+#     still missing when some arrived --, and again when the
 #     service came back (the status resumes after a gap, or its "seconds up" went down: a restarted
 #     service may run another model).
 # The decisions are in Session.due(), plain Python (tests/test_clients_td.py drives it, and a real
@@ -22,7 +23,7 @@ STATUS_GAP_SECONDS = 3.0  # the status comes once a second: silence this long me
 # tests/test_clients_static.py; send() refuses anything else).
 SENT = {
     '/immersions/stream/subscribe': 'sis',  # host, port, kind ('all': activation blobs too)
-    '/immersions/layout/request': '',
+    '/immersions/layout/request': '[i*]',  # no argument: the whole layout; chunk numbers: only those
     '/immersions/status/request': '',
 }
 
@@ -62,13 +63,15 @@ class Session:
             out.append('layout')
             self.last_layout_request = now
             if restarted and receiver is not None:
-                receiver.positions = None  # the new service's layout replaces the old one when it arrives
+                receiver.forget_layout()  # the new service's layout replaces the old one when it arrives
         return out
 
 
 def send(osc_out, address, *args):
     """Send one message to the service, typed as SENT says (OSC Out DAT: sendOSC)."""
     tags = SENT[address]
+    if tags == '[i*]':  # any number of ints
+        tags = 'i' * len(args)
     if len(args) != len(tags):
         raise ValueError('%s takes %d arguments' % (address, len(tags)))
     cast = {'i': int, 'f': float, 's': str}
@@ -82,7 +85,10 @@ def perform(comp, actions):
         if action == 'subscribe':
             send(osc_out, '/immersions/stream/subscribe', comp.par.Host.eval(), comp.par.Listenport.eval(), 'all')
         elif action == 'layout':
-            send(osc_out, '/immersions/layout/request')
+            # part of the layout arrived: ask for the chunks still missing, else for all of it
+            receiver = comp.fetch('immersions', None, search=False)
+            missing = receiver.missing_position_chunks() if receiver is not None else []
+            send(osc_out, '/immersions/layout/request', *missing)
         elif action == 'status':
             send(osc_out, '/immersions/status/request')
 

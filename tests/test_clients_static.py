@@ -216,7 +216,12 @@ def td_sent():
     tree = ast.parse(open(path).read())
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "SENT" for t in node.targets):
-            return [("td_network/session.py", a, t) for a, t in ast.literal_eval(node.value).items()]
+            out = []
+            for a, t in ast.literal_eval(node.value).items():
+                # '[i*]': none, one or several ints
+                for tags in (["", "i", "ii"] if t == "[i*]" else [t]):
+                    out.append(("td_network/session.py", a, tags))
+            return out
     raise AssertionError("td_network/session.py has no SENT table")
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from immersions_osc.service.decoder import (ActivationReceiver, brightness, layer_colors, load_layout_npz,
                                             normalized_positions)
-from immersions_osc.service.protocol import FrameAssembler, decode_packet, decode_values, parse_chunk
+from immersions_osc.service.protocol import FrameAssembler, decode_packet, decode_values, encode_vector, parse_chunk
 
 from service_harness import REPO, OSCClient, ServiceProcess
 
@@ -371,7 +371,7 @@ def test_session_renews_and_rerequests_the_layout():
     # the service restarted quickly (uptime went down): the layout is requested again at once
     receiver.status = {"seconds_up": 2.0}
     assert s.due(111.0, receiver) == ["layout"] and s.restarts == 1
-    assert receiver.positions is None
+    assert receiver.positions is None and receiver.missing_position_chunks() == []
     assert s.due(115.0, receiver) == ["subscribe"]  # layout asked 4 s ago: not yet again
     assert s.due(116.5, receiver) == ["layout"]
     receiver.positions = np.zeros((4, 2), np.float32)
@@ -379,6 +379,32 @@ def test_session_renews_and_rerequests_the_layout():
     receiver.status = {"seconds_up": 40.0}
     assert s.due(130.0, receiver) == ["subscribe", "layout"] and s.restarts == 2
     assert s.due(131.0, receiver) == []  # the same status object again: nothing new
+
+
+def test_td_asks_only_for_the_missing_layout_chunks():
+    """Part of the layout lost: the renewal asks for exactly the chunks still missing (the service
+    resends those, with the positions' frame number), and the layout completes."""
+    session = load_td("session")
+    positions = load_layout_npz(LAYOUT)[0]
+    chunks = encode_vector("/immersions/layout/positions", 7, positions.reshape(-1), "float32", 8192)
+    assert len(chunks) > 4
+    rng = random.Random(11)
+    lost = sorted(rng.sample(range(len(chunks)), 3))
+    receiver = ActivationReceiver()
+    comp = FakeComp()
+    comp.store("immersions", receiver)
+    assert receiver.missing_position_chunks() == []  # nothing yet: the whole layout is asked for
+    session.perform(comp, ["layout"])
+    assert comp.sent[-1] == ("/immersions/layout/request", [])
+    for k, d in enumerate(chunks):
+        if k not in lost:
+            receiver.feed_datagram(d)
+    assert receiver.positions is None and receiver.missing_position_chunks() == lost
+    session.perform(comp, ["layout"])
+    assert comp.sent[-1] == ("/immersions/layout/request", lost)
+    for k in lost:
+        receiver.feed_datagram(chunks[k])
+    assert np.array_equal(receiver.positions, positions) and receiver.missing_position_chunks() == []
 
 
 @pytest.mark.slow

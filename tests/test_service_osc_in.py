@@ -214,3 +214,18 @@ def test_a_malformed_packet_is_answered_not_dropped(service):
     replies = replies_to(service, osc_string("/immersions/player/volume") + osc_string(",x") + b"\0" * 4)
     assert errors(replies) == [("?", "malformed OSC packet: /immersions/player/volume: unsupported OSC type tag 'x' "
                                      "(OSC 1.1 types: FINST[]bcdfhimrst)")]
+
+
+def test_costly_patterns_are_simplified_or_refused(service):
+    """python-osc matches patterns with a backtracking regular expression: '*' runs are folded
+    (same meaning), and a pattern still too costly is refused rather than stalling the service."""
+    folded = "/immersions/**/p" + "*?" * 21 + "y"  # = /immersions/*/p?????????????????????*y: nothing
+    replies = replies_to(service, message(folded, [("T", True)]))
+    assert errors(replies) == [(folded, "no control matches this address pattern (see docs/osc.md)")]
+    replies = replies_to(service, message("/immersions/p*?**/pl*?*y", [("T", True)]))
+    assert acks(replies) == ["/immersions/player/play"]
+    costly = "/immersions/" + "*[a-z]" * 12 + "!"
+    replies = replies_to(service, message(costly, [("T", True)]))
+    assert errors(replies) == [(costly, "address pattern with more than 4 '*' or 4 '{...}'")]
+    replies = replies_to(service, message("/immersions/" + "{a,b}" * 5, []))
+    assert "more than 4" in errors(replies)[0][1]

@@ -25,6 +25,7 @@ scheduled), nesting at most ``MAX_DEPTH`` deep.  Every malformed input raises
 """
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -210,13 +211,36 @@ class AddressMatcher:
         self._cache: dict[str, list[Any]] = {}
 
     def __call__(self, address: str) -> list[Any]:
+        """The targets ``address`` names; PatternError for a pattern too costly to match."""
         found = self._cache.get(address)
         if found is None:
-            found = [h.args[0] for h in self.dispatcher.handlers_for_address(address)]
+            found = [h.args[0] for h in self.dispatcher.handlers_for_address(simplify_pattern(address))]
             if len(self._cache) >= self.cache_size:
                 self._cache.clear()
             self._cache[address] = found
         return list(found)
+
+
+class PatternError(ValueError):
+    """An address pattern the service will not match (too long, too many wildcards)."""
+
+
+MAX_PATTERN = 256  # characters; no address of the service is near that long
+MAX_STARS = 4  # '*' and '{...}' each, after simplification: python-osc matches with a backtracking
+MAX_BRACES = 4  # regular expression, and a pattern like '*?*?*?*?*?*?*?*?' costs it seconds
+
+
+def simplify_pattern(address: str) -> str:
+    """The same pattern, cheaper to match: a run of '*' and '?' becomes its '?'s then one '*'
+    ('**' = '*', '*?' = '?*'); PatternError when it is still too costly."""
+    if not is_pattern(address):
+        return address
+    if len(address) > MAX_PATTERN:
+        raise PatternError(f"address pattern longer than {MAX_PATTERN} characters")
+    out = re.sub(r"[*?]{2,}", lambda m: "?" * m.group().count("?") + ("*" if "*" in m.group() else ""), address)
+    if out.count("*") > MAX_STARS or out.count("{") > MAX_BRACES:
+        raise PatternError(f"address pattern with more than {MAX_STARS} '*' or {MAX_BRACES} '{{...}}'")
+    return out
 
 
 def _noop(*_):  # the dispatcher only routes; the service applies (with its own argument checking)
