@@ -70,7 +70,7 @@ def test_supercollider_selftest(live, tmp_path):
                           cwd=str(tmp_path), capture_output=True, text=True, timeout=120)
     out = proc.stdout + proc.stderr
     results = dict(re.findall(r"^SELFTEST (\w+) (PASS|FAIL)", out, re.M))
-    assert set(results) >= {"input", "status", "energy", "midi"}, out[-4000:]
+    assert set(results) >= {"input", "status", "energy", "midi", "toggle", "learn"}, out[-4000:]
     assert all(v == "PASS" for v in results.values()), out[-4000:]
     assert proc.returncode == 0, out[-4000:]
     # scsynth heard the loop: a real level, measured inside SC
