@@ -53,6 +53,9 @@ class ControlDispatch:
             return
         for message in messages:
             self.messages_received += 1
+            if message.error is not None:
+                self._reject(reply, message.address, f"malformed OSC message: {message.error}", origin)
+                continue
             try:
                 controls = MATCH(message.address)
             except PatternError as exc:
