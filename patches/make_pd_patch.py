@@ -574,17 +574,17 @@ def audio() -> Canvas:
 
 
 def patch() -> str:
-    main = Canvas("#N canvas 40 40 1060 830 12")
+    main = Canvas("#N canvas 40 40 1060 850 12")
     main.text(20, 10, "Immersions -- Pure Data client. Sliders , toggles and bangs control the service "
                       "(immersions-osc serve , OSC on UDP 57130) ; any MIDI controller plays them (default: "
                       "Behringer BCF2000 preset 1 ; learn: click a control's L , move a knob). The play and run "
                       "toggles and the volume follow the service's status.", width=140)
-    main.text(20, 70, "Another machine or port: [; immersions-service 192.168.1.20 57130( , "
+    main.text(20, 75, "Another machine or port: [; immersions-service 192.168.1.20 57130( , "
                       "[; immersions-listen 57140( , [; immersions-myhost 192.168.1.30( (this computer as the "
                       "service sees it). Print status and acks: [; immersions-verbose 1(. See README.md.", width=140)
     # controls: one row each, learn bang (L) on the left
-    main.text(20, 120, "L  control (CC)", width=30)
-    y0 = 145
+    main.text(20, 135, "L = learn (click, then move a MIDI control) / control (default CC)", width=80)
+    y0 = 160
     for k, (name, cc, kind, address, lbl, low, high, mapping, log) in enumerate(CONTROLS):
         col, row = k // 12, k % 12
         x, y = 20 + 360 * col, y0 + 24 * row

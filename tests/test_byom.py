@@ -262,3 +262,56 @@ def test_service_streams_and_sonifies_the_mel_cnn(tmp_path):
     finally:
         osc.close()
         service.close()
+
+
+def test_the_viewer_shows_the_mel_cnn_layout():
+    import urllib.request
+
+    from service_harness import running_viewer
+
+    for web in running_viewer(model="examples/mel_cnn.py:build"):
+        def get(path):
+            with urllib.request.urlopen(web.url.rstrip("/") + path, timeout=30) as r:
+                return r.read()
+
+        info = json.loads(get("/info.json"))
+        assert info["neurons"] == 1568 and [l["name"] for l in info["layers"]] == [
+            "blocks.0.relu", "blocks.1.relu", "blocks.2.relu", "fc_relu"]
+        assert get("/scaleogram.png").startswith(b"\x89PNG")  # the model's own mel frontend
+        assert get("/snapshot.png?size=128").startswith(b"\x89PNG")
+
+
+def test_loop_analysis_of_any_model_is_the_window_ending_at_the_playhead():
+    from immersions_osc.layout.export import load_layout
+    from immersions_osc.service.engine import LoopAnalysis, NeuronVector, current_activations
+
+    mel = example("mel_cnn")
+    model = mel.build()
+    vector = NeuronVector.from_layout(load_layout(os.path.join(REPO, "examples", "mel_cnn_build_layout.npz")))
+    rng = np.random.default_rng(5)
+    loop = (rng.standard_normal(22050) * 0.1).astype(np.float32)
+    window = 11025
+    analysis = LoopAnalysis(model, loop, vector, window, frames=16, batch=5)
+    for position in rng.integers(0, len(loop), 4):
+        end = analysis.ends[np.searchsorted(analysis.ends, position, side="right") - 1] if position >= analysis.ends[0] \
+            else analysis.ends[-1]
+        audio = torch.from_numpy(loop[(np.arange(end - window, end)) % len(loop)])
+        expected = current_activations(model, audio, vector)
+        assert np.allclose(analysis.frame(int(position)), expected, atol=1e-4)
+
+
+def test_serve_model_from_the_command_line(tmp_path):
+    """The acceptance command: `serve --model examples/mel_cnn.py:build` streams that model."""
+    from service_harness import ServiceProcess
+
+    service = ServiceProcess("--model", "examples/mel_cnn.py:build", "--audio", "none", "--loops-dir", str(tmp_path))
+    osc = OSCClient(service.port)
+    try:
+        osc.wait_ready()
+        osc.subscribe()
+        frames = osc.frames(2)
+        assert len(frames) == 2 and all(v.shape == (1568,) for _, v in frames)
+    finally:
+        osc.close()
+        code = service.stop()
+    assert code == 0, service.output[-2000:]

@@ -278,7 +278,7 @@ and `d`; an `i` must be integral).  OSC 1.1 types are understood: `T`/`F` for an
 for a control without arguments, an array for a list (`i*`); any other type (`m` MIDI, `r`, `t`,
 `c`, `b`) is refused with an error naming the argument.  Address patterns work
 (`/immersions/*/volume`, `/immersions/player/{play,volume}`): the message is applied to every
-control the pattern matches.  Bundles are applied at once, message by message.  Every accepted
+control the pattern matches (a pattern may hold at most 4 `*` and 4 `{...}`).  Bundles are applied at once, message by message.  Every accepted
 control is acknowledged with `/immersions/ack` (its address); a rejected one (unknown address,
 wrong types, out of range, a malformed packet) gets `/immersions/error`, sent to the sender's
 address and to the subscribers, and the service keeps running.

@@ -14,7 +14,7 @@ from typing import Optional
 
 from ..errors import UserError
 from .controls import CONTROL_BY_ADDRESS, MESSAGES, PREFIX, ArgumentError, Control, parse_args
-from .incoming import AddressMatcher, decode, is_pattern
+from .incoming import AddressMatcher, PatternError, decode, is_pattern
 from .logs import LOGGER
 from .protocol import OSCDecodeError, encode_message
 from .sinks import Send, UdpReply
@@ -61,7 +61,14 @@ class ControlDispatch:
                 return
         for message in messages:
             self.messages_received += 1
-            controls = MATCH(message.address)
+            if message.error is not None:
+                self._reject(reply, message.address, f"malformed OSC message: {message.error}", origin)
+                continue
+            try:
+                controls = MATCH(message.address)
+            except PatternError as exc:
+                self._reject(reply, message.address, str(exc), origin)
+                continue
             if not controls:
                 if message.address in OUTGOING:
                     # our own messages (a service subscribed to itself or to another service): answering

@@ -928,24 +928,6 @@
 			{
 				"box": {
 					"maxclass": "newobj",
-					"text": "prepend remove",
-					"numinlets": 2,
-					"numoutlets": 1,
-					"patching_rect": [
-						1060,
-						490,
-						108,
-						22
-					],
-					"outlettype": [
-						""
-					],
-					"id": "obj-47"
-				}
-			},
-			{
-				"box": {
-					"maxclass": "newobj",
 					"text": "coll ---ccmap",
 					"numinlets": 1,
 					"numoutlets": 4,
@@ -960,6 +942,24 @@
 						"",
 						"",
 						"bang"
+					],
+					"id": "obj-47"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend remove",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1060,
+						490,
+						108,
+						22
+					],
+					"outlettype": [
+						""
 					],
 					"id": "obj-48"
 				}
@@ -3928,7 +3928,7 @@
 						0
 					],
 					"destination": [
-						"obj-47",
+						"obj-48",
 						0
 					]
 				}
@@ -3940,7 +3940,7 @@
 						0
 					],
 					"destination": [
-						"obj-48",
+						"obj-47",
 						0
 					]
 				}
@@ -4072,7 +4072,7 @@
 						2
 					],
 					"destination": [
-						"obj-48",
+						"obj-47",
 						0
 					]
 				}
@@ -4204,7 +4204,7 @@
 						0
 					],
 					"destination": [
-						"obj-48",
+						"obj-47",
 						0
 					]
 				}
