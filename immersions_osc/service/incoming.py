@@ -20,15 +20,16 @@ before python-osc parses it, and its values typed back after.  A message with a 
 OSC 1.0/1.1 is refused whole (the spec: such a message is discarded), which python-osc would not do.
 
 Bundles are walked here (their elements are applied in order, at once: time tags are not
-scheduled), nesting at most ``MAX_DEPTH`` deep.  Every malformed input raises
-:class:`~.protocol.OSCDecodeError` and nothing else.
+scheduled), nesting at most ``MAX_DEPTH`` deep.  A packet whose structure is broken raises
+:class:`~.protocol.OSCDecodeError` and nothing else; a message whose address can be read but whose
+arguments are malformed comes back with its ``error``, so that only it is refused, by its address.
 """
 from __future__ import annotations
 
 import re
 import struct
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_message import OscMessage
@@ -64,6 +65,7 @@ class OscArg:
 class Incoming:
     address: str  # as sent: an address or an address pattern
     args: list[OscArg]
+    error: Optional[str] = None  # why the message (whose address could be read) is malformed
 
 
 def typed(value: Any) -> OscArg:
@@ -117,19 +119,31 @@ def _walk(data: bytes, depth: int) -> Iterator[Incoming]:
 
 
 def _message(data: bytes) -> Incoming:
+    """One message; OSCDecodeError when not even its address can be read, else an Incoming
+    (with ``error`` when the rest is malformed: the sender learns which message was wrong)."""
     if not data.startswith(b"/"):
         raise OSCDecodeError("an OSC message's address must start with '/'")
     try:
         address, index = osc_types.get_string(data, 0)
+    except (osc_types.ParseError, UnicodeDecodeError) as exc:
+        raise OSCDecodeError(f"bad address ({_why(exc)})") from None
+    try:
+        return Incoming(address, _arguments(data, index))
+    except OSCDecodeError as exc:
+        return Incoming(address, [], str(exc))
+
+
+def _arguments(data: bytes, index: int) -> list[OscArg]:
+    try:
         tags, end = osc_types.get_string(data, index) if index < len(data) else (",", index)
     except (osc_types.ParseError, UnicodeDecodeError) as exc:
-        raise OSCDecodeError(f"bad address or type tag string ({_why(exc)})") from None
+        raise OSCDecodeError(f"bad type tag string ({_why(exc)})") from None
     if not tags.startswith(","):
-        raise OSCDecodeError(f"{address}: the type tag string must start with ',', got {tags[:20]!r}")
+        raise OSCDecodeError(f"the type tag string must start with ',', got {tags[:20]!r}")
     tags = tags[1:]
     unknown = sorted(set(tags) - KNOWN_TAGS)
     if unknown:
-        raise OSCDecodeError(f"{address}: unsupported OSC type tag {unknown[0]!r} (OSC 1.1 types: "
+        raise OSCDecodeError(f"unsupported OSC type tag {unknown[0]!r} (OSC 1.1 types: "
                              f"{''.join(sorted(KNOWN_TAGS))})")
     if any(t in tags for t in "cSI"):
         data = data[:index] + data[index:end].translate(RETAG) + data[end:]
@@ -137,13 +151,12 @@ def _message(data: bytes) -> Incoming:
         params = OscMessage(data).params
     except Exception as exc:  # python-osc's ParseError, or a bad UTF-8 string argument
         why = _why(exc)
-        raise OSCDecodeError(f"{address}: " + (f"the message is truncated ({why})" if "too short" in why else why)) \
-            from None
+        raise OSCDecodeError(f"the message is truncated ({why})" if "too short" in why else why) from None
     args = _typed(tags, params)
     if _size(args) > len(data) - end:  # python-osc pads a truncated float with zeros (for Reaktor)
-        raise OSCDecodeError(f"{address}: the message is truncated (its arguments need {_size(args)} bytes, "
+        raise OSCDecodeError(f"the message is truncated (its arguments need {_size(args)} bytes, "
                              f"{len(data) - end} were sent)")
-    return Incoming(address, args)
+    return args
 
 
 def _why(exc: Exception) -> str:
