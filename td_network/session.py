@@ -25,6 +25,7 @@ SENT = {
     '/immersions/stream/subscribe': 'sis',  # host, port, kind ('all': activation blobs too)
     '/immersions/layout/request': '[i*]',  # no argument: the whole layout; chunk numbers: only those
     '/immersions/status/request': '',
+    '/immersions/auth': 's',  # a service on another machine (--allow-remote): its token, before subscribing
 }
 
 
@@ -83,6 +84,9 @@ def perform(comp, actions):
     osc_out = comp.op('osc_out')
     for action in actions:
         if action == 'subscribe':
+            token = getattr(comp.par, 'Token', None)
+            if token is not None and token.eval():
+                send(osc_out, '/immersions/auth', token.eval())
             send(osc_out, '/immersions/stream/subscribe', comp.par.Host.eval(), comp.par.Listenport.eval(), 'all')
         elif action == 'layout':
             # part of the layout arrived: ask for the chunks still missing, else for all of it

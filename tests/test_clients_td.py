@@ -406,6 +406,17 @@ def test_session_renews_and_rerequests_the_layout():
     assert s.due(131.0, receiver) == []  # the same status object again: nothing new
 
 
+def test_td_sends_the_token_before_subscribing():
+    session = load_td("session")
+    comp = FakeComp(listen_port=57140)
+    session.perform(comp, ["subscribe"])
+    assert comp.sent == [("/immersions/stream/subscribe", ["127.0.0.1", 57140, "all"])]
+    comp.par.Token = FakePar("s3cret")
+    comp.sent.clear()
+    session.perform(comp, ["subscribe"])
+    assert comp.sent == [("/immersions/auth", ["s3cret"]), ("/immersions/stream/subscribe", ["127.0.0.1", 57140, "all"])]
+
+
 def test_td_asks_only_for_the_missing_layout_chunks():
     """Part of the layout lost: the renewal asks for exactly the chunks still missing (the service
     resends those, with the positions' frame number), and the layout completes."""
