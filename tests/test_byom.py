@@ -298,3 +298,20 @@ def test_loop_analysis_of_any_model_is_the_window_ending_at_the_playhead():
         audio = torch.from_numpy(loop[(np.arange(end - window, end)) % len(loop)])
         expected = current_activations(model, audio, vector)
         assert np.allclose(analysis.frame(int(position)), expected, atol=1e-4)
+
+
+def test_serve_model_from_the_command_line(tmp_path):
+    """The acceptance command: `serve --model examples/mel_cnn.py:build` streams that model."""
+    from service_harness import ServiceProcess
+
+    service = ServiceProcess("--model", "examples/mel_cnn.py:build", "--audio", "none", "--loops-dir", str(tmp_path))
+    osc = OSCClient(service.port)
+    try:
+        osc.wait_ready()
+        osc.subscribe()
+        frames = osc.frames(2)
+        assert len(frames) == 2 and all(v.shape == (1568,) for _, v in frames)
+    finally:
+        osc.close()
+        code = service.stop()
+    assert code == 0, service.output[-2000:]
