@@ -25,18 +25,25 @@ SERVICE_FLAGS = {  # flag -> service config field
     "checkpoint": "checkpoint", "model": "model", "layout": "layout", "host": "host", "port": "port", "audio": "audio",
     "start_jack": "start_jack", "loops_dir": "loops_dir", "device": "device", "web_port": "web_port",
     "frame_rate": "frame_rate", "loop_seconds": "loop_seconds", "start": "start",
+    "allow_remote": "allow_remote", "token": "token",
 }
+TOKEN_ENV = "IMMERSIONS_TOKEN"  # the shared token, without putting it on the command line
 
 
 def _add_service_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="YAML config; its 'service' and 'optimize' sections apply "
                                     "(see `immersions-osc config`)")
     p.add_argument("--checkpoint", help="trained model (default: checkpoints/small.pt)")
+    p.add_argument("--host", help="interface to listen on (default: 127.0.0.1; another one needs --allow-remote)")
+    p.add_argument("--allow-remote", dest="allow_remote", action="store_true", default=None,
+                   help="allow --host beyond this machine; remote clients need the shared token "
+                        "(docs/osc.md, 'Remote access')")
+    p.add_argument("--token", help=f"the shared token for remote clients (default: ${TOKEN_ENV}, else a random "
+                                   f"one, printed at start)")
     p.add_argument("--model", help="your own network instead: package.module:factory, path/to/file.py:factory "
                                    "or a torch.export .pt2 file (docs/api.md)")
     p.add_argument("--layout", help="layout .npz (default: <checkpoint>_layout.npz; with --model: beside "
                                     "the model's file, laid out on the first start)")
-    p.add_argument("--host", help="interface to listen on (default: 127.0.0.1)")
     p.add_argument("--port", type=int, help="OSC control port, UDP (default: 57130)")
     p.add_argument("--audio", choices=("auto", "jack", "none"),
                    help="sound output (default: auto = JACK when a server runs)")
@@ -86,6 +93,8 @@ def service_config(args: argparse.Namespace):
         raise UserError("give --model or --checkpoint, not both")
     cfg = load_config(args.config)
     data = to_dict(cfg)
+    if getattr(args, "token", None) is None and os.environ.get(TOKEN_ENV):
+        args.token = os.environ[TOKEN_ENV]
     for flag, name in SERVICE_FLAGS.items():
         value = getattr(args, flag, None)
         if value is not None:
