@@ -70,7 +70,7 @@ class Streaming:
     def status_values(self) -> list:
         g = self.generator.stats
         return [self._fps, g.steps_per_second, self.xruns, describe_targets(self.targets), g.published,
-                int(self.player.playing), self.player.volume, len(self.sinks), time.monotonic() - self._started]
+                int(self.player.playing), self.player.volume, self.sinks.counted(), time.monotonic() - self._started]
 
     def status_datagram(self) -> bytes:
         return encode_message(f"{PREFIX}/status", "ffisiifif", self.status_values())
@@ -151,6 +151,7 @@ class Streaming:
     def _status_loop(self) -> None:
         last_version, next_status = self.player.version, time.monotonic()
         while not self._stop.wait(0.02):
+            self.sinks.expire()
             if self.player.version != last_version:
                 last_version = self.player.version
                 loop, _ = self.player.playhead()
