@@ -115,6 +115,7 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
         # the layout's frame number: fixed for this run, above the last run's (the clients'
         # assemblers take a restarted service's layout as new)
         self.layout_frame = int(time.time()) % (1 << 30)
+        self._layout_npz: Optional[bytes] = None
         self.paced = PacedSender(on_error=self.errors)  # bursts (the layout) at a pace clients can take
         self._to_write: collections.deque = collections.deque(maxlen=8)  # published loops to write out
         self._published: dict[int, tuple[int, str]] = {}  # version -> the targets it was optimized for
