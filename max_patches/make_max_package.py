@@ -508,8 +508,9 @@ def help_patch() -> Patcher:
     basic.connect(imm, 0, gain)
     basic.connect(gain, 0, dac)
     basic.connect(gain, 0, dac, 1)
-    events = basic.obj(700, 480, "print immersions-events")
-    basic.connect(imm, 3, events)
+    not_errors = basic.obj(700, 480, "route error")  # errors: [immersions] prints them itself (once)
+    basic.connect(imm, 3, not_errors)
+    basic.connect(not_errors, 1, basic.obj(700, 510, "print immersions-events"))
 
     midi = Patcher([0.0, 26.0, 900.0, 654.0])
     midi.comment(15, 10, "MIDI and learn mode", w=400, size=18)

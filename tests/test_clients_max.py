@@ -167,3 +167,7 @@ def test_help_ui_follows_the_status_and_the_energies():
     assert slider.state["setminmax"] == [0.0, 1.5]
     imm.out(2, [0.1] * 12)  # another network (12 layers): size follows, the range starts again
     assert slider.state["size"] == [12] and slider.state["setminmax"] == [0.0, 0.25]
+    # events: the errors are printed once (by [immersions] itself), the rest by the help
+    imm.out(3, ["error", "/immersions/player/volume", "out of range"])
+    imm.out(3, ["ack", "/immersions/player/volume"])
+    assert sim.printed == [("immersions-events", "ack /immersions/player/volume")]

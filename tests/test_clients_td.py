@@ -338,6 +338,31 @@ def test_td_callbacks_on_real_datagrams(captured):
     assert np.array_equal(comp2.fetch("immersions").values, receiver.values[::-1])
 
 
+def test_td_dats_find_the_repository_after_reopening(tmp_path):
+    """The DATs build_network.py writes put the repository on sys.path themselves: run in a fresh
+    Python that does not have it (as TouchDesigner after opening a saved project), they import."""
+    import subprocess
+    import sys
+    import types
+
+    sys.modules.setdefault("td", types.ModuleType("td"))  # build_network imports TouchDesigner's names from it
+    builder = load_td("build_network")
+    texts = {"osc_in": builder.on_path(builder.read("osc_in_callbacks.py")),
+             "chop": builder.on_path(builder.read("script_chop_callbacks.py")),
+             "renew": builder.on_path(builder.RENEW_SCRIPT)}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    for name, text in texts.items():
+        path = tmp_path / f"{name}.py"
+        path.write_text(text + "\nimport immersions_osc, td_network.session\n"
+                               "print('imported', immersions_osc.__file__, td_network.session.__file__)\n")
+        done = subprocess.run([sys.executable, str(path)], cwd=str(tmp_path), env=env, capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 0 and "imported" in done.stdout, (name, done.stderr[-2000:])
+        # from this repository (the path the DAT put first), not from wherever else Python finds them
+        assert all(p.startswith(REPO) for p in done.stdout.split()[1:]), done.stdout
+    assert "onFrameStart" in texts["renew"] and "onCook" in texts["chop"] and "onReceiveOSC" in texts["osc_in"]
+
+
 def test_td_cook_without_copy_numpy_array():
     """Older TouchDesigner builds without copyNumpyArray: channel by channel, same values."""
     chop = load_td("script_chop_callbacks")

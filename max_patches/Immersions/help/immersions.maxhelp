@@ -851,16 +851,35 @@
 							{
 								"box": {
 									"maxclass": "newobj",
+									"text": "route error",
+									"numinlets": 2,
+									"numoutlets": 2,
+									"patching_rect": [
+										700,
+										480,
+										87,
+										22
+									],
+									"outlettype": [
+										"",
+										""
+									],
+									"id": "obj-45"
+								}
+							},
+							{
+								"box": {
+									"maxclass": "newobj",
 									"text": "print immersions-events",
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
 										700,
-										480,
+										510,
 										171,
 										22
 									],
-									"id": "obj-45"
+									"id": "obj-46"
 								}
 							}
 						],
@@ -1377,6 +1396,18 @@
 									],
 									"destination": [
 										"obj-45",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-45",
+										1
+									],
+									"destination": [
+										"obj-46",
 										0
 									]
 								}
