@@ -330,3 +330,9 @@ def test_serve_model_from_the_command_line(tmp_path):
         osc.close()
         code = service.stop()
     assert code == 0, service.output[-2000:]
+
+
+def test_frontend_metadata_is_checked(tmp_path):
+    body = GOOD.replace("    window_seconds = 0.25\n", "    window_seconds = 0.25\n    frontend = 'nowhere'\n")
+    with pytest.raises(UserError, match="'nowhere', which is not one of its modules"):
+        load(f"{write_model(tmp_path, body)}:build")
