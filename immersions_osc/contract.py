@@ -61,10 +61,10 @@ def describe(model: nn.Module) -> ModelInfo:
                         f"(e.g. model.sample_rate = 22050), got {sr!r}")
     frontend = getattr(model, "frontend", None)
     if isinstance(frontend, str):
-        modules = dict(model.named_modules())
-        if frontend not in modules:
-            raise UserError(f"{kind}.frontend names {frontend!r}, which is not one of its modules")
-        frontend = modules[frontend]
+        try:
+            frontend = model.get_submodule(frontend)
+        except AttributeError:
+            raise UserError(f"{kind}.frontend names {frontend!r}, which is not one of its modules") from None
     elif frontend is not None and not isinstance(frontend, nn.Module):
         raise UserError(f"{kind}.frontend must be a submodule or its name, got {type(frontend).__name__}")
     if hasattr(model, "window_samples"):
@@ -121,15 +121,13 @@ def spectrum(model: nn.Module, audio: torch.Tensor) -> torch.Tensor:
     from .config import ScaleogramConfig
     from .scaleogram import Scaleogram
 
-    device = audio.device
-    key = ("_immersions_picture_scaleogram", info.sample_rate)
-    cached = model.__dict__.get(key[0])
+    cached = model.__dict__.get("_immersions_picture_scaleogram")
     if cached is None or cached[0] != info.sample_rate:
-        n_bins = _bins_below_nyquist(info.sample_rate)
-        cfg = ScaleogramConfig(sample_rate=info.sample_rate, n_bins=n_bins, hop_length=512)
+        cfg = ScaleogramConfig(sample_rate=info.sample_rate, n_bins=_bins_below_nyquist(info.sample_rate),
+                               hop_length=512)
         cached = (info.sample_rate, Scaleogram(cfg))
-        model.__dict__[key[0]] = cached  # a plain attribute: not a submodule, not in state_dict
-    return cached[1].to(device)(audio)
+        model.__dict__["_immersions_picture_scaleogram"] = cached  # plain attribute: no submodule, no state
+    return cached[1].to(audio.device)(audio)
 
 
 def _bins_below_nyquist(sample_rate: int, fmin: float = 40.0, bins_per_octave: int = 24) -> int:
@@ -154,6 +152,16 @@ def load(spec: str, device: torch.device | str = "cpu") -> nn.Module:
         model = _call_factory(spec)
     model = model.to(device).eval()
     check_model(model, device)
+    if spec.endswith(".pt2"):  # the service runs batches and loops longer than the window
+        window = describe(model).window
+        try:
+            with torch.no_grad():
+                model(torch.zeros(2, 2 * window, device=device))
+        except Exception as exc:
+            first = (str(exc).strip().splitlines() or [""])[0]
+            raise UserError(f"--model {spec}: the program was exported for one input shape and fails on "
+                            f"[2, {2 * window}] ({type(exc).__name__}: {first}); export it with dynamic batch "
+                            f"and sample dimensions (docs/api.md)") from None
     return model
 
 
@@ -254,13 +262,6 @@ def _load_exported(path: str) -> nn.Module:
     # package's mode switches become no-ops
     gm.train = lambda mode=True: gm
     gm.eval = lambda: gm
-    meta = {}
-    extra = getattr(program, "constants", {}) or {}
-    for key in ("sample_rate", "window_seconds"):
-        if key in extra:
-            meta[key] = extra[key]
-    for k, v in meta.items():
-        setattr(gm, k, v)
     if not hasattr(gm, "sample_rate"):
         sidecar = os.path.splitext(path)[0] + ".json"
         if os.path.isfile(sidecar):

@@ -124,6 +124,18 @@ def test_a_good_model_by_file_and_by_package(tmp_path, monkeypatch):
     by_package = load("pkg_model_xyz:build")
     assert describe(by_file).sample_rate == 8000 and describe(by_file).window == 2000
     assert check_model(by_file) == check_model(by_package) == ["relu", "tanh"]
+    from immersions_osc.contract import spectrum
+
+    with torch.no_grad():  # no frontend: pictures use the package's scaleogram at the model's rate
+        picture = spectrum(by_file, torch.randn(1, 8000))
+    assert picture.dim() == 4 and picture.shape[:2] == (1, 1) and torch.isfinite(picture).all()
+    from immersions_osc.config import OptimizeConfig
+    from immersions_osc.optimize import Target, optimize
+
+    run = optimize(by_file, torch.randn(4000) * 0.1, [Target("relu", channels=[1])], OptimizeConfig(steps=2))
+    assert len(run.history) == 2 and run.loop().shape == (4000,)
+    with pytest.raises(UserError, match="need a model with a `frontend`"):
+        optimize(by_file, torch.randn(4000), [Target("relu")], OptimizeConfig(steps=1, sparsity_penalty=0.1))
     graph = probe_graph(by_file, torch.randn(1, 2000))
     assert graph.shapes == [(4, 1), (3, 1)] and [(b.src, b.dst) for b in graph.blocks] == [(0, 1)]
 
@@ -179,11 +191,14 @@ def test_an_exported_program_is_hookable_again(tmp_path):
     torch.manual_seed(0)
     eager = module.build().eval()
     x = torch.randn(1, 2000)
-    program = torch.export.export(eager, (x,))
-    torch.export.save(program, str(tmp_path / "net.pt2"))
+    torch.export.save(torch.export.export(eager, (x,)), str(tmp_path / "net.pt2"))  # one input shape only
     with pytest.raises(UserError, match="sample rate"):
         load(str(tmp_path / "net.pt2"))
     (tmp_path / "net.json").write_text(json.dumps({"sample_rate": 8000, "window_seconds": 0.25}))
+    with pytest.raises(UserError, match="dynamic batch and sample dimensions"):
+        load(str(tmp_path / "net.pt2"))
+    dims = {"audio": {0: torch.export.Dim("batch"), 1: torch.export.Dim("samples", min=100, max=10 ** 7)}}
+    torch.export.save(torch.export.export(eager, (torch.randn(2, 2000),), dynamic_shapes=dims), str(tmp_path / "net.pt2"))
     exported = load(str(tmp_path / "net.pt2"))
     got, want = capture_activations(exported, x), capture_activations(eager, x)
     assert list(got) == list(want) == ["relu", "tanh"]  # named by the module paths they had
@@ -315,3 +330,9 @@ def test_serve_model_from_the_command_line(tmp_path):
         osc.close()
         code = service.stop()
     assert code == 0, service.output[-2000:]
+
+
+def test_frontend_metadata_is_checked(tmp_path):
+    body = GOOD.replace("    window_seconds = 0.25\n", "    window_seconds = 0.25\n    frontend = 'nowhere'\n")
+    with pytest.raises(UserError, match="'nowhere', which is not one of its modules"):
+        load(f"{write_model(tmp_path, body)}:build")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import copy
+import logging
 import os
 import random
 import socket
@@ -103,7 +104,7 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
         self.jackd = None
         self.clips: Optional[ClipLoader] = None  # started with the service
         self.access = Access(self.scfg.allow_remote, self.scfg.token, self.scfg.subscription_seconds)
-        self.sinks = Sinks(on_expire=lambda key, why: self._sink_event(key, None, f"expired ({why})", ""))
+        self.sinks = Sinks(on_expire=lambda key, sink, why: self._sink_event(key, sink, f"expired ({why})", ""))
         self._control_lock = threading.RLock()
         self.frames_sent = 0
         self.messages_received = 0
@@ -114,6 +115,7 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
         # the layout's frame number: fixed for this run, above the last run's (the clients'
         # assemblers take a restarted service's layout as new)
         self.layout_frame = int(time.time()) % (1 << 30)
+        self._layout_npz: Optional[bytes] = None
         self.paced = PacedSender(on_error=self.errors)  # bursts (the layout) at a pace clients can take
         self._to_write: collections.deque = collections.deque(maxlen=8)  # published loops to write out
         self._published: dict[int, tuple[int, str]] = {}  # version -> the targets it was optimized for
@@ -245,16 +247,23 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
         new = key not in self.sinks
         self.sinks.add(key, sink, limit=limit)
         if new:
-            self._sink_event(key, sink, "connected" if _is_viewer(key) else "subscribed", origin)
+            self._sink_event(key, sink, "connected" if sink.group == "viewer" else "subscribed", origin)
 
     def remove_sink(self, key: object, origin: str = "") -> None:
-        if key in self.sinks:
+        sink = self.sinks.get(key)
+        if sink is not None:
             self.sinks.remove(key)
-            self._sink_event(key, None, "disconnected" if _is_viewer(key) else "unsubscribed", origin)
+            self._sink_event(key, sink, "disconnected" if sink.group == "viewer" else "unsubscribed", origin)
 
-    def _sink_event(self, key: object, sink: Optional[Sink], what: str, origin: str) -> None:
-        self.events(f"{_describe(key, sink)} {what}" + (f" (asked by {origin})" if origin else "")
-                    + f"; {self.sinks.counted()} subscribers and viewers")
+    def _sink_event(self, key: object, sink: Sink, what: str, origin: str) -> None:
+        """Subscribers and viewers: one info line each; the service's own sinks (the viewer's
+        snapshot taker, the demo's counter) only at debug level."""
+        external = sink.group in ("udp", "viewer")
+        if not external and not LOGGER.isEnabledFor(logging.DEBUG):
+            return
+        (self.events if external else self.trace)(
+            f"{_describe(key, sink, kind=what != 'unsubscribed')} {what}" + (f" (asked by {origin})" if origin else "")
+            + f"; {self.sinks.counted()} subscribers and viewers")
 
     def broadcast(self, datagrams: list[bytes], blobs: bool = False) -> None:
         self.sinks.broadcast(datagrams, blobs)
@@ -264,14 +273,9 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
         self.sinks.reply(reply, datagram)
 
 
-def _is_viewer(key: object) -> bool:
-    return hasattr(key, "peer")  # the browser viewer's connections (web/server.py) carry their peer
-
-
-def _describe(key: object, sink: Optional[Sink]) -> str:
-    kind = f" ({sink.kind})" if sink is not None else ""
-    if isinstance(key, tuple) and key[:1] == ("udp",):
-        return f"subscriber {key[1]}:{key[2]}{kind}"
-    if _is_viewer(key):
-        return f"viewer {key.peer}"
-    return f"sink {key!r}{kind}"
+def _describe(key: object, sink: Sink, kind: bool = True) -> str:
+    if sink.group == "udp" and isinstance(key, tuple) and len(key) == 3:
+        return f"subscriber {key[1]}:{key[2]}" + (f" ({sink.kind})" if kind else "")
+    if sink.group == "viewer":
+        return f"viewer {getattr(key, 'peer', key)}"
+    return f"sink {key!r} ({sink.kind})"

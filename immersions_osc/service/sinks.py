@@ -31,7 +31,7 @@ import math
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterator, Optional
 
 from ..errors import UserError
@@ -143,7 +143,7 @@ class Sinks:
     ``len`` counts every sink, ``counted()`` the subscribers and viewers."""
 
     def __init__(self, limit: int = MAX_SINKS, group_limits: Optional[dict] = None,
-                 on_expire: Optional[Callable[[object, str], None]] = None):
+                 on_expire: Optional[Callable[[object, Sink, str], None]] = None):
         self._sinks: dict[object, Sink] = {}
         self.lock = threading.Lock()
         self.limit = limit
@@ -202,15 +202,15 @@ class Sinks:
         """End the subscriptions that were not renewed in time or keep failing; returns their keys."""
         now = time.monotonic() if now is None else now
         with self.lock:
-            gone = [(k, "not renewed" if s.expires <= now else "unreachable")
+            gone = [(k, s, "not renewed" if s.expires <= now else "unreachable")
                     for k, s in self._sinks.items() if s.expires <= now or s.failures >= MAX_FAILURES]
-            for k, _ in gone:
+            for k, _, _ in gone:
                 del self._sinks[k]
         self.expired += len(gone)
         if self.on_expire is not None:
-            for k, why in gone:
-                self.on_expire(k, why)
-        return [k for k, _ in gone]
+            for k, sink, why in gone:
+                self.on_expire(k, sink, why)
+        return [k for k, _, _ in gone]
 
     @staticmethod
     def _send(sink: Sink, datagram: bytes) -> None:

@@ -72,6 +72,22 @@ class Streaming:
                                       [i, name, int(self.vector.offsets[i]), c, f]))
         return out + vector
 
+    def layout_npz(self) -> bytes:
+        """The layout (in stream order) as an ``.npz`` file's bytes; made once."""
+        if self._layout_npz is None:
+            from ..layout.export import layout_npz_bytes
+
+            self._layout_npz = layout_npz_bytes(self.layout)
+        return self._layout_npz
+
+    def layout_json(self) -> dict:
+        """The layout as ``/immersions/layout/*`` carries it: frame, layer table, positions x0 y0 x1 y1 ..."""
+        layers = [{"index": i, "name": name, "offset": int(self.vector.offsets[i]), "channels": c, "frequencies": f}
+                  for i, name in enumerate(self.vector.layer_names) for c, f in [self.vector.shapes[name]]]
+        positions = np.asarray(self.layout.positions, np.float32).reshape(-1)
+        return {"frame": self.layout_frame, "neurons": len(positions) // 2, "layers": layers,
+                "positions": positions.tolist()}
+
     def status_values(self) -> list:
         g = self.generator.stats
         return [self._fps, g.steps_per_second, self.xruns, describe_targets(self.targets), g.published,

@@ -851,16 +851,35 @@
 							{
 								"box": {
 									"maxclass": "newobj",
+									"text": "route error",
+									"numinlets": 2,
+									"numoutlets": 2,
+									"patching_rect": [
+										700,
+										480,
+										87,
+										22
+									],
+									"outlettype": [
+										"",
+										""
+									],
+									"id": "obj-45"
+								}
+							},
+							{
+								"box": {
+									"maxclass": "newobj",
 									"text": "print immersions-events",
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
 										700,
-										480,
+										510,
 										171,
 										22
 									],
-									"id": "obj-45"
+									"id": "obj-46"
 								}
 							}
 						],
@@ -1377,6 +1396,18 @@
 									],
 									"destination": [
 										"obj-45",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-45",
+										1
+									],
+									"destination": [
+										"obj-46",
 										0
 									]
 								}
@@ -2236,14 +2267,14 @@
 							{
 								"box": {
 									"maxclass": "comment",
-									"text": "Arguments (attributes): @host (the service's computer, default 127.0.0.1); @port (the service's OSC port, default 57130); @listen (UDP port this object listens on (one per [immersions] in use), default 57133); @myhost (this computer's address as the service sees it, default 127.0.0.1)",
+									"text": "Arguments (attributes): @host (the service's computer, default 127.0.0.1); @port (the service's OSC port, default 57130); @listen (UDP port this object listens on (one per [immersions] in use), default 57133); @myhost (this computer's address as the service sees it, default 127.0.0.1); @token (the shared token of a service on another machine (started with --allow-remote), default none)",
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
 										15,
 										50,
 										850,
-										60
+										80
 									],
 									"id": "obj-2"
 								}
