@@ -1,6 +1,6 @@
 """The key figures idle, beside one and beside two CPU-burning processes, side by side.
 
-    PYTHONPATH=. python benchmarks/under_load.py [--threads N] [--service-seconds 20] [--only NAME ...]
+    PYTHONPATH=. python benchmarks/under_load.py [--threads N] [--rounds 1] [--service-seconds 20] [--only NAME ...]
 
 A laptop running a DAW is a loaded machine: this measures how much each figure suffers from
 other work.  For every figure, in turn: idle (whatever else already runs on the machine: the
@@ -192,6 +192,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--threads", type=int, help="torch threads (default: the thread policy)")
     ap.add_argument("--service-seconds", dest="service_seconds", type=float, default=20.0)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="repeat idle / 1 / 2 busy this many times, interleaved; the median is shown")
     ap.add_argument("--only", nargs="+", choices=("service", "optimizer", "scaleogram", "layout", "render"),
                     help="measure only these figures")
     ap.add_argument("--figure", help=argparse.SUPPRESS)  # a worker process: measure one figure, print JSON
@@ -213,10 +215,10 @@ def main() -> int:
     figures = args.only or ["service", "optimizer", "scaleogram", "layout", "render"]
     rows: list[tuple[str, list[float]]] = []
     for name in figures:
-        results = [measure(name, args, n) for n in CONDITIONS]
-        for key in results[0]:
+        rounds = [[measure(name, args, n) for n in CONDITIONS] for _ in range(args.rounds)]
+        for key in rounds[0][0]:
             if key != "policy":
-                rows.append((key, [r[key] for r in results]))
+                rows.append((key, [statistics.median(r[i][key] for r in rounds) for i in range(len(CONDITIONS))]))
         print(f"  measured {name}", file=sys.stderr, flush=True)
 
     print(f"{'figure':32s} {'idle':>9s} {'1 busy':>9s} {'2 busy':>9s} {'ratio 1':>8s} {'ratio 2':>8s}")

@@ -296,7 +296,11 @@ class OptimizeConfig:
 class ServiceConfig:
     """The live service (``immersions-osc serve``); see docs/osc.md for the OSC side."""
     checkpoint: str = "checkpoints/small.pt"
-    # layout file whose neuron order the activation stream follows ("" = <checkpoint>_layout.npz)
+    # your own network instead of the checkpoint (docs/api.md): package.module:factory,
+    # path/to/file.py:factory or a torch.export .pt2 file ("" = use the checkpoint)
+    model: str = ""
+    # layout file whose neuron order the activation stream follows ("" = <checkpoint>_layout.npz;
+    # with a model: beside its file, made on the first start when missing)
     layout: str = ""
     device: str = "auto"
     # OSC control port (UDP) and the interface it listens on
@@ -340,6 +344,14 @@ class ServiceConfig:
     error_log_interval: float = 1.0
     # the browser viewer (HTTP + WebSocket on this port; 0 = off)
     web_port: int = 0
+    # a subscription ends this many seconds after its last /immersions/stream/subscribe: clients
+    # renew it by re-sending the subscribe (every third of this is safe)
+    subscription_seconds: float = 60.0
+    # listening on an interface other than loopback (host) needs allow_remote and a shared token
+    # ("" = a random one, printed at start): remote OSC senders send /immersions/auth <token>
+    # first, remote pages open http://HOST:PORT/?token=<token>
+    allow_remote: bool = False
+    token: str = ""
 
     def validate(self, prefix: str) -> None:
         _positive(self, prefix, "loop_seconds", "publish_every", "frame_rate", "max_datagram",
@@ -363,6 +375,15 @@ class ServiceConfig:
             raise ConfigError(f"{prefix}volume must be 0..2, got {self.volume}")
         if self.frame_rate > 240:
             raise ConfigError(f"{prefix}frame_rate must be <= 240, got {self.frame_rate}")
+        if not 5 <= self.subscription_seconds <= 86400:
+            raise ConfigError(f"{prefix}subscription_seconds must be 5..86400, got {self.subscription_seconds}")
+        if not is_loopback(self.host) and not self.allow_remote:
+            raise ConfigError(f"{prefix}host {self.host!r} is reachable from other machines: pass --allow-remote "
+                              f"(and share the token it prints, or set one with --token) to listen beyond "
+                              f"this machine")
+        if self.token and (len(self.token) < 16 or not self.token.isascii() or not self.token.isprintable()
+                           or " " in self.token):
+            raise ConfigError(f"{prefix}token must be at least 16 printable ASCII characters without spaces")
         if self.torch_threads > MAX_THREADS:
             raise ConfigError(f"{prefix}torch_threads must be 0..{MAX_THREADS} (0 = the thread policy), "
                               f"got {self.torch_threads}")
@@ -402,6 +423,18 @@ class Config:
     def validate(self, prefix: str = "") -> None:
         for f in dataclasses.fields(self):
             getattr(self, f.name).validate(f"{prefix}{f.name}.")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an interface to listen on) is this machine only."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 # --- generic dict <-> dataclass conversion with clear errors -------------------------------------

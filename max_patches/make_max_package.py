@@ -61,7 +61,8 @@ STATUS = [("fps", "0."), ("steps", "0."), ("xruns", "0"), ("target", "s"), ("loo
           ("volume", "0."), ("subscribers", "0"), ("seconds", "0.")]  # /immersions/status f f i s i i f i f
 SETTINGS = [("host", "127.0.0.1", "the service's computer"), ("port", "57130", "the service's OSC port"),
             ("listen", str(LISTEN), "UDP port this object listens on (one per [immersions] in use)"),
-            ("myhost", "127.0.0.1", "this computer's address as the service sees it")]
+            ("myhost", "127.0.0.1", "this computer's address as the service sees it"),
+            ("token", "none", "the shared token of a service on another machine (started with --allow-remote)")]
 INLETS = ["messages: controls by name (volume 0.8, play 1, learn volume, ...), settings, raw /immersions/... OSC",
           "MIDI CC pairs: cc-number value (the object also listens to every [ctlin] unless 'midi 0')"]
 OUTLETS = ["signal: the loop, from audio input 1 (see the audio tab: JACK, BlackHole, VB-Cable)",
@@ -76,7 +77,7 @@ def ports(text: str) -> tuple[int, int, list[str]]:
     """(inlets, outlets, outlet types) of the Max objects these patchers use."""
     words = text.split()
     name = words[0]
-    args = [w for w in words[1:]]
+    args = words[1:]
     if "@" in " ".join(args):
         args = args[:next(i for i, w in enumerate(args) if w.startswith("@"))]
     fixed = {
@@ -170,6 +171,12 @@ class Patcher:
     def connect(self, a, outlet, b, inlet=0):
         self.lines.append({"patchline": {"source": [a, outlet], "destination": [b, inlet]}})
 
+    def via(self, src, outlet, middle, dst, inlet=0):
+        """src's outlet -> middle (a box just made) -> dst's inlet."""
+        self.connect(src, outlet, middle)
+        self.connect(middle, 0, dst, inlet)
+        return middle
+
     def chain(self, *ids):
         for a, b in zip(ids, ids[1:]):
             self.connect(a, 0, b, 0)
@@ -214,8 +221,7 @@ def abstraction() -> Patcher:
     p.connect(args, 1, settings)
     udpsend = p.obj(15, 820, "udpsend 127.0.0.1 57130")
     udpreceive = p.obj(1000, 100, f"udpreceive {LISTEN}")
-    p.connect(settings, 0, p.obj(160, 170, "prepend host"))
-    p.connect(p.boxes[-1]["box"]["id"], 0, udpsend)
+    p.via(settings, 0, p.obj(160, 170, "prepend host"), udpsend)
     port = p.obj(260, 170, "prepend port")
     p.connect(settings, 1, port)
     p.connect(port, 0, udpsend)
@@ -225,8 +231,7 @@ def abstraction() -> Patcher:
     p.connect(t_listen, 1, listen_port)
     p.connect(listen_port, 0, udpreceive)
     who = p.obj(460, 200, f"pak sym {LISTEN}")  # myhost, listen: who we are, for (un)subscribing
-    p.connect(settings, 3, p.obj(460, 170, "tosymbol"))
-    p.connect(p.boxes[-1]["box"]["id"], 0, who)
+    p.via(settings, 3, p.obj(460, 170, "tosymbol"), who)
     p.connect(t_listen, 0, who, 1)
     me = p.obj(460, 230, "zl reg")
     p.connect(who, 0, me, 1)
@@ -234,9 +239,25 @@ def abstraction() -> Patcher:
     p.comment(560, 230, f"subscribe on load and every {RENEW_MS // 1000} s (renewal: the service forgets "
                         "silent subscribers)", w=330)
     metro = p.obj(460, 260, f"metro {RENEW_MS}")
-    p.connect(t_load, 0, p.msg(460, 60, "1"))
-    p.connect(p.boxes[-1]["box"]["id"], 0, metro)
-    p.connect(metro, 0, me)
+    p.via(t_load, 0, p.msg(460, 60, "1"), metro)
+    renew = p.obj(380, 275, "t b b")  # auth (when a token is set), then subscribe
+    p.connect(metro, 0, renew)
+    p.connect(renew, 0, me)
+    token_gate = p.obj(620, 290, "gate 1 0")
+    p.connect(renew, 1, token_gate, 1)
+    token = p.obj(620, 320, "zl reg")
+    p.connect(token_gate, 0, token)
+    auth = p.msg(620, 350, "/immersions/auth $1")
+    p.connect(token, 0, auth)
+    p.connect(auth, 0, udpsend)
+    some_token = p.obj(560, 170, "sel none")
+    p.connect(settings, 4, some_token)
+    token_symbol = p.obj(560, 200, "tosymbol")
+    p.connect(some_token, 1, token_symbol)
+    p.connect(token_symbol, 0, token, 1)
+    token_on = p.msg(700, 230, "1")
+    p.via(token_symbol, 0, p.obj(700, 200, "t b"), token_on)
+    p.connect(token_on, 0, token_gate)
     subscribe = p.msg(460, 290, "/immersions/stream/subscribe $1 $2 summary")
     p.connect(me, 0, subscribe)
     p.connect(subscribe, 0, udpsend)
@@ -251,14 +272,13 @@ def abstraction() -> Patcher:
     # messages: learn / map / subscribe / midi / input, then settings, then controls, then raw OSC
     first = p.obj(15, 360, "route learn map subscribe midi input cc")
     p.connect(in_msg, 0, first)
-    p.connect(first, 2, me)
+    p.connect(first, 2, renew)
     p.connect(first, 6, settings)
-    p.connect(settings, 4, ctl_route := p.obj(15, 400, "route " + " ".join(c[0] for c in CONTROLS) + " layer"))
+    p.connect(settings, len(SETTINGS), ctl_route := p.obj(15, 400, "route " + " ".join(c[0] for c in CONTROLS) + " layer"))
     p.connect(ctl_route, len(CONTROLS) + 1, udpsend)  # anything else: raw OSC (/immersions/...) as it is
     layer = p.obj(1250, 440, "tosymbol")
     p.connect(ctl_route, len(CONTROLS), layer)
-    p.connect(layer, 0, p.obj(1250, 470, "prepend /immersions/target/layer"))
-    p.connect(p.boxes[-1]["box"]["id"], 0, udpsend)
+    p.via(layer, 0, p.obj(1250, 470, "prepend /immersions/target/layer"), udpsend)
 
     # MIDI: [ctlin] (switchable) and the right inlet -> learn gate -> the map -> the controls
     ctlin = p.obj(700, 100, "ctlin")
@@ -298,15 +318,13 @@ def abstraction() -> Patcher:
     p.connect(two, 0, learn_gate)
     old_cc = p.obj(1060, 460, "coll ---names")
     p.connect(t_learn, 2, old_cc)
-    p.connect(old_cc, 0, p.obj(1060, 490, "prepend remove"))
     ccmap_w = p.obj(1060, 520, "coll ---ccmap")
-    p.connect(p.boxes[-1]["box"]["id"], 0, ccmap_w)
+    p.via(old_cc, 0, p.obj(1060, 490, "prepend remove"), ccmap_w)  # the control's old CC is freed
     learned = p.obj(1120, 560, "pack 0 s")
     p.connect(t_learn, 1, learned, 1)
     tell = p.obj(1000, 560, "prepend learn: move a MIDI control for")
     p.connect(t_learn, 0, tell)
-    p.connect(tell, 0, say := p.obj(1000, 590, "print immersions"))
-    del say
+    p.connect(tell, 0, p.obj(1000, 590, "print immersions"))
     l_unpack = p.obj(860, 430, "unpack 0 0")
     p.connect(learn_gate, 1, l_unpack)
     t_cc = p.obj(860, 460, "t b i i")
@@ -314,18 +332,14 @@ def abstraction() -> Patcher:
     old_name = p.obj(920, 490, "coll ---ccmap")
     p.connect(t_cc, 2, old_name)
     names_w = p.obj(920, 550, "coll ---names")
-    p.connect(old_name, 0, p.obj(920, 520, "prepend remove"))
-    p.connect(p.boxes[-1]["box"]["id"], 0, names_w)
+    p.via(old_name, 0, p.obj(920, 520, "prepend remove"), names_w)
     p.connect(t_cc, 1, learned)
     t_store = p.obj(1120, 590, "t l l l")
     p.connect(learned, 0, t_store)
     p.connect(t_store, 2, ccmap_w)
-    p.connect(t_store, 1, p.msg(1120, 620, "store $2 $1"))
-    p.connect(p.boxes[-1]["box"]["id"], 0, names_w)
-    p.connect(t_store, 0, p.obj(1250, 620, "prepend learned"))
-    p.connect(p.boxes[-1]["box"]["id"], 0, out_events)
-    p.connect(t_store, 0, p.msg(1250, 650, "CC $1 now controls $2"))
-    p.connect(p.boxes[-1]["box"]["id"], 0, p.obj(1250, 680, "print immersions"))
+    p.via(t_store, 1, p.msg(1120, 620, "store $2 $1"), names_w)
+    p.via(t_store, 0, p.obj(1250, 620, "prepend learned"), out_events)
+    p.via(t_store, 0, p.msg(1250, 650, "CC $1 now controls $2"), p.obj(1250, 680, "print immersions"))
     one = p.msg(860, 490, "1")
     p.connect(t_cc, 0, one)
     p.connect(one, 0, learn_gate)
@@ -343,8 +357,7 @@ def abstraction() -> Patcher:
     with_cc = p.obj(1300, 460, "prepend")
     p.connect(dump_coll, 1, with_cc, 1)
     p.connect(dump_coll, 0, with_cc)
-    p.connect(with_cc, 0, p.obj(1300, 490, "prepend CC"))
-    p.connect(p.boxes[-1]["box"]["id"], 0, p.obj(1300, 520, "print immersions-map"))
+    p.via(with_cc, 0, p.obj(1300, 490, "prepend CC"), p.obj(1300, 520, "print immersions-map"))
 
     # the controls: one column each
     state = {}
@@ -363,22 +376,19 @@ def abstraction() -> Patcher:
                     p.connect(prev, 0, o)
                 prev = o
             p.connect(prev, 0, typed)
-            p.connect(typed, 0, p.obj(x, y + 150, f"prepend {address}"))
-            p.connect(p.boxes[-1]["box"]["id"], 0, udpsend)
+            p.via(typed, 0, p.obj(x, y + 150, f"prepend {address}"), udpsend)
         elif kind == "t":
             typed = p.obj(x, y + 120, "i")
             p.connect(ctl_route, k, typed)
             current = p.obj(x + 30, y + 60, "i")  # what the service does now (status, or what we sent)
             press = p.obj(x, y + 30, "sel 0")
             p.connect(cc_route, k, press)
-            p.connect(press, 1, p.obj(x, y + 60, "t b"))
-            p.connect(p.boxes[-1]["box"]["id"], 0, current)
+            p.via(press, 1, p.obj(x, y + 60, "t b"), current)
             flip = p.obj(x, y + 90, "== 0")
             p.connect(current, 0, flip)
             p.connect(flip, 0, typed)
             p.connect(typed, 0, current, 1)
-            p.connect(typed, 0, p.obj(x, y + 150, f"prepend {address}"))
-            p.connect(p.boxes[-1]["box"]["id"], 0, udpsend)
+            p.via(typed, 0, p.obj(x, y + 150, f"prepend {address}"), udpsend)
             state[name] = current
         else:
             press = p.obj(x, y + 30, "sel 0")
@@ -397,8 +407,7 @@ def abstraction() -> Patcher:
     p.connect(strip, 0, minus)
     clip = p.obj(1250, 790, "clip 0 63")
     p.connect(minus, 0, clip)
-    p.connect(clip, 0, p.obj(1250, 820, "prepend /immersions/target/channel encoder.blocks.6.relu2"))
-    p.connect(p.boxes[-1]["box"]["id"], 0, udpsend)
+    p.via(clip, 0, p.obj(1250, 820, "prepend /immersions/target/channel encoder.blocks.6.relu2"), udpsend)
 
     # from the service
     incoming = p.obj(1000, 130, "route /immersions/status /immersions/summary/energy /immersions/loop/new "
@@ -416,8 +425,7 @@ def abstraction() -> Patcher:
     running = p.obj(1100, 250, "> 0.")
     p.connect(unpack, 1, running)
     p.connect(running, 0, state["run"], 1)  # so does run (steps/s > 0)
-    p.connect(running, 0, p.obj(1100, 280, "prepend running"))
-    p.connect(p.boxes[-1]["box"]["id"], 0, out_status)
+    p.via(running, 0, p.obj(1100, 280, "prepend running"), out_status)
     # connected 1 with the first status, connected 0 after 3 s without one
     up = p.msg(1250, 190, "1")
     p.connect(t_status, 0, up)
@@ -428,8 +436,7 @@ def abstraction() -> Patcher:
     changed = p.obj(1250, 250, "zl change")
     p.connect(up, 0, changed)
     p.connect(down, 0, changed)
-    p.connect(changed, 0, p.obj(1250, 280, "prepend connected"))
-    p.connect(p.boxes[-1]["box"]["id"], 0, out_status)
+    p.via(changed, 0, p.obj(1250, 280, "prepend connected"), out_status)
     p.connect(incoming, 1, out_energy)
     for k, word in ((2, "loop"), (3, "ack"), (4, "error")):
         pre = p.obj(1000 + 100 * (k - 2), 320, f"prepend {word}")
@@ -439,8 +446,7 @@ def abstraction() -> Patcher:
 
     # audio: the loop from the audio input (channel: 'input N')
     adc = p.obj(15, 860, "adc~ 1")
-    p.connect(first, 4, p.obj(15, 830, "prepend set"))
-    p.connect(p.boxes[-1]["box"]["id"], 0, adc)
+    p.via(first, 4, p.obj(15, 830, "prepend set"), adc)
     p.connect(adc, 0, out_sig)
     return p
 
@@ -466,12 +472,9 @@ def help_patch() -> Patcher:
     run = basic.ui("toggle", 75, 150, 24, 24)
     basic.comment(135, 130, "volume", w=80)
     volume = basic.ui("flonum", 135, 150, 60, 22, minimum=0.0, maximum=1.5)
-    basic.connect(play, 0, basic.obj(15, 200, "prepend play"))
-    basic.connect(basic.boxes[-1]["box"]["id"], 0, imm)
-    basic.connect(run, 0, basic.obj(75, 230, "prepend run"))
-    basic.connect(basic.boxes[-1]["box"]["id"], 0, imm)
-    basic.connect(volume, 0, basic.obj(135, 260, "prepend volume"))
-    basic.connect(basic.boxes[-1]["box"]["id"], 0, imm)
+    basic.via(play, 0, basic.obj(15, 200, "prepend play"), imm)
+    basic.via(run, 0, basic.obj(75, 230, "prepend run"), imm)
+    basic.via(volume, 0, basic.obj(135, 260, "prepend volume"), imm)
     for k, text in enumerate(["random", "noise", "status", "learning_rate 0.01", "layer encoder.blocks.3.relu2"]):
         m = basic.msg(260 + 0 * k, 130 + 28 * k, text)
         basic.connect(m, 0, imm)
@@ -486,11 +489,9 @@ def help_patch() -> Patcher:
         basic.connect(s, 0, target)
     basic.comment(330, 510, "connected", w=70)
     led = basic.ui("toggle", 400, 510, 20, 20)
-    basic.connect(status, 3, basic.msg(330, 540, "set $1"))
-    basic.connect(basic.boxes[-1]["box"]["id"], 0, led)
+    basic.via(status, 3, basic.msg(330, 540, "set $1"), led)
     target = basic.msg(430, 570, "", w=300)
-    basic.connect(status, 4, basic.obj(430, 540, "prepend set"))
-    basic.connect(basic.boxes[-1]["box"]["id"], 0, target)
+    basic.via(status, 4, basic.obj(430, 540, "prepend set"), target)
     # energy: a multislider whose size and range follow the live energies
     energy = basic.ui("multislider", 15, 580, 300, 60, size=25, setminmax=[0.0, 1.0], setstyle=1)
     t_e = basic.obj(330, 600, "t l l l")
@@ -500,21 +501,22 @@ def help_patch() -> Patcher:
     basic.connect(t_e, 2, size)
     size_change = basic.obj(330, 655, "zl change")
     basic.connect(size, 0, size_change)
-    basic.connect(size_change, 0, basic.obj(330, 680, "prepend size"))
-    basic.connect(basic.boxes[-1]["box"]["id"], 0, energy)
+    basic.via(size_change, 0, basic.obj(330, 680, "prepend size"), energy)
     top_e = basic.obj(480, 630, "maximum 0.")
     basic.connect(t_e, 1, top_e)
     grow = basic.obj(480, 655, "expr ceil(max($f1\\, 0.25) * 4.) / 4.")
     basic.connect(top_e, 0, grow)
     peak = basic.obj(480, 680, "maximum 0.")  # the largest top so far (reset when the layer count changes)
     basic.connect(grow, 0, peak)
-    basic.connect(peak, 0, peak, 1)
+    t_peak = basic.obj(480, 705, "t f f")
+    basic.connect(peak, 0, t_peak)
+    basic.connect(t_peak, 1, peak, 1)  # remember it
     reset = basic.msg(600, 655, "0.")
     basic.connect(size_change, 0, reset)
     basic.connect(reset, 0, peak, 1)
-    basic.connect(peak, 0, basic.obj(480, 705, "zl change"))
-    basic.connect(basic.boxes[-1]["box"]["id"], 0, basic.obj(480, 730, "prepend setminmax 0."))
-    basic.connect(basic.boxes[-1]["box"]["id"], 0, energy)
+    setminmax = basic.obj(480, 755, "prepend setminmax 0.")
+    basic.via(t_peak, 0, basic.obj(480, 730, "zl change"), setminmax)
+    basic.connect(setminmax, 0, energy)
     basic.comment(15, 645, "per-layer energy, shallow to deep: size and range follow the data (live energies "
                            "exceed 1)", w=300)
     # the loop
@@ -523,8 +525,9 @@ def help_patch() -> Patcher:
     basic.connect(imm, 0, gain)
     basic.connect(gain, 0, dac)
     basic.connect(gain, 0, dac, 1)
-    events = basic.obj(700, 480, "print immersions-events")
-    basic.connect(imm, 3, events)
+    not_errors = basic.obj(700, 480, "route error")  # errors: [immersions] prints them itself (once)
+    basic.connect(imm, 3, not_errors)
+    basic.connect(not_errors, 1, basic.obj(700, 510, "print immersions-events"))
 
     midi = Patcher([0.0, 26.0, 900.0, 654.0])
     midi.comment(15, 10, "MIDI and learn mode", w=400, size=18)

@@ -59,6 +59,14 @@ def read(name):
         return f.read()
 
 
+def on_path(text):
+    """A DAT's Python with the repository put on sys.path first: the DATs import immersions_osc and
+    td_network, also after the project is saved and opened again (sys.path starts afresh then)."""
+    return ("import sys  # added by build_network.py\n"
+            "if %r not in sys.path:\n"
+            "    sys.path.insert(0, %r)\n\n" % (REPO, REPO)) + text
+
+
 def setpar(node, name, value):
     """Set a parameter if this TouchDesigner version has it (names differ between builds)."""
     par = getattr(node.par, name, None)
@@ -105,6 +113,8 @@ def build(parent_path='/project1', name='immersions'):
     page.appendInt('Serviceport', label='Service Port')[0].val = SERVICE_PORT
     page.appendStr('Host', label='Host (this computer, as the service sees it)')[0].val = '127.0.0.1'
     page.appendInt('Listenport', label='Listen Port')[0].val = LISTEN_PORT
+    page.appendStr('Token', label='Token (a service started with --allow-remote)')[0].val = ''
+    page.appendInt('Viewerport', label="Viewer Port (the service's --web-port: layout over HTTP; 0 = OSC)")[0].val = 0
     page.appendFile('Layoutfile', label='Layout File')[0].val = LAYOUT_FILE
     gain = page.appendFloat('Gain', label='Brightness Gain')[0]
     gain.default = 1.0
@@ -114,7 +124,7 @@ def build(parent_path='/project1', name='immersions'):
 
     # receiving: OSC In DAT -> callbacks -> the package's decoder
     callbacks = comp.create(textDAT, 'osc_in_callbacks')
-    callbacks.text = read('osc_in_callbacks.py')
+    callbacks.text = on_path(read('osc_in_callbacks.py'))
     osc_in = comp.create(oscinDAT, 'osc_in')
     osc_in.par.port.expr = "parent().par.Listenport"
     setpar(osc_in, 'callbacks', callbacks.name)
@@ -122,7 +132,7 @@ def build(parent_path='/project1', name='immersions'):
 
     # one sample per neuron
     chop_callbacks = comp.create(textDAT, 'chop_callbacks')
-    chop_callbacks.text = read('script_chop_callbacks.py')
+    chop_callbacks.text = on_path(read('script_chop_callbacks.py'))
     activations = comp.create(scriptCHOP, 'activations')
     setpar(activations, 'callbacks', chop_callbacks.name)
 
@@ -172,11 +182,11 @@ def build(parent_path='/project1', name='immersions'):
     osc_out.par.address.expr = "parent().par.Servicehost"
     osc_out.par.port.expr = "parent().par.Serviceport"
     resubscribe = comp.create(textDAT, 'subscribe')
-    resubscribe.text = ("# run me to subscribe now (the 'renew' DAT does it every few seconds anyway)\n"
-                        "from td_network import session\n"
-                        "session.perform(parent(), ['subscribe', 'layout', 'status'])\n")
+    resubscribe.text = on_path("# run me to subscribe now (the 'renew' DAT does it every few seconds anyway)\n"
+                               "from td_network import session\n"
+                               "session.perform(parent(), ['subscribe', 'layout', 'status'])\n")
     renew = comp.create(executeDAT, 'renew')
-    renew.text = RENEW_SCRIPT
+    renew.text = on_path(RENEW_SCRIPT)
     setpar(renew, 'framestart', True)
     setpar(renew, 'active', True)
     subscribe(comp)

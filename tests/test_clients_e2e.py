@@ -65,12 +65,13 @@ def test_supercollider_selftest(live, tmp_path):
     received, the MIDI-CC mapping function sends a control the service acknowledges."""
     jack, service = live
     env = dict(jack.env, IMMERSIONS_PORT=str(service.port), QT_QPA_PLATFORM="offscreen",
+               IMMERSIONS_TOKEN="a-token",  # the remote-service path (a local service accepts any)
                QTWEBENGINE_DISABLE_SANDBOX="1", HOME=str(tmp_path))  # fresh sclang config, no user startup file
     proc = subprocess.run(["nice", "-n", "10", SCLANG, os.path.join(REPO, "patches", "selftest.scd")], env=env,
                           cwd=str(tmp_path), capture_output=True, text=True, timeout=120)
     out = proc.stdout + proc.stderr
     results = dict(re.findall(r"^SELFTEST (\w+) (PASS|FAIL)", out, re.M))
-    assert set(results) >= {"input", "status", "energy", "midi"}, out[-4000:]
+    assert set(results) >= {"input", "status", "energy", "midi", "toggle", "learn", "auth"}, out[-4000:]
     assert all(v == "PASS" for v in results.values()), out[-4000:]
     assert proc.returncode == 0, out[-4000:]
     # scsynth heard the loop: a real level, measured inside SC
@@ -220,3 +221,72 @@ def test_pure_data_midi_learn(tmp_path):
     assert len(mapped) == len(gen.CONTROLS)
     assert re.search(r"^immersions: learn: no control called no_such_control", out, re.M), out
     assert "error" not in out.lower(), out
+
+
+@pytest.mark.skipif(not PD, reason="Pure Data is not installed (apt-get install puredata-core)")
+def test_pure_data_cc_mappings_and_buttons(tmp_path):
+    """Every service control of the Pd patch from its default CC at a random value: the value on the
+    wire is the generator's mapping (what [expr] computes), with the OSC type the contract wants;
+    toggles send 0/1 (never 127), triggers fire on press only.  With a token (a remote service),
+    every subscribe is preceded by /immersions/auth."""
+    gen = pd_generator()
+    rng = random.Random()
+    plan = []
+    for name, cc, kind, address, *rest in gen.CONTROLS:
+        if kind == "f":
+            plan.append((cc, rng.randint(0, 127)))
+        elif kind in "tb":
+            plan += [(cc, 127), (cc, 0)]
+    lines = " ".join(f"\\; immersions-cc {cc} {v}" for cc, v in plan)
+    (tmp_path / "driver.pd").write_text(
+        "#N canvas 0 0 400 300 12;\n#X obj 10 10 loadbang;\n#X obj 10 40 delay 100;\n"
+        f"#X msg 10 70 {lines} \\; pd quit;\n#X connect 0 0 1 0;\n#X connect 1 0 2 0;\n")
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.5)
+    try:
+        proc = subprocess.run([PD, "-nogui", "-nosound", "-nomidi", "-nrt", "-stderr", "-batch",
+                               "-open", os.path.join(REPO, "patches", "immersions.pd"), "-open", str(tmp_path / "driver.pd"),
+                               "-send", "immersions-token s3cret-token",
+                               "-send", f"immersions-listen {free_udp_port()}",
+                               "-send", f"immersions-service 127.0.0.1 {sock.getsockname()[1]}"],
+                              capture_output=True, text=True, timeout=30)
+        sent, session = [], []
+        while True:
+            try:
+                m = OscMessage(sock.recvfrom(65536)[0])
+            except socket.timeout:
+                break
+            if m.address in ("/immersions/stream/subscribe", "/immersions/auth"):
+                session.append((m.address, m.params))
+            else:
+                sent.append(m)
+    finally:
+        sock.close()
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert session and len(session) % 2 == 0, session
+    for auth, subscribe in zip(session[::2], session[1::2]):
+        assert auth == ("/immersions/auth", ["s3cret-token"]) and subscribe[0] == "/immersions/stream/subscribe"
+    expected = []
+    toggles = {}
+    for cc, value in plan:
+        name, _, kind, address, *rest = next(c for c in gen.CONTROLS if c[1] == cc)
+        mapping = rest[3]
+        if kind == "f":
+            expected.append((address, "f", pd_expr(mapping, value)))
+        elif kind == "t" and value:
+            toggles[name] = 1 - toggles.get(name, 0)  # no status here: from 0
+            expected.append((address, "i", toggles[name]))
+        elif kind == "b" and value:
+            words = address.split()
+            expected.append((words[0], "s" if mapping else "", mapping))
+    got = []
+    for m in sent:
+        tags = m.dgram[len(m.address) // 4 * 4 + 4:].split(b"\0")[0].decode()[1:]
+        got.append((m.address, tags, m.params[0] if m.params else None))
+    assert [(a, t) for a, t, _ in got] == [(a, t) for a, t, _ in expected], (got, expected)
+    for (a, t, v), (_, _, want) in zip(got, expected):
+        if t == "f":
+            assert v == pytest.approx(want, rel=1e-5, abs=1e-7), a
+        else:
+            assert v == want, a

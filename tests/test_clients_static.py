@@ -150,6 +150,8 @@ def max_list_types(boxes, lines, box) -> str:
     words = box.get("text", "").split()
     if words[:1] in (["pak"], ["pack"]):
         return "".join("s" if w in ("s", "sym", "symbol") else "f" if "." in w else "i" for w in words[1:])
+    if words[:1] == ["tosymbol"]:
+        return "s"
     if words[:2] == ["zl", "reg"]:
         kinds = {max_list_types(boxes, lines, src) for src in max_sources(boxes, lines, box["id"], 1)}
         assert len(kinds) == 1, f"cannot tell what [zl reg] holds: {kinds}"
@@ -216,7 +218,12 @@ def td_sent():
     tree = ast.parse(open(path).read())
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "SENT" for t in node.targets):
-            return [("td_network/session.py", a, t) for a, t in ast.literal_eval(node.value).items()]
+            out = []
+            for a, t in ast.literal_eval(node.value).items():
+                # '[i*]': none, one or several ints
+                for tags in (["", "i", "ii"] if t == "[i*]" else [t]):
+                    out.append(("td_network/session.py", a, tags))
+            return out
     raise AssertionError("td_network/session.py has no SENT table")
 
 

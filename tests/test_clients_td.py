@@ -11,9 +11,9 @@ import pytest
 
 from immersions_osc.service.decoder import (ActivationReceiver, brightness, layer_colors, load_layout_npz,
                                             normalized_positions)
-from immersions_osc.service.protocol import FrameAssembler, decode_packet, decode_values, parse_chunk
+from immersions_osc.service.protocol import FrameAssembler, decode_packet, decode_values, encode_vector, parse_chunk
 
-from service_harness import REPO, OSCClient, ServiceProcess
+from service_harness import REPO, OSCClient, ServiceProcess, free_udp_port
 
 LAYOUT = os.path.join(REPO, "checkpoints", "small_layout.npz")
 ACT = "/immersions/activations"
@@ -212,7 +212,8 @@ class FakeComp:
     def __init__(self, gain=1.0, service_port=None, listen_port=0):
         self.storage, self.cooks = {}, 0
         self.par = type("Pars", (), {"Layoutfile": FakePar(LAYOUT), "Gain": FakePar(gain),
-                                     "Host": FakePar("127.0.0.1"), "Listenport": FakePar(listen_port)})()
+                                     "Host": FakePar("127.0.0.1"), "Listenport": FakePar(listen_port),
+                                     "Servicehost": FakePar("127.0.0.1"), "Viewerport": FakePar(0)})()
         self.service_port, self.sent = service_port, []
 
     def fetch(self, key, default=None, search=True):
@@ -338,6 +339,31 @@ def test_td_callbacks_on_real_datagrams(captured):
     assert np.array_equal(comp2.fetch("immersions").values, receiver.values[::-1])
 
 
+def test_td_dats_find_the_repository_after_reopening(tmp_path):
+    """The DATs build_network.py writes put the repository on sys.path themselves: run in a fresh
+    Python that does not have it (as TouchDesigner after opening a saved project), they import."""
+    import subprocess
+    import sys
+    import types
+
+    sys.modules.setdefault("td", types.ModuleType("td"))  # build_network imports TouchDesigner's names from it
+    builder = load_td("build_network")
+    texts = {"osc_in": builder.on_path(builder.read("osc_in_callbacks.py")),
+             "chop": builder.on_path(builder.read("script_chop_callbacks.py")),
+             "renew": builder.on_path(builder.RENEW_SCRIPT)}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    for name, text in texts.items():
+        path = tmp_path / f"{name}.py"
+        path.write_text(text + "\nimport immersions_osc, td_network.session\n"
+                               "print('imported', immersions_osc.__file__, td_network.session.__file__)\n")
+        done = subprocess.run([sys.executable, str(path)], cwd=str(tmp_path), env=env, capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 0 and "imported" in done.stdout, (name, done.stderr[-2000:])
+        # from this repository (the path the DAT put first), not from wherever else Python finds them
+        assert all(p.startswith(REPO) for p in done.stdout.split()[1:]), done.stdout
+    assert "onFrameStart" in texts["renew"] and "onCook" in texts["chop"] and "onReceiveOSC" in texts["osc_in"]
+
+
 def test_td_cook_without_copy_numpy_array():
     """Older TouchDesigner builds without copyNumpyArray: channel by channel, same values."""
     chop = load_td("script_chop_callbacks")
@@ -371,7 +397,7 @@ def test_session_renews_and_rerequests_the_layout():
     # the service restarted quickly (uptime went down): the layout is requested again at once
     receiver.status = {"seconds_up": 2.0}
     assert s.due(111.0, receiver) == ["layout"] and s.restarts == 1
-    assert receiver.positions is None
+    assert receiver.positions is None and receiver.missing_position_chunks() == []
     assert s.due(115.0, receiver) == ["subscribe"]  # layout asked 4 s ago: not yet again
     assert s.due(116.5, receiver) == ["layout"]
     receiver.positions = np.zeros((4, 2), np.float32)
@@ -379,6 +405,103 @@ def test_session_renews_and_rerequests_the_layout():
     receiver.status = {"seconds_up": 40.0}
     assert s.due(130.0, receiver) == ["subscribe", "layout"] and s.restarts == 2
     assert s.due(131.0, receiver) == []  # the same status object again: nothing new
+
+
+def test_td_sends_the_token_before_subscribing():
+    session = load_td("session")
+    comp = FakeComp(listen_port=57140)
+    session.perform(comp, ["subscribe"])
+    assert comp.sent == [("/immersions/stream/subscribe", ["127.0.0.1", 57140, "all"])]
+    comp.par.Token = FakePar("s3cret")
+    comp.sent.clear()
+    session.perform(comp, ["subscribe"])
+    assert comp.sent == [("/immersions/auth", ["s3cret"]), ("/immersions/stream/subscribe", ["127.0.0.1", 57140, "all"])]
+
+
+def test_td_fetches_the_layout_over_http_when_it_knows_the_viewer_port():
+    """Viewer Port set: the layout comes from the service's /layout.npz (in a background thread, the
+    token in the URL), not as OSC datagrams; a port that does not answer falls back to OSC."""
+    import http.server
+    import threading
+    from urllib.parse import parse_qs, urlsplit
+
+    session = load_td("session")
+    with open(LAYOUT, "rb") as f:
+        npz = f.read()
+    asked = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            asked.append(self.path)
+            url = urlsplit(self.path)
+            if url.path != "/layout.npz" or parse_qs(url.query).get("token") != ["s3cret"]:
+                self.send_error(404 if url.path != "/layout.npz" else 401)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(npz)))
+            self.end_headers()
+            self.wfile.write(npz)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        comp = FakeComp(listen_port=57140)
+        comp.par.Viewerport = FakePar(server.server_address[1])
+        comp.par.Token = FakePar("s3cret")
+        receiver = ActivationReceiver()
+        comp.store("immersions", receiver)
+        session.tick(comp, now=0.0)
+        deadline = time.monotonic() + 10
+        while receiver.positions is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+            session.tick(comp, now=1.0)
+        positions, layer_of, _ = load_layout_npz(LAYOUT)
+        assert np.array_equal(receiver.positions, positions)
+        assert np.array_equal(receiver.layer_of_neuron(len(positions)), layer_of)
+        assert asked == ["/layout.npz?token=s3cret"]
+        assert not [a for a, _ in comp.sent if a == "/immersions/layout/request"]  # no OSC burst
+        # a viewer port that does not answer: OSC after all
+        comp2 = FakeComp()
+        comp2.par.Viewerport = FakePar(free_udp_port())
+        comp2.store("immersions", ActivationReceiver())
+        session.tick(comp2, now=0.0)
+        deadline = time.monotonic() + 10
+        while not comp2.fetch("immersions_session").http_failed and time.monotonic() < deadline:
+            time.sleep(0.01)
+            session.tick(comp2, now=1.0)
+        session.tick(comp2, now=6.0)
+        assert ("/immersions/layout/request", []) in comp2.sent
+    finally:
+        server.shutdown()
+
+
+def test_td_asks_only_for_the_missing_layout_chunks():
+    """Part of the layout lost: the renewal asks for exactly the chunks still missing (the service
+    resends those, with the positions' frame number), and the layout completes."""
+    session = load_td("session")
+    positions = load_layout_npz(LAYOUT)[0]
+    chunks = encode_vector("/immersions/layout/positions", 7, positions.reshape(-1), "float32", 8192)
+    assert len(chunks) > 4
+    rng = random.Random(11)
+    lost = sorted(rng.sample(range(len(chunks)), 3))
+    receiver = ActivationReceiver()
+    comp = FakeComp()
+    comp.store("immersions", receiver)
+    assert receiver.missing_position_chunks() == []  # nothing yet: the whole layout is asked for
+    session.perform(comp, ["layout"])
+    assert comp.sent[-1] == ("/immersions/layout/request", [])
+    for k, d in enumerate(chunks):
+        if k not in lost:
+            receiver.feed_datagram(d)
+    assert receiver.positions is None and receiver.missing_position_chunks() == lost
+    session.perform(comp, ["layout"])
+    assert comp.sent[-1] == ("/immersions/layout/request", lost)
+    for k in lost:
+        receiver.feed_datagram(chunks[k])
+    assert np.array_equal(receiver.positions, positions) and receiver.missing_position_chunks() == []
 
 
 @pytest.mark.slow

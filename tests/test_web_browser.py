@@ -1,5 +1,5 @@
 """The viewer in a real browser: headless Debian Chromium, driven through the DevTools protocol
-(immersions_osc/web/browser.py), against the real service in process.
+(tests/browser.py), against the real service in process.
 
 Checks what a user sees and does: the page draws the network (pixel statistics of a screenshot),
 its timings (page load to first frame, decode + draw per frame; printed, not asserted), a lasso/rectangle drag
@@ -18,7 +18,7 @@ import pytest
 
 from service_harness import running_viewer
 from immersions_osc.layout.export import load_layout, save_layout
-from immersions_osc.web.browser import Chromium, find_chromium
+from browser import Chromium, find_chromium
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 P = "/immersions"

@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
 import torch
+from torch import nn
 
-from ..activations import as_layer_tensor, hooked
+from ..activations import hooked
 from ..config import OptimizeConfig
-from ..model import CPCModel
+from ..contract import describe
+from ..errors import UserError
 from .objective import TargetTerms, objective, target_terms
 from .parameterize import make
 from .targets import Target, check_targets, layer_shapes, neuron_mask, target_activation
@@ -27,33 +29,46 @@ from .transforms import (compose, level, noisy_gradient, random_gain, random_mas
 DENOISE_EVERY = 4  # steps between de-noising passes (a pass costs about half a step)
 
 
-def activations_of(model: CPCModel, audio: torch.Tensor,
+def activations_of(model: nn.Module, audio: torch.Tensor,
                    spectrum_transform: Optional[Callable[[torch.Tensor], torch.Tensor]] = None
-                   ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    """Every nonlinearity's output (with gradients) and the scaleogram, for audio [B, N]."""
+                   ) -> tuple[dict[str, torch.Tensor], Optional[torch.Tensor]]:
+    """Every neuron layer's output (with gradients, canonical layout) and the frontend's
+    spectrogram, for audio [B, N].  ``spectrum_transform`` changes what the rest of the model sees
+    of the frontend's output (the masking regularizer); a model without a ``frontend`` (see
+    immersions_osc/contract.py) returns None for the spectrogram and ignores the transform."""
     captured: dict[str, torch.Tensor] = {}
+    spectra: list[torch.Tensor] = []
 
     def keep(layer, module, inputs, output):
-        captured[layer] = as_layer_tensor(output)
+        captured[layer] = output
 
-    spec = model.scaleogram(audio)
-    seen = spec if spectrum_transform is None else spectrum_transform(spec)
-    with hooked(model, keep):
-        model.ar(model.encoder(seen))
-    return captured, spec
+    def frontend_hook(module, inputs, output):
+        spectra.append(output)
+        return None if spectrum_transform is None else spectrum_transform(output)
+
+    frontend = describe(model).frontend
+    handle = frontend.register_forward_hook(frontend_hook) if frontend is not None else None
+    try:
+        with hooked(model, keep):
+            model(audio)
+    finally:
+        if handle is not None:
+            handle.remove()
+    return captured, (spectra[0] if spectra else None)
 
 
 @torch.no_grad()
-def measure(model: CPCModel, audio: torch.Tensor, targets: Sequence[Target]) -> list[float]:
+def measure(model: nn.Module, audio: torch.Tensor, targets: Sequence[Target]) -> list[float]:
     """Mean activation of each target on audio [N] (or [B, N], averaged)."""
     acts, _ = activations_of(model.eval(), audio.reshape(-1, audio.shape[-1]))
     return [float(target_activation(acts, t).mean()) for t in targets]
 
 
-def scaleogram_floor(model: CPCModel) -> float:
-    """The scaleogram's value for silence (``log(power_floor)``): what a masked hole is filled with."""
-    cfg = getattr(model.scaleogram, "cfg", None)
-    return math.log(cfg.power_floor) if cfg is not None else 0.0
+def scaleogram_floor(model: nn.Module) -> float:
+    """The frontend's value for silence (``log(power_floor)`` of the scaleogram): what a masked hole
+    is filled with (0 for a frontend without a ``cfg.power_floor``)."""
+    cfg = getattr(describe(model).frontend, "cfg", None)
+    return math.log(cfg.power_floor) if hasattr(cfg, "power_floor") else 0.0
 
 
 @dataclass
@@ -65,7 +80,7 @@ class Optimizer:
     is kept.  ``total_steps``: the run's length, for the learning-rate schedule (None: constant,
     as in the live generator)."""
 
-    model: CPCModel
+    model: nn.Module
     start: torch.Tensor  # [N] or [B, N]
     targets: list[Target]
     cfg: OptimizeConfig
@@ -90,7 +105,11 @@ class Optimizer:
                 noise = torch.randn(start.shape, generator=self.generator).to(start)
                 start[1:] += 0.5 * rms[1:] * noise[1:]
         self.original = level(start, cfg.peak, cfg.rms)
-        self.sample_rate = getattr(getattr(self.model.scaleogram, "cfg", None), "sample_rate", 44100)
+        info = describe(self.model)
+        if info.frontend is None and (cfg.sparsity_penalty > 0 or cfg.high_frequency_penalty > 0):
+            raise UserError(f"optimize.sparsity_penalty and high_frequency_penalty need a model with a "
+                            f"`frontend` (a spectrogram module); {type(self.model).__name__} has none")
+        self.sample_rate = info.sample_rate
         self.param = make(cfg.parameterization, start, self.generator, self.sample_rate)
         self.optimizer = make_optimizer(cfg, self.param)
         self.floor = scaleogram_floor(self.model)
@@ -202,7 +221,7 @@ def make_optimizer(cfg: OptimizeConfig, param) -> torch.optim.Optimizer:
     return torch.optim.Adam(groups, lr=cfg.learning_rate)
 
 
-def optimize(model: CPCModel, start: torch.Tensor, targets: list[Target], cfg: OptimizeConfig,
+def optimize(model: nn.Module, start: torch.Tensor, targets: list[Target], cfg: OptimizeConfig,
              steps: Optional[int] = None, callback: Optional[Callable[[int, float], None]] = None) -> Optimizer:
     total = cfg.steps if steps is None else steps
     run = Optimizer(model, start, targets, cfg, total_steps=total)

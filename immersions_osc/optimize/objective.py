@@ -96,8 +96,9 @@ def objective(activations: dict[str, torch.Tensor], log_power: torch.Tensor, tar
             ramp = torch.linspace(0, 1, power.shape[1], device=power.device, dtype=power.dtype)
             value = value - cfg.high_frequency_penalty * (power * ramp[:, None]).sum(dim=(1, 2)) / total
     loss = -value.sum()
-    if cfg.diversity > 0 and log_power.shape[0] > 1:
-        loss = loss + cfg.diversity * log_power.shape[0] * diversity(activations, targets)
+    batch = activations[targets[0].layer].shape[0]
+    if cfg.diversity > 0 and batch > 1:
+        loss = loss + cfg.diversity * batch * diversity(activations, targets)
     return loss, value.detach(), activation.detach()
 
 

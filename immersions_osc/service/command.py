@@ -22,18 +22,28 @@ from .logs import LEVELS, LOGGER, level_from_args, setup_logging
 DEMO_WEB_PORT = 8130  # the demo opens the browser viewer here (--web-port 0: off)
 
 SERVICE_FLAGS = {  # flag -> service config field
-    "checkpoint": "checkpoint", "layout": "layout", "host": "host", "port": "port", "audio": "audio",
+    "checkpoint": "checkpoint", "model": "model", "layout": "layout", "host": "host", "port": "port", "audio": "audio",
     "start_jack": "start_jack", "loops_dir": "loops_dir", "device": "device", "web_port": "web_port",
     "frame_rate": "frame_rate", "loop_seconds": "loop_seconds", "start": "start",
+    "allow_remote": "allow_remote", "token": "token",
 }
+TOKEN_ENV = "IMMERSIONS_TOKEN"  # the shared token, without putting it on the command line
 
 
 def _add_service_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="YAML config; its 'service' and 'optimize' sections apply "
                                     "(see `immersions-osc config`)")
     p.add_argument("--checkpoint", help="trained model (default: checkpoints/small.pt)")
-    p.add_argument("--layout", help="layout .npz (default: <checkpoint>_layout.npz)")
-    p.add_argument("--host", help="interface to listen on (default: 127.0.0.1)")
+    p.add_argument("--host", help="interface to listen on (default: 127.0.0.1; another one needs --allow-remote)")
+    p.add_argument("--allow-remote", dest="allow_remote", action="store_true", default=None,
+                   help="allow --host beyond this machine; remote clients need the shared token "
+                        "(docs/osc.md, 'Remote access')")
+    p.add_argument("--token", help=f"the shared token for remote clients (default: ${TOKEN_ENV}, else a random "
+                                   f"one, printed at start)")
+    p.add_argument("--model", help="your own network instead: package.module:factory, path/to/file.py:factory "
+                                   "or a torch.export .pt2 file (docs/api.md)")
+    p.add_argument("--layout", help="layout .npz (default: <checkpoint>_layout.npz; with --model: beside "
+                                    "the model's file, laid out on the first start)")
     p.add_argument("--port", type=int, help="OSC control port, UDP (default: 57130)")
     p.add_argument("--audio", choices=("auto", "jack", "none"),
                    help="sound output (default: auto = JACK when a server runs)")
@@ -59,7 +69,7 @@ def register(subparsers) -> None:
                               description="the live OSC service: loops out of JACK, activations as OSC "
                                           "blobs, every parameter under OSC control (docs/osc.md)")
     _add_service_flags(p)
-    p.set_defaults(func=run_serve)
+    p.set_defaults(func=run_serve, fast_exit=True)
 
     p = subparsers.add_parser("demo", help="the service with a scripted tour through the layers",
                               description="run the live service for a while with a scripted tour through "
@@ -71,7 +81,7 @@ def register(subparsers) -> None:
     p.add_argument("--stops", type=int, default=6, help="layers visited (default: %(default)s)")
     p.add_argument("--out", default="immersions-demo", help="output folder (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=run_demo)
+    p.set_defaults(func=run_demo, fast_exit=True)
 
     p = subparsers.add_parser("osc-table", help="print docs/osc.md (the OSC address table)",
                               description="print the OSC address table (docs/osc.md is this output)")
@@ -81,8 +91,12 @@ def register(subparsers) -> None:
 def service_config(args: argparse.Namespace):
     from ..config import parse_config, to_dict
 
+    if getattr(args, "model", None) and getattr(args, "checkpoint", None):
+        raise UserError("give --model or --checkpoint, not both")
     cfg = load_config(args.config)
     data = to_dict(cfg)
+    if getattr(args, "token", None) is None and os.environ.get(TOKEN_ENV):
+        args.token = os.environ[TOKEN_ENV]
     for flag, name in SERVICE_FLAGS.items():
         value = getattr(args, flag, None)
         if value is not None:
@@ -234,7 +248,9 @@ def run_demo(args: argparse.Namespace) -> int:
         from ..images import scaleogram_image
 
         with torch.no_grad():
-            spec = service.stream_model.scaleogram(torch.from_numpy(played).to(service.device)[None])
+            from ..contract import spectrum
+
+            spec = spectrum(service.stream_model, torch.from_numpy(played).to(service.device)[None])
         write_png(spectrum_png, scaleogram_image(spec[0, 0].cpu().numpy()))
     g = service.generator.stats
     rms = float(np.sqrt(np.mean(played ** 2))) if len(played) else 0.0

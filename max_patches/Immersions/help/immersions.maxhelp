@@ -728,6 +728,25 @@
 							},
 							{
 								"box": {
+									"maxclass": "newobj",
+									"text": "t f f",
+									"numinlets": 1,
+									"numoutlets": 2,
+									"patching_rect": [
+										480,
+										705,
+										45,
+										22
+									],
+									"outlettype": [
+										"float",
+										"float"
+									],
+									"id": "obj-38"
+								}
+							},
+							{
+								"box": {
 									"maxclass": "message",
 									"text": "0.",
 									"numinlets": 2,
@@ -741,25 +760,6 @@
 										30,
 										22
 									],
-									"id": "obj-38"
-								}
-							},
-							{
-								"box": {
-									"maxclass": "newobj",
-									"text": "zl change",
-									"numinlets": 2,
-									"numoutlets": 2,
-									"patching_rect": [
-										480,
-										705,
-										73,
-										22
-									],
-									"outlettype": [
-										"",
-										""
-									],
 									"id": "obj-39"
 								}
 							},
@@ -771,7 +771,7 @@
 									"numoutlets": 1,
 									"patching_rect": [
 										480,
-										730,
+										755,
 										150,
 										22
 									],
@@ -779,6 +779,25 @@
 										""
 									],
 									"id": "obj-40"
+								}
+							},
+							{
+								"box": {
+									"maxclass": "newobj",
+									"text": "zl change",
+									"numinlets": 2,
+									"numoutlets": 2,
+									"patching_rect": [
+										480,
+										730,
+										73,
+										22
+									],
+									"outlettype": [
+										"",
+										""
+									],
+									"id": "obj-41"
 								}
 							},
 							{
@@ -793,7 +812,7 @@
 										300,
 										60
 									],
-									"id": "obj-41"
+									"id": "obj-42"
 								}
 							},
 							{
@@ -808,7 +827,7 @@
 										52,
 										22
 									],
-									"id": "obj-42"
+									"id": "obj-43"
 								}
 							},
 							{
@@ -826,7 +845,26 @@
 									"outlettype": [
 										"signal"
 									],
-									"id": "obj-43"
+									"id": "obj-44"
+								}
+							},
+							{
+								"box": {
+									"maxclass": "newobj",
+									"text": "route error",
+									"numinlets": 2,
+									"numoutlets": 2,
+									"patching_rect": [
+										700,
+										480,
+										87,
+										22
+									],
+									"outlettype": [
+										"",
+										""
+									],
+									"id": "obj-45"
 								}
 							},
 							{
@@ -837,11 +875,11 @@
 									"numoutlets": 0,
 									"patching_rect": [
 										700,
-										480,
+										510,
 										171,
 										22
 									],
-									"id": "obj-44"
+									"id": "obj-46"
 								}
 							}
 						],
@@ -1237,6 +1275,18 @@
 										0
 									],
 									"destination": [
+										"obj-38",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-38",
+										1
+									],
+									"destination": [
 										"obj-37",
 										1
 									]
@@ -1249,7 +1299,7 @@
 										0
 									],
 									"destination": [
-										"obj-38",
+										"obj-39",
 										0
 									]
 								}
@@ -1257,7 +1307,7 @@
 							{
 								"patchline": {
 									"source": [
-										"obj-38",
+										"obj-39",
 										0
 									],
 									"destination": [
@@ -1269,11 +1319,11 @@
 							{
 								"patchline": {
 									"source": [
-										"obj-37",
+										"obj-38",
 										0
 									],
 									"destination": [
-										"obj-39",
+										"obj-41",
 										0
 									]
 								}
@@ -1281,7 +1331,7 @@
 							{
 								"patchline": {
 									"source": [
-										"obj-39",
+										"obj-41",
 										0
 									],
 									"destination": [
@@ -1309,6 +1359,18 @@
 										0
 									],
 									"destination": [
+										"obj-44",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-44",
+										0
+									],
+									"destination": [
 										"obj-43",
 										0
 									]
@@ -1317,23 +1379,11 @@
 							{
 								"patchline": {
 									"source": [
-										"obj-43",
+										"obj-44",
 										0
 									],
 									"destination": [
-										"obj-42",
-										0
-									]
-								}
-							},
-							{
-								"patchline": {
-									"source": [
 										"obj-43",
-										0
-									],
-									"destination": [
-										"obj-42",
 										1
 									]
 								}
@@ -1345,7 +1395,19 @@
 										3
 									],
 									"destination": [
-										"obj-44",
+										"obj-45",
+										0
+									]
+								}
+							},
+							{
+								"patchline": {
+									"source": [
+										"obj-45",
+										1
+									],
+									"destination": [
+										"obj-46",
 										0
 									]
 								}
@@ -2205,14 +2267,14 @@
 							{
 								"box": {
 									"maxclass": "comment",
-									"text": "Arguments (attributes): @host (the service's computer, default 127.0.0.1); @port (the service's OSC port, default 57130); @listen (UDP port this object listens on (one per [immersions] in use), default 57133); @myhost (this computer's address as the service sees it, default 127.0.0.1)",
+									"text": "Arguments (attributes): @host (the service's computer, default 127.0.0.1); @port (the service's OSC port, default 57130); @listen (UDP port this object listens on (one per [immersions] in use), default 57133); @myhost (this computer's address as the service sees it, default 127.0.0.1); @token (the shared token of a service on another machine (started with --allow-remote), default none)",
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
 										15,
 										50,
 										850,
-										60
+										80
 									],
 									"id": "obj-2"
 								}
