@@ -106,8 +106,11 @@ class Streaming:
             with self._analysis_lock:  # hooks on the stream model: one forward pass at a time
                 return current_activations(self.stream_model, audio, self.vector)
         loop, pos = self.player.playhead()
-        if loop is None:
-            return None
+        if loop is None:  # nothing plays yet (a noise or silence start waits for the first loop):
+            silence = getattr(self, "_silence", None)  # the activations of silence, truthfully
+            if silence is None or len(silence) != self.loop_samples:
+                silence = self._silence = np.zeros(self.loop_samples, np.float32)
+            loop, pos = silence, 0
         return self._analysis_of(loop).frame(pos)
 
     def _analysis_of(self, loop: np.ndarray) -> LoopAnalysis:
