@@ -39,7 +39,7 @@ def test_demo_tours_the_layers_and_writes_what_it_played(tmp_path):
     assert "viewer: http://" in proc.stderr or "continuing without the browser viewer" in proc.stderr  # log lines
     audio, sr = sf.read(tmp_path / "demo.wav")
     assert sr == 44100 and len(audio) >= 7 * sr
-    assert np.abs(audio[:2205]).max() == 0  # no white noise first: nothing plays before the first optimized loop
+    assert np.abs(audio[:2205]).max() < 1e-4  # no white noise first: silence before the first optimized loop
     assert np.sqrt(np.mean(audio ** 2)) > 1e-3  # it played something
     assert read_png(tmp_path / "activations.png").std() > 5
     assert read_png(tmp_path / "demo_scaleogram.png").std() > 5

@@ -202,6 +202,8 @@ def run_demo(args: argparse.Namespace) -> int:
         args.loops_dir = os.path.join(args.out, "loops")
     if args.web_port is None:
         args.web_port = DEMO_WEB_PORT
+    if args.start is None:
+        args.start = "silence"  # nothing audible before the first optimized loop
     cfg = service_config(args)
     try:
         os.makedirs(args.out, exist_ok=True)

@@ -106,11 +106,8 @@ class Streaming:
             with self._analysis_lock:  # hooks on the stream model: one forward pass at a time
                 return current_activations(self.stream_model, audio, self.vector)
         loop, pos = self.player.playhead()
-        if loop is None:  # nothing plays yet (a noise or silence start waits for the first loop):
-            silence = getattr(self, "_silence", None)  # the activations of silence, truthfully
-            if silence is None or len(silence) != self.loop_samples:
-                silence = self._silence = np.zeros(self.loop_samples, np.float32)
-            loop, pos = silence, 0
+        if loop is None:
+            return None
         return self._analysis_of(loop).frame(pos)
 
     def _analysis_of(self, loop: np.ndarray) -> LoopAnalysis:
@@ -161,8 +158,8 @@ class Streaming:
     def playable(self, audio: torch.Tensor, optimized: bool = True) -> np.ndarray:
         """A loop as it is played.  An optimized loop is played exactly as it was optimized: it is
         at the playback level already (the model heard it at that level, ``optimize.transforms.level``
-        inside the graph), so nothing is re-levelled.  A start clip (``optimized=False``, an audio
-        file) is brought to the same level.  The stream analyses this array, the one the player
+        inside the graph), so nothing is re-levelled (nor are the quiet noise and silence starts).
+        A start clip that is music (``optimized=False``, an audio file) is brought to that level.  The stream analyses this array, the one the player
         plays (before the volume control)."""
         a = audio.detach().float().cpu().reshape(1, -1)
         if optimized or len(a[0]) == 0 or float(a.abs().max()) <= 1e-6:
