@@ -215,3 +215,68 @@ def start_dummy_jackd(sample_rate: int = 44100, period: int = 1024, name: Option
             raise
     proc.terminate()
     raise JackUnavailable(f"jackd did not come up within {wait:g} s")
+
+
+def jack_server_running() -> bool:
+    """Whether a JACK server answers (without starting one)."""
+    try:
+        jack = _import_jack()
+    except JackUnavailable:
+        return False
+    try:
+        probe = jack.Client("immersions-probe", no_start_server=True)
+    except jack.JackError:
+        return False
+    probe.close()
+    return True
+
+
+def open_audio(player: LoopPlayer, scfg, log: Log = print):
+    """The audio backend the service config asks for: ``(backend, jackd process or None)``.
+
+    ``auto``: JACK when a server runs, else PortAudio's default device, else none -- and one line
+    says which.  ``jack``: JACK or an error (``start_jack``: a dummy-driver jackd when none runs).
+    ``portaudio``: the chosen device; a device that cannot be opened is one line and the service
+    runs without sound output.  ``none``: the real-time clock only.
+    """
+    from .portaudio import PortAudioAudio, PortAudioUnavailable, parse_latency
+
+    without = ("; every new loop is written to " + scfg.loops_dir + "/") if scfg.loops_dir else ""
+    block = scfg.block_size or 1024
+    jackd = None
+    if scfg.audio == "jack" or (scfg.audio == "auto" and (scfg.start_jack or jack_server_running())):
+        try:
+            if scfg.start_jack and not jack_server_running():
+                jackd = start_dummy_jackd(player.sample_rate, period=block)
+                log("started jackd (dummy driver)")
+            audio = JackAudio(player, scfg.jack_client, log).start()
+            log(f"audio: JACK client '{scfg.jack_client}' (ports {scfg.jack_client}:out, {scfg.jack_client}:in)"
+                + (" (auto: a JACK server runs)" if scfg.audio == "auto" else ""))
+            return audio, jackd
+        except JackUnavailable as exc:
+            if jackd is not None:
+                _stop_process(jackd)
+                jackd = None
+            if scfg.audio == "jack":
+                raise
+            log(f"audio: {exc}; trying PortAudio")
+    if scfg.audio in ("auto", "portaudio"):
+        try:
+            audio = PortAudioAudio(player, scfg.output_device, scfg.input_device, scfg.block_size,
+                                   parse_latency(scfg.latency), log).start()
+            log(f"audio: {audio.description}" + (" (auto: no JACK server; the default PortAudio device)"
+                                                  if scfg.audio == "auto" else ""))
+            return audio, None
+        except PortAudioUnavailable as exc:
+            log(f"audio: {exc}.\n       Continuing without sound output{without or '.'}")
+    elif scfg.audio == "none":
+        log(f"audio: none (--audio none){without}")
+    return ClockAudio(player, block=block, log=log).start(), None
+
+
+def _stop_process(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except Exception:
+        proc.kill()

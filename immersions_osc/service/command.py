@@ -17,6 +17,7 @@ import time
 
 from ..config import load_config
 from ..errors import UserError
+from ..shipped import resolve_checkpoint
 
 DEMO_WEB_PORT = 8130  # the demo opens the browser viewer here (--web-port 0: off)
 
@@ -24,6 +25,8 @@ SERVICE_FLAGS = {  # flag -> service config field
     "checkpoint": "checkpoint", "layout": "layout", "host": "host", "port": "port", "audio": "audio",
     "start_jack": "start_jack", "loops_dir": "loops_dir", "device": "device", "web_port": "web_port",
     "frame_rate": "frame_rate", "loop_seconds": "loop_seconds", "start": "start",
+    "output_device": "output_device", "input_device": "input_device", "block_size": "block_size",
+    "latency": "latency", "tempo": "tempo", "bars": "bars", "beats_per_bar": "beats_per_bar", "link": "link",
 }
 
 
@@ -34,8 +37,22 @@ def _add_service_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--layout", help="layout .npz (default: <checkpoint>_layout.npz)")
     p.add_argument("--host", help="interface to listen on (default: 127.0.0.1)")
     p.add_argument("--port", type=int, help="OSC control port, UDP (default: 57130)")
-    p.add_argument("--audio", choices=("auto", "jack", "none"),
-                   help="sound output (default: auto = JACK when a server runs)")
+    p.add_argument("--audio", choices=("auto", "jack", "portaudio", "none"),
+                   help="sound output and input (default: auto = JACK when a server runs, else PortAudio's "
+                        "default device, else none)")
+    p.add_argument("--output-device", dest="output_device", metavar="INDEX|NAME",
+                   help="PortAudio output device (see `immersions-osc devices`; default: the system's)")
+    p.add_argument("--input-device", dest="input_device", metavar="INDEX|NAME",
+                   help="PortAudio input device for --source input ('none': output only; default: the system's)")
+    p.add_argument("--block-size", dest="block_size", type=int, metavar="FRAMES",
+                   help="frames per audio callback (default 0: the device's)")
+    p.add_argument("--latency", help="PortAudio latency: low, high (default) or seconds")
+    p.add_argument("--tempo", type=float, metavar="BPM",
+                   help="loops of whole bars at this tempo, the boundary on the bar (default: none, --loop-seconds)")
+    p.add_argument("--bars", type=int, help="loop length in bars with --tempo (default: 2)")
+    p.add_argument("--beats-per-bar", dest="beats_per_bar", type=int, help="beats in a bar (default: 4)")
+    p.add_argument("--link", action="store_true", default=None,
+                   help="follow the tempo and bar phase of an Ableton Link session (pip install 'immersions-osc[link]')")
     p.add_argument("--start-jack", dest="start_jack", action="store_true", default=None,
                    help="start a dummy-driver jackd when no JACK server runs")
     p.add_argument("--loops-dir", dest="loops_dir", help="folder for loops without JACK and the last loop")
@@ -64,6 +81,10 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=run_demo)
 
+    p = subparsers.add_parser("devices", help="list the sound devices (for --output-device / --input-device)",
+                              description="list the sound devices PortAudio sees, and whether a JACK server runs")
+    p.set_defaults(func=run_devices)
+
     p = subparsers.add_parser("osc-table", help="print docs/osc.md (the OSC address table)",
                               description="print the OSC address table (docs/osc.md is this output)")
     p.set_defaults(func=run_osc_table)
@@ -79,11 +100,7 @@ def service_config(args: argparse.Namespace):
         if value is not None:
             data["service"][name] = value
     cfg = parse_config(data)
-    if not os.path.isfile(cfg.service.checkpoint) and not os.path.isabs(cfg.service.checkpoint):
-        from ..cli import DEFAULT_CHECKPOINT
-
-        if cfg.service.checkpoint == "checkpoints/small.pt":  # run from anywhere: the shipped one
-            cfg.service.checkpoint = DEFAULT_CHECKPOINT
+    cfg.service.checkpoint = resolve_checkpoint(cfg.service.checkpoint)  # run from anywhere: the shipped one
     return cfg
 
 
@@ -228,6 +245,15 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"streamed  : {service.frames_sent} activation frames of {service.vector.size} neurons "
           f"({service.frames_sent / max(elapsed, 1e-9):.1f} frames/s) -> last one drawn on the layout: {png}")
     print("tour      : " + " -> ".join(visited))
+    return 0
+
+
+def run_devices(args: argparse.Namespace) -> int:
+    from .audio import jack_server_running
+    from .portaudio import describe_devices
+
+    print(f"JACK: {'a server runs (--audio auto picks it: client immersions)' if jack_server_running() else 'no server running'}")
+    print(describe_devices())
     return 0
 
 

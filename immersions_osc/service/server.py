@@ -33,6 +33,7 @@ import torch
 from ..atomic import atomic_write_bytes
 from ..config import Config
 from ..errors import UserError
+from ..shipped import osc_table
 from ..optimize.generator import LoopGenerator, PublishedLoop
 from ..optimize.start import fit_length, start_clip
 from ..optimize.targets import Target, check_targets, neuron_mask
@@ -40,6 +41,7 @@ from .controls import CONTROL_BY_ADDRESS, CONTROLS, MESSAGES, OPTIMIZE_FIELDS, P
 from .engine import (LoopAnalysis, NeuronVector, analysis_window, current_activations, in_stream_order,
                      summarize)
 from .player import LoopPlayer
+from .tempo import bars_for, check_tempo, loop_samples
 from .protocol import OSCDecodeError, decode_packet, encode_message, encode_vector
 
 Log = Callable[[str], None]
@@ -117,7 +119,7 @@ class Service:
         layout_path = self.scfg.layout or os.path.splitext(self.scfg.checkpoint)[0] + "_layout.npz"
         layout = load_layout(layout_path)
         self.layout, self.vector = in_stream_order(layout, NeuronVector.from_layout(layout))
-        self.loop_samples = int(self.scfg.loop_seconds * self.sample_rate)
+        self.loop_samples = self._loop_length()
         start = start_clip(self.scfg.start, self.loop_samples, self.sample_rate, cfg.optimize.seed)
         with torch.no_grad():  # the layout must describe this model
             self.window = analysis_window(self.model, self.scfg.window_seconds, self.sample_rate)
@@ -134,6 +136,7 @@ class Service:
         self.player.queue(self.playable(start), 0)
         self.audio = None
         self.jackd = None
+        self.link = None
         self.sinks: dict[object, Sink] = {}
         self._sinks_lock = threading.Lock()
         self._control_lock = threading.RLock()
@@ -156,7 +159,7 @@ class Service:
 
     # --- life cycle ------------------------------------------------------------------------------------
     def start(self) -> "Service":
-        from .audio import ClockAudio, JackAudio, JackUnavailable, start_dummy_jackd
+        from .audio import open_audio
 
         s = self.scfg
         # the JACK process callback (Python) needs the GIL within one period: make the other threads
@@ -171,25 +174,20 @@ class Service:
             raise UserError(f"cannot listen on UDP {s.host}:{s.port} ({exc.strerror or exc}); is another "
                             f"service running? choose another port with --port") from None
         self.port = self.sock.getsockname()[1]
-        if s.audio in ("auto", "jack"):
+        try:
+            self.audio, self.jackd = open_audio(self.player, s, self.log)
+        except UserError:
+            self.close()
+            raise
+        if s.link:
+            from .link import LinkSync
+
             try:
-                if s.start_jack:
-                    try:
-                        self.audio = JackAudio(self.player, s.jack_client, self.log).start()
-                    except JackUnavailable:
-                        self.jackd = start_dummy_jackd(self.sample_rate)
-                        self.log("started jackd (dummy driver)")
-                if self.audio is None:
-                    self.audio = JackAudio(self.player, s.jack_client, self.log).start()
-                self.log(f"audio: JACK client '{s.jack_client}' (ports {s.jack_client}:out, {s.jack_client}:in)")
-            except JackUnavailable as exc:
-                if s.audio == "jack":
-                    self.close()
-                    raise
-                self.log(f"audio: {exc}.\n       Continuing without sound output"
-                         + (f"; every new loop is written to {s.loops_dir}/" if s.loops_dir else "."))
-        if self.audio is None:
-            self.audio = ClockAudio(self.player, log=self.log).start()
+                self.link = LinkSync(self.player, self._tempo, self._follow_tempo, self._output_latency,
+                                     self.log).start()
+                self.log(f"link: Ableton Link on (tempo {self.link.tempo():g} bpm, quantum {s.bars} bars)")
+            except UserError as exc:
+                self.log(f"link: {exc}; continuing without Link")
         self.generator.start()
         for name, target in (("immersions-osc-in", self._serve), ("immersions-activations", self._stream),
                              ("immersions-status", self._status_loop)):
@@ -197,12 +195,15 @@ class Service:
             t.start()
             self._threads.append(t)
         self.log(f"listening for OSC on udp://{s.host}:{self.port}; streams to subscribers "
-                 f"({PREFIX}/stream/subscribe host port); addresses in docs/osc.md")
+                 f"({PREFIX}/stream/subscribe host port); addresses in {osc_table()} "
+                 f"(or `immersions-osc osc-table`)")
         return self
 
     def close(self) -> None:
         """Stop everything, save the current loop (loops_dir/last_loop.wav)."""
         self._stop.set()
+        if self.link is not None:
+            self.link.close()
         self.generator.stop()
         for t in self._threads:
             t.join(5.0)
@@ -376,8 +377,60 @@ class Service:
         self.player.playing = bool(on)
 
     def on_player_loop_seconds(self, seconds, reply=None):
-        self.loop_samples = int(seconds * self.sample_rate)
-        self.generator.set_start(fit_length(self.generator.current_loop(), self.loop_samples))
+        if self.scfg.tempo > 0:  # with a tempo: the whole number of bars nearest to it
+            self._set_tempo(self.scfg.tempo, bars_for(seconds, self.scfg.tempo, self.scfg.beats_per_bar))
+        else:
+            self._set_service(loop_seconds=seconds)
+            self._refit()
+
+    def on_player_tempo(self, bpm, reply=None):
+        self._set_tempo(bpm, self.scfg.bars)
+        if self.link is not None and bpm > 0:
+            self.link.commit_tempo(bpm)
+
+    def on_player_bars(self, bars, reply=None):
+        if self.scfg.tempo <= 0:
+            raise UserError("set a tempo first (/immersions/player/tempo bpm): bars need one")
+        self._set_tempo(self.scfg.tempo, bars)
+
+    # tempo and loop length
+    def _loop_length(self) -> int:
+        s = self.scfg
+        if s.tempo > 0:
+            return loop_samples(s.tempo, s.bars, s.beats_per_bar, self.sample_rate)
+        return int(s.loop_seconds * self.sample_rate)
+
+    def _tempo(self) -> tuple[float, int, int]:
+        return self.scfg.tempo, self.scfg.bars, self.scfg.beats_per_bar
+
+    def _set_tempo(self, bpm: float, bars: int) -> None:
+        check_tempo(bpm, bars, self.scfg.beats_per_bar)
+        self._set_service(tempo=float(bpm), bars=int(bars))
+        self._refit()
+
+    def _follow_tempo(self, bpm: float) -> None:  # the Link thread: a peer changed the tempo
+        with self._control_lock:
+            try:
+                self._set_tempo(bpm, self.scfg.bars)
+            except UserError:  # e.g. a loop longer than 60 s at that tempo: halve the bars
+                self._set_tempo(bpm, max(1, bars_for(30.0, bpm, self.scfg.beats_per_bar)))
+            self.log(f"link: tempo {bpm:g} bpm -> loops of {self.scfg.bars} bars ({self.loop_samples} samples)")
+
+    def _output_latency(self) -> float:
+        stream = getattr(self.audio, "stream", None)
+        try:
+            latency = stream.latency if stream is not None else 0.0
+            return float(latency[1] if isinstance(latency, tuple) else latency)
+        except Exception:
+            return 0.0
+
+    def _refit(self) -> None:
+        """The optimization restarts from the current loop fitted to the new length; the loop
+        playing now finishes first (the boundary stays on the bar)."""
+        n = self._loop_length()
+        if n != self.loop_samples:
+            self.loop_samples = n
+            self.generator.set_start(fit_length(self.generator.current_loop(), n))
 
     def on_player_crossfade_ms(self, ms, reply=None):
         self.player.set_crossfade(ms)
