@@ -1,7 +1,7 @@
 """Only one thing pyproject.toml cannot say: the wheel carries the shipped model.
 
 ``build_py`` copies whatever ``checkpoints/*.pt``, ``checkpoints/*_layout.npz`` and
-``docs/osc.md`` hold at build time into ``immersions_osc/shipped/`` of the build, where
+``docs/osc.md`` hold at build time into ``immersions_osc/shipped_files/`` of the build, where
 ``immersions_osc/shipped.py`` finds them through importlib.resources.  (The files stay where they
 are in the repository; a source checkout reads them from there.)
 """
@@ -21,8 +21,9 @@ class BuildWithShippedFiles(build_py):
         super().run()
         if self.editable_mode:  # an editable install reads the repository's files in place
             return
-        target = os.path.join(self.build_lib, "immersions_osc", "shipped")
-        os.makedirs(target, exist_ok=True)
+        target = os.path.join(self.build_lib, "immersions_osc", "shipped_files")
+        shutil.rmtree(target, ignore_errors=True)  # only what checkpoints/ holds now
+        os.makedirs(target)
         copied = 0
         for pattern in SHIPPED:
             for path in sorted(glob.glob(os.path.join(HERE, pattern))):

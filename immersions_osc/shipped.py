@@ -1,7 +1,7 @@
 """The files that ship with the package: the trained checkpoint, its neuron layout and the OSC
 address table.  One small module below ``cli.py`` and ``service/`` (it imports nothing of ours).
 
-In an installed wheel they are package data under ``immersions_osc/shipped/`` (``setup.py``
+In an installed wheel they are package data under ``immersions_osc/shipped_files/`` (``setup.py``
 copies whatever ``checkpoints/*.pt``, ``checkpoints/*_layout.npz`` and ``docs/osc.md`` hold at
 build time), found through :mod:`importlib.resources`; in a source checkout (editable install,
 ``PYTHONPATH``) they are read from the repository's ``checkpoints/`` and ``docs/``.  Every
@@ -23,7 +23,7 @@ _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def _packaged(name: str) -> str | None:
     try:
-        path = resources.files(PACKAGE).joinpath("shipped", name)
+        path = resources.files(PACKAGE).joinpath("shipped_files", name)
     except (ModuleNotFoundError, TypeError):
         return None
     return str(path) if path.is_file() else None

@@ -190,15 +190,16 @@ class JackAudio:
 
 
 def start_dummy_jackd(sample_rate: int = 44100, period: int = 1024, name: Optional[str] = None,
-                      wait: float = 10.0) -> subprocess.Popen:
-    """Start ``jackd --no-realtime -d dummy`` and wait until clients can connect."""
+                      wait: float = 10.0, port_max: Optional[int] = None) -> subprocess.Popen:
+    """Start ``jackd --no-realtime -d dummy`` and wait until clients can connect (``port_max``:
+    the server's port limit, to make it refuse further clients)."""
     exe = shutil.which("jackd")
     if exe is None:
         raise JackUnavailable("jackd is not installed (Debian: apt-get install jackd2)")
     jack = _import_jack()  # before starting anything: without the library no client could use it
     env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1")
-    cmd = [exe, "--no-realtime"] + (["-n", name] if name else []) + ["-d", "dummy", "-r", str(sample_rate),
-                                                                      "-p", str(period)]
+    cmd = ([exe, "--no-realtime"] + (["-n", name] if name else []) + (["-p", str(port_max)] if port_max else [])
+           + ["-d", "dummy", "-r", str(sample_rate), "-p", str(period)])
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
