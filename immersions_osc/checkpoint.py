@@ -1,10 +1,13 @@
 """Checkpoints: the model's weights with the config that built it, written atomically.
 
 A checkpoint is a ``torch.save`` dict ``{"format", "version", "config", "model", "step",
-"optimizer", "metrics", ...}``.  Saving writes a temp file and renames it over the old one, so a
-kill during a save leaves the previous checkpoint intact.  Loading failures (missing file, not a
-checkpoint, another architecture than the config asks for) raise :class:`UserError` with one
-clear line.
+"optimizer", "metrics", ...}`` of plain types only (dicts, lists, str, int, float, bool, None and
+tensors), so it is read with ``torch.load(weights_only=True)``: a crafted ``.pt`` cannot run code
+(an arbitrary pickle is refused before anything of it is built).  Saving writes a temp file and
+renames it over the old one, so a kill during a save leaves the previous checkpoint intact (and
+the next start removes the killed writer's temp file, see ``atomic.py``).  Loading failures
+(missing file, not a checkpoint, another architecture than the config asks for) raise
+:class:`UserError` with one clear line.
 """
 from __future__ import annotations
 
@@ -27,7 +30,25 @@ def save_checkpoint(path: str | os.PathLike, model: torch.nn.Module, cfg: Config
                "model": {k: v.detach().cpu() for k, v in model.state_dict().items()}, **extra}
     if optimizer is not None:
         payload["optimizer"] = optimizer.state_dict()
+    check_plain(payload)
     atomic_write(path, lambda fh: torch.save(payload, fh))
+
+
+PLAIN = (str, int, float, bool, type(None), torch.Tensor)
+
+
+def check_plain(value: Any, where: str = "checkpoint") -> None:
+    """Only plain types go into a checkpoint (what ``weights_only=True`` loads back)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, (str, int)):
+                raise TypeError(f"{where}: key {k!r} is not a str or int")
+            check_plain(v, f"{where}.{k}")
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            check_plain(v, f"{where}[{i}]")
+    elif not isinstance(value, PLAIN):
+        raise TypeError(f"{where} is a {type(value).__name__}; checkpoints hold plain types only")
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict:
@@ -35,9 +56,13 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     if not os.path.isfile(path):
         raise UserError(f"checkpoint not found: {path}")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as exc:  # truncated or foreign file: torch raises many kinds
-        raise UserError(f"{path} is not a readable Immersions checkpoint ({type(exc).__name__})") from None
+        # weights_only: tensors and plain containers only; any other pickled object (the way a
+        # crafted file runs code) is refused by torch's restricted unpickler
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # truncated, foreign or crafted file: torch raises many kinds
+        kind = "holds objects other than weights (refused)" if "weights_only" in str(exc) else \
+            f"is not a readable Immersions checkpoint ({type(exc).__name__})"
+        raise UserError(f"{path} {kind}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise UserError(f"{path} is not an Immersions checkpoint")
     if payload.get("version", 0) > VERSION:

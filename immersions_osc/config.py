@@ -3,11 +3,14 @@
 Every setting lives in a dataclass below, with its default. ``load_config`` reads YAML, rejects
 unknown keys and badly typed or out-of-range values with a :class:`ConfigError` whose message
 names the offending key (``model.prediction_steps must be >= 1, got 0``); ``save_config`` writes
-YAML that loads back to an equal object.
+YAML that loads back to an equal object.  Numbers must be finite (YAML's ``.nan`` and ``.inf``
+are refused for every key), and a config path that is a folder, unreadable or not UTF-8 is one
+clear error.
 """
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import types
 import typing
@@ -18,6 +21,9 @@ import yaml
 
 from .atomic import atomic_write_bytes
 from .errors import UserError
+
+
+MAX_THREADS = 256  # torch_threads beyond this is a typo, and torch aborts on absurd counts
 
 
 class ConfigError(UserError):
@@ -357,6 +363,14 @@ class ServiceConfig:
             raise ConfigError(f"{prefix}tempo/bars/beats_per_bar: {exc}") from None
         if self.frame_rate > 240:
             raise ConfigError(f"{prefix}frame_rate must be <= 240, got {self.frame_rate}")
+        if self.torch_threads > MAX_THREADS:
+            raise ConfigError(f"{prefix}torch_threads must be 1..{MAX_THREADS}, got {self.torch_threads}")
+        if self.crossfade_ms > 500:
+            raise ConfigError(f"{prefix}crossfade_ms must be 0..500, got {self.crossfade_ms}")
+        if self.window_seconds > 60:
+            raise ConfigError(f"{prefix}window_seconds must be 0..60, got {self.window_seconds}")
+        if self.summary_top > 256:
+            raise ConfigError(f"{prefix}summary_top must be 0..256, got {self.summary_top}")
 
 
 @dataclass
@@ -417,11 +431,19 @@ def _coerce(value: Any, tp: Any, key: str) -> Any:
     if tp is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{key} must be an integer, got {value!r}")
+        if abs(value) >= 1 << 62:  # beyond what torch, numpy and C take
+            raise ConfigError(f"{key} is out of range, got an integer of {len(str(value))} digits")
         return value
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{key} must be a number, got {value!r}")
-        return float(value)
+        try:
+            value = float(value)
+        except OverflowError:  # an integer beyond float range
+            raise ConfigError(f"{key} must be a finite number, got an integer of {len(str(value))} digits") from None
+        if not math.isfinite(value):
+            raise ConfigError(f"{key} must be a finite number, got {value}")
+        return value
     if tp is str:
         if not isinstance(value, str):
             raise ConfigError(f"{key} must be a string, got {value!r}")
@@ -464,6 +486,14 @@ def load_config(path: Optional[str | os.PathLike], cls: type = Config) -> Any:
             data = yaml.safe_load(fh)
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config {path} is a folder, not a YAML file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror or exc}") from None
+    except RecursionError:
+        raise ConfigError(f"config file {path} is nested too deeply") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"config file {path} is not valid YAML: {exc}".splitlines()[0]) from None
     return parse_config(data, cls)

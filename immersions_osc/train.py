@@ -22,6 +22,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
+from .atomic import remove_stale_temps
 from .checkpoint import load_model, save_checkpoint
 from .device import resolve_device
 from .config import Config
@@ -121,6 +122,8 @@ def train(cfg: Config, out_dir: str, resume: bool = False, show_progress: bool =
     torch.manual_seed(cfg.train.seed)
 
     start_step, payload = 0, None
+    if distributed.is_main:  # a run killed (SIGKILL) during a save left its temp file: remove it
+        remove_stale_temps(ckpt_path)
     if resume:
         if not os.path.isfile(ckpt_path):
             raise UserError(f"--resume: no checkpoint to resume from in {out_dir}")

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 # Tests run on 2 CPU cores in CI; keep torch from oversubscribing them.
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+torch.set_num_threads(1)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -5,8 +5,7 @@ import pytest
 import torch
 
 from immersions_osc.config import ScaleogramConfig
-from immersions_osc.scaleogram import (Scaleogram, bin_frequencies, decimation_delay, kernel_durations,
-                                        octave_groups, reference_scaleogram)
+from immersions_osc.scaleogram import (Scaleogram, bin_frequencies, frame_centre_offsets, reference_scaleogram)
 
 SR = 44100
 
@@ -67,39 +66,96 @@ def test_multirate_equals_direct_full_rate_convolution(scaleogram):
     assert (error / norm).max() < 1e-3
 
 
-# librosa warns about its own early-downsampling of the lowest octaves on a 6 s signal
-@pytest.mark.filterwarnings("ignore:n_fft=.*is too large:UserWarning")
-def test_correlates_with_librosa_cqt(scaleogram, librosa_cqt):
+def tones_and_noise(seconds: float, seed: int) -> np.ndarray:
+    """Eight steady tones, drawn log-uniformly over the bins' range, in white noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SR)) / SR
+    freqs = np.exp(rng.uniform(math.log(40.0), math.log(16000.0), 8))
+    amplitudes = rng.uniform(0.02, 0.3, 8)
+    phases = rng.uniform(0, 2 * np.pi, 8)
+    x = sum(a * np.sin(2 * np.pi * f * t + p) for a, f, p in zip(amplitudes, freqs, phases))
+    return (x + 0.01 * rng.standard_normal(len(t))).astype(np.float32)
+
+
+def test_frame_centre_offsets_are_the_kernels_centres(scaleogram):
+    """Frame t of bin k is a linear function of the audio; its weights (the gradient) are the
+    kernel, whose energy centroid must lie on sample t * hop + offset[k]."""
+    cfg = scaleogram.cfg
+    t = 45  # late enough for the longest kernel (~19 hops)
+    x = torch.zeros(1, (t + 3) * cfg.hop_length, requires_grad=True)
+    real, imag = scaleogram.complex_transform(x)
+    offsets = frame_centre_offsets(cfg)
+    n = torch.arange(x.shape[-1], dtype=torch.float64)
+    for k in np.random.default_rng(2).choice(cfg.n_bins, 24, replace=False):
+        g_real, = torch.autograd.grad(real[0, k, t], x, retain_graph=True)
+        g_imag, = torch.autograd.grad(imag[0, k, t], x, retain_graph=True)
+        energy = (g_real[0].double() ** 2 + g_imag[0].double() ** 2)
+        centroid = float((energy * n).sum() / energy.sum())
+        assert abs(centroid - (t * cfg.hop_length + offsets[k])) < 0.5, k
+
+
+def magnitudes_at_centred_frames(scaleogram, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Our magnitudes resampled onto a centred transform's frames (frame t centred on t * hop).
+
+    Each bin's frames sit ``offset`` samples from ``t * hop`` (frame_centre_offsets): delaying the
+    input by the sub-hop part of the offset and shifting by the whole hops puts bin k's frame t on
+    sample t * hop.  Returns [bins, frames] magnitudes and the whole-hop lag of every bin.
+    """
+    cfg = scaleogram.cfg
+    offsets = frame_centre_offsets(cfg)
+    lag = np.floor(offsets / cfg.hop_length).astype(int)
+    delay = np.round(offsets - lag * cfg.hop_length).astype(int)
+    out = np.zeros((cfg.n_bins, len(x) // cfg.hop_length))
+    for d in np.unique(delay):
+        delayed = torch.tensor(np.concatenate([np.zeros(d, np.float32), x])[: len(x)])
+        real, imag = scaleogram.complex_transform(delayed)
+        bins = delay == d
+        out[bins] = torch.sqrt(real ** 2 + imag ** 2)[0].numpy()[bins]
+    return out, lag
+
+
+def log_magnitude_correlations(scaleogram, x: np.ndarray, librosa_cqt, variants: list[dict]) -> list[float]:
+    """Correlation of log(|X|^2 + power_floor), ours vs librosa (one per set of librosa options),
+    over all bins and frames."""
     import librosa
 
-    seconds = 6.0
-    x = chord_and_chirp(seconds)
     cfg = scaleogram.cfg
-    real, imag = scaleogram.complex_transform(torch.tensor(x))
-    ours = torch.sqrt(real ** 2 + imag ** 2)[0].numpy()
-    # librosa: same bins, same kernel lengths (its Q is filter_scale / alpha), no sqrt(length)
-    # scaling, centred frames.
-    alpha = (2 ** (2 / 24) - 1) / (2 ** (2 / 24) + 1)
-    q = 1 / (2 ** (1 / 24) - 1)
-    theirs = np.abs(librosa_cqt(x, sr=SR, hop_length=cfg.hop_length, fmin=cfg.fmin, n_bins=cfg.n_bins,
-                                bins_per_octave=cfg.bins_per_octave, filter_scale=q * alpha, scale=False))
-    # with scale=False librosa's magnitudes grow with the kernel length (a sinusoid of amplitude a
-    # gives a * length / 2); ours are length-normalized (a / 2).
-    lengths, _ = librosa.filters.wavelet_lengths(freqs=bin_frequencies(cfg), sr=SR, filter_scale=q * alpha)
-    theirs = theirs / lengths[:, None]
-    # Our frame t for bin k is centred at (t+1)*hop - 1 - delay - length/2; librosa's at t*hop.
-    durations = kernel_durations(cfg)
-    lag = np.zeros(cfg.n_bins, dtype=int)
-    for g in octave_groups(cfg):
-        centre = cfg.hop_length - 1 - decimation_delay(cfg, g.decimation) - durations[g.start:g.stop] / 2
-        lag[g.start:g.stop] = np.round(centre / cfg.hop_length)
-    margin = int(np.abs(lag).max()) + 2
+    ours, lag = magnitudes_at_centred_frames(scaleogram, x)
+    margin = int(np.abs(lag).max()) + 2  # frames whose kernels reach before the start
     frames = np.arange(margin, ours.shape[1] - margin)
     a = np.stack([ours[k, frames] for k in range(cfg.n_bins)])
-    b = np.stack([theirs[k, frames + lag[k]] for k in range(cfg.n_bins)])
-    corr = np.corrcoef(a.ravel(), b.ravel())[0, 1]
-    print(f"magnitude correlation with librosa.cqt: {corr:.4f}")
-    assert corr >= 0.99
+    # librosa: same bins, same kernel lengths (its Q is filter_scale / alpha); with scale=False a
+    # sinusoid of amplitude a gives a * length / 2, ours a / 2 (kernels normalized by their sum).
+    alpha = (2 ** (2 / cfg.bins_per_octave) - 1) / (2 ** (2 / cfg.bins_per_octave) + 1)
+    filter_scale = cfg.filter_scale * alpha / (2 ** (1 / cfg.bins_per_octave) - 1)
+    lengths, _ = librosa.filters.wavelet_lengths(freqs=bin_frequencies(cfg), sr=SR, filter_scale=filter_scale)
+    result = []
+    for kw in variants:
+        theirs = np.abs(librosa_cqt(x, sr=SR, hop_length=cfg.hop_length, fmin=cfg.fmin, n_bins=cfg.n_bins,
+                                    bins_per_octave=cfg.bins_per_octave, filter_scale=filter_scale, scale=False,
+                                    **kw)) / lengths[:, None]
+        b = np.stack([theirs[k, frames + lag[k]] for k in range(cfg.n_bins)])
+        result.append(float(np.corrcoef(np.log(a ** 2 + cfg.power_floor).ravel(),
+                                        np.log(b ** 2 + cfg.power_floor).ravel())[0, 1]))
+    return result
+
+
+SIGNALS = {"chord+chirp": lambda: chord_and_chirp(5.0), "tones+noise seed 0": lambda: tones_and_noise(5.0, 0),
+           "tones+noise seed 1": lambda: tones_and_noise(5.0, 1)}
+
+
+# librosa warns about its own early-downsampling of the lowest octaves on a short signal
+@pytest.mark.filterwarnings("ignore:n_fft=.*is too large:UserWarning")
+@pytest.mark.parametrize("signal", list(SIGNALS))
+def test_log_magnitude_correlates_with_librosa_cqt(scaleogram, librosa_cqt, signal):
+    """Against librosa.cqt as shipped (>= 0.98, the issue's bar) and against librosa without its
+    kernel sparsification (sparsity=0: an exact constant-Q transform, >= 0.995).  The difference
+    between the two is librosa's own approximation: it drops the smallest 1% of each kernel's
+    spectrum, which leaks into quiet bins."""
+    shipped, exact = log_magnitude_correlations(scaleogram, SIGNALS[signal](), librosa_cqt, [{}, {"sparsity": 0.0}])
+    print(f"{signal}: log-magnitude correlation with librosa.cqt {shipped:.4f}, with sparsity=0 {exact:.4f}")
+    assert shipped >= 0.98
+    assert exact >= 0.995
 
 
 @pytest.mark.parametrize("phase", [False, True])

@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
     from ..progress import Progress
     from . import render, simulate
     from .export import Layout, save_layout
-    from .graph import probe_graph
+    from .graph import cached_graph
 
     if args.clips < 1:
         raise UserError(f"--clips must be >= 1, got {args.clips}")
@@ -86,9 +86,11 @@ def run(args: argparse.Namespace) -> int:
     torch.manual_seed(lcfg.seed)
 
     start = time.perf_counter()
-    graph = probe_graph(model, torch.randn(1, int(PROBE_SECONDS * sr), device=device))
+    cache = os.path.splitext(args.out)[0] + ".graph.npz"
+    graph, cached = cached_graph(model, torch.randn(1, int(PROBE_SECONDS * sr), device=device), cache)
     print(f"graph    : {graph.num_vertices:,} neurons in {len(graph.names)} layers, "
-          f"{graph.num_edges:,} edges ({time.perf_counter() - start:.1f} s)")
+          f"{graph.num_edges:,} edges ({time.perf_counter() - start:.2f} s"
+          f"{', cached in ' + cache if cached else ' -> ' + cache})")
 
     clips = [c.to(device) for c in validation_clips(args.data, args.clips, sr, lcfg.seed)]
     with torch.no_grad():

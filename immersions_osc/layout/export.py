@@ -4,6 +4,11 @@ npz arrays: ``positions`` [N, 2] float32; ``animation`` [T, N, 2] float32 (T may
 ``neurons`` [N, 3] int32 (layer, channel, frequency); ``layer_names`` [L] str;
 ``layer_shapes`` [L, 2] int32 (channels, frequencies); ``charges`` [N] float32;
 ``blocks`` [B, 3] int64 (src layer, dst layer, explicit edge count) -- the edges summary.
+
+A layout file is input like any other: ``load_layout`` checks it whole before anything indexes
+with it (``check_layout``): sizes from the zip directory before decompressing, shapes, integer
+and finite values, every neuron inside its layer's shape and listed once (a duplicate would
+leave holes in the stream's index table).
 """
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from ..errors import UserError
 
 FORMAT = "immersions-layout"
 VERSION = 1
+MAX_UNPACKED = 2 << 30  # bytes of arrays a layout file may unpack to (the seed's, with snapshots: ~0.2 GB)
 
 
 @dataclass
@@ -62,24 +68,91 @@ def load_layout(path: str | os.PathLike) -> Layout:
     if not os.path.isfile(path):
         raise UserError(f"layout file not found: {path}")
     try:
+        with zipfile.ZipFile(path) as zf:  # the sizes the arrays unpack to, before unpacking any
+            unpacked = sum(info.file_size for info in zf.infolist())
+        if unpacked > MAX_UNPACKED:
+            raise UserError(f"{path}: its arrays unpack to {unpacked / 2 ** 30:.1f} GiB "
+                            f"(at most {MAX_UNPACKED / 2 ** 30:.0f} GiB)")
         with np.load(path, allow_pickle=False) as z:
             if str(z["format"]) != FORMAT:
                 raise UserError(f"{path} is not an Immersions layout file")
+            if int(z["version"]) > VERSION:
+                raise UserError(f"{path} was written by a newer Immersions (layout version {int(z['version'])})")
             arrays = {k: z[k] for k in ("positions", "animation", "neurons", "layer_names",
                                         "layer_shapes", "charges", "blocks")}
     except UserError:
         raise
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+    except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile, NotImplementedError) as exc:
         raise UserError(f"{path} is not a readable Immersions layout file ({type(exc).__name__})") from None
-    n = len(arrays["positions"])
-    if arrays["positions"].shape != (n, 2) or arrays["neurons"].shape != (n, 3):
-        raise UserError(f"{path} is a corrupt layout file (array shapes do not match)")
+    problem = check_layout(arrays)
+    if problem:
+        raise UserError(f"{path} is a corrupt layout file: {problem}")
     meta = {}
     if os.path.isfile(metadata_path(path)):
         try:
             with open(metadata_path(path), encoding="utf-8") as fh:
                 meta = json.load(fh)
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             raise UserError(f"{metadata_path(path)} is not valid JSON") from None
-    return Layout(arrays["positions"], arrays["neurons"], [str(s) for s in arrays["layer_names"]],
-                  arrays["layer_shapes"], arrays["charges"], arrays["blocks"], arrays["animation"], meta)
+        if not isinstance(meta, dict):
+            raise UserError(f"{metadata_path(path)} must hold a JSON object")
+    return Layout(arrays["positions"].astype(np.float32), arrays["neurons"].astype(np.int64),
+                  [str(s) for s in arrays["layer_names"]], arrays["layer_shapes"].astype(np.int64),
+                  arrays["charges"].astype(np.float32), arrays["blocks"].astype(np.int64).reshape(-1, 3),
+                  arrays["animation"].astype(np.float32), meta)
+
+
+def check_layout(a: dict) -> str:
+    """What is wrong with a layout's arrays ("" when nothing): one line naming the first problem."""
+    def kind(name, kinds):
+        return np.asarray(a[name]).dtype.kind in kinds
+
+    for name, kinds in (("positions", "fiu"), ("animation", "fiu"), ("charges", "fiu"), ("neurons", "iu"),
+                        ("layer_shapes", "iu"), ("blocks", "iu")):
+        if not kind(name, kinds):
+            return f"{name} must be {'integers' if kinds == 'iu' else 'numbers'}, got {a[name].dtype}"
+    if a["layer_names"].dtype.kind not in "U" or a["layer_names"].ndim != 1:
+        return "layer_names must be a list of strings"
+    shapes, names = a["layer_shapes"], a["layer_names"]
+    n_layers = len(names)
+    if n_layers == 0 or shapes.shape != (n_layers, 2):
+        return f"layer_shapes must be [{n_layers}, 2] (one row per layer name), got {list(shapes.shape)}"
+    if len(set(names.tolist())) != n_layers:
+        return "layer names repeat"
+    if (shapes < 1).any() or (shapes > 1 << 24).any():
+        return "layer_shapes must be positive channel and frequency counts"
+    positions, neurons = a["positions"], a["neurons"]
+    n = len(positions)
+    if positions.shape != (n, 2) or neurons.shape != (n, 3):
+        return f"array shapes do not match (positions {list(positions.shape)}, neurons {list(neurons.shape)})"
+    if not np.isfinite(positions).all():
+        return "positions must be finite"
+    if a["charges"].shape != (n,) or not np.isfinite(a["charges"]).all():
+        return f"charges must be {n} finite numbers"
+    animation = a["animation"]
+    if animation.ndim != 3 or animation.shape[2] != 2 or (animation.shape[0] and animation.shape[1] != n):
+        return f"animation must be [T, {n}, 2], got {list(animation.shape)}"
+    if not np.isfinite(animation).all():
+        return "animation must be finite"
+    layer, channel, freq = (neurons[:, i].astype(np.int64) for i in range(3))
+    if n and (layer.min() < 0 or layer.max() >= n_layers):
+        return f"a neuron's layer index is outside 0..{n_layers - 1}"
+    c_of, f_of = shapes[:, 0].astype(np.int64), shapes[:, 1].astype(np.int64)
+    if n:
+        bad = np.flatnonzero((channel < 0) | (channel >= c_of[layer]) | (freq < 0) | (freq >= f_of[layer]))
+        if len(bad):
+            i = int(bad[0])
+            return (f"neuron {i} ({names[layer[i]]} channel {channel[i]} frequency {freq[i]}) lies outside its "
+                    f"layer's shape {c_of[layer[i]]} x {f_of[layer[i]]}")
+        offsets = np.concatenate([[0], np.cumsum(c_of * f_of)])
+        flat = offsets[layer] + channel * f_of[layer] + freq
+        unique, counts = np.unique(flat, return_counts=True)
+        if (counts > 1).any():
+            j = int(np.flatnonzero(flat == unique[counts > 1][0])[1])
+            return f"neuron {j} ({names[layer[j]]} channel {channel[j]} frequency {freq[j]}) is listed twice"
+    blocks = np.asarray(a["blocks"])
+    if blocks.size % 3 or (blocks.size and (blocks.reshape(-1, 3)[:, :2].min() < 0
+                                            or blocks.reshape(-1, 3)[:, :2].max() >= n_layers
+                                            or blocks.reshape(-1, 3)[:, 2].min() < 0)):
+        return "blocks must be rows of (source layer, target layer, edge count) within the layers"
+    return ""

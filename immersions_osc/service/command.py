@@ -104,11 +104,26 @@ def service_config(args: argparse.Namespace):
     return cfg
 
 
-def _with_signals(stop: threading.Event):
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def stop_on_signals(stop: threading.Event) -> None:
+    """SIGINT, SIGTERM and SIGHUP set ``stop``, for the rest of the process: the handlers are never
+    restored, so a second signal during the shutdown (Ctrl-C pressed twice) cannot interrupt it
+    half-way (the last loop unsaved, threads killed mid-write).  Installed before the model loads,
+    so a signal during start-up also ends in a clean stop.  The handler only sets an event and
+    writes with ``os.write`` (``print`` is not reentrant: a signal arriving while the main thread
+    prints would raise in it)."""
     def handler(signum, frame):
+        if stop.is_set():
+            try:
+                os.write(2, f"already stopping ({signal.Signals(signum).name} ignored); "
+                            f"the last loop is being saved\n".encode())
+            except OSError:
+                pass
         stop.set()
-    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
-    return old
+    for s in STOP_SIGNALS:
+        signal.signal(s, handler)
 
 
 def _start_web(service, optional: bool = False):
@@ -131,17 +146,15 @@ def run_serve(args: argparse.Namespace) -> int:
     from .server import Service
 
     cfg = service_config(args)
+    stop = threading.Event()
+    stop_on_signals(stop)
     service = Service(cfg).start()
     web = None
-    stop = threading.Event()
-    old = _with_signals(stop)
     try:
         web = _start_web(service)
         while not stop.wait(0.5):
             pass
     finally:
-        for s, h in old.items():
-            signal.signal(s, h)
         print("stopping ...", flush=True)
         if web is not None:
             web.close()
@@ -186,6 +199,8 @@ def run_demo(args: argparse.Namespace) -> int:
         os.makedirs(args.out, exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot make the output folder {args.out}: {exc.strerror or exc}") from None
+    stop = threading.Event()
+    stop_on_signals(stop)
     service = Service(cfg, record_seconds=args.seconds + 1).start()
     frames = {"n": 0}
     service.add_sink("demo", Sink(lambda d: frames.__setitem__("n", frames["n"] + 1), "summary"))
@@ -199,8 +214,6 @@ def run_demo(args: argparse.Namespace) -> int:
               f"`./run serve --web-port {cfg.service.web_port}` runs until Ctrl-C)", flush=True)
     rng = random.Random(args.seed)
     stops = tour_layers(service.vector.layer_names, args.stops)
-    stop = threading.Event()
-    old = _with_signals(stop)
     visited = []
     start = time.monotonic()
     try:
@@ -214,8 +227,6 @@ def run_demo(args: argparse.Namespace) -> int:
                 break
         last_frame = service.activation_frame()
     finally:
-        for s, h in old.items():
-            signal.signal(s, h)
         if web is not None:
             web.close()
         service.close()

@@ -5,13 +5,19 @@ dispatcher agree exactly.
 
 Argument patterns: ``i`` int, ``f`` float, ``s`` string; ``i*`` = one or more ints; ``[f]`` =
 optional (its default is used when left out).  Numbers are accepted as int or float (Pd and Max
-send floats): an ``i`` argument must be integral.  Out-of-range values are rejected, not clamped.
+send floats; ``h`` and ``d`` too): an ``i`` argument must be integral.  Out-of-range values are
+rejected, not clamped.  OSC 1.1 types: ``T``/``F`` for an on/off control (an ``i`` of range 0..1),
+``S`` (symbol) for a string, ``N`` (nil) for an optional argument (its default), ``I`` (impulse)
+for a control without arguments, an array for a list (``i*``).  Anything else (a MIDI message,
+a colour, a time tag, a char, a blob) is refused with an error naming the argument and its type.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
+
+from .incoming import OscArg, typed
 
 PREFIX = "/immersions"
 
@@ -182,49 +188,70 @@ MESSAGES: tuple[Message, ...] = (
 # --- argument checking -------------------------------------------------------------------------------
 
 def parse_args(control: Control, args: Sequence[Any]) -> list[Any]:
-    """Check and convert OSC arguments against the control's pattern; ArgumentError when wrong."""
+    """Check and convert OSC arguments (:class:`~.incoming.OscArg`, or plain Python values) against
+    the control's pattern; ArgumentError, naming the argument and what was sent, when wrong."""
+    args = [typed(a) for a in args]
+    if not control.args and all(a.tag == "I" for a in args):
+        return []  # an impulse ("bang") triggers a control without arguments
     specs = control.args
     out: list[Any] = []
     pos = 0
     for spec in specs:
         if spec.repeat:
-            rest = list(args[pos:])
+            rest = args[pos:]
+            if len(rest) == 1 and rest[0].tag == "[":  # one array: its elements
+                rest = rest[0].value
             if not rest:
                 raise ArgumentError(f"{spec.name}: expected one or more values")
-            out.append([_convert(spec, v) for v in rest])
+            out.append([_convert(spec, v, pos + 1 + k) for k, v in enumerate(rest)])
             pos = len(args)
             continue
-        if pos >= len(args):
+        if pos >= len(args) or (spec.optional and args[pos].tag == "N"):  # nil: the default
             if spec.optional:
                 out.append(spec.default)
+                pos += pos < len(args)
                 continue
-            raise ArgumentError(f"expected arguments {control.pattern}, got {len(args)}")
-        out.append(_convert(spec, args[pos]))
+            raise ArgumentError(f"expected arguments {control.pattern}, got {_sent(args)}")
+        out.append(_convert(spec, args[pos], pos + 1))
         pos += 1
     if pos < len(args):
-        raise ArgumentError(f"expected arguments {control.pattern}, got {len(args)}")
+        raise ArgumentError(f"expected arguments {control.pattern}, got {_sent(args)}")
     return out
 
 
-def _convert(spec: Arg, value: Any) -> Any:
+def _sent(args: list[OscArg]) -> str:
+    return f"{len(args)} ({''.join(a.tag + (']' if a.tag == '[' else '') for a in args) or 'none'})"
+
+
+def _is_switch(spec: Arg) -> bool:
+    return spec.type == "i" and spec.lo == 0 and spec.hi == 1
+
+
+def _convert(spec: Arg, arg: OscArg, position: int) -> Any:
+    what = f"{spec.name} (argument {position})"
+    tag, value = arg.tag, arg.value
     if spec.type == "s":
-        if not isinstance(value, str):
-            raise ArgumentError(f"{spec.name}: expected a string, got {type(value).__name__}")
+        if tag not in "sS":
+            raise ArgumentError(f"{what}: expected a string, got {arg.kind}")
         if spec.choices and value not in spec.choices:
-            raise ArgumentError(f"{spec.name}: must be one of {', '.join(spec.choices)}, got {value!r}")
+            raise ArgumentError(f"{what}: must be one of {', '.join(spec.choices)}, got {value!r}")
         return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ArgumentError(f"{spec.name}: expected a number, got {type(value).__name__}")
+    if tag in "TF" and _is_switch(spec):
+        return int(tag == "T")
+    if tag not in "ihfd" or isinstance(value, bool) or not isinstance(value, (int, float)):
+        hint = " (T/F only for on/off controls)" if tag in "TF" else ""
+        raise ArgumentError(f"{what}: expected {'an integer' if spec.type == 'i' else 'a number'}, "
+                            f"got {arg.kind}{hint}")
     if not math.isfinite(value):
-        raise ArgumentError(f"{spec.name}: must be finite")
+        raise ArgumentError(f"{what}: must be finite")
     if spec.type == "i":
         if float(value) != int(value):
-            raise ArgumentError(f"{spec.name}: expected an integer, got {value}")
+            raise ArgumentError(f"{what}: expected an integer, got {value}")
         value = int(value)
     else:
         value = float(value)
     if (spec.lo is not None and value < spec.lo) or (spec.hi is not None and value > spec.hi):
-        raise ArgumentError(f"{spec.name}: {value:g} is out of range {spec.describe_range()}")
+        raise ArgumentError(f"{what}: {value:g} is out of range {spec.describe_range()}")
     return value
 
 
@@ -237,10 +264,16 @@ that this table, that module and the service's dispatcher agree exactly.  Do not
 
 The service listens on UDP port 57130 (`service.port`).  Send `/immersions/stream/subscribe`
 with your host and port to receive the streams.  Patterns: `i` int, `f` float, `s` string,
-`i*` one or more, `[f]` optional.  Ints and floats are interchangeable for numbers (an `i` must
-be integral).  Every accepted control is acknowledged with `/immersions/ack`; a rejected one (unknown
-address, wrong types, out of range) gets `/immersions/error`, sent to the sender's address and
-to the subscribers, and the service keeps running.
+`i*` one or more, `[f]` optional.  Ints and floats are interchangeable for numbers (so are `h`
+and `d`; an `i` must be integral).  OSC 1.1 types are understood: `T`/`F` for an on/off control
+(an `i` of range 0..1), `S` for a string, `N` for an optional argument (its default), `I` (impulse)
+for a control without arguments, an array for a list (`i*`); any other type (`m` MIDI, `r`, `t`,
+`c`, `b`) is refused with an error naming the argument.  Address patterns work
+(`/immersions/*/volume`, `/immersions/player/{play,volume}`): the message is applied to every
+control the pattern matches.  Bundles are applied at once, message by message.  Every accepted
+control is acknowledged with `/immersions/ack` (its address); a rejected one (unknown address,
+wrong types, out of range, a malformed packet) gets `/immersions/error`, sent to the sender's
+address and to the subscribers, and the service keeps running.
 """
 
 

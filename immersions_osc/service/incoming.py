@@ -1,0 +1,224 @@
+"""Control messages in, on python-osc: packets parsed into typed arguments, addresses matched
+(OSC address patterns included) by python-osc's ``Dispatcher``.
+
+Why python-osc and not pyliblo3: ``benchmarks/osc_dispatch.py`` measures both (decode + dispatch
+per message: liblo's C parser is about twice as fast, and both cost well under 0.1 ms, nothing at
+control rates).  What decides: liblo only parses what arrives on its own socket, while the service
+also applies datagrams that come over the viewer's WebSocket; and liblo drops a message with an
+array or an unknown type tag without calling anything, where the service must answer it with a
+precise ``/immersions/error``.
+
+Types.  Every argument keeps its OSC type tag (:class:`OscArg`), so that the control table can
+accept ``T``/``F`` for an on/off control, ``N`` for an optional argument (its default), ``I``
+(impulse) for a control without arguments, an array for a list argument, and refuse a MIDI
+message, a colour, a time tag, a char or a blob with an error that names the argument and the
+type.  python-osc 1.10 parses ``i h f d s b r m t T F N`` and arrays; it does not know ``c``
+(char), ``S`` (symbol) and ``I`` (impulse), and skips them *without consuming their bytes*
+(every later argument would be misread).  Those three are encoded on the wire exactly as ``i``,
+``s`` and ``N``: a message's type tags are mapped (``c``->``i``, ``S``->``s``, ``I``->``N``)
+before python-osc parses it, and its values typed back after.  A message with a type tag outside
+OSC 1.0/1.1 is refused whole (the spec: such a message is discarded), which python-osc would not do.
+
+Bundles are walked here (their elements are applied in order, at once: time tags are not
+scheduled), nesting at most ``MAX_DEPTH`` deep.  Every malformed input raises
+:class:`~.protocol.OSCDecodeError` and nothing else.
+"""
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from pythonosc.dispatcher import Dispatcher
+from pythonosc.osc_message import OscMessage
+from pythonosc.parsing import osc_types
+
+from .protocol import OSCDecodeError
+
+KNOWN_TAGS = frozenset("ihfdsSbcrmtTFNI[]")
+RETAG = bytes.maketrans(b"cSI", b"isN")  # what python-osc does not know -> the same wire encoding it knows
+MAX_DEPTH = 8
+PATTERN_CHARS = frozenset("*?[]{}")
+
+TYPE_NAMES = {
+    "i": "an int32 (i)", "h": "an int64 (h)", "f": "a float32 (f)", "d": "a float64 (d)",
+    "s": "a string (s)", "S": "a symbol (S)", "c": "a char (c)", "b": "a blob (b)",
+    "r": "an RGBA colour (r)", "m": "a MIDI message (m)", "t": "a time tag (t)", "T": "True (T)",
+    "F": "False (F)", "N": "nil (N)", "I": "an impulse (I)", "[": "an array ([...])",
+}
+
+
+@dataclass(frozen=True)
+class OscArg:
+    """One argument as sent: its OSC type tag and its value (for an array, ``[``, a list of OscArg)."""
+    tag: str
+    value: Any
+
+    @property
+    def kind(self) -> str:
+        return TYPE_NAMES.get(self.tag, repr(self.tag))
+
+
+@dataclass(frozen=True)
+class Incoming:
+    address: str  # as sent: an address or an address pattern
+    args: list[OscArg]
+
+
+def typed(value: Any) -> OscArg:
+    """A plain Python value as the argument python-osc would have sent for it."""
+    if isinstance(value, OscArg):
+        return value
+    if isinstance(value, bool):
+        return OscArg("T" if value else "F", value)
+    if value is None:
+        return OscArg("N", None)
+    if isinstance(value, int):
+        return OscArg("i", value)
+    if isinstance(value, float):
+        return OscArg("f", value)
+    if isinstance(value, str):
+        return OscArg("s", value)
+    if isinstance(value, (bytes, bytearray)):
+        return OscArg("b", bytes(value))
+    if isinstance(value, (list, tuple)):
+        return OscArg("[", [typed(v) for v in value])
+    raise TypeError(f"no OSC type for {type(value).__name__}")
+
+
+# --- decoding --------------------------------------------------------------------------------------
+
+def decode(data: bytes) -> list[Incoming]:
+    """Every message of a datagram (a message, or a bundle flattened in order)."""
+    return list(_walk(data, 0))
+
+
+def _walk(data: bytes, depth: int) -> Iterator[Incoming]:
+    if not data or len(data) % 4:
+        raise OSCDecodeError("an OSC packet is a non-empty multiple of 4 bytes")
+    if data.startswith(b"#bundle\0"):
+        if depth >= MAX_DEPTH:
+            raise OSCDecodeError(f"OSC bundles nested more than {MAX_DEPTH} deep")
+        if len(data) < 16:
+            raise OSCDecodeError("OSC bundle is truncated")
+        pos = 16  # "#bundle\0" + the time tag
+        while pos < len(data):
+            if pos + 4 > len(data):
+                raise OSCDecodeError("OSC bundle element is truncated")
+            (n,) = struct.unpack_from(">i", data, pos)
+            pos += 4
+            if n <= 0 or pos + n > len(data):
+                raise OSCDecodeError("OSC bundle element size is wrong")
+            yield from _walk(data[pos:pos + n], depth + 1)
+            pos += n
+        return
+    yield _message(data)
+
+
+def _message(data: bytes) -> Incoming:
+    if not data.startswith(b"/"):
+        raise OSCDecodeError("an OSC message's address must start with '/'")
+    try:
+        address, index = osc_types.get_string(data, 0)
+        tags, end = osc_types.get_string(data, index) if index < len(data) else (",", index)
+    except (osc_types.ParseError, UnicodeDecodeError) as exc:
+        raise OSCDecodeError(f"bad address or type tag string ({_why(exc)})") from None
+    if not tags.startswith(","):
+        raise OSCDecodeError(f"{address}: the type tag string must start with ',', got {tags[:20]!r}")
+    tags = tags[1:]
+    unknown = sorted(set(tags) - KNOWN_TAGS)
+    if unknown:
+        raise OSCDecodeError(f"{address}: unsupported OSC type tag {unknown[0]!r} (OSC 1.1 types: "
+                             f"{''.join(sorted(KNOWN_TAGS))})")
+    if any(t in tags for t in "cSI"):
+        data = data[:index] + data[index:end].translate(RETAG) + data[end:]
+    try:
+        params = OscMessage(data).params
+    except Exception as exc:  # python-osc's ParseError, or a bad UTF-8 string argument
+        why = _why(exc)
+        raise OSCDecodeError(f"{address}: " + (f"the message is truncated ({why})" if "too short" in why else why)) \
+            from None
+    args = _typed(tags, params)
+    if _size(args) > len(data) - end:  # python-osc pads a truncated float with zeros (for Reaktor)
+        raise OSCDecodeError(f"{address}: the message is truncated (its arguments need {_size(args)} bytes, "
+                             f"{len(data) - end} were sent)")
+    return Incoming(address, args)
+
+
+def _why(exc: Exception) -> str:
+    inner = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], Exception) else None
+    return str(inner or exc) or type(exc).__name__
+
+
+FIXED_SIZES = {"i": 4, "f": 4, "c": 4, "r": 4, "m": 4, "h": 8, "d": 8, "t": 8}
+
+
+def _size(args: list[OscArg]) -> int:
+    """Bytes the arguments take on the wire."""
+    n = 0
+    for a in args:
+        if a.tag in FIXED_SIZES:
+            n += FIXED_SIZES[a.tag]
+        elif a.tag in "sS":
+            n += (len(a.value.encode("utf-8")) + 4) // 4 * 4
+        elif a.tag == "b":
+            n += 4 + (len(a.value) + 3) // 4 * 4
+        elif a.tag == "[":
+            n += _size(a.value)
+    return n
+
+
+def _typed(tags: str, params: list) -> list[OscArg]:
+    """python-osc's values (arrays nested as lists) paired with the tags as sent."""
+    pos = 0
+
+    def level(values: list) -> list[OscArg]:
+        nonlocal pos
+        out = []
+        for value in values:
+            tag = tags[pos]
+            pos += 1
+            if tag == "[":
+                out.append(OscArg("[", level(value)))
+                pos += 1  # its "]"
+            elif tag == "c":
+                out.append(OscArg("c", chr(value & 0x10FFFF) if 0 <= value <= 0x10FFFF else value))
+            else:
+                out.append(OscArg(tag, value))
+        return out
+
+    return level(params)
+
+
+# --- address matching -------------------------------------------------------------------------------
+
+def is_pattern(address: str) -> bool:
+    return any(c in PATTERN_CHARS for c in address)
+
+
+class AddressMatcher:
+    """Which of the known addresses an incoming address (or address pattern) names, by python-osc's
+    Dispatcher (``*``, ``?``, ``[a-z]``, ``[!a]``, ``{a,b}`` as in OSC 1.0).  Answers are
+    remembered (python-osc builds a regular expression per message and tries every address); at
+    most ``cache_size`` of them, so that a client sending ever new patterns cannot grow it."""
+
+    def __init__(self, targets: dict[str, Any], cache_size: int = 1024):
+        self.dispatcher = Dispatcher()
+        for address, target in targets.items():
+            self.dispatcher.map(address, _noop, target)
+        self.cache_size = cache_size
+        self._cache: dict[str, list[Any]] = {}
+
+    def __call__(self, address: str) -> list[Any]:
+        found = self._cache.get(address)
+        if found is None:
+            found = [h.args[0] for h in self.dispatcher.handlers_for_address(address)]
+            if len(self._cache) >= self.cache_size:
+                self._cache.clear()
+            self._cache[address] = found
+        return list(found)
+
+
+def _noop(*_):  # the dispatcher only routes; the service applies (with its own argument checking)
+    return None
+
