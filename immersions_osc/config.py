@@ -284,6 +284,11 @@ class ServiceConfig:
     block_size: int = 0
     # PortAudio's suggested latency: "low", "high" or seconds
     latency: str = "high"
+    # SCHED_FIFO priority the audio callback thread asks for on Linux (0 = leave it as it is)
+    audio_priority: int = 70
+    # run the player and the audio backend in a process of their own (its callback then never
+    # waits for the interpreter lock the optimizer and the streams hold); false: in this process
+    audio_process: bool = True
     # start a dummy-driver jackd when none is running (audio "jack" or "auto")
     start_jack: bool = False
     # with audio "none" every new loop is written here as WAV ("" = do not write)
@@ -336,6 +341,8 @@ class ServiceConfig:
                 raise ConfigError(f"{prefix}{name} must be a UDP/TCP port 0..65535, got {getattr(self, name)}")
         if self.audio not in ("auto", "jack", "portaudio", "none"):
             raise ConfigError(f"{prefix}audio must be 'auto', 'jack', 'portaudio' or 'none', got {self.audio!r}")
+        if not 0 <= self.audio_priority <= 99:
+            raise ConfigError(f"{prefix}audio_priority must be 0..99 (0 = off), got {self.audio_priority}")
         if not 0 <= self.block_size <= 16384:
             raise ConfigError(f"{prefix}block_size must be 0..16384 frames (0 = the device's), got {self.block_size}")
         if self.latency not in ("low", "high"):

@@ -26,7 +26,7 @@ SERVICE_FLAGS = {  # flag -> service config field
     "start_jack": "start_jack", "loops_dir": "loops_dir", "device": "device", "web_port": "web_port",
     "frame_rate": "frame_rate", "loop_seconds": "loop_seconds", "start": "start",
     "output_device": "output_device", "input_device": "input_device", "block_size": "block_size",
-    "latency": "latency", "tempo": "tempo", "bars": "bars", "beats_per_bar": "beats_per_bar", "link": "link",
+    "latency": "latency", "audio_priority": "audio_priority", "audio_process": "audio_process", "tempo": "tempo", "bars": "bars", "beats_per_bar": "beats_per_bar", "link": "link",
 }
 
 
@@ -47,6 +47,10 @@ def _add_service_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--block-size", dest="block_size", type=int, metavar="FRAMES",
                    help="frames per audio callback (default 0: the device's)")
     p.add_argument("--latency", help="PortAudio latency: low, high (default) or seconds")
+    p.add_argument("--audio-process", dest="audio_process", action=argparse.BooleanOptionalAction, default=None,
+                   help="play in a process of its own, away from the optimizer's interpreter lock (default: on)")
+    p.add_argument("--audio-priority", dest="audio_priority", type=int, metavar="N",
+                   help="real-time (SCHED_FIFO) priority of the audio thread on Linux, 0 = off (default: 70)")
     p.add_argument("--tempo", type=float, metavar="BPM",
                    help="loops of whole bars at this tempo, the boundary on the bar (default: none, --loop-seconds)")
     p.add_argument("--bars", type=int, help="loop length in bars with --tempo (default: 2)")

@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import UserError
 from .player import LoopPlayer
+from .realtime import promote_current_thread
 
 Log = Callable[[str], None]
 Latency = Union[str, float]
@@ -152,8 +153,10 @@ class PortAudioAudio:
 
     def __init__(self, player: LoopPlayer, output: str = "", input: str = "", block_size: int = 0,
                  latency: Latency = "high", log: Log = print, retry_seconds: float = 2.0,
-                 stall_seconds: float = 1.0):
+                 stall_seconds: float = 1.0, priority: int = 0):
         self.sd = import_sounddevice()
+        self.priority = priority
+        self.scheduling = ""  # what promote_current_thread said (set by the first callback)
         self.player, self.log = player, log
         self.output_spec, self.input_spec = output, input
         self.block_size, self.latency = int(block_size), latency
@@ -225,6 +228,9 @@ class PortAudioAudio:
                             + f", block {self.block_size or 'auto'}, output latency "
                               f"{1000 * _output_latency(stream):.1f} ms")
 
+    def output_latency(self) -> float:
+        return _output_latency(self.stream) if self.stream is not None else 0.0
+
     # --- the real-time callback -----------------------------------------------------------------------
     def _callback(self, indata, outdata, frames, time_info, status) -> None:
         if status:
@@ -255,6 +261,8 @@ class PortAudioAudio:
             self.overflows += 1
 
     def _play(self, outdata, frames: int) -> None:
+        if not self.scheduling:
+            self.scheduling = promote_current_thread(self.priority)
         done = 0
         while done < frames:  # in chunks the player's scratch holds (device blocks can be large)
             take = min(frames - done, self._chunk)
@@ -278,7 +286,11 @@ class PortAudioAudio:
         from .audio import ClockAudio
 
         last, since = self.callbacks, time.monotonic()
+        said = False
         while not self._stop.wait(0.2):
+            if self.scheduling and not said:
+                said = True
+                self.log(f"audio: PortAudio callback thread: {self.scheduling}")
             if self.callbacks != last:
                 last, since = self.callbacks, time.monotonic()
             if self._alive(last, since):

@@ -37,6 +37,7 @@ from .dispatch import ControlDispatch
 from .engine import LoopAnalysis, NeuronVector, analysis_window, in_stream_order
 from .handlers import ControlHandlers, check_dispatch
 from .logs import Log, RateLimitedLog
+from .audio_process import RemotePlayer
 from .player import LoopPlayer
 from .sinks import Send, Sink, Sinks
 from .streaming import Streaming, describe_targets, write_wav
@@ -73,8 +74,10 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
         layer = self.scfg.target_layer or self.vector.layer_names[len(self.vector.layer_names) // 2]
         self.targets = [Target(layer)]
         check_targets(self.targets, self.vector.shapes)
-        self.player = LoopPlayer(self.sample_rate, self.scfg.crossfade_ms, self.scfg.volume,
-                                 record_seconds=record_seconds)
+        # with a sound device the player plays in the audio process (audio_process.py)
+        player_class = RemotePlayer if self.scfg.audio != "none" and self.scfg.audio_process else LoopPlayer
+        self.player = player_class(self.sample_rate, self.scfg.crossfade_ms, self.scfg.volume,
+                                   record_seconds=record_seconds)
         self.generator = LoopGenerator(self.model, start.to(self.device), self.targets, cfg.optimize,
                                        publish_every=self.scfg.publish_every, on_publish=self._on_publish)
         self.player.queue(self.playable(start), 0)
@@ -103,6 +106,7 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
     # --- life cycle ------------------------------------------------------------------------------------
     def start(self) -> "Service":
         from .audio import open_audio
+        from .audio_process import AudioProcess
 
         s = self.scfg
         # the JACK process callback (Python) needs the GIL within one period: make the other threads
@@ -118,7 +122,10 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
                             f"service running? choose another port with --port") from None
         self.port = self.sock.getsockname()[1]
         try:
-            self.audio, self.jackd = open_audio(self.player, s, self.log)
+            if isinstance(self.player, RemotePlayer):
+                self.audio = AudioProcess(self.player, s, self.log)
+            else:
+                self.audio, self.jackd = open_audio(self.player, s, self.log)
         except UserError:
             self.close()
             raise
@@ -177,10 +184,9 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
 
     def _output_latency(self) -> float:
         """Seconds from a block rendered to it heard (PortAudio's figure; 0 when unknown)."""
-        stream = getattr(self.audio, "stream", None)
+        latency = getattr(self.audio, "output_latency", None)
         try:
-            latency = stream.latency if stream is not None else 0.0
-            return float(latency[1] if isinstance(latency, tuple) else latency)
+            return float(latency()) if latency is not None else 0.0
         except Exception:
             return 0.0
 
