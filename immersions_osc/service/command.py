@@ -26,7 +26,7 @@ SERVICE_FLAGS = {  # flag -> service config field
     "start_jack": "start_jack", "loops_dir": "loops_dir", "device": "device", "web_port": "web_port",
     "frame_rate": "frame_rate", "loop_seconds": "loop_seconds", "start": "start",
     "output_device": "output_device", "input_device": "input_device", "block_size": "block_size",
-    "latency": "latency", "audio_priority": "audio_priority", "audio_process": "audio_process", "tempo": "tempo", "bars": "bars", "beats_per_bar": "beats_per_bar", "link": "link",
+    "latency": "latency", "audio_priority": "audio_priority", "audio_process": "audio_process", "source": "source", "tempo": "tempo", "bars": "bars", "beats_per_bar": "beats_per_bar", "link": "link",
 }
 
 
@@ -66,6 +66,8 @@ def _add_service_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frame-rate", dest="frame_rate", type=float, help="activation frames per second")
     p.add_argument("--loop-seconds", dest="loop_seconds", type=float, help="loop length")
     p.add_argument("--start", help="start clip: silence, noise or an audio file")
+    p.add_argument("--source", choices=("loop", "input"),
+                   help="what the activations show: the loop playing (default) or the live input")
 
 
 def register(subparsers) -> None:
