@@ -24,6 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
+from immersions_osc import threads  # noqa: E402  (first: sets OMP_WAIT_POLICY before torch loads)
+
 import argparse
 import os
 import socket
@@ -103,7 +105,7 @@ def measure(args, backend: str, block: int, n_neurons: int) -> dict:
     server = JackServer(period=block, realtime=args.jackd_realtime)
     extra = ["--block-size", str(block)] if backend == "portaudio" else []
     service = ServiceProcess("--audio", backend, *extra, "--checkpoint", args.checkpoint, "--frame-rate",
-                             str(args.frame_rate), "--device", args.device, "--loops-dir", "", "--audio-priority",
+                             str(args.frame_rate), "--device", args.device, "--loops-dir", "", "--threads", str(args.policy.intra_op), "--audio-priority",
                              str(args.audio_priority), "--audio-process" if args.audio_process else "--no-audio-process",
                              env=server.env)
     osc = OSCClient(service.port)
@@ -195,7 +197,9 @@ def main() -> int:
     ap.add_argument("--frame-rate", type=float, default=30.0)
     ap.add_argument("--format", default="uint8")
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--threads", type=int, help="the service's torch threads (default: the thread policy)")
     args = ap.parse_args()
+    args.policy = threads.apply(args.threads)  # the service process applies the same (--threads)
 
     layout = os.path.splitext(args.checkpoint)[0] + "_layout.npz"
     n_neurons = len(load_layout(layout).positions)
@@ -215,6 +219,7 @@ def main() -> int:
                   + (f"  ({r['wrong']} frames of the wrong size)" if r["wrong"] else ""), flush=True)
     print("xruns: JACK's count (jack) / PortAudio's output-underflow flags (portaudio) over the run; audible: "
           "volume 0 until the level at the listener's JACK input halves (median of up to 7 trials)")
+    print(f"service {args.policy.describe()}")
     return 0
 
 

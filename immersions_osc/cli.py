@@ -136,7 +136,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     if cfg.data.source == "folder" and not os.path.isdir(cfg.data.folder):
         raise UserError(f"audio folder not found: {cfg.data.folder}")
     start = time.perf_counter()
-    metrics = train(cfg, args.out, resume=args.resume, max_steps=args.stop_after)
+    if args.max_minutes is not None and not args.max_minutes > 0:
+        raise UserError(f"--max-minutes must be > 0, got {args.max_minutes}")
+    metrics = train(cfg, args.out, resume=args.resume, max_steps=args.stop_after,
+                    max_seconds=None if args.max_minutes is None else 60 * args.max_minutes)
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"trained to step {metrics.get('step')} in {time.perf_counter() - start:.0f} s: "
               f"loss {metrics.get('loss', float('nan')):.4f}, accuracy {metrics.get('accuracy', float('nan')):.3f}"
@@ -151,7 +154,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
 
     from .checkpoint import load_model
     from .data.folder import labelled_examples, write_synthetic_folder
-    from .probe import build_probe_set, run_probe
+    from .probe import build_probe_set, read_probe_csv, run_probe
 
     device = resolve_device(args.device)
     expect = load_config(args.config) if args.config else None
@@ -161,27 +164,29 @@ def cmd_probe(args: argparse.Namespace) -> int:
     cfg = _apply_overrides(cfg, args, {"epochs": "probe.supervised_epochs", "seed": "probe.seed",
                                        "crops": "probe.crops_per_file"})
     with tempfile.TemporaryDirectory() as tmp:
-        if args.data == "synthetic":
+        if args.csv:
+            examples = read_probe_csv(args.csv)
+        elif args.data == "synthetic":
             folder = os.path.join(tmp, "probe")
             write_synthetic_folder(folder, n_per_class=args.files_per_class, seconds=cfg.probe.clip_seconds + 2,
                                    label=args.label, seed=10_000 + cfg.probe.seed,
                                    sample_rate=cfg.scaleogram.sample_rate)
             examples = labelled_examples(folder)
         else:
-            examples = labelled_examples(args.data, csv=args.csv)
+            examples = labelled_examples(args.data)
         data = build_probe_set(examples, cfg)
     report = run_probe(model, cfg, data, device, name=f"CPC ({os.path.basename(args.checkpoint)}, "
-                                                       f"step {payload.get('step', '?')})")
-    print(report.table())
+                                                       f"step {payload.get('step', '?')})",
+                       supervised=not args.no_supervised, log=lambda line: print(line, file=sys.stderr))
+    print(report.table(layers=args.layers))
     print("linear-classifier L2 penalty chosen by cross-validation on the train split: "
-          + ", ".join(f"{k}: {v:g}" for k, v in report.extra.get("l2", {}).items()))
+          + ", ".join(f"{k}: {v:g}" for k, v in report.extra.get("l2", {}).items() if "pooled" not in k))
     if args.out:
         from .atomic import atomic_write_bytes
 
-        atomic_write_bytes(args.out, json.dumps({
-            "rows": [r.__dict__ for r in report.rows], "classes": report.classes, "n_train": report.n_train,
-            "n_test": report.n_test, "checkpoint": args.checkpoint, "data": args.data, "l2": report.extra.get("l2"),
-            "label": args.label if args.data == "synthetic" else None}, indent=2).encode())
+        atomic_write_bytes(args.out, json.dumps(dict(
+            report.as_dict(), checkpoint=args.checkpoint, data=args.csv or args.data,
+            label=args.label if (args.data == "synthetic" and not args.csv) else None), indent=2).encode())
     return 0
 
 
@@ -232,13 +237,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="synthetic or folder")
     p.add_argument("--folder", help="audio folder (implies --data folder)")
     p.add_argument("--workers", type=int, help="data-loading worker processes")
-    p.add_argument("--stop-after", dest="stop_after", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--max-minutes", dest="max_minutes", type=float,
+                   help="end this chunk after about this many minutes with a checkpoint; --resume continues it "
+                        "exactly (train on a small machine in chunks)")
+    p.add_argument("--stop-after", dest="stop_after", type=int,
+                   help="end this chunk at this step (the schedule still follows --steps)")
 
     p = add("probe", cmd_probe, "linear probe of a checkpoint beside random-init and supervised baselines")
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--data", default="synthetic",
                    help="labelled folder (labels = sub-folder names) or 'synthetic' (default)")
-    p.add_argument("--csv", help="CSV with path,label columns (instead of sub-folders)")
+    p.add_argument("--csv", help="CSV with path,label and optional group,split,start columns "
+                                 "(e.g. from `immersions-osc probe-tasks`); replaces --data")
+    p.add_argument("--layers", action="store_true", help="also print every layer's pooled read-out")
+    p.add_argument("--no-supervised", dest="no_supervised", action="store_true",
+                   help="skip the supervised-from-scratch baseline (the slowest row)")
     p.add_argument("--label", default="family", help="synthetic label to classify (default: %(default)s)")
     p.add_argument("--files-per-class", dest="files_per_class", type=int, default=12,
                    help="synthetic files per class (default: %(default)s)")
@@ -248,17 +261,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.add_argument("--out", help="also write the table as JSON here")
 
+    from .data.command import register as register_corpus
     from .layout.command import register as register_layout
     from .optimize.command import register as register_render
 
     from .service.command import register as register_service
 
+    register_corpus(sub)
     register_layout(sub)
     register_render(sub)
     register_service(sub)
 
     add("config", cmd_config, "print the configuration as YAML (a template to edit)")
+    for command in sub.choices.values():  # one thread policy for every command
+        command.add_argument("--threads", type=int,
+                             help="torch threads (default: threads.intra_op of the config, else the thread "
+                                  "policy: half the cores, 1..4)")
     return parser
+
+
+def apply_thread_policy(args: argparse.Namespace) -> None:
+    """--threads, else the config's threads.intra_op, else the policy (immersions_osc/threads.py)."""
+    from . import threads
+
+    configured = load_config(args.config).threads.intra_op if getattr(args, "config", None) else 0
+    threads.apply(args.threads, configured)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -268,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         # paths are the user's (from the current folder); the default spelling means the shipped one
         args.checkpoint = resolve_checkpoint(args.checkpoint)
     try:
+        apply_thread_policy(args)
         return args.func(args)
     except UserError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

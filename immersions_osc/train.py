@@ -113,9 +113,10 @@ class LossModule(nn.Module):
 
 
 def train(cfg: Config, out_dir: str, resume: bool = False, show_progress: bool = True,
-          max_steps: Optional[int] = None) -> dict:
+          max_steps: Optional[int] = None, max_seconds: Optional[float] = None) -> dict:
     """Train ``cfg`` into ``out_dir``; returns the final metrics.  ``max_steps`` stops early
-    (the schedule still follows ``cfg.train.steps``)."""
+    (the schedule still follows ``cfg.train.steps``); ``max_seconds`` ends this chunk at the first
+    step that finishes past that much wall time, with a checkpoint that ``resume`` continues exactly."""
     distributed = init_distributed(cfg.train.device)
     device = resolve_device(cfg.train.device, distributed.local_rank if distributed.enabled else None)
     ckpt_path = os.path.join(out_dir, CHECKPOINT_NAME)
@@ -159,6 +160,7 @@ def train(cfg: Config, out_dir: str, resume: bool = False, show_progress: bool =
     metrics: dict = {"step": start_step}
     model.train()
     window_clips, window_start = 0, time.perf_counter()
+    chunk_start = window_start
     for step, batch in enumerate(loader, start=start_step):
         audio = audio_of(batch).to(device, non_blocking=True)
         for group in optimizer.param_groups:
@@ -176,7 +178,12 @@ def train(cfg: Config, out_dir: str, resume: bool = False, show_progress: bool =
         optimizer.step()
         window_clips += audio.shape[0] * distributed.world_size
         done = step + 1
-        if done % cfg.train.log_every == 0 or done == stop:
+        out_of_time = max_seconds is not None and time.perf_counter() - chunk_start >= max_seconds
+        if max_seconds is not None and distributed.enabled:  # every rank stops at the same step
+            flag = torch.tensor([1.0 if out_of_time else 0.0], device=device)
+            dist.all_reduce(flag)
+            out_of_time = bool(flag.item() > 0)
+        if done % cfg.train.log_every == 0 or done == stop or out_of_time:
             elapsed = time.perf_counter() - window_start
             metrics = {"step": done, "loss": loss_value, "accuracy": accuracy_value,
                        "clips_per_s": window_clips / max(elapsed, 1e-9), "lr": learning_rate(cfg, step)}
@@ -186,9 +193,11 @@ def train(cfg: Config, out_dir: str, resume: bool = False, show_progress: bool =
                     fh.write(json.dumps(metrics) + "\n")
         progress.update(done - start_step, loss=f"{loss_value:.3f}", acc=f"{accuracy_value:.2f}",
                         clips_s=f"{metrics.get('clips_per_s', 0):.1f}")
-        if distributed.is_main and (done % cfg.train.checkpoint_every == 0 or done == stop):
+        if distributed.is_main and (done % cfg.train.checkpoint_every == 0 or done == stop or out_of_time):
             save_checkpoint(ckpt_path, model, cfg, step=done, optimizer=optimizer, metrics=metrics,
                             rng={"torch": torch.get_rng_state()}, world_size=distributed.world_size)
+        if out_of_time:
+            break
     progress.close()
     if distributed.enabled:
         dist.barrier()

@@ -67,8 +67,31 @@ def test_probe_cli_end_to_end(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "random init (frozen)" in proc.stdout and "supervised from scratch" in proc.stdout
     report = json.loads((tmp_path / "p.json").read_text())
-    assert [r["name"].split(" (")[0] for r in report["rows"]] == ["CPC", "random init", "supervised from scratch"]
-    assert all(0.0 <= r["accuracy"] <= 1.0 and r["loss"] > 0 for r in report["rows"])
+    names = [r["name"] for r in report["rows"]]
+    for want in ("c (last step)", "best layer by train-split CV", "supervised from scratch",
+                 "log-CQT mean+std", "MFCC mean+std", "onset tempogram"):
+        assert any(want in n for n in names), (want, names)
+    assert sum(n.startswith("random init") and r["kind"] == "model" for n, r in zip(names, report["rows"])) == 2
+    layers = [r for r in report["rows"] if r["kind"] == "layer"]
+    assert len(layers) == 2 * 25  # every nonlinearity of both models (8 + 9 blocks: 25 layers)
+    for r in report["rows"]:
+        assert 0.0 <= r["accuracy"] <= 1.0 and r["loss"] > 0
+        assert r["low"] <= r["accuracy"] <= r["high"]
+
+
+def test_bootstrap_interval_is_over_groups():
+    from immersions_osc.probe import bootstrap_interval
+
+    # two groups: one all right, one all wrong; the interval spans what resampling groups can give
+    correct = torch.tensor([True] * 10 + [False] * 10)
+    groups = torch.tensor([0] * 10 + [1] * 10)
+    low, high = bootstrap_interval(correct, groups)
+    assert low == 0.0 and high == 1.0
+    # many groups of consistent results: a tight interval around the accuracy
+    correct = torch.arange(200) % 4 != 0
+    groups = torch.arange(200) // 2
+    low, high = bootstrap_interval(correct, groups)
+    assert low < 0.75 < high and high - low < 0.2
 
 
 def test_l2_is_chosen_by_grouped_cross_validation():
