@@ -84,25 +84,38 @@ def test_demo_runs_from_an_empty_folder(installed):
 
 
 def test_serve_runs_from_an_empty_folder(installed):
+    import queue
+    import threading
+
     port = free_udp_port()
     proc = subprocess.Popen([str(installed["bin"] / "immersions-osc"), "serve", "--audio", "none", "--port", str(port),
                              "--loops-dir", "loops"], cwd=installed["cwd"], env=installed["env"],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: "queue.Queue[str]" = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True)
+    reader.start()
+    seen = []
     try:
         deadline = time.monotonic() + 120
-        lines = []
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if line.startswith("listening for OSC"):
-                break
-        assert any(l.startswith("listening for OSC") for l in lines), "".join(lines)
-        assert str(installed["bin"].parent) in lines[-1]  # the OSC table it points at is the installed one
+        while time.monotonic() < deadline and not any("listening for OSC" in line for line in seen):
+            try:
+                seen.append(lines.get(timeout=1.0))
+            except queue.Empty:
+                if proc.poll() is not None:
+                    break
+        ready = [line for line in seen if "listening for OSC" in line]
+        assert ready, "".join(seen)
+        assert str(installed["bin"].parent) in ready[0]  # the OSC table it points at is the installed one
         time.sleep(3)
     finally:
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 0, "".join(lines) + out
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        reader.join(5)
+    while not lines.empty():
+        seen.append(lines.get())
+    assert proc.returncode == 0, "".join(seen)
     assert (installed["cwd"] / "loops" / "last_loop.wav").is_file()

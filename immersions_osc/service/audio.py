@@ -243,14 +243,16 @@ def jack_server_running() -> bool:
     return True
 
 
-def open_audio(player: LoopPlayer, scfg, log: Log = print):
+def open_audio(player: LoopPlayer, scfg, log: Log = print, warn: Optional[Log] = None):
     """The audio backend the service config asks for: ``(backend, jackd process or None)``.
 
     ``auto``: JACK when a server runs, else PortAudio's default device, else none -- and one line
     says which.  ``jack``: JACK or an error (``start_jack``: a dummy-driver jackd when none runs).
     ``portaudio``: the chosen device; a device that cannot be opened is one line and the service
-    runs without sound output.  ``none``: the real-time clock only.
+    runs without sound output.  ``none``: the real-time clock only.  ``warn``: where the lines
+    about trouble go (default: ``log``).
     """
+    warn = warn or log
     from .portaudio import PortAudioAudio, PortAudioUnavailable, parse_latency
 
     without = ("; every new loop is written to " + scfg.loops_dir + "/") if scfg.loops_dir else ""
@@ -271,16 +273,17 @@ def open_audio(player: LoopPlayer, scfg, log: Log = print):
                 jackd = None
             if scfg.audio == "jack":
                 raise
-            log(f"audio: {exc}; trying PortAudio")
+            warn(f"audio: {exc}; trying PortAudio")
     if scfg.audio in ("auto", "portaudio"):
         try:
             audio = PortAudioAudio(player, scfg.output_device, scfg.input_device, scfg.block_size,
-                                   parse_latency(scfg.latency), log, priority=scfg.audio_priority).start()
+                                   parse_latency(scfg.latency), log, priority=scfg.audio_priority,
+                                   warn=warn).start()
             log(f"audio: {audio.description}" + (" (auto: no JACK server; the default PortAudio device)"
                                                   if scfg.audio == "auto" else ""))
             return audio, None
         except PortAudioUnavailable as exc:
-            log(f"audio: {exc}.\n       Continuing without sound output{without or '.'}")
+            warn(f"audio: {exc}. Continuing without sound output{without or '.'}")
     elif scfg.audio == "none":
         log(f"audio: none (--audio none){without}")
     return ClockAudio(player, block=block, log=log).start(), None

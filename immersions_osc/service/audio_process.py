@@ -150,8 +150,9 @@ class RemotePlayer:
 class AudioProcess:
     """Starts the audio process, forwards the player's changes to it, relays its log lines."""
 
-    def __init__(self, player: RemotePlayer, scfg, log: Log = print, timeout: float = 60.0):
-        self.player, self.log = player, log
+    def __init__(self, player: RemotePlayer, scfg, log: Log = print, timeout: float = 60.0,
+                 warn: Optional[Log] = None):
+        self.player, self.log, self.warn = player, log, warn or log
         ctx = mp.get_context("spawn")
         self._conn, child = ctx.Pipe(duplex=True)
         self._send_lock = threading.Lock()
@@ -196,6 +197,8 @@ class AudioProcess:
             what = message[0]
             if what == "log":
                 self.log(message[1])
+            elif what == "warn":
+                self.warn(message[1])
             elif what == "ready":
                 self.kind, self.description = message[1], message[2]
                 self._ready.set()
@@ -275,6 +278,9 @@ def _child_main(conn, settings: dict, sample_rate: int, status_raw, input_raw, r
     def log(line: str) -> None:
         send(("log", line))
 
+    def warn(line: str) -> None:
+        send(("warn", line))
+
     status = np.frombuffer(status_raw, np.float64)
     record = np.frombuffer(record_raw, np.float32)[:record_len]
     player = _SharedLoopPlayer(sample_rate, status, np.frombuffer(input_raw, np.float32), record)
@@ -283,7 +289,7 @@ def _child_main(conn, settings: dict, sample_rate: int, status_raw, input_raw, r
     while conn.poll(0.05):
         _apply(player, conn.recv())
     try:
-        audio, jackd = open_audio(player, SimpleNamespace(**settings), log)
+        audio, jackd = open_audio(player, SimpleNamespace(**settings), log, warn)
     except UserError as exc:
         send(("error", str(exc)))
         return

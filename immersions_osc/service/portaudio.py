@@ -114,6 +114,9 @@ def find_device(sd, spec: str, kind: str) -> Optional[int]:
     except sd.PortAudioError as exc:
         if want is None and kind == "input":
             return None
+        if want is None:
+            raise PortAudioUnavailable(f"there is no default {kind} device (PortAudio sees "
+                                       f"{len(sd.query_devices())} devices; see `immersions-osc devices`)") from None
         raise PortAudioUnavailable(f"no {kind} device {spec!r} ({exc}); see `immersions-osc devices`") from None
     if info[f"max_{kind}_channels"] < 1:
         if kind == "input" and want is None:
@@ -153,8 +156,9 @@ class PortAudioAudio:
 
     def __init__(self, player: LoopPlayer, output: str = "", input: str = "", block_size: int = 0,
                  latency: Latency = "high", log: Log = print, retry_seconds: float = 2.0,
-                 stall_seconds: float = 1.0, priority: int = 0):
+                 stall_seconds: float = 1.0, priority: int = 0, warn: Optional[Log] = None):
         self.sd = import_sounddevice()
+        self.warn = warn or log
         self.priority = priority
         self.scheduling = ""  # what promote_current_thread said (set by the first callback)
         self.player, self.log = player, log
@@ -290,12 +294,13 @@ class PortAudioAudio:
         while not self._stop.wait(0.2):
             if self.scheduling and not said:
                 said = True
-                self.log(f"audio: PortAudio callback thread: {self.scheduling}")
+                (self.log if self.scheduling.startswith(("SCHED", "real-time", "off", "not needed")) else
+                 self.warn)(f"audio: PortAudio callback thread: {self.scheduling}")
             if self.callbacks != last:
                 last, since = self.callbacks, time.monotonic()
             if self._alive(last, since):
                 continue
-            self.log("audio: the PortAudio device stopped (unplugged, or its server went away); the service "
+            self.warn("audio: the PortAudio device stopped (unplugged, or its server went away); the service "
                      "keeps running without sound output and reopens the device when it is back")
             clock = ClockAudio(self.player, log=self.log).start()
             if not self._release(self.stream):
@@ -303,7 +308,7 @@ class PortAudioAudio:
                 # so would its exit handler: leave the stream be, and let the process exit
                 self.wedged = True
                 atexit.unregister(self.sd._exit_handler)
-                self.log("audio: PortAudio cannot release the lost device (its JACK host API does not recover "
+                self.warn("audio: PortAudio cannot release the lost device (its JACK host API does not recover "
                          "from a lost server); restart the service to get sound back")
                 self._stop.wait()
                 clock.close()

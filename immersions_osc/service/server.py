@@ -166,9 +166,9 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
         self.port = self.sock.getsockname()[1]
         try:
             if isinstance(self.player, RemotePlayer):
-                self.audio = AudioProcess(self.player, s, self.log)
+                self.audio = AudioProcess(self.player, s, self.log, warn=self.warn)
             else:
-                self.audio, self.jackd = open_audio(self.player, s, self.log)
+                self.audio, self.jackd = open_audio(self.player, s, self.log, self.warn)
         except UserError:
             self.close()
             raise
