@@ -288,6 +288,21 @@ def apply_thread_policy(args: argparse.Namespace) -> None:
     threads.apply(args.threads, configured)
 
 
+def _exit_now(code: int) -> None:
+    """End the process now, skipping the interpreter's teardown (seconds of torch and module
+    finalization): ``serve`` and ``demo`` have stopped every thread and saved everything by then,
+    and a stop must take well under 3 s (issue 14)."""
+    import logging
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -296,7 +311,10 @@ def main(argv: list[str] | None = None) -> int:
         args.checkpoint = resolve_checkpoint(args.checkpoint)
     try:
         apply_thread_policy(args)
-        return args.func(args)
+        code = args.func(args)
+        if argv is None and getattr(args, "fast_exit", False):
+            _exit_now(code)
+        return code
     except UserError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2

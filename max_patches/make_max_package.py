@@ -77,7 +77,7 @@ def ports(text: str) -> tuple[int, int, list[str]]:
     """(inlets, outlets, outlet types) of the Max objects these patchers use."""
     words = text.split()
     name = words[0]
-    args = [w for w in words[1:]]
+    args = words[1:]
     if "@" in " ".join(args):
         args = args[:next(i for i, w in enumerate(args) if w.startswith("@"))]
     fixed = {
@@ -324,8 +324,7 @@ def abstraction() -> Patcher:
     p.connect(t_learn, 1, learned, 1)
     tell = p.obj(1000, 560, "prepend learn: move a MIDI control for")
     p.connect(t_learn, 0, tell)
-    p.connect(tell, 0, say := p.obj(1000, 590, "print immersions"))
-    del say
+    p.connect(tell, 0, p.obj(1000, 590, "print immersions"))
     l_unpack = p.obj(860, 430, "unpack 0 0")
     p.connect(learn_gate, 1, l_unpack)
     t_cc = p.obj(860, 460, "t b i i")

@@ -351,7 +351,7 @@ def midi() -> Canvas:
     defaults = {}
     for name, cc, *_ in CONTROLS:
         defaults[cc] = SLOT[name]
-    runs, start, prev = [], None, None
+    runs, prev = [], None
     for cc in sorted(defaults):
         if prev is not None and cc == prev + 1:
             runs[-1].append(defaults[cc])
@@ -628,17 +628,15 @@ def patch() -> str:
     # audio
     ay = sy + 220
     main.text(20, ay, "audio in: [adc~ 1] -> monitor (filter , volume above) -> [dac~]. DSP:", width=70)
-    on = main.msg(560, ay, "; pd dsp 1")
-    off = main.msg(640, ay, "; pd dsp 0")
+    main.msg(560, ay, "; pd dsp 1")
+    main.msg(640, ay, "; pd dsp 0")
     main.floatatom(720, ay, 5, "input dB", "$0-st-level")
-    del on, off
     main.sub(20, ay + 40, "pd audio", audio())
     main.sub(120, ay + 40, "pd connection", connection())
     main.sub(250, ay + 40, "pd replies", replies())
     main.sub(360, ay + 40, "pd midi", midi())
     main.sub(450, ay + 40, "pd controls", controls())
-    verbose = main.tgl(580, ay + 40, "$0-verbose", "$0-verbose-set", "print status and acks")
-    del verbose
+    main.tgl(580, ay + 40, "$0-verbose", "$0-verbose-set", "print status and acks")
     main.text(20, ay + 80, "Learn from a message: [; immersions-learn filter( then move a knob. The map: "
                            "[; immersions-map bang(. Without MIDI: [; immersions-cc 81 100( is fader 1 at 100.",
               width=140)

@@ -92,7 +92,7 @@ def register(subparsers) -> None:
                               description="the live OSC service: loops out of JACK, activations as OSC "
                                           "blobs, every parameter under OSC control (docs/osc.md)")
     _add_service_flags(p)
-    p.set_defaults(func=run_serve)
+    p.set_defaults(func=run_serve, fast_exit=True)
 
     p = subparsers.add_parser("demo", help="the service with a scripted tour through the layers",
                               description="run the live service for a while with a scripted tour through "
@@ -102,7 +102,7 @@ def register(subparsers) -> None:
     p.add_argument("--stops", type=int, default=6, help="layers visited (default: %(default)s)")
     p.add_argument("--out", default="immersions-demo", help="output folder (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0)
-    p.set_defaults(func=run_demo)
+    p.set_defaults(func=run_demo, fast_exit=True)
 
     p = subparsers.add_parser("devices", help="list the sound devices (for --output-device / --input-device)",
                               description="list the sound devices PortAudio sees, and whether a JACK server runs")

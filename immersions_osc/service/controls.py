@@ -299,9 +299,10 @@ ACCESS_DOC = """## Subscriptions, limits and remote access
   renews it (its kind may change).
 - **Who.** A UDP sender may subscribe addresses of its own host only (any port), and only the
   subscribed host itself, or the host that subscribed it, may unsubscribe it.
-- **Limits.** At most 64 subscribers and browser viewers together, of which at most 16 viewers;
-  a subscribe beyond that is refused with `/immersions/error` (a silent subscriber frees its slot
-  when its subscription expires).  Answers to a sender (acks, errors, status, layout) are limited
+- **Limits.** At most 64 subscribers and 16 browser viewers, counted together in one step (no
+  race between clients arriving at once); a subscribe beyond that is refused with
+  `/immersions/error`, a page gets close code 1013 (a silent subscriber frees its slot when its
+  subscription expires).  Answers to a sender (acks, errors, status, layout) are limited
   per sender host (about 256 KB/s, 1 MB at once) and in total; acks and errors are copied to the
   subscribers at most 20 times per second.  Sends never wait: a subscriber whose socket buffer is
   full loses those datagrams, a viewer page that stops reading is disconnected.

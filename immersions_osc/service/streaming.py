@@ -50,10 +50,15 @@ class Streaming:
     def layout_datagrams(self, chunks: Optional[list[int]] = None) -> list[bytes]:
         """The layer table and the position chunks; ``chunks``: only these position chunks.  The
         positions are one frame whose number stays the same while the service runs (a client
-        completes it from chunks of several requests; a restarted service numbers it anew)."""
-        positions = np.asarray(self.layout.positions, np.float32).reshape(-1)
-        vector = encode_vector(f"{PREFIX}/layout/positions", self.layout_frame, positions, "float32",
-                               self.scfg.max_datagram)
+        completes it from chunks of several requests; a restarted service numbers it anew).  Encoded
+        once per ``max_datagram``: a flood of requests costs no encoding and no memory."""
+        cache = getattr(self, "_layout_cache", None)
+        if cache is None or cache[0] != (self.scfg.max_datagram, self.layout_frame):
+            positions = np.asarray(self.layout.positions, np.float32).reshape(-1)
+            vector = encode_vector(f"{PREFIX}/layout/positions", self.layout_frame, positions, "float32",
+                                   self.scfg.max_datagram)
+            cache = self._layout_cache = ((self.scfg.max_datagram, self.layout_frame), vector)
+        vector = cache[1]
         if chunks is not None:
             bad = [c for c in chunks if c >= len(vector)]
             if bad:
