@@ -59,7 +59,8 @@ def main() -> None:
             times.append(time.perf_counter() - t0)
         g = graphs[method]
         print(f"{args.preset:5s} {method:8s}: {min(times):7.2f} s (best of {len(times)})  "
-              f"{g.num_vertices:,} neurons, {len(g.shapes)} layers, {g.num_edges:,} edges")
+              f"{g.num_vertices:,} neurons, {len(g.shapes)} layers, {g.num_edges:,} edges, "
+              f"{len(g.probed)} layers probed")
     for method in graphs:
         if method != "auto":
             print(f"auto == {method}: {same(graphs['auto'], graphs[method])}")

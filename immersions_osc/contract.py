@@ -61,10 +61,10 @@ def describe(model: nn.Module) -> ModelInfo:
                         f"(e.g. model.sample_rate = 22050), got {sr!r}")
     frontend = getattr(model, "frontend", None)
     if isinstance(frontend, str):
-        modules = dict(model.named_modules())
-        if frontend not in modules:
-            raise UserError(f"{kind}.frontend names {frontend!r}, which is not one of its modules")
-        frontend = modules[frontend]
+        try:
+            frontend = model.get_submodule(frontend)
+        except AttributeError:
+            raise UserError(f"{kind}.frontend names {frontend!r}, which is not one of its modules") from None
     elif frontend is not None and not isinstance(frontend, nn.Module):
         raise UserError(f"{kind}.frontend must be a submodule or its name, got {type(frontend).__name__}")
     if hasattr(model, "window_samples"):

@@ -129,6 +129,13 @@ def test_a_good_model_by_file_and_by_package(tmp_path, monkeypatch):
     with torch.no_grad():  # no frontend: pictures use the package's scaleogram at the model's rate
         picture = spectrum(by_file, torch.randn(1, 8000))
     assert picture.dim() == 4 and picture.shape[:2] == (1, 1) and torch.isfinite(picture).all()
+    from immersions_osc.config import OptimizeConfig
+    from immersions_osc.optimize import Target, optimize
+
+    run = optimize(by_file, torch.randn(4000) * 0.1, [Target("relu", channels=[1])], OptimizeConfig(steps=2))
+    assert len(run.history) == 2 and run.loop().shape == (4000,)
+    with pytest.raises(UserError, match="need a model with a `frontend`"):
+        optimize(by_file, torch.randn(4000), [Target("relu")], OptimizeConfig(steps=1, sparsity_penalty=0.1))
     graph = probe_graph(by_file, torch.randn(1, 2000))
     assert graph.shapes == [(4, 1), (3, 1)] and [(b.src, b.dst) for b in graph.blocks] == [(0, 1)]
 
@@ -323,3 +330,9 @@ def test_serve_model_from_the_command_line(tmp_path):
         osc.close()
         code = service.stop()
     assert code == 0, service.output[-2000:]
+
+
+def test_frontend_metadata_is_checked(tmp_path):
+    body = GOOD.replace("    window_seconds = 0.25\n", "    window_seconds = 0.25\n    frontend = 'nowhere'\n")
+    with pytest.raises(UserError, match="'nowhere', which is not one of its modules"):
+        load(f"{write_model(tmp_path, body)}:build")

@@ -17,10 +17,10 @@ from service_harness import REPO, ServiceProcess
 TRIES = 20
 
 
-def default_buffer_socket() -> socket.socket:
+def default_buffer_socket(host: str = "127.0.0.1") -> socket.socket:
     """A client socket as any OSC tool makes one: SO_RCVBUF left at the system default."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind((host, 0))
     if os.path.exists("/proc/sys/net/core/rmem_default"):
         with open("/proc/sys/net/core/rmem_default") as f:  # an untouched socket reports the default
             assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF) == int(f.read())
@@ -64,17 +64,19 @@ def test_the_layout_arrives_whole_with_the_default_receive_buffer(service):
     expected = np.asarray(load_layout(f"{REPO}/checkpoints/small_layout.npz").positions, np.float32)
     whole = 0
     for i in range(TRIES):
-        sock = default_buffer_socket()
+        # 20 clients, each on its own loopback address (the service budgets replies per host: one
+        # host asking for the layout 20 times in a few seconds would be refused, and rightly)
+        sock = default_buffer_socket(f"127.0.0.{10 + i}")
+        host, port = sock.getsockname()
         receiver = ActivationReceiver()
         kind = "all" if i % 2 else "summary"  # half the tries with the activation stream running too
-        sock.sendto(encode_message("/immersions/stream/subscribe", "sis", ["127.0.0.1", sock.getsockname()[1], kind]),
+        sock.sendto(encode_message("/immersions/stream/subscribe", "sis", [host, port, kind]),
                     ("127.0.0.1", service.port))
         sock.sendto(encode_message("/immersions/layout/request", "", []), ("127.0.0.1", service.port))
         if receive_layout(sock, receiver):
             whole += 1
             np.testing.assert_array_equal(receiver.positions, expected)
-        sock.sendto(encode_message("/immersions/stream/unsubscribe", "si", ["127.0.0.1", sock.getsockname()[1]]),
-                    ("127.0.0.1", service.port))
+        sock.sendto(encode_message("/immersions/stream/unsubscribe", "si", [host, port]), ("127.0.0.1", service.port))
         sock.close()
     assert whole == TRIES, f"the layout arrived whole {whole} times of {TRIES}"
 

@@ -75,18 +75,22 @@ def test_one_line_per_subscribe_unsubscribe_and_viewer_connection(logged):
     service.handle_datagram(encode_message("/immersions/stream/subscribe", "sis", ["127.0.0.1", 9, "summary"]), reply)
     service.handle_datagram(encode_message("/immersions/stream/unsubscribe", "si", ["127.0.0.1", 9]), reply)
     viewer = FakeViewer("10.0.0.5:51234")
-    service.add_sink(viewer, Sink(lambda d: None, "all"))
+    service.add_sink(viewer, Sink(lambda d: None, "all", group="viewer"))
     service.remove_sink(viewer)
+    internal = object()  # the service's own sinks (a snapshot taker): debug lines only
+    service.add_sink(internal, Sink(lambda d: None, "all"))
+    service.remove_sink(internal)
     service.handle_datagram(encode_message("/immersions/player/volume\x1b[2J\nFAKE", "f", [0.5]), reply)
     lines = buffer.getvalue()[start:].splitlines()
     assert all(LINE.match(line) for line in lines), lines
     events = [line.split(": ", 1)[1] for line in lines if " INFO " in line]
-    assert events == ["subscriber 127.0.0.1:9 (summary) subscribed (asked by 127.0.0.1:40000); 1 listening",
-                      "subscriber 127.0.0.1:9 unsubscribed (asked by 127.0.0.1:40000); 0 listening",
-                      "viewer 10.0.0.5:51234 connected; 1 listening",
-                      "viewer 10.0.0.5:51234 disconnected; 0 listening"]
+    assert events == ["subscriber 127.0.0.1:9 (summary) subscribed (asked by 127.0.0.1:40000); 1 subscribers and viewers",
+                      "subscriber 127.0.0.1:9 unsubscribed (asked by 127.0.0.1:40000); 0 subscribers and viewers",
+                      "viewer 10.0.0.5:51234 connected; 1 subscribers and viewers",
+                      "viewer 10.0.0.5:51234 disconnected; 0 subscribers and viewers"]
     debug = [line for line in lines if " DEBUG " in line]
-    assert len(debug) == 2 and "applied /immersions/stream/subscribe '127.0.0.1' 9 'summary'" in debug[0]
+    assert len(debug) == 4 and "applied /immersions/stream/subscribe '127.0.0.1' 9 'summary'" in debug[0]
+    assert " (all) subscribed; " in debug[2] and " (all) unsubscribed; " in debug[3] and "sink <object" in debug[2]
     warning = [line for line in lines if " WARNING " in line]
     assert len(warning) == 1 and "/immersions/player/volume\\x1b[2J\\nFAKE" in warning[0]  # escaped: one line
 
@@ -102,3 +106,15 @@ def test_a_subscribe_flood_is_rate_limited(logged):
     assert service.events.suppressed == 2 * EVENT_BURST
     for port in range(20000, 20000 + 3 * EVENT_BURST):
         service.remove_sink(("udp", "127.0.0.1", port))
+
+
+def test_an_expired_subscription_is_one_line(logged):
+    import time
+
+    service, buffer = logged
+    start = len(buffer.getvalue())
+    service.events._window = -1e9  # a fresh rate-limit interval
+    service.handle_datagram(encode_message("/immersions/stream/subscribe", "si", ["127.0.0.1", 9]))
+    service.sinks.expire(now=time.monotonic() + 1e6)  # long after it should have been renewed
+    lines = [line.split(": ", 1)[1] for line in buffer.getvalue()[start:].splitlines() if " INFO " in line]
+    assert lines[-1] == "subscriber 127.0.0.1:9 (all) expired (not renewed); 0 subscribers and viewers"

@@ -110,6 +110,8 @@ class NeuronGraph:
     shapes: list[tuple[int, int]]  # (channels, frequencies) per layer
     blocks: list[Block]
     offsets: list[int] = field(init=False)
+    # layers whose incoming connections were probed rather than read (see probe_graph)
+    probed: list[int] = field(default_factory=list, compare=False)
 
     def __post_init__(self):
         self.offsets = [0]
@@ -285,15 +287,22 @@ def _probing(model: nn.Module):
     """eval mode (batch norm must not mix positions) and no in-place nonlinearities."""
     training = model.training
     inplace = [(m, m.inplace) for _, m in nonlinearity_modules(model) if hasattr(m, "inplace")]
+    # parameters that need gradients make autograd keep the inputs of every operation (what the
+    # structure reader reads): a frozen model (the optimizer freezes its model) is unfrozen meanwhile
+    frozen = [p for p in model.parameters() if not p.requires_grad]
     model.eval()
     for m, _ in inplace:
         m.inplace = False
+    for p in frozen:
+        p.requires_grad_(True)
     try:
         yield
     finally:
         model.train(training)
         for m, flag in inplace:
             m.inplace = flag
+        for p in frozen:
+            p.requires_grad_(False)
 
 
 def _shapes(leaf: torch.Tensor) -> tuple[int, int]:
@@ -417,6 +426,18 @@ def _step(node, rank: int, k: torch.Tensor, m: torch.Tensor, is_probe) -> list:
         if saved is not None:
             sizes_ok(saved.shape)
         return [(nxt[0][0], rank, k, m)]
+    if name in ("MulBackward0", "DivBackward0"):  # by a constant scalar: element-wise
+        data = [i for i, (fn, _) in enumerate(nxt) if fn is not None
+                and not (type(fn).__name__ == "AccumulateGrad" and not is_probe(fn))]
+        if data == [0]:
+            other = getattr(node, "_saved_other", None)
+            if other is not None and other.numel() == 1:
+                return [(nxt[0][0], rank, k, m)]
+        if data == [1] and name == "MulBackward0":
+            other = getattr(node, "_saved_self", None)
+            if other is not None and other.numel() == 1:
+                return [(nxt[1][0], rank, k, m)]
+        raise _Unknown(name)
     if name in _SUM_OF_INPUTS:
         return [(fn, rank, k, m) for fn, _ in nxt]
     if name == "ConvolutionBackward0":
@@ -564,7 +585,10 @@ def _read_relations(pre: torch.Tensor, leaves: list[torch.Tensor]) -> list:
             else:
                 found[i] = (found[i][0] | k, found[i][1] | m)
             continue
-        stack.extend(_step(node, r, k, m, lambda fn: probe_leaf(fn) is not None))
+        try:
+            stack.extend(_step(node, r, k, m, lambda fn: probe_leaf(fn) is not None))
+        except (AttributeError, RuntimeError, TypeError, IndexError) as exc:  # a saved value missing or odd
+            raise _Unknown(f"{type(node).__name__}: {exc}") from None
     return found
 
 
@@ -640,7 +664,9 @@ def probe_graph(model: nn.Module, example_input: torch.Tensor | tuple, method: s
         relations.update(_probed(model, example_input, args, unknown, method))
     blocks = [Block(src, dst, k.float().cpu(), m.float().cpu()) for (src, dst), (k, m) in sorted(
         relations.items(), key=lambda item: (item[0][1], item[0][0]))]
-    return NeuronGraph(names, shapes, blocks)
+    graph = NeuronGraph(names, shapes, blocks)
+    graph.probed = list(unknown)
+    return graph
 
 
 def _probed(model: nn.Module, example_input, args: tuple, layers: list[int], method: str) -> dict:

@@ -132,7 +132,12 @@ CONTROLS: tuple[Control, ...] = (
     Control(f"{P}/player/volume", (_f("gain", 0, 2),), "output gain (linear)", "service.volume"),
     Control(f"{P}/player/play", (_i("on", 0, 1),), "play (1) or stop (0) the loop"),
     Control(f"{P}/player/loop_seconds", (_f("seconds", 0.5, 60),),
-            "loop length: the optimization restarts from the current loop fitted to the new length", "service.loop_seconds"),
+            "loop length: the optimization restarts from the current loop fitted to the new length "
+            "(with a tempo: the nearest whole number of bars)", "service.loop_seconds"),
+    Control(f"{P}/player/tempo", (_f("bpm", 0, 400),),
+            "tempo: loops of whole bars at this tempo, the loop boundary on the bar (0 = no tempo, "
+            "loop_seconds; with Ableton Link on, the session's tempo too)", "service.tempo"),
+    Control(f"{P}/player/bars", (_i("bars", 1, 64),), "loop length in bars (needs a tempo)", "service.bars"),
     Control(f"{P}/player/crossfade_ms", (_f("ms", 0, 500),), "crossfade at the loop boundary", "service.crossfade_ms"),
     # streams
     Control(f"{P}/stream/subscribe",
@@ -294,9 +299,10 @@ ACCESS_DOC = """## Subscriptions, limits and remote access
   renews it (its kind may change).
 - **Who.** A UDP sender may subscribe addresses of its own host only (any port), and only the
   subscribed host itself, or the host that subscribed it, may unsubscribe it.
-- **Limits.** At most 64 subscribers and browser viewers together, of which at most 16 viewers;
-  a subscribe beyond that is refused with `/immersions/error` (a silent subscriber frees its slot
-  when its subscription expires).  Answers to a sender (acks, errors, status, layout) are limited
+- **Limits.** At most 64 subscribers and 16 browser viewers, counted together in one step (no
+  race between clients arriving at once); a subscribe beyond that is refused with
+  `/immersions/error`, a page gets close code 1013 (a silent subscriber frees its slot when its
+  subscription expires).  Answers to a sender (acks, errors, status, layout) are limited
   per sender host (about 256 KB/s, 1 MB at once) and in total; acks and errors are copied to the
   subscribers at most 20 times per second.  Sends never wait: a subscriber whose socket buffer is
   full loses those datagrams, a viewer page that stops reading is disconnected.

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import copy
+import logging
 import os
 import random
 import socket
@@ -28,6 +29,7 @@ import torch
 
 from ..config import Config
 from ..errors import UserError
+from ..shipped import osc_table
 from ..optimize.generator import LoopGenerator
 from ..optimize.start import fit_length, start_clip
 from ..optimize.targets import Target, check_targets
@@ -37,6 +39,7 @@ from .clips import ClipLoader
 from .dispatch import ControlDispatch
 from .engine import LoopAnalysis, NeuronVector, analysis_window, in_stream_order
 from .handlers import ControlHandlers, check_dispatch
+from .audio_process import RemotePlayer
 from .logs import LOGGER, Log, RateLimitedLog
 from .pacing import PacedSender
 from .player import LoopPlayer
@@ -84,7 +87,7 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
         self.stream_model = copy.deepcopy(self.model).eval()
         layout = load_layout(layout_path)
         self.layout, self.vector = in_stream_order(layout, NeuronVector.from_layout(layout))
-        self.loop_samples = int(self.scfg.loop_seconds * self.sample_rate)
+        self.loop_samples = self._loop_length()
         start = start_clip(self.scfg.start, self.loop_samples, self.sample_rate, cfg.optimize.seed)
         with torch.no_grad():  # the layout must describe this model
             self.window = analysis_window(self.model, self.scfg.window_seconds, self.sample_rate)
@@ -94,16 +97,19 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
         layer = self.scfg.target_layer or self.vector.layer_names[len(self.vector.layer_names) // 2]
         self.targets = [Target(layer)]
         check_targets(self.targets, self.vector.shapes)
-        self.player = LoopPlayer(self.sample_rate, self.scfg.crossfade_ms, self.scfg.volume,
-                                 record_seconds=record_seconds)
+        # with a sound device the player plays in the audio process (audio_process.py)
+        player_class = RemotePlayer if self.scfg.audio != "none" and self.scfg.audio_process else LoopPlayer
+        self.player = player_class(self.sample_rate, self.scfg.crossfade_ms, self.scfg.volume,
+                                   record_seconds=record_seconds)
         self.generator = LoopGenerator(self.model, start.to(self.device), self.targets, cfg.optimize,
                                        publish_every=self.scfg.publish_every, on_publish=self._on_publish)
         self.player.queue(self.playable(start), 0)
         self.audio = None
         self.jackd = None
+        self.link = None
         self.clips: Optional[ClipLoader] = None  # started with the service
         self.access = Access(self.scfg.allow_remote, self.scfg.token, self.scfg.subscription_seconds)
-        self.sinks = Sinks(on_expire=lambda key, why: self._sink_event(key, None, f"expired ({why})", ""))
+        self.sinks = Sinks(on_expire=lambda key, sink, why: self._sink_event(key, sink, f"expired ({why})", ""))
         self._control_lock = threading.RLock()
         self.frames_sent = 0
         self.messages_received = 0
@@ -114,6 +120,7 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
         # the layout's frame number: fixed for this run, above the last run's (the clients'
         # assemblers take a restarted service's layout as new)
         self.layout_frame = int(time.time()) % (1 << 30)
+        self._layout_npz: Optional[bytes] = None
         self.paced = PacedSender(on_error=self.errors)  # bursts (the layout) at a pace clients can take
         self._to_write: collections.deque = collections.deque(maxlen=8)  # published loops to write out
         self._published: dict[int, tuple[int, str]] = {}  # version -> the targets it was optimized for
@@ -139,7 +146,8 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
 
     # --- life cycle ------------------------------------------------------------------------------------
     def start(self) -> "Service":
-        from .audio import ClockAudio, JackAudio, JackUnavailable, start_dummy_jackd
+        from .audio import open_audio
+        from .audio_process import AudioProcess
 
         s = self.scfg
         # the JACK process callback (Python) needs the GIL within one period: make the other threads
@@ -156,25 +164,23 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
             raise UserError(f"cannot listen on UDP {s.host}:{s.port} ({exc.strerror or exc}); is another "
                             f"service running? choose another port with --port") from None
         self.port = self.sock.getsockname()[1]
-        if s.audio in ("auto", "jack"):
+        try:
+            if isinstance(self.player, RemotePlayer):
+                self.audio = AudioProcess(self.player, s, self.log, warn=self.warn)
+            else:
+                self.audio, self.jackd = open_audio(self.player, s, self.log, self.warn)
+        except UserError:
+            self.close()
+            raise
+        if s.link:
+            from .link import LinkSync
+
             try:
-                if s.start_jack:
-                    try:
-                        self.audio = JackAudio(self.player, s.jack_client, self.log).start()
-                    except JackUnavailable:
-                        self.jackd = start_dummy_jackd(self.sample_rate)
-                        self.log("started jackd (dummy driver)")
-                if self.audio is None:
-                    self.audio = JackAudio(self.player, s.jack_client, self.log).start()
-                self.log(f"audio: JACK client '{s.jack_client}' (ports {s.jack_client}:out, {s.jack_client}:in)")
-            except JackUnavailable as exc:
-                if s.audio == "jack":
-                    self.close()
-                    raise
-                self.warn(f"audio: {exc}. Continuing without sound output"
-                          + (f"; every new loop is written to {s.loops_dir}/" if s.loops_dir else "."))
-        if self.audio is None:
-            self.audio = ClockAudio(self.player, log=self.log).start()
+                self.link = LinkSync(self.player, self._tempo, self._follow_tempo, self._output_latency,
+                                     self.log).start()
+                self.log(f"link: Ableton Link on (tempo {self.link.tempo():g} bpm, quantum {s.bars} bars)")
+            except UserError as exc:
+                self.log(f"link: {exc}; continuing without Link")
         self.clips = ClipLoader(self._load_clip, self._clip_ready, self._clip_failed)
         self.generator.start()
         self.paced.start()
@@ -184,7 +190,8 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
             t.start()
             self._threads.append(t)
         self.log(f"listening for OSC on udp://{s.host}:{self.port}; streams to subscribers "
-                 f"({PREFIX}/stream/subscribe host port); addresses in docs/osc.md")
+                 f"({PREFIX}/stream/subscribe host port); addresses in {osc_table()} "
+                 f"(or `immersions-osc osc-table`)")
         if self.access.remote:
             self.log(f"remote access is on: senders on other machines send {PREFIX}/auth with the token "
                      f"{self.access.token} first (docs/osc.md, 'Remote access')")
@@ -193,6 +200,8 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
     def close(self) -> None:
         """Stop everything, save the current loop (loops_dir/last_loop.wav)."""
         self._stop.set()
+        if self.link is not None:
+            self.link.close()
         self.generator.stop()
         if self.clips is not None:
             self.clips.close()
@@ -238,6 +247,14 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
     def xruns(self) -> int:
         return getattr(self.audio, "xruns", 0)
 
+    def _output_latency(self) -> float:
+        """Seconds from a block rendered to it heard (PortAudio's figure; 0 when unknown)."""
+        latency = getattr(self.audio, "output_latency", None)
+        try:
+            return float(latency()) if latency is not None else 0.0
+        except Exception:
+            return 0.0
+
     # --- sinks -------------------------------------------------------------------------------------------
     def add_sink(self, key: object, sink: Sink, limit: Optional[int] = None, origin: str = "") -> None:
         """Register a sink (logged: "subscriber HOST:PORT (all) subscribed", "viewer PEER connected");
@@ -245,16 +262,23 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
         new = key not in self.sinks
         self.sinks.add(key, sink, limit=limit)
         if new:
-            self._sink_event(key, sink, "connected" if _is_viewer(key) else "subscribed", origin)
+            self._sink_event(key, sink, "connected" if sink.group == "viewer" else "subscribed", origin)
 
     def remove_sink(self, key: object, origin: str = "") -> None:
-        if key in self.sinks:
+        sink = self.sinks.get(key)
+        if sink is not None:
             self.sinks.remove(key)
-            self._sink_event(key, None, "disconnected" if _is_viewer(key) else "unsubscribed", origin)
+            self._sink_event(key, sink, "disconnected" if sink.group == "viewer" else "unsubscribed", origin)
 
-    def _sink_event(self, key: object, sink: Optional[Sink], what: str, origin: str) -> None:
-        self.events(f"{_describe(key, sink)} {what}" + (f" (asked by {origin})" if origin else "")
-                    + f"; {self.sinks.counted()} subscribers and viewers")
+    def _sink_event(self, key: object, sink: Sink, what: str, origin: str) -> None:
+        """Subscribers and viewers: one info line each; the service's own sinks (the viewer's
+        snapshot taker, the demo's counter) only at debug level."""
+        external = sink.group in ("udp", "viewer")
+        if not external and not LOGGER.isEnabledFor(logging.DEBUG):
+            return
+        (self.events if external else self.trace)(
+            f"{_describe(key, sink, kind=what != 'unsubscribed')} {what}" + (f" (asked by {origin})" if origin else "")
+            + f"; {self.sinks.counted()} subscribers and viewers")
 
     def broadcast(self, datagrams: list[bytes], blobs: bool = False) -> None:
         self.sinks.broadcast(datagrams, blobs)
@@ -264,14 +288,9 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
         self.sinks.reply(reply, datagram)
 
 
-def _is_viewer(key: object) -> bool:
-    return hasattr(key, "peer")  # the browser viewer's connections (web/server.py) carry their peer
-
-
-def _describe(key: object, sink: Optional[Sink]) -> str:
-    kind = f" ({sink.kind})" if sink is not None else ""
-    if isinstance(key, tuple) and key[:1] == ("udp",):
-        return f"subscriber {key[1]}:{key[2]}{kind}"
-    if _is_viewer(key):
-        return f"viewer {key.peer}"
-    return f"sink {key!r}{kind}"
+def _describe(key: object, sink: Sink, kind: bool = True) -> str:
+    if sink.group == "udp" and isinstance(key, tuple) and len(key) == 3:
+        return f"subscriber {key[1]}:{key[2]}" + (f" ({sink.kind})" if kind else "")
+    if sink.group == "viewer":
+        return f"viewer {getattr(key, 'peer', key)}"
+    return f"sink {key!r} ({sink.kind})"

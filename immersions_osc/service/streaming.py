@@ -50,10 +50,15 @@ class Streaming:
     def layout_datagrams(self, chunks: Optional[list[int]] = None) -> list[bytes]:
         """The layer table and the position chunks; ``chunks``: only these position chunks.  The
         positions are one frame whose number stays the same while the service runs (a client
-        completes it from chunks of several requests; a restarted service numbers it anew)."""
-        positions = np.asarray(self.layout.positions, np.float32).reshape(-1)
-        vector = encode_vector(f"{PREFIX}/layout/positions", self.layout_frame, positions, "float32",
-                               self.scfg.max_datagram)
+        completes it from chunks of several requests; a restarted service numbers it anew).  Encoded
+        once per ``max_datagram``: a flood of requests costs no encoding and no memory."""
+        cache = getattr(self, "_layout_cache", None)
+        if cache is None or cache[0] != (self.scfg.max_datagram, self.layout_frame):
+            positions = np.asarray(self.layout.positions, np.float32).reshape(-1)
+            vector = encode_vector(f"{PREFIX}/layout/positions", self.layout_frame, positions, "float32",
+                                   self.scfg.max_datagram)
+            cache = self._layout_cache = ((self.scfg.max_datagram, self.layout_frame), vector)
+        vector = cache[1]
         if chunks is not None:
             bad = [c for c in chunks if c >= len(vector)]
             if bad:
@@ -66,6 +71,22 @@ class Streaming:
             out.append(encode_message(f"{PREFIX}/layout/layer", "isiii",
                                       [i, name, int(self.vector.offsets[i]), c, f]))
         return out + vector
+
+    def layout_npz(self) -> bytes:
+        """The layout (in stream order) as an ``.npz`` file's bytes; made once."""
+        if self._layout_npz is None:
+            from ..layout.export import layout_npz_bytes
+
+            self._layout_npz = layout_npz_bytes(self.layout)
+        return self._layout_npz
+
+    def layout_json(self) -> dict:
+        """The layout as ``/immersions/layout/*`` carries it: frame, layer table, positions x0 y0 x1 y1 ..."""
+        layers = [{"index": i, "name": name, "offset": int(self.vector.offsets[i]), "channels": c, "frequencies": f}
+                  for i, name in enumerate(self.vector.layer_names) for c, f in [self.vector.shapes[name]]]
+        positions = np.asarray(self.layout.positions, np.float32).reshape(-1)
+        return {"frame": self.layout_frame, "neurons": len(positions) // 2, "layers": layers,
+                "positions": positions.tolist()}
 
     def status_values(self) -> list:
         g = self.generator.stats

@@ -16,6 +16,10 @@ parsing, the RFC 6455 handshake, framing, masking, fragmentation, close codes, p
                        (run-length), layout animation size, sample rate
 ``/controls.json``     the control table (``service/controls.py``) with the current values, so the
                        page never hard-codes addresses or ranges
+``/layout.npz``        the layout file (neurons in stream order), for clients that fetch it over HTTP
+                       instead of as OSC chunks (TouchDesigner, a script)
+``/layout.json``       the layout as ``/immersions/layout/*`` carries it: frame, layer table,
+                       positions x0 y0 x1 y1 ...
 ``/animation.bin``     the layout's time snapshots, float32 little-endian [T, N, 2] (404 when T = 0)
 ``/loop.json``         the loop playing: version, seconds, playhead (seconds), scaleogram size
 ``/scaleogram.png``    that loop's scaleogram (low frequencies at the bottom)
@@ -219,7 +223,7 @@ class WebServer:
         host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
         return f"http://{host}:{self.port}/"
 
-    def close(self, timeout: float = 2.0) -> None:
+    def close(self, timeout: float = 1.0) -> None:
         """Stop serving; pages get a close frame (1001).  Never waits on a page that stopped reading:
         after ``timeout`` seconds every connection still open is shut down."""
         if self.server is None:
@@ -472,6 +476,11 @@ class WebServer:
                 return _json(self.controls())
             if path == "/loop.json":
                 return _json(self.loop_info())
+            if path == "/layout.npz":
+                return _body(200, self.service.layout_npz(), "application/octet-stream",
+                             {"Content-Disposition": 'attachment; filename="layout.npz"'})
+            if path == "/layout.json":
+                return _json(self.service.layout_json())
             if path == "/animation.bin":
                 data = self.animation_bytes()
                 if data is None:
