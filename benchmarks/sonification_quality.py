@@ -216,8 +216,12 @@ def main(argv=None) -> None:
     if not args.no_compare:
         print(f"parameterizations (from noise, the first drawn channel of every {args.side_every}. block):")
         for kind in ("waveform", "spectral", "harmonic"):
-            r = bench.run(starts["noise"], dataclasses.replace(cfg, parameterization=kind), pick=0,
-                          every=args.side_every)
+            try:
+                r = bench.run(starts["noise"], dataclasses.replace(cfg, parameterization=kind), pick=0,
+                              every=args.side_every)
+            except FloatingPointError as exc:
+                print(f"  {kind:9s} failed: {exc}", flush=True)
+                continue
             print(f"  {kind:9s} {summary(r)}", flush=True)
     if not args.no_ablation:
         print(f"regularizer ablation (from noise, the first drawn channel of every {args.side_every}. block):")
