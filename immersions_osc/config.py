@@ -276,9 +276,23 @@ class ServiceConfig:
     # OSC control port (UDP) and the interface it listens on
     host: str = "127.0.0.1"
     port: int = 57130
-    # audio output: "auto" (JACK when a server runs, else "none"), "jack" or "none"
+    # audio output: "auto" (JACK when a server runs, else PortAudio's default device, else "none"),
+    # "jack", "portaudio" (any sound device: CoreAudio, WASAPI/ASIO, ALSA, PipeWire, JACK) or "none"
     audio: str = "auto"
     jack_client: str = "immersions"
+    # PortAudio devices: an index or a part of the name from `immersions-osc devices` ("" = the
+    # system default; input "none" = output only)
+    output_device: str = ""
+    input_device: str = ""
+    # frames per audio callback (0 = the device's / JACK's own; also the clock's block without audio)
+    block_size: int = 0
+    # PortAudio's suggested latency: "low", "high" or seconds
+    latency: str = "high"
+    # SCHED_FIFO priority the audio callback thread asks for on Linux (0 = leave it as it is)
+    audio_priority: int = 70
+    # run the player and the audio backend in a process of their own (its callback then never
+    # waits for the interpreter lock the optimizer and the streams hold); false: in this process
+    audio_process: bool = True
     # start a dummy-driver jackd when none is running (audio "jack" or "auto")
     start_jack: bool = False
     # with audio "none" every new loop is written here as WAV ("" = do not write)
@@ -287,6 +301,13 @@ class ServiceConfig:
     keep_loops: int = 20
     # the loop: length, crossfade at the loop boundary, output volume (linear gain)
     loop_seconds: float = 4.0
+    # tempo in bpm (0 = none: the loop lasts loop_seconds); with a tempo the loop is `bars` whole
+    # bars of `beats_per_bar` beats, its boundary on the bar line
+    tempo: float = 0.0
+    bars: int = 2
+    beats_per_bar: int = 4
+    # follow (and lead) the tempo and bar phase of an Ableton Link session (needs LinkPython-extern)
+    link: bool = False
     crossfade_ms: float = 10.0
     volume: float = 0.8
     # start clip of the optimization: silence, noise or an audio file path
@@ -331,8 +352,19 @@ class ServiceConfig:
         for name in ("port", "web_port"):
             if not 0 <= getattr(self, name) <= 65535:
                 raise ConfigError(f"{prefix}{name} must be a UDP/TCP port 0..65535, got {getattr(self, name)}")
-        if self.audio not in ("auto", "jack", "none"):
-            raise ConfigError(f"{prefix}audio must be 'auto', 'jack' or 'none', got {self.audio!r}")
+        if self.audio not in ("auto", "jack", "portaudio", "none"):
+            raise ConfigError(f"{prefix}audio must be 'auto', 'jack', 'portaudio' or 'none', got {self.audio!r}")
+        if not 0 <= self.audio_priority <= 99:
+            raise ConfigError(f"{prefix}audio_priority must be 0..99 (0 = off), got {self.audio_priority}")
+        if not 0 <= self.block_size <= 16384:
+            raise ConfigError(f"{prefix}block_size must be 0..16384 frames (0 = the device's), got {self.block_size}")
+        if self.latency not in ("low", "high"):
+            try:
+                seconds = float(self.latency)
+            except ValueError:
+                seconds = -1.0
+            if not 0 < seconds <= 2:
+                raise ConfigError(f"{prefix}latency must be 'low', 'high' or seconds 0..2, got {self.latency!r}")
         if self.format not in ("uint8", "float16"):
             raise ConfigError(f"{prefix}format must be 'uint8' or 'float16', got {self.format!r}")
         if self.source not in ("loop", "input"):
@@ -343,6 +375,12 @@ class ServiceConfig:
             raise ConfigError(f"{prefix}loop_seconds must be 0.5..60, got {self.loop_seconds}")
         if self.volume > 2:
             raise ConfigError(f"{prefix}volume must be 0..2, got {self.volume}")
+        from .service.tempo import check_tempo  # pure arithmetic, no service import
+
+        try:
+            check_tempo(self.tempo, self.bars, self.beats_per_bar)
+        except ValueError as exc:
+            raise ConfigError(f"{prefix}tempo/bars/beats_per_bar: {exc}") from None
         if self.frame_rate > 240:
             raise ConfigError(f"{prefix}frame_rate must be <= 240, got {self.frame_rate}")
         if not 5 <= self.subscription_seconds <= 86400:

@@ -17,6 +17,7 @@ import time
 
 from ..config import load_config
 from ..errors import UserError
+from ..shipped import resolve_checkpoint
 from .logs import LEVELS, LOGGER, level_from_args, setup_logging
 
 DEMO_WEB_PORT = 8130  # the demo opens the browser viewer here (--web-port 0: off)
@@ -25,6 +26,8 @@ SERVICE_FLAGS = {  # flag -> service config field
     "checkpoint": "checkpoint", "model": "model", "layout": "layout", "host": "host", "port": "port", "audio": "audio",
     "start_jack": "start_jack", "loops_dir": "loops_dir", "device": "device", "web_port": "web_port",
     "frame_rate": "frame_rate", "loop_seconds": "loop_seconds", "start": "start",
+    "output_device": "output_device", "input_device": "input_device", "block_size": "block_size",
+    "latency": "latency", "audio_priority": "audio_priority", "audio_process": "audio_process", "source": "source", "tempo": "tempo", "bars": "bars", "beats_per_bar": "beats_per_bar", "link": "link",
     "allow_remote": "allow_remote", "token": "token",
 }
 TOKEN_ENV = "IMMERSIONS_TOKEN"  # the shared token, without putting it on the command line
@@ -45,8 +48,26 @@ def _add_service_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--layout", help="layout .npz (default: <checkpoint>_layout.npz; with --model: beside "
                                     "the model's file, laid out on the first start)")
     p.add_argument("--port", type=int, help="OSC control port, UDP (default: 57130)")
-    p.add_argument("--audio", choices=("auto", "jack", "none"),
-                   help="sound output (default: auto = JACK when a server runs)")
+    p.add_argument("--audio", choices=("auto", "jack", "portaudio", "none"),
+                   help="sound output and input (default: auto = JACK when a server runs, else PortAudio's "
+                        "default device, else none)")
+    p.add_argument("--output-device", dest="output_device", metavar="INDEX|NAME",
+                   help="PortAudio output device (see `immersions-osc devices`; default: the system's)")
+    p.add_argument("--input-device", dest="input_device", metavar="INDEX|NAME",
+                   help="PortAudio input device for --source input ('none': output only; default: the system's)")
+    p.add_argument("--block-size", dest="block_size", type=int, metavar="FRAMES",
+                   help="frames per audio callback (default 0: the device's)")
+    p.add_argument("--latency", help="PortAudio latency: low, high (default) or seconds")
+    p.add_argument("--audio-process", dest="audio_process", action=argparse.BooleanOptionalAction, default=None,
+                   help="play in a process of its own, away from the optimizer's interpreter lock (default: on)")
+    p.add_argument("--audio-priority", dest="audio_priority", type=int, metavar="N",
+                   help="real-time (SCHED_FIFO) priority of the audio thread on Linux, 0 = off (default: 70)")
+    p.add_argument("--tempo", type=float, metavar="BPM",
+                   help="loops of whole bars at this tempo, the boundary on the bar (default: none, --loop-seconds)")
+    p.add_argument("--bars", type=int, help="loop length in bars with --tempo (default: 2)")
+    p.add_argument("--beats-per-bar", dest="beats_per_bar", type=int, help="beats in a bar (default: 4)")
+    p.add_argument("--link", action="store_true", default=None,
+                   help="follow the tempo and bar phase of an Ableton Link session (pip install 'immersions-osc[link]')")
     p.add_argument("--start-jack", dest="start_jack", action="store_true", default=None,
                    help="start a dummy-driver jackd when no JACK server runs")
     p.add_argument("--loops-dir", dest="loops_dir", help="folder for loops without JACK and the last loop")
@@ -56,6 +77,8 @@ def _add_service_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frame-rate", dest="frame_rate", type=float, help="activation frames per second")
     p.add_argument("--loop-seconds", dest="loop_seconds", type=float, help="loop length")
     p.add_argument("--start", help="start clip: silence, noise or an audio file")
+    p.add_argument("--source", choices=("loop", "input"),
+                   help="what the activations show: the loop playing (default) or the live input")
     p.add_argument("--log-level", dest="log_level", choices=LEVELS, type=str.lower,
                    help="log lines shown (to stderr): debug, info (default), warning or error")
     p.add_argument("-v", "--verbose", action="count", default=0,
@@ -81,6 +104,10 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=run_demo, fast_exit=True)
 
+    p = subparsers.add_parser("devices", help="list the sound devices (for --output-device / --input-device)",
+                              description="list the sound devices PortAudio sees, and whether a JACK server runs")
+    p.set_defaults(func=run_devices)
+
     p = subparsers.add_parser("osc-table", help="print docs/osc.md (the OSC address table)",
                               description="print the OSC address table (docs/osc.md is this output)")
     p.set_defaults(func=run_osc_table)
@@ -100,11 +127,7 @@ def service_config(args: argparse.Namespace):
         if value is not None:
             data["service"][name] = value
     cfg = parse_config(data)
-    if not os.path.isfile(cfg.service.checkpoint) and not os.path.isabs(cfg.service.checkpoint):
-        from ..cli import DEFAULT_CHECKPOINT
-
-        if cfg.service.checkpoint == "checkpoints/small.pt":  # run from anywhere: the shipped one
-            cfg.service.checkpoint = DEFAULT_CHECKPOINT
+    cfg.service.checkpoint = resolve_checkpoint(cfg.service.checkpoint)  # run from anywhere: the shipped one
     return cfg
 
 
@@ -264,6 +287,15 @@ def run_demo(args: argparse.Namespace) -> int:
     print(f"streamed  : {service.frames_sent} activation frames of {service.vector.size} neurons "
           f"({service.frames_sent / max(elapsed, 1e-9):.1f} frames/s) -> last one drawn on the layout: {png}")
     print("tour      : " + " -> ".join(visited))
+    return 0
+
+
+def run_devices(args: argparse.Namespace) -> int:
+    from .audio import jack_server_running
+    from .portaudio import describe_devices
+
+    print(f"JACK: {'a server runs (--audio auto picks it: client immersions)' if jack_server_running() else 'no server running'}")
+    print(describe_devices())
     return 0
 
 

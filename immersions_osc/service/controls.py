@@ -132,7 +132,12 @@ CONTROLS: tuple[Control, ...] = (
     Control(f"{P}/player/volume", (_f("gain", 0, 2),), "output gain (linear)", "service.volume"),
     Control(f"{P}/player/play", (_i("on", 0, 1),), "play (1) or stop (0) the loop"),
     Control(f"{P}/player/loop_seconds", (_f("seconds", 0.5, 60),),
-            "loop length: the optimization restarts from the current loop fitted to the new length", "service.loop_seconds"),
+            "loop length: the optimization restarts from the current loop fitted to the new length "
+            "(with a tempo: the nearest whole number of bars)", "service.loop_seconds"),
+    Control(f"{P}/player/tempo", (_f("bpm", 0, 400),),
+            "tempo: loops of whole bars at this tempo, the loop boundary on the bar (0 = no tempo, "
+            "loop_seconds; with Ableton Link on, the session's tempo too)", "service.tempo"),
+    Control(f"{P}/player/bars", (_i("bars", 1, 64),), "loop length in bars (needs a tempo)", "service.bars"),
     Control(f"{P}/player/crossfade_ms", (_f("ms", 0, 500),), "crossfade at the loop boundary", "service.crossfade_ms"),
     # streams
     Control(f"{P}/stream/subscribe",
