@@ -92,7 +92,8 @@ def figure_layout(thread_args: list[str]) -> dict:
 
 def figure_render(thread_args: list[str]) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        return {"render --steps 20 (s)": _cli_seconds(["render", "--steps", "20", "--device", "cpu", "--out",
+        return {"render --steps 20 (s)": _cli_seconds(["render", "--steps", "20", "--device", "cpu", "--layer",
+                                                       "encoder.blocks.6.relu2", "--channels", "0", "1", "--out",
                                                        os.path.join(tmp, "r.wav"), *thread_args])}
 
 
@@ -213,24 +214,21 @@ def main() -> int:
           + ", ".join(f"{v:.2f} with {k}" for k, v in spins.items()) + "\n")
 
     figures = args.only or ["service", "optimizer", "scaleogram", "layout", "render"]
-    rows: list[tuple[str, list[float]]] = []
-    for name in figures:
+    print(f"{'figure':32s} {'idle':>9s} {'1 busy':>9s} {'2 busy':>9s} {'ratio 1':>8s} {'ratio 2':>8s}", flush=True)
+    worst = [1.0, 1.0]
+    for name in figures:  # each figure's row printed as soon as it is measured
         rounds = [[measure(name, args, n) for n in CONDITIONS] for _ in range(args.rounds)]
         for key in rounds[0][0]:
-            if key != "policy":
-                rows.append((key, [statistics.median(r[i][key] for r in rounds) for i in range(len(CONDITIONS))]))
-        print(f"  measured {name}", file=sys.stderr, flush=True)
-
-    print(f"{'figure':32s} {'idle':>9s} {'1 busy':>9s} {'2 busy':>9s} {'ratio 1':>8s} {'ratio 2':>8s}")
-    worst = [1.0, 1.0]
-    for key, (idle, one, two) in rows:
-        if "xruns" in key:
-            print(f"{key:32s} {idle:9.0f} {one:9.0f} {two:9.0f}")
-            continue
-        higher_is_better = "/s" in key
-        ratios = [(idle / v if higher_is_better else v / idle) if v and idle else float("nan") for v in (one, two)]
-        worst = [max(w, r) for w, r in zip(worst, ratios)]
-        print(f"{key:32s} {idle:9.2f} {one:9.2f} {two:9.2f} {ratios[0]:8.2f} {ratios[1]:8.2f}")
+            if key == "policy":
+                continue
+            idle, one, two = (statistics.median(r[i][key] for r in rounds) for i in range(len(CONDITIONS)))
+            if "xruns" in key:
+                print(f"{key:32s} {idle:9.0f} {one:9.0f} {two:9.0f}", flush=True)
+                continue
+            higher_is_better = "/s" in key
+            ratios = [(idle / v if higher_is_better else v / idle) if v and idle else float("nan") for v in (one, two)]
+            worst = [max(w, r) for w, r in zip(worst, ratios)]
+            print(f"{key:32s} {idle:9.2f} {one:9.2f} {two:9.2f} {ratios[0]:8.2f} {ratios[1]:8.2f}", flush=True)
     print(f"\nworst ratio: {worst[0]:.2f} beside one busy process (bar 1.5), {worst[1]:.2f} beside two (bar 3)")
     return 0
 

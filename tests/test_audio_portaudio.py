@@ -219,3 +219,19 @@ def test_auto_picks_jack_then_portaudio_then_none_and_says_which(portaudio_on_ja
     audio, _ = open_audio(player, _config(audio="auto").service, lines.append)
     audio.close()
     assert audio.kind == "none" and "continuing without sound output" in lines[-1].lower(), lines
+
+
+def test_devices_lists_what_portaudio_sees_and_whether_jack_runs():
+    import subprocess
+    import sys
+
+    server = JackServer()
+    try:
+        out = subprocess.run([sys.executable, "-m", "immersions_osc", "devices"], env=server.env, capture_output=True,
+                             text=True, timeout=120)
+    finally:
+        server.stop()
+    assert out.returncode == 0, out.stderr
+    assert "JACK: a server runs" in out.stdout
+    line = next(l for l in out.stdout.splitlines() if "JACK Audio Connection Kit;" in l)
+    assert line.startswith("<>") and "system" in line and "2 in, 2 out; 44100 Hz" in line, out.stdout
