@@ -472,6 +472,9 @@ def suite(args) -> int:
     }
     print("\n| summary | value |\n|---|---|")
     for k, v in summary.items():
+        if isinstance(v, dict):
+            v = ", ".join(f"{kk.replace('_', ' ')} {fmt(vv, '.2f') if isinstance(vv, float) else vv}"
+                          for kk, vv in v.items())
         print(f"| {k.replace('_', ' ')} | {fmt(v, '.1f') if isinstance(v, float) else v} |")
     if args.json:
         with open(args.json, "w") as fh:
