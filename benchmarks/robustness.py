@@ -12,7 +12,8 @@ saved), and a jackd killed with SIGKILL under a service playing through it.
 
 Prints one row per attack and a summary: datagrams sent, bombs tried, signals sent, faults
 injected, crashes, tracebacks in the log, hangs, memory growth, worst control latency, shutdown
-times, orphan temp files.  ``--quick`` (CI: tests/test_robust_suite.py) runs smaller counts.
+times, orphan temp files.  ``--quick`` (CI: tests/test_robust_suite.py) runs smaller counts and leaves the heaviest cases
+(100 WebSocket clients, 20 large snapshots) and the real faults to their own tests.
 
 ``--load SECONDS`` is the load case instead: a dummy-driver jackd at 1024-frame periods, the
 service playing through it, 64 UDP subscribers of the full stream and 16 viewer pages for
@@ -297,10 +298,10 @@ ATTACKS = [  # name, function, count (full), count (quick)
     ("bundle of layout requests", layout_bundle, 1819, 1819),
     ("unknown-address flood (errors)", error_flood, 5000, 1000),
     ("subscribe flood (limit 64)", subscribe_flood, 200, 80),
-    ("simultaneous WebSocket clients", websocket_flood, 100, 20),
+    ("simultaneous WebSocket clients", websocket_flood, 100, 0),  # quick: 0 = left to its own test
     ("malformed WebSocket frames", malformed_frames, 40, 8),
     ("pages that stop reading", stalled_page, 2, 1),
-    ("snapshot.png?size=2048 at once", snapshot_flood, 20, 4),
+    ("snapshot.png?size=2048 at once", snapshot_flood, 20, 0),
     ("requests from other sites", cross_site, 40, 10),
     ("log forging (newlines, escapes)", log_forging, 50, 10),
     ("connections reset (RST)", connection_resets, 50, 10),
@@ -319,6 +320,8 @@ def run_attacks(quick: bool, folder: str) -> tuple[list[dict], dict]:
                      "latency_ms": latency_ms(osc), "rss_growth_mb": 0.0})
         for name, fn, full, quick_n in ATTACKS:
             arg = folder if fn is audio_bombs else (quick_n if quick else full)
+            if arg == 0:  # --quick: covered by tests/test_robust_service.py
+                continue
             sent = fn(svc, osc, arg)
             alive = svc.alive()
             totals["crashes"] += not alive
