@@ -226,40 +226,70 @@ class LayoutConfig:
 
 @dataclass
 class OptimizeConfig:
-    """Sonification: gradient ascent on the waveform (see immersions_osc/optimize)."""
-    # Adam on the raw samples: each step moves a sample by about this much
-    learning_rate: float = 0.003
-    steps: int = 200
-    # divide the waveform gradient by its RMS before each step
+    """Sonification: gradient ascent on a batch of loops (see immersions_osc/optimize)."""
+    # what is optimized: waveform (raw samples), spectral (circular-STFT coefficients with a 1/f
+    # prior) or harmonic (a differentiable harmonic-plus-noise synthesizer)
+    parameterization: str = "waveform"
+    # what is maximized: log_ratio (the target against the rest of its layer) or activation
+    objective: str = "log_ratio"
+    # sgd: Nesterov momentum on the gradient at unit RMS (keeps its spectral shape); adam
+    optimizer: str = "sgd"
+    # sgd: bring each candidate's gradient to unit RMS before the step (off: raw gradient steps;
+    # adam normalizes per sample anyway, so this has no effect there)
     normalize_gradient: bool = True
-    # penalties (0 = off): activation energy of the rest of the target layers, scaleogram power
-    # (noise/sparsity), and power weighted towards high frequencies
+    # step size, relative to the loop's level (the parameters are kept at unit RMS)
+    learning_rate: float = 0.2
+    steps: int = 200
+    # learning-rate schedule of finite runs (render, benchmark): cosine (down to 10 %) or constant;
+    # the live generator always runs at the constant rate
+    schedule: str = "cosine"
+    # loops optimized at once; the best is kept (diversity: push them apart, 0 = off)
+    candidates: int = 1
+    diversity: float = 0.0
+    # penalties (0 = off), each of order 1 and level-free, weights 1 to 10 matter: activation
+    # energy of the rest of the target layers (relative to the start), spectral spread (1 = flat
+    # noise) and spectral centroid (0..1 of the bin axis)
     energy_penalty: float = 0.0
     sparsity_penalty: float = 0.0
     high_frequency_penalty: float = 0.0
     # regularizers (0 = off): circular time shift (fraction of the loop), pitch shift
-    # (semitones), scaleogram masking (fraction of time and of frequency), gradient noise (times
-    # the gradient's std), spectral de-noising between steps (times each bin's median magnitude)
+    # (semitones), level jitter (dB below the playback level), scaleogram masking (fraction of
+    # time and of frequency, filled with silence), gradient noise (times the gradient's std),
+    # circular spectral de-noising every 4th step (times each frame's noise floor)
     time_shift: float = 1.0
-    pitch_shift: float = 0.5
-    mask: float = 0.0
-    gradient_noise: float = 0.0
-    denoise: float = 0.0
-    # blend of the start clip into each new loop (0 = none)
+    pitch_shift: float = 0.25
+    level_jitter: float = 6.0
+    mask: float = 0.05
+    gradient_noise: float = 0.05
+    denoise: float = 0.02
+    # share of the start clip mixed into the loop (0 = none)
     mix_original: float = 0.0
-    # peak level of the loop (1.0 = 0 dBFS)
+    # playback level of the loop: RMS (0.1 = -20 dBFS), soft-limited at the peak (1.0 = 0 dBFS);
+    # the model hears the loop at this level
+    rms: float = 0.1
     peak: float = 0.9
     seed: int = 0
 
     def validate(self, prefix: str) -> None:
-        _positive(self, prefix, "learning_rate", "steps", "peak")
+        _positive(self, prefix, "learning_rate", "steps", "peak", "rms", "candidates")
         _non_negative(self, prefix, "energy_penalty", "sparsity_penalty", "high_frequency_penalty",
-                      "time_shift", "pitch_shift", "mask", "gradient_noise", "denoise")
+                      "time_shift", "pitch_shift", "level_jitter", "mask", "gradient_noise", "denoise",
+                      "diversity")
         for name in ("time_shift", "mask", "mix_original"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(f"{prefix}{name} must be between 0 and 1, got {getattr(self, name)}")
         if self.peak > 1:
             raise ConfigError(f"{prefix}peak must be <= 1 (0 dBFS), got {self.peak}")
+        if self.rms > 0.5:
+            raise ConfigError(f"{prefix}rms must be <= 0.5 (-6 dBFS; the limiter does the rest), got {self.rms}")
+        choices = {"parameterization": ("waveform", "spectral", "harmonic"),
+                   "objective": ("log_ratio", "activation"), "schedule": ("cosine", "constant"),
+                   "optimizer": ("sgd", "adam")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{prefix}{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        if self.candidates > 64:
+            raise ConfigError(f"{prefix}candidates must be <= 64, got {self.candidates}")
 
 
 @dataclass

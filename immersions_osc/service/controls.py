@@ -90,18 +90,22 @@ WEIGHT = _f("weight", -10, 10, optional=True, default=1.0)
 
 # (field of OptimizeConfig, type, lo, hi, what it does)
 OPTIMIZE_FIELDS = (
-    ("learning_rate", "f", 1e-5, 1.0, "Adam step on the raw samples"),
-    ("normalize_gradient", "i", 0, 1, "divide the gradient by its RMS (1) or not (0)"),
-    ("energy_penalty", "f", 0, 100, "penalty on the activation energy of the rest of the target layers"),
-    ("sparsity_penalty", "f", 0, 100, "penalty on scaleogram power (less noise)"),
-    ("high_frequency_penalty", "f", 0, 100, "penalty on power weighted towards high frequencies"),
+    ("learning_rate", "f", 1e-5, 1.0, "step size, relative to the loop's level"),
+    ("normalize_gradient", "i", 0, 1, "bring each loop's gradient to unit RMS before an sgd step (1) or not (0)"),
+    ("candidates", "i", 1, 64, "loops optimized at once, the best is played"),
+    ("diversity", "f", 0, 10, "push the candidates apart (0 = off)"),
+    ("energy_penalty", "f", 0, 10, "penalty on the rest of the target layers' activation energy (relative to the start)"),
+    ("sparsity_penalty", "f", 0, 10, "penalty on spectral spread (1 = flat noise)"),
+    ("high_frequency_penalty", "f", 0, 10, "penalty on the spectral centroid (0..1 of the bins)"),
     ("time_shift", "f", 0, 1, "random circular time shift, fraction of the loop"),
     ("pitch_shift", "f", 0, 12, "random pitch shift, semitones"),
-    ("mask", "f", 0, 1, "random scaleogram masking, fraction of time and frequency"),
+    ("level_jitter", "f", 0, 40, "random level jitter, dB below the playback level"),
+    ("mask", "f", 0, 1, "random scaleogram masking (filled with silence), fraction of time and frequency"),
     ("gradient_noise", "f", 0, 10, "gradient noise, times the gradient's std"),
-    ("denoise", "f", 0, 10, "spectral de-noising between steps, times each bin's median"),
-    ("mix_original", "f", 0, 1, "blend of the start clip into each new loop"),
-    ("peak", "f", 0.01, 1, "peak level of the loop (1 = 0 dBFS)"),
+    ("denoise", "f", 0, 10, "circular spectral de-noising, times each frame's noise floor"),
+    ("mix_original", "f", 0, 1, "share of the start clip mixed into the loop"),
+    ("rms", "f", 0.001, 0.5, "playback level of the loop, RMS (0.1 = -20 dBFS)"),
+    ("peak", "f", 0.01, 1, "soft-limiter ceiling of the loop (1 = 0 dBFS)"),
 )
 
 CONTROLS: tuple[Control, ...] = (

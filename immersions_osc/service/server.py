@@ -103,7 +103,9 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
                                    record_seconds=record_seconds)
         self.generator = LoopGenerator(self.model, start.to(self.device), self.targets, cfg.optimize,
                                        publish_every=self.scfg.publish_every, on_publish=self._on_publish)
-        self.player.queue(self.playable(start), 0)
+        # a clip (music) plays at once at the playback level; low noise and silence as they are
+        # (quiet: no white noise at the playback level before the first optimized loop)
+        self.player.queue(self.playable(start, optimized=self.scfg.start in ("noise", "silence")), 0)
         self.audio = None
         self.jackd = None
         self.link = None
