@@ -329,7 +329,7 @@ def cv_loss(x: torch.Tensor, y: torch.Tensor, files: torch.Tensor, n_classes: in
         val = fold == k
         if val.all() or not val.any():
             continue
-        total += fit_linear_probe(x[~val], y[~val], x[val], y[val], n_classes, l2)[0]
+        total += fit_linear_probe(x[~val], y[~val], x[val], y[val], n_classes, l2, CV_ITERATIONS)[0]
         used += 1
     return total / max(used, 1)
 
@@ -341,14 +341,19 @@ def choose_l2(x: torch.Tensor, y: torch.Tensor, files: torch.Tensor, n_classes: 
     return grid[int(np.argmin(losses))]
 
 
-def _fit(train_x, train_y, test_x, n_classes, l2) -> torch.Tensor:
+CV_ITERATIONS = 100     # L-BFGS iterations of each cross-validation fit (choosing l2 and layers)
+FINAL_ITERATIONS = 500  # ... of the fit that is tested
+
+
+def _fit(train_x, train_y, test_x, n_classes, l2, max_iter: int = FINAL_ITERATIONS) -> torch.Tensor:
     """Test logits of a multinomial logistic regression (standardized features, L-BFGS)."""
     mean, std = train_x.mean(0), train_x.std(0) + 1e-6
     xtr, xte = (train_x - mean) / std, (test_x - mean) / std
     linear = nn.Linear(xtr.shape[1], n_classes)
     nn.init.zeros_(linear.weight)
     nn.init.zeros_(linear.bias)
-    optimizer = torch.optim.LBFGS(linear.parameters(), lr=1.0, max_iter=500, line_search_fn="strong_wolfe")
+    optimizer = torch.optim.LBFGS(linear.parameters(), lr=1.0, max_iter=max_iter, tolerance_change=1e-7,
+                                  line_search_fn="strong_wolfe")
 
     def closure():
         optimizer.zero_grad()
@@ -362,9 +367,10 @@ def _fit(train_x, train_y, test_x, n_classes, l2) -> torch.Tensor:
 
 
 def fit_linear_probe(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor,
-                     test_y: torch.Tensor, n_classes: int, l2: float) -> tuple[float, float]:
+                     test_y: torch.Tensor, n_classes: int, l2: float,
+                     max_iter: int = FINAL_ITERATIONS) -> tuple[float, float]:
     """Multinomial logistic regression (standardized features, L-BFGS); returns test (loss, accuracy)."""
-    logits = _fit(train_x, train_y, test_x, n_classes, l2)
+    logits = _fit(train_x, train_y, test_x, n_classes, l2, max_iter)
     return F.cross_entropy(logits, test_y).item(), (logits.argmax(1) == test_y).float().mean().item()
 
 
