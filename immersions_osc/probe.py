@@ -469,18 +469,24 @@ def run_probe(model: CPCModel, cfg: Config, data: ProbeSet, device: torch.device
         logits = _fit(features[train_idx], ytr, features[test_idx], n_classes, l2)
         return _row(row_name, logits, yte, gte, p.seed, kind), loss
 
+    layer_l2 = float(np.median(p.l2_grid)) if p.l2_grid else p.l2
+
     def model_rows(label: str, readouts: dict[str, torch.Tensor]) -> None:
         row, _ = linear(f"{label}: c (last step)", readouts["c (last step)"], "model")
         rows.append(row)
-        layer_rows = []
+        # layers are ranked by cross-validation at one penalty (the grid's median); the best one then
+        # gets its own penalty from the whole grid.  All of it on the training split only.
+        ranked = []
         for key, feats in readouts.items():
             if key.startswith("pooled "):
-                r, cv = linear(f"{label}: {key}", feats, "layer")
-                layer_rows.append((cv, r))
-        cv, best = min(layer_rows, key=lambda t: t[0])
-        rows.append(ProbeRow(f"{label}: best layer by train-split CV ({best.name.split('pooled ')[-1]})",
-                             best.loss, best.accuracy, best.low, best.high, "model"))
-        rows.extend(r for _, r in layer_rows)
+                cv = cv_loss(feats[train_idx], ytr, gtr, n_classes, layer_l2, p.cv_folds, p.seed)
+                logits = _fit(feats[train_idx], ytr, feats[test_idx], n_classes, layer_l2)
+                ranked.append((cv, key, _row(f"{label}: {key}", logits, yte, gte, p.seed, "layer")))
+        _, key, _ = min(ranked, key=lambda t: t[0])
+        best, _ = linear(f"{label}: best layer by train-split CV ({key.split('pooled ')[-1]})", readouts[key],
+                         "model")
+        rows.append(best)
+        rows.extend(r for _, _, r in ranked)
 
     log("probe: read-outs of the trained model")
     model_rows(name, extract_readouts(model, data.audio, device))
