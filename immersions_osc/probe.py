@@ -443,8 +443,12 @@ def hand_made_features(audio: torch.Tensor, cfg: Config) -> dict[str, torch.Tens
 
 def run_probe(model: CPCModel, cfg: Config, data: ProbeSet, device: torch.device,
               name: str = "CPC (this checkpoint)", show_progress: bool = True, supervised: bool = True,
-              log: Callable[[str], None] = lambda line: None) -> ProbeReport:
-    """Every read-out of ``model`` and every baseline on one group split of ``data``."""
+              baselines: bool = True, log: Callable[[str], None] = lambda line: None) -> ProbeReport:
+    """Every read-out of ``model`` and every baseline on one group split of ``data``.
+
+    ``baselines=False`` gives the model's rows only: the random-init, supervised and hand-made
+    rows depend only on the architecture, the data, the split and the seed, so a second checkpoint
+    of the same architecture on the same task can reuse them."""
     if len(data.classes) < 2:
         raise UserError(f"probe: need at least 2 classes, found {len(data.classes)}")
     train_idx, test_idx = split_indices(data, cfg)
@@ -490,6 +494,9 @@ def run_probe(model: CPCModel, cfg: Config, data: ProbeSet, device: torch.device
 
     log("probe: read-outs of the trained model")
     model_rows(name, extract_readouts(model, data.audio, device))
+    if not baselines:
+        return ProbeReport(rows, data.classes, len(train_idx), len(test_idx), len(set(gtr.tolist())),
+                           len(set(gte.tolist())), extra={"l2": chosen})
     log("probe: read-outs of the random-init model")
     torch.manual_seed(p.seed)
     random_model = build_model(cfg).to(device)
