@@ -15,6 +15,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing
 
+from immersions_osc import threads  # noqa: E402  (first: sets OMP_WAIT_POLICY before torch loads)
+
 import argparse
 import os
 import time
@@ -38,13 +40,15 @@ def main() -> None:
     ap.add_argument("--preset", default="seed")
     ap.add_argument("--rows", action="store_true", help="also time the row-by-row probe (slow: ~45 s for seed)")
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", type=int, help="torch threads (default: the thread policy)")
     args = ap.parse_args()
+    policy = threads.apply(args.threads)
     cfg = Config()
     cfg.model.preset = args.preset
     torch.manual_seed(0)
     model = build_model(cfg).eval()
     x = torch.randn(1, int(PROBE_SECONDS * cfg.scaleogram.sample_rate))
-    print(f"torch threads {torch.get_num_threads()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
+    print(f"{policy.describe()}, "
           f"load average {os.getloadavg()[0]:.1f} (other work on the machine counts)")
     graphs = {}
     for method in ["auto", "batched"] + (["rows"] if args.rows else []):
@@ -55,7 +59,8 @@ def main() -> None:
             times.append(time.perf_counter() - t0)
         g = graphs[method]
         print(f"{args.preset:5s} {method:8s}: {min(times):7.2f} s (best of {len(times)})  "
-              f"{g.num_vertices:,} neurons, {len(g.shapes)} layers, {g.num_edges:,} edges")
+              f"{g.num_vertices:,} neurons, {len(g.shapes)} layers, {g.num_edges:,} edges, "
+              f"{len(g.probed)} layers probed")
     for method in graphs:
         if method != "auto":
             print(f"auto == {method}: {same(graphs['auto'], graphs[method])}")

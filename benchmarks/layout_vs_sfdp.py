@@ -15,6 +15,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing
 
+from immersions_osc import threads  # noqa: E402  (first: sets OMP_WAIT_POLICY before torch loads)
+
 import argparse
 import os
 import shutil
@@ -55,9 +57,9 @@ def main() -> int:
     ap.add_argument("--preset", default="small")
     ap.add_argument("--skip-sfdp", action="store_true")
     ap.add_argument("--skip-igraph", action="store_true")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, help="torch threads (default: the thread policy)")
     args = ap.parse_args()
-    torch.set_num_threads(args.threads)
+    print(threads.apply(args.threads).describe())
     model = build_model(Config(model=ModelConfig(preset=args.preset))).eval()
     t = time.perf_counter()
     graph = probe_graph(model, torch.randn(1, 11025))

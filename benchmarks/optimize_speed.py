@@ -1,7 +1,7 @@
 """Sonification speed: optimization steps/s and seconds per new 4 s loop.
 
 Run: ./run bench optimize_speed   (or: python benchmarks/optimize_speed.py)
-`small` (the shipped checkpoint) on the CPU, 2 threads; and, when CUDA is present, an untrained
+`small` (the shipped checkpoint) on the CPU at the thread policy (--threads overrides); and, when CUDA is present, an untrained
 `seed` model on the GPU (speed does not depend on the weights).  The live generator publishes a
 new loop every `publish_every` steps; the live-performance target is a new loop at least every 4 s.
 """
@@ -13,6 +13,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing
 
+from immersions_osc import threads  # noqa: E402  (first: sets OMP_WAIT_POLICY before torch loads)
+
+import argparse
 import statistics
 import time
 
@@ -46,8 +49,10 @@ def measure(model, device: str, label: str, steps: int = 60) -> None:
 
 
 def main() -> None:
-    torch.set_num_threads(min(2, torch.get_num_threads()))
-    print(f"threads {torch.get_num_threads()}, 4 s loops at 44.1 kHz, all regularizers at their defaults")
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--threads", type=int, help="torch threads (default: the thread policy)")
+    policy = threads.apply(ap.parse_args().threads)
+    print(f"{policy.describe()}; 4 s loops at 44.1 kHz, all regularizers at their defaults")
     model, _, _ = load_model(REPO / "checkpoints" / "small.pt")
     measure(model, "cpu", "small (shipped checkpoint)")
     if torch.cuda.is_available():

@@ -13,6 +13,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing
 
+from immersions_osc import threads  # noqa: E402  (first: sets OMP_WAIT_POLICY before torch loads)
+
+import argparse
 import statistics
 import time
 import warnings
@@ -38,11 +41,13 @@ def median_ms(fn, repeats: int) -> float:
 
 
 def main() -> None:
-    torch.set_num_threads(min(2, torch.get_num_threads()))
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--threads", type=int, help="torch threads (default: the thread policy)")
+    policy = threads.apply(ap.parse_args().threads)
     cfg = ScaleogramConfig()
     x = np.random.default_rng(0).standard_normal(int(SR * SECONDS)).astype(np.float32) * 0.1
     xt = torch.from_numpy(x).unsqueeze(0)
-    print(f"threads: {torch.get_num_threads()}, clip: {SECONDS:g} s at {SR} Hz\n")
+    print(f"{policy.describe()}; clip: {SECONDS:g} s at {SR} Hz\n")
 
     ours = Scaleogram(cfg)
     with torch.no_grad():

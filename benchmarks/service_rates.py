@@ -20,6 +20,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
+from immersions_osc import threads  # noqa: E402  (first: sets OMP_WAIT_POLICY before torch loads)
+
 import argparse
 import os
 import socket
@@ -54,13 +56,16 @@ def main() -> int:
     ap.add_argument("--frame-rate", type=float, default=30.0)
     ap.add_argument("--format", default="uint8")
     ap.add_argument("--device", default="auto")
+    ap.add_argument("--threads", type=int, help="the service's torch threads (default: the thread policy)")
     args = ap.parse_args()
+    policy = threads.apply(args.threads)  # the service process applies the same (--threads below)
 
     layout = os.path.splitext(args.checkpoint)[0] + "_layout.npz"
     n_neurons = len(load_layout(layout).positions)
     server = JackServer(period=1024)
     service = ServiceProcess("--audio", "jack", "--checkpoint", args.checkpoint, "--frame-rate", str(args.frame_rate),
-                             "--device", args.device, "--loops-dir", "", env=server.env)
+                             "--device", args.device, "--loops-dir", "", "--threads", str(policy.intra_op),
+                             env=server.env)
     osc = OSCClient(service.port)
     try:
         osc.wait_ready()
@@ -133,6 +138,7 @@ def main() -> int:
     print(f"service_rates: checkpoint {os.path.relpath(args.checkpoint, REPO)}, {n_neurons} neurons, format "
           f"{args.format}, frame rate asked {args.frame_rate:g}/s, JACK dummy driver 44.1 kHz / 1024-frame periods, "
           f"{os.cpu_count()} CPU cores, {elapsed:.0f} s")
+    print(f"service {policy.describe()}")
     print(f"activation frames received complete : {complete / elapsed:.1f} frames/s ({complete} frames, "
           f"{assembler.dropped} dropped, {wrong} of the wrong size)")
     print(f"datagrams received                  : {datagrams / elapsed:.0f} /s, {nbytes / elapsed / 1e6:.2f} MB/s")

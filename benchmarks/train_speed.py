@@ -16,6 +16,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing
 
+from immersions_osc import threads  # noqa: E402  (first: sets OMP_WAIT_POLICY before torch loads)
+
 import argparse
 import json
 import os
@@ -84,10 +86,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--corpus", help="also measure this corpus's decode speed (immersions-osc corpus)")
     parser.add_argument("--corpus-files", type=int, default=5)
+    parser.add_argument("--threads", type=int, help="torch threads (default: the thread policy)")
     args = parser.parse_args()
-    torch.set_num_threads(min(2, torch.get_num_threads()) if args.device == "cpu" else torch.get_num_threads())
+    policy = threads.apply(args.threads)
     crop = parse_config({}).scaleogram
-    print(f"threads {torch.get_num_threads()}, crops of 270336 samples (6.13 s at {crop.sample_rate} Hz)")
+    print(f"{policy.describe()}; crops of 270336 samples (6.13 s at {crop.sample_rate} Hz)")
     for preset in args.preset or (["small"] if args.device == "cpu" else ["small", "seed"]):
         measure(preset, args.device, args.steps, args.batch_size, args.workers)
     if args.corpus:

@@ -278,13 +278,26 @@ def build_parser() -> argparse.ArgumentParser:
     register_service(sub)
 
     add("config", cmd_config, "print the configuration as YAML (a template to edit)")
+    for command in sub.choices.values():  # one thread policy for every command
+        command.add_argument("--threads", type=int,
+                             help="torch threads (default: threads.intra_op of the config, else the thread "
+                                  "policy: half the cores, 1..4)")
     return parser
+
+
+def apply_thread_policy(args: argparse.Namespace) -> None:
+    """--threads, else the config's threads.intra_op, else the policy (immersions_osc/threads.py)."""
+    from . import threads
+
+    configured = load_config(args.config).threads.intra_op if getattr(args, "config", None) else 0
+    threads.apply(args.threads, configured)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        apply_thread_policy(args)
         return args.func(args)
     except UserError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)

@@ -266,7 +266,11 @@ class OptimizeConfig:
 class ServiceConfig:
     """The live service (``immersions-osc serve``); see docs/osc.md for the OSC side."""
     checkpoint: str = "checkpoints/small.pt"
-    # layout file whose neuron order the activation stream follows ("" = <checkpoint>_layout.npz)
+    # your own network instead of the checkpoint (docs/api.md): package.module:factory,
+    # path/to/file.py:factory or a torch.export .pt2 file ("" = use the checkpoint)
+    model: str = ""
+    # layout file whose neuron order the activation stream follows ("" = <checkpoint>_layout.npz;
+    # with a model: beside its file, made on the first start when missing)
     layout: str = ""
     device: str = "auto"
     # OSC control port (UDP) and the interface it listens on
@@ -303,18 +307,27 @@ class ServiceConfig:
     # summary stream: number of most active neurons sent
     summary_top: int = 8
     status_rate: float = 1.0
-    # torch threads of the service process (the optimizer and the activation engine share them)
-    torch_threads: int = 1
+    # torch threads of the service process (the optimizer and the activation engine share them;
+    # 0 = the thread policy, threads.intra_op / --threads)
+    torch_threads: int = 0
     # at most one log line per this many seconds for rejected OSC messages
     error_log_interval: float = 1.0
     # the browser viewer (HTTP + WebSocket on this port; 0 = off)
     web_port: int = 0
+    # a subscription ends this many seconds after its last /immersions/stream/subscribe: clients
+    # renew it by re-sending the subscribe (every third of this is safe)
+    subscription_seconds: float = 60.0
+    # listening on an interface other than loopback (host) needs allow_remote and a shared token
+    # ("" = a random one, printed at start): remote OSC senders send /immersions/auth <token>
+    # first, remote pages open http://HOST:PORT/?token=<token>
+    allow_remote: bool = False
+    token: str = ""
 
     def validate(self, prefix: str) -> None:
         _positive(self, prefix, "loop_seconds", "publish_every", "frame_rate", "max_datagram",
-                  "status_rate", "torch_threads", "keep_loops")
+                  "status_rate", "keep_loops")
         _non_negative(self, prefix, "crossfade_ms", "volume", "summary_top", "error_log_interval",
-                      "window_seconds")
+                      "window_seconds", "torch_threads")
         for name in ("port", "web_port"):
             if not 0 <= getattr(self, name) <= 65535:
                 raise ConfigError(f"{prefix}{name} must be a UDP/TCP port 0..65535, got {getattr(self, name)}")
@@ -332,14 +345,36 @@ class ServiceConfig:
             raise ConfigError(f"{prefix}volume must be 0..2, got {self.volume}")
         if self.frame_rate > 240:
             raise ConfigError(f"{prefix}frame_rate must be <= 240, got {self.frame_rate}")
+        if not 5 <= self.subscription_seconds <= 86400:
+            raise ConfigError(f"{prefix}subscription_seconds must be 5..86400, got {self.subscription_seconds}")
+        if not is_loopback(self.host) and not self.allow_remote:
+            raise ConfigError(f"{prefix}host {self.host!r} is reachable from other machines: pass --allow-remote "
+                              f"(and share the token it prints, or set one with --token) to listen beyond "
+                              f"this machine")
+        if self.token and (len(self.token) < 16 or not self.token.isascii() or not self.token.isprintable()
+                           or " " in self.token):
+            raise ConfigError(f"{prefix}token must be at least 16 printable ASCII characters without spaces")
         if self.torch_threads > MAX_THREADS:
-            raise ConfigError(f"{prefix}torch_threads must be 1..{MAX_THREADS}, got {self.torch_threads}")
+            raise ConfigError(f"{prefix}torch_threads must be 0..{MAX_THREADS} (0 = the thread policy), "
+                              f"got {self.torch_threads}")
         if self.crossfade_ms > 500:
             raise ConfigError(f"{prefix}crossfade_ms must be 0..500, got {self.crossfade_ms}")
         if self.window_seconds > 60:
             raise ConfigError(f"{prefix}window_seconds must be 0..60, got {self.window_seconds}")
         if self.summary_top > 256:
             raise ConfigError(f"{prefix}summary_top must be 0..256, got {self.summary_top}")
+
+
+@dataclass
+class ThreadsConfig:
+    """Torch threads of every command (see immersions_osc/threads.py; --threads overrides)."""
+    # intra-op threads (0 = the thread policy: half the cores, 1..4; 1 on a 2-core machine)
+    intra_op: int = 0
+
+    def validate(self, prefix: str) -> None:
+        if not 0 <= self.intra_op <= MAX_THREADS:
+            raise ConfigError(f"{prefix}intra_op must be 0..{MAX_THREADS} (0 = the thread policy), "
+                              f"got {self.intra_op}")
 
 
 @dataclass
@@ -353,10 +388,23 @@ class Config:
     layout: LayoutConfig = field(default_factory=LayoutConfig)
     optimize: OptimizeConfig = field(default_factory=OptimizeConfig)
     service: ServiceConfig = field(default_factory=ServiceConfig)
+    threads: ThreadsConfig = field(default_factory=ThreadsConfig)
 
     def validate(self, prefix: str = "") -> None:
         for f in dataclasses.fields(self):
             getattr(self, f.name).validate(f"{prefix}{f.name}.")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an interface to listen on) is this machine only."""
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 # --- generic dict <-> dataclass conversion with clear errors -------------------------------------

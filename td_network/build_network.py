@@ -10,12 +10,14 @@
 #   neurons (Geometry COMP)  instancing one small square per neuron at tx, ty, coloured r, g, b
 #   cam, render (Render TOP), glow (GLSL TOP, optional soft glow), out (Null TOP: your picture)
 #   osc_out (OSC Out DAT -> the service, port 57130): sends the subscribe + layout request
+#   renew (Execute DAT, every frame): renews the subscription every 5 s and re-requests the layout
+#       after a service restart (td_network/session.py), so the picture comes back by itself
 #
 # The decoding (reassembling the chunked activation blobs) is done by the immersions_osc package,
 # so the repository folder is put on TouchDesigner's Python path; it needs numpy only (TD ships it).
 #
-# No picture?  The service must know where to send: run  op('/project1/immersions/subscribe').run()
-# (it re-sends /immersions/stream/subscribe).  Another machine?  Set the Host parameter of
+# No picture?  The service must know where to send: the renew DAT subscribes every 5 s (check the
+# Textport for errors; op('/project1/immersions/subscribe').run() does it by hand).  Another machine?  Set the Host parameter of
 # /project1/immersions to this computer's address as the service sees it, and Service Host to the
 # service's.
 
@@ -35,14 +37,6 @@ except NameError:  # pasted into a Text DAT: set IMMERSIONS_REPO or edit this li
 SERVICE_PORT = 57130  # where the service listens (docs/osc.md)
 LISTEN_PORT = 57140  # where this network listens for the streams
 LAYOUT_FILE = os.path.join(REPO, 'checkpoints', 'small_layout.npz')
-
-# Every message this network sends, with its OSC type tags (checked against docs/osc.md by
-# tests/test_clients_static.py; send() below refuses anything else).
-SENT = {
-    '/immersions/stream/subscribe': 'sis',  # host, port, kind ('all': activation blobs too)
-    '/immersions/layout/request': '',
-    '/immersions/status/request': '',
-}
 
 GLOW_SHADER = '''// soft glow: the picture plus a blurred copy of itself
 uniform float uGlow;
@@ -65,6 +59,14 @@ def read(name):
         return f.read()
 
 
+def on_path(text):
+    """A DAT's Python with the repository put on sys.path first: the DATs import immersions_osc and
+    td_network, also after the project is saved and opened again (sys.path starts afresh then)."""
+    return ("import sys  # added by build_network.py\n"
+            "if %r not in sys.path:\n"
+            "    sys.path.insert(0, %r)\n\n" % (REPO, REPO)) + text
+
+
 def setpar(node, name, value):
     """Set a parameter if this TouchDesigner version has it (names differ between builds)."""
     par = getattr(node.par, name, None)
@@ -74,19 +76,21 @@ def setpar(node, name, value):
     par.val = value
 
 
-def send(comp, address, *args):
-    """Send one message to the service, typed as SENT says."""
-    tags = SENT[address]
-    cast = {'i': int, 'f': float, 's': str}
-    values = [cast[t](a) for t, a in zip(tags, args)]
-    assert len(values) == len(tags), address
-    comp.op('osc_out').sendOSC(address, values)
+RENEW_SCRIPT = """# Every frame: renew the subscription every few seconds, re-request the layout after a service
+# restart (td_network/session.py).
+from td_network import session
+
+
+def onFrameStart(frame):
+    session.tick(me.parent())
+    return
+"""
 
 
 def subscribe(comp):
-    send(comp, '/immersions/stream/subscribe', comp.par.Host.eval(), comp.par.Listenport.eval(), 'all')
-    send(comp, '/immersions/layout/request')
-    send(comp, '/immersions/status/request')
+    """Subscribe and ask for the layout and the status now (what the 'subscribe' DAT runs)."""
+    from td_network import session
+    session.perform(comp, ['subscribe', 'layout', 'status'])
 
 
 def build(parent_path='/project1', name='immersions'):
@@ -95,6 +99,7 @@ def build(parent_path='/project1', name='immersions'):
     if REPO not in sys.path:
         sys.path.insert(0, REPO)
     import immersions_osc.service.decoder  # noqa: F401  (fails here, loudly, if numpy is missing)
+    import td_network.session  # noqa: F401
 
     parent = op(parent_path)
     old = parent.op(name)
@@ -109,10 +114,15 @@ def build(parent_path='/project1', name='immersions'):
     page.appendStr('Host', label='Host (this computer, as the service sees it)')[0].val = '127.0.0.1'
     page.appendInt('Listenport', label='Listen Port')[0].val = LISTEN_PORT
     page.appendFile('Layoutfile', label='Layout File')[0].val = LAYOUT_FILE
+    gain = page.appendFloat('Gain', label='Brightness Gain')[0]
+    gain.default = 1.0
+    gain.val = 1.0  # a new parameter's value is 0 whatever its default: set both (0 = black picture)
+    gain.normMin, gain.normMax = 0.0, 4.0
+    gain.clampMin, gain.min = True, 0.0
 
     # receiving: OSC In DAT -> callbacks -> the package's decoder
     callbacks = comp.create(textDAT, 'osc_in_callbacks')
-    callbacks.text = read('osc_in_callbacks.py')
+    callbacks.text = on_path(read('osc_in_callbacks.py'))
     osc_in = comp.create(oscinDAT, 'osc_in')
     osc_in.par.port.expr = "parent().par.Listenport"
     setpar(osc_in, 'callbacks', callbacks.name)
@@ -120,7 +130,7 @@ def build(parent_path='/project1', name='immersions'):
 
     # one sample per neuron
     chop_callbacks = comp.create(textDAT, 'chop_callbacks')
-    chop_callbacks.text = read('script_chop_callbacks.py')
+    chop_callbacks.text = on_path(read('script_chop_callbacks.py'))
     activations = comp.create(scriptCHOP, 'activations')
     setpar(activations, 'callbacks', chop_callbacks.name)
 
@@ -165,18 +175,22 @@ def build(parent_path='/project1', name='immersions'):
     out = comp.create(nullTOP, 'out')
     out.inputConnectors[0].connect(glow)
 
-    # sending: the subscription (re-run the 'subscribe' DAT after restarting the service)
+    # sending: the subscription, renewed by the 'renew' Execute DAT every few seconds
     osc_out = comp.create(oscoutDAT, 'osc_out')
     osc_out.par.address.expr = "parent().par.Servicehost"
     osc_out.par.port.expr = "parent().par.Serviceport"
     resubscribe = comp.create(textDAT, 'subscribe')
-    resubscribe.text = ("import runpy\n"
-                        "runpy.run_path(%r, run_name='immersions_subscribe')['subscribe'](parent())\n"
-                        % os.path.join(REPO, 'td_network', 'build_network.py'))
+    resubscribe.text = on_path("# run me to subscribe now (the 'renew' DAT does it every few seconds anyway)\n"
+                               "from td_network import session\n"
+                               "session.perform(parent(), ['subscribe', 'layout', 'status'])\n")
+    renew = comp.create(executeDAT, 'renew')
+    renew.text = on_path(RENEW_SCRIPT)
+    setpar(renew, 'framestart', True)
+    setpar(renew, 'active', True)
     subscribe(comp)
 
     for i, node in enumerate([callbacks, osc_in, chop_callbacks, activations, geo, material, cam, render, shader,
-                              glow, out, osc_out, resubscribe]):
+                              glow, out, osc_out, resubscribe, renew]):
         node.nodeX, node.nodeY = 200 * (i % 5), -150 * (i // 5)
     print('immersions: built %s, listening on %d; the picture is %s' % (comp.path, LISTEN_PORT, out.path))
     return comp

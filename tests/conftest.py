@@ -1,10 +1,10 @@
-import os
+from immersions_osc import threads  # first: the thread policy sets OMP_WAIT_POLICY before torch loads
 
-import pytest
-import torch
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
-# Tests run on 2 CPU cores in CI; keep torch from oversubscribing them.
-torch.set_num_threads(1)
+# The project's thread policy (1 torch thread on CI's 2 cores): 2 threads busy-wait under load.
+threads.apply()
 
 
 def pytest_collection_modifyitems(config, items):

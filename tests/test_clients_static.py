@@ -125,54 +125,104 @@ def pd_sent():
     return out
 
 
-def max_boxes(path):
+def max_patchers(path):
+    """Every patcher of a Max file (subpatchers, e.g. help tabs, included), as dicts."""
     with open(path) as f:
-        patcher = json.load(f)["patcher"]
+        todo = [json.load(f)["patcher"]]
+    while todo:
+        patcher = todo.pop()
+        yield patcher
+        todo += [b["box"]["patcher"] for b in patcher["boxes"] if "patcher" in b["box"]]
+
+
+def max_boxes_of(patcher):
     boxes = {b["box"]["id"]: b["box"] for b in patcher["boxes"]}
     lines = [(ln["patchline"]["source"], ln["patchline"]["destination"]) for ln in patcher["lines"]]
     return boxes, lines
 
 
+def max_sources(boxes, lines, box_id, inlet=0):
+    return [boxes[s[0]] for s, d in lines if d == [box_id, inlet]]
+
+
+def max_list_types(boxes, lines, box) -> str:
+    """The types of the list a box outputs, for lists built by [pak]/[pack] and kept in [zl reg]."""
+    words = box.get("text", "").split()
+    if words[:1] in (["pak"], ["pack"]):
+        return "".join("s" if w in ("s", "sym", "symbol") else "f" if "." in w else "i" for w in words[1:])
+    if words[:2] == ["zl", "reg"]:
+        kinds = {max_list_types(boxes, lines, src) for src in max_sources(boxes, lines, box["id"], 1)}
+        assert len(kinds) == 1, f"cannot tell what [zl reg] holds: {kinds}"
+        return kinds.pop()
+    raise AssertionError(f"cannot tell the list types of {box.get('text') or box['maxclass']!r}")
+
+
 def max_output_type(box) -> str:
-    """The OSC type an object sends: scale/flonum float, clip/toggle/number int (by their arguments)."""
+    """The OSC type an object sends: by its class and arguments (keep the chains simple)."""
     text = box.get("text", "")
     words = text.split()
     if box["maxclass"] == "toggle" or box["maxclass"] == "number":
         return "i"
     if box["maxclass"] == "flonum":
         return "f"
+    if words[:1] == ["f"]:
+        return "f"
+    if words[:1] == ["i"]:
+        return "i"
+    if words[:1] == ["tosymbol"]:
+        return "s"
     if words and words[0] == "scale":
         return "f" if any("." in w for w in words[3:5]) else "i"
-    if words and words[0] in ("clip", "-", "+"):
+    if words and words[0] in ("clip", "-", "+", "expr"):
         return "f" if any("." in w for w in words[1:]) else "i"
     raise AssertionError(f"cannot tell the output type of {text or box['maxclass']!r}: keep the chains simple")
 
 
+def max_files():
+    return sorted(glob.glob(os.path.join(REPO, "max_patches", "**", "*.maxpat"), recursive=True) +
+                  glob.glob(os.path.join(REPO, "max_patches", "**", "*.maxhelp"), recursive=True))
+
+
 def max_sent():
     out = []
-    for path in glob.glob(os.path.join(REPO, "max_patches", "*.max*")):
-        boxes, lines = max_boxes(path)
+    for path in max_files():
         rel = os.path.relpath(path, REPO)
-        for box_id, box in boxes.items():
-            words = box.get("text", "").split()
-            if box["maxclass"] == "message" and words and words[0].startswith("/immersions/"):
-                out.append((rel, words[0], "".join(token_type(w) for w in words[1:])))
-            elif box["maxclass"] == "newobj" and words[:1] == ["prepend"] and words[1].startswith("/immersions/"):
-                sources = [boxes[s[0]] for s, d in lines if d == [box_id, 0]]
-                assert sources, f"{rel}: nothing feeds {box['text']!r}"
-                for source in sources:
-                    out.append((rel, words[1], "".join(token_type(w) for w in words[2:]) + max_output_type(source)))
+        for patcher in max_patchers(path):
+            boxes, lines = max_boxes_of(patcher)
+            for box_id, box in boxes.items():
+                words = box.get("text", "").split()
+                if box["maxclass"] == "message" and words and words[0].startswith("/immersions/"):
+                    tags = ""
+                    for w in words[1:]:
+                        if w.startswith("$"):  # $1 $2: the list the box is sent
+                            sources = max_sources(boxes, lines, box_id)
+                            kinds = {max_list_types(boxes, lines, src) for src in sources}
+                            assert len(kinds) == 1, f"{rel}: {box['text']!r} is fed different lists {kinds}"
+                            tags += kinds.pop()[int(w[1:]) - 1]
+                        else:
+                            tags += token_type(w)
+                    out.append((rel, words[0], tags))
+                elif box["maxclass"] == "newobj" and words[:1] == ["prepend"] and words[1:2] and words[1].startswith("/immersions/"):
+                    sources = max_sources(boxes, lines, box_id)
+                    assert sources, f"{rel}: nothing feeds {box['text']!r}"
+                    for source in sources:
+                        out.append((rel, words[1], "".join(token_type(w) for w in words[2:]) + max_output_type(source)))
     assert out
     return out
 
 
 def td_sent():
-    path = os.path.join(REPO, "td_network", "build_network.py")
+    path = os.path.join(REPO, "td_network", "session.py")
     tree = ast.parse(open(path).read())
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "SENT" for t in node.targets):
-            return [("td_network/build_network.py", a, t) for a, t in ast.literal_eval(node.value).items()]
-    raise AssertionError("td_network/build_network.py has no SENT table")
+            out = []
+            for a, t in ast.literal_eval(node.value).items():
+                # '[i*]': none, one or several ints
+                for tags in (["", "i", "ii"] if t == "[i*]" else [t]):
+                    out.append(("td_network/session.py", a, tags))
+            return out
+    raise AssertionError("td_network/session.py has no SENT table")
 
 
 def all_sent():
@@ -203,8 +253,9 @@ def test_what_max_unpacks_matches_the_contract():
     """Max's [route /immersions/status ...] -> [unpack ...]: the unpack's types are the message's."""
     letter = lambda w: "f" if w.endswith(".") else "s" if w == "s" else "i"  # noqa: E731
     checked = 0
-    for path in glob.glob(os.path.join(REPO, "max_patches", "*.max*")):
-        boxes, lines = max_boxes(path)
+    for path in max_files():
+      for patcher in max_patchers(path):
+        boxes, lines = max_boxes_of(patcher)
         for box_id, box in boxes.items():
             words = box.get("text", "").split()
             if words[:1] != ["route"] or not any(w.startswith("/immersions/") for w in words):
@@ -224,57 +275,261 @@ def test_pd_routes_name_real_messages():
     """Pd: [route immersions] -> [route status ack ...]: each word starts some message's address."""
     second = {a.split("/")[2] for a in MESSAGES}
     objects, _ = pd_objects(os.path.join(REPO, "patches", "immersions.pd"))
-    routes = [t.split()[1:] for _, t in objects if t.startswith("route ") and "status" in t.split()]
+    routes = [t.split()[1:] for _, t in objects if t.startswith("route status ")]
     assert routes
     for words in routes:
         assert set(words) <= second, set(words) - second
 
 
-# --- (3) Max patcher structure -----------------------------------------------------------------------------------
+# --- (3) Max: the package, its patchers' structure, the abstraction against its help and reference --------------
 
-MAX_FILES = sorted(glob.glob(os.path.join(REPO, "max_patches", "*.maxpat")) +
-                   glob.glob(os.path.join(REPO, "max_patches", "*.maxhelp")))
+MAX_PACKAGE = os.path.join(REPO, "max_patches", "Immersions")
+MAX_FILES = max_files()
 
 
-def test_both_max_files_exist():
-    names = {os.path.basename(p) for p in MAX_FILES}
-    assert {"immersions.maxpat", "immersions.maxhelp"} <= names
+def max_generator():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("make_max_package", os.path.join(REPO, "max_patches",
+                                                                                     "make_max_package.py"))
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    return gen
+
+
+def test_max_package_layout():
+    """A Max package: package-info.json, the abstraction in patchers/, its help in help/, its reference
+    page in docs/refpages/, and nothing of it left outside the package."""
+    with open(os.path.join(MAX_PACKAGE, "package-info.json")) as f:
+        info = json.load(f)
+    assert info["name"] == os.path.basename(MAX_PACKAGE) and info["version"] and info["max_version_min"]
+    for rel in ("patchers/immersions.maxpat", "help/immersions.maxhelp", "docs/refpages/immersions.maxref.xml"):
+        assert os.path.isfile(os.path.join(MAX_PACKAGE, rel)), rel
+    assert all(p.startswith(MAX_PACKAGE + os.sep) for p in MAX_FILES), MAX_FILES
+
+
+def test_max_package_is_what_its_generator_writes():
+    gen = max_generator()
+    for rel, text in gen.files().items():
+        with open(os.path.join(MAX_PACKAGE, rel)) as f:
+            assert f.read() == text, f"{rel} is out of date: python max_patches/make_max_package.py"
 
 
 @pytest.mark.parametrize("path", MAX_FILES, ids=os.path.basename)
 def test_max_patcher_structure(path):
+    checked = 0
+    for patcher in max_patchers(path):
+        assert isinstance(patcher["boxes"], list) and isinstance(patcher["lines"], list) and patcher["boxes"]
+        boxes = {}
+        for entry in patcher["boxes"]:
+            box = entry["box"]
+            for key in ("id", "maxclass", "numinlets", "numoutlets", "patching_rect"):
+                assert key in box, f"box without {key}: {box}"
+            assert box["id"] not in boxes, f"duplicate id {box['id']}"
+            assert isinstance(box["numinlets"], int) and isinstance(box["numoutlets"], int)
+            assert len(box["patching_rect"]) == 4
+            if box["maxclass"] in ("newobj", "message", "comment"):
+                assert isinstance(box.get("text"), str), box
+            if box["numoutlets"]:
+                assert len(box.get("outlettype", [])) == box["numoutlets"], box
+            boxes[box["id"]] = box
+        for entry in patcher["lines"]:
+            line = entry["patchline"]
+            (src, outlet), (dst, inlet) = line["source"], line["destination"]
+            assert src in boxes and dst in boxes, line
+            assert 0 <= outlet < boxes[src]["numoutlets"], f"{src} has no outlet {outlet}"
+            assert 0 <= inlet < boxes[dst]["numinlets"], f"{dst} has no inlet {inlet}"
+            checked += 1
+    assert checked > 10
+
+
+def abstraction_boxes():
+    path = os.path.join(MAX_PACKAGE, "patchers", "immersions.maxpat")
     with open(path) as f:
-        doc = json.load(f)
-    patcher = doc["patcher"]
-    assert isinstance(patcher["boxes"], list) and isinstance(patcher["lines"], list) and patcher["boxes"]
-    boxes = {}
-    for entry in patcher["boxes"]:
-        box = entry["box"]
-        for key in ("id", "maxclass", "numinlets", "numoutlets", "patching_rect"):
-            assert key in box, f"box without {key}: {box}"
-        assert box["id"] not in boxes, f"duplicate id {box['id']}"
-        assert isinstance(box["numinlets"], int) and isinstance(box["numoutlets"], int)
-        assert len(box["patching_rect"]) == 4
-        if box["maxclass"] in ("newobj", "message", "comment"):
-            assert isinstance(box.get("text"), str), box
-        if box["numoutlets"]:
-            assert len(box.get("outlettype", [])) == box["numoutlets"], box
-        boxes[box["id"]] = box
-    for entry in patcher["lines"]:
-        line = entry["patchline"]
-        (src, outlet), (dst, inlet) = line["source"], line["destination"]
-        assert src in boxes and dst in boxes, line
-        assert 0 <= outlet < boxes[src]["numoutlets"], f"{src} has no outlet {outlet}"
-        assert 0 <= inlet < boxes[dst]["numinlets"], f"{dst} has no inlet {inlet}"
+        return max_boxes_of(json.load(f)["patcher"])
+
+
+def test_max_abstraction_matches_its_help_and_reference():
+    """The abstraction's inlets/outlets (each with its hover comment) are the [immersions] box's in the
+    help patch and the reference page's; every message the reference documents is one the
+    abstraction routes, and every control it routes is documented."""
+    from xml.etree import ElementTree
+
+    boxes, _ = abstraction_boxes()
+    inlets = sorted((b for b in boxes.values() if b["maxclass"] == "inlet"), key=lambda b: b["index"])
+    outlets = sorted((b for b in boxes.values() if b["maxclass"] == "outlet"), key=lambda b: b["index"])
+    assert len(inlets) >= 1 and len(outlets) >= 2 and all(b.get("comment") for b in inlets + outlets)
+    ref = ElementTree.parse(os.path.join(MAX_PACKAGE, "docs", "refpages", "immersions.maxref.xml")).getroot()
+    assert ref.tag == "c74object" and ref.get("name") == "immersions" and ref.findtext("digest").strip()
+    assert [e.findtext("digest") for e in ref.iter("inlet")] == [b["comment"] for b in inlets]
+    assert [e.findtext("digest") for e in ref.iter("outlet")] == [b["comment"] for b in outlets]
+    # the help uses the abstraction, with its real inlet/outlet counts
+    uses = [b for p in max_patchers(os.path.join(MAX_PACKAGE, "help", "immersions.maxhelp"))
+            for b in max_boxes_of(p)[0].values()
+            if b["maxclass"] == "newobj" and b.get("text", "").split()[:1] == ["immersions"]]
+    assert len(uses) == 1
+    assert (uses[0]["numinlets"], uses[0]["numoutlets"]) == (len(inlets), len(outlets))
+    # messages: documented <-> routed
+    routed = set()
+    for b in boxes.values():
+        words = b.get("text", "").split()
+        if words[:1] == ["route"]:
+            routed |= set(words[1:])
+    documented = {m.get("name") for m in ref.iter("method")}
+    attributes = {a.get("name") for a in ref.iter("attribute")}
+    assert documented <= routed, documented - routed
+    names = set(max_generator().SLOTS if hasattr(max_generator(), "SLOTS") else [c[0] for c in max_generator().CONTROLS])
+    assert names <= documented and names <= routed
+    assert attributes <= routed  # @host etc. are also accepted as messages
+    args = next(b["text"] for b in boxes.values() if b.get("text", "").startswith("patcherargs"))
+    assert {w[1:] for w in args.split() if w.startswith("@")} == attributes
+
+
+def test_max_help_and_patch_never_bind_the_same_port():
+    """Opening the help beside a patch that uses [immersions]: the help's instance listens elsewhere,
+    and nothing else in the help binds a UDP port."""
+    boxes, _ = abstraction_boxes()
+    default = next(int(b["text"].split("@listen")[1].split()[0]) for b in boxes.values()
+                   if b.get("text", "").startswith("patcherargs"))
+    receive = [b["text"] for b in boxes.values() if b.get("text", "").startswith("udpreceive")]
+    assert receive == [f"udpreceive {default}"]
+    help_boxes = [b for p in max_patchers(os.path.join(MAX_PACKAGE, "help", "immersions.maxhelp"))
+                  for b in max_boxes_of(p)[0].values()]
+    assert not [b for b in help_boxes if b.get("text", "").startswith(("udpreceive", "udpsend"))]
+    instance = next(b["text"] for b in help_boxes if b["maxclass"] == "newobj" and b["text"].startswith("immersions"))
+    assert "@listen" in instance and int(instance.split("@listen")[1].split()[0]) != default
+
+
+def max_mapping(boxes, lines, first):
+    """The CC -> value function of a [scale ...] (modern mode) -> [expr ...] chain starting at first."""
+    import math
+    steps, box = [], first
+    while True:
+        words = box["text"].split()
+        if words[0] == "scale":
+            assert "@classic" not in words, "classic-mode scale: give a modern exponent instead"
+            lo_in, hi_in, lo, hi = map(float, words[1:5])
+            exp = float(words[5]) if len(words) > 5 else 1.0
+            assert 0.1 <= exp <= 10, f"{box['text']}: {exp} is a classic-mode base, not a modern exponent"
+            steps.append(lambda x, a=lo_in, b=hi_in, c=lo, d=hi, e=exp: c + (d - c) * ((x - a) / (b - a)) ** e)
+        elif words[0] == "expr":
+            formula = box["text"][5:].replace("\\,", ",").replace("$f1", "x")
+            steps.append(lambda x, f=formula: eval(f, {"__builtins__": {}, "pow": math.pow, "x": x}))
+        else:
+            break
+        nxt = [boxes[d[0]] for s, d in lines if s[0] == box["id"]]
+        if len(nxt) != 1:
+            break
+        box = nxt[0]
+    return lambda x: [x := step(x) for step in steps][-1]
+
+
+def test_max_cc_mappings_are_modern_and_the_learning_rate_exponential():
+    """Every [scale] uses a modern-mode exponent (0.1..10); fader 3 (learning rate) is exponential over
+    0.0001..0.1 like SuperCollider's \\exp spec: the middle of the fader is the geometric mean."""
+    boxes, lines = abstraction_boxes()
+    scales = [b for b in boxes.values() if b.get("text", "").startswith("scale ")]
+    assert len(scales) >= 8
+    gen = max_generator()
+    for name, cc, kind, address, mapping, _ in gen.CONTROLS:
+        if kind != "f":
+            continue
+        first = next(b for b in scales if b["text"] == mapping[0]
+                     and any(d == [b["id"], 0] and boxes[s[0]]["text"].startswith("route ") for s, d in lines))
+        f = max_mapping(boxes, lines, first)
+        if name == "learning_rate":
+            assert f(0) == pytest.approx(1e-4) and f(127) == pytest.approx(0.1)
+            assert f(63.5) == pytest.approx((1e-4 * 0.1) ** 0.5, rel=0.02)
+            assert f(31.75) == pytest.approx(1e-4 * 1000 ** 0.25, rel=0.02)
+        low, high = CONTROL_RANGES[address]
+        assert low <= f(0) <= f(127) <= high, (name, f(0), f(127))
+
+
+def control_ranges():
+    """{address: (low, high)} from docs/osc.md's range column (numeric single-argument controls)."""
+    out = {}
+    with open(os.path.join(REPO, "docs", "osc.md")) as f:
+        for line in f:
+            m = re.match(r"\| `(/immersions/[^`]+)` \| `[fi]` [^|]*\| \w+ ([-0-9.e]+)\.\.([-0-9.e]+) \|", line)
+            if m:
+                out[m.group(1)] = (float(m.group(2)), float(m.group(3)))
+    return out
+
+
+CONTROL_RANGES = control_ranges()
+
+
+def pd_canvases(path):
+    """[(box texts, connects)] for every canvas of a Pd file (subpatches included): a subpatch is one
+    box of its parent ('#X restore'), its own boxes are numbered from 0."""
+    with open(path) as f:
+        records = [r.strip() for r in re.split(r"(?<!\\);\n", f.read()) if r.strip()]
+    assert records[0].startswith("#N canvas")
+    done, stack = [], []
+    for r in records:
+        if r.startswith("#N canvas"):
+            stack.append(([], []))
+        elif r.startswith("#X restore"):
+            done.append(stack.pop())
+            stack[-1][0].append(r)
+        elif r.startswith("#X connect"):
+            stack[-1][1].append(list(map(int, r.split()[2:6])))
+        elif r.startswith(("#X obj", "#X msg", "#X text", "#X floatatom", "#X symbolatom", "#X listbox")):
+            stack[-1][0].append(r)
+    assert len(stack) == 1, "unbalanced #N canvas / #X restore"
+    return done + stack
+
+
+INLETS_OUTLETS = {  # objects whose inlet/outlet count is fixed (others: checked by pd itself in the e2e tests)
+    "t": None, "r": (0, 1), "s": (1, 0), "print": (1, 0), "loadbang": (0, 1), "oscparse": (1, 1),
+    "netsend": (1, 2), "spigot": (2, 1),
+    "until": (2, 1), "f": (2, 1), "tabread": (1, 1), "tabwrite": (2, 0), "moses": (2, 2), "change": (1, 1),
+}
+
+
+def pd_ports(text: str):
+    """(inlets, outlets) of a box where this test knows them, else None."""
+    words = text.split()
+    if text.startswith("#X msg"):
+        return 1, 1
+    if not text.startswith("#X obj") or len(words) < 5:
+        return None
+    name, args = words[4], words[5:]
+    if name in ("t", "trigger"):
+        return 1, len(args)
+    if name == "unpack":
+        return 1, len(args)
+    if name in ("route", "sel", "select"):
+        return 2 if len(args) == 1 else 1, len(args) + 1
+    if name == "pack":
+        return len(args), 1
+    ports = INLETS_OUTLETS.get(name)
+    return ports
 
 
 def test_pd_patch_structure():
-    """Pd: every '#X connect' refers to existing boxes (the Pd e2e test needs pd; this does not)."""
+    """Pd: in every canvas, each '#X connect' joins existing boxes, on outlets and inlets those
+    boxes have (where this test knows them; pd itself checks the rest in the e2e tests)."""
     for path in glob.glob(os.path.join(REPO, "patches", "*.pd")):
-        objects, records = pd_objects(path)
-        n = len(objects)
-        assert records[0].startswith("#N canvas")
-        connects = [list(map(int, r.split()[2:6])) for r in records if r.startswith("#X connect")]
-        assert connects
-        for a, _, b, _ in connects:
-            assert 0 <= a < n and 0 <= b < n, (path, a, b)
+        canvases = pd_canvases(path)
+        assert sum(1 for _, c in canvases if c) >= 4  # the subpatches
+        for boxes, connects in canvases:
+            n = len(boxes)
+            for a, outlet, b, inlet in connects:
+                assert 0 <= a < n and 0 <= b < n, (path, a, b)
+                src, dst = pd_ports(boxes[a]), pd_ports(boxes[b])
+                if src:
+                    assert outlet < src[1], (boxes[a], outlet)
+                if dst:
+                    assert inlet < dst[0], (boxes[b], inlet)
+
+
+def test_pd_patch_is_what_its_generator_writes():
+    """patches/immersions.pd is written by patches/make_pd_patch.py (run it after editing)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("make_pd_patch", os.path.join(REPO, "patches", "make_pd_patch.py"))
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    with open(os.path.join(REPO, "patches", "immersions.pd")) as f:
+        assert f.read() == gen.patch(), "patches/immersions.pd is out of date: python patches/make_pd_patch.py"
+    # every control of the patch is in the generator's map, with a distinct default CC
+    assert len({c[1] for c in gen.CONTROLS}) == len(gen.CONTROLS)

@@ -9,8 +9,9 @@ import time
 import numpy as np
 import pytest
 
-from immersions_osc.service.decoder import ActivationReceiver, brightness, load_layout_npz, normalized_positions
-from immersions_osc.service.protocol import FrameAssembler, decode_packet, decode_values, parse_chunk
+from immersions_osc.service.decoder import (ActivationReceiver, brightness, layer_colors, load_layout_npz,
+                                            normalized_positions)
+from immersions_osc.service.protocol import FrameAssembler, decode_packet, decode_values, encode_vector, parse_chunk
 
 from service_harness import REPO, OSCClient, ServiceProcess
 
@@ -205,11 +206,14 @@ class FakePar:
 
 
 class FakeComp:
-    """A COMP's storage, its Layoutfile parameter and its 'activations' CHOP (cook counter)."""
+    """A COMP's storage, its Immersions page (Layoutfile, Gain, Host, Listenport), its 'activations'
+    CHOP (cook counter) and its 'osc_out' DAT (a real UDP socket: sendOSC encodes with python-osc)."""
 
-    def __init__(self):
+    def __init__(self, gain=1.0, service_port=None, listen_port=0):
         self.storage, self.cooks = {}, 0
-        self.par = type("Pars", (), {"Layoutfile": FakePar(LAYOUT)})()
+        self.par = type("Pars", (), {"Layoutfile": FakePar(LAYOUT), "Gain": FakePar(gain),
+                                     "Host": FakePar("127.0.0.1"), "Listenport": FakePar(listen_port)})()
+        self.service_port, self.sent = service_port, []
 
     def fetch(self, key, default=None, search=True):
         return self.storage.get(key, default)
@@ -218,8 +222,20 @@ class FakeComp:
         self.storage[key] = value
 
     def op(self, name):
-        assert name == "activations"
         comp = self
+        if name == "osc_out":
+            class OscOut:
+                def sendOSC(self, address, args):
+                    from pythonosc.osc_message_builder import OscMessageBuilder
+                    builder = OscMessageBuilder(address)
+                    for a in args:
+                        builder.add_arg(a)
+                    comp.sent.append((address, list(args)))
+                    if comp.service_port:
+                        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                            s.sendto(builder.build().dgram, ("127.0.0.1", comp.service_port))
+            return OscOut()
+        assert name == "activations"
 
         class Chop:
             def cook(self, force=False):
@@ -236,14 +252,16 @@ class FakeDat:
 
 
 class FakeChan:
-    def __init__(self):
-        self.vals = []
+    def __init__(self, name):
+        self.name, self.vals = name, []
 
 
 class FakeScriptCHOP:
-    def __init__(self, comp):
-        self.comp, self.channels, self.numSamples = comp, {}, 0
-        self.par = type("Pars", (), {"Gain": FakePar(1.0)})()
+    """A Script CHOP of an older TouchDesigner: clear / numSamples / appendChan / chans."""
+
+    def __init__(self, comp, path="/project1/immersions/activations"):
+        self.comp, self.path, self.channels, self.numSamples = comp, path, {}, 0
+        self.copies = 0
 
     def parent(self):
         return self.comp
@@ -252,15 +270,30 @@ class FakeScriptCHOP:
         self.channels = {}
 
     def appendChan(self, name):
-        self.channels[name] = FakeChan()
+        self.channels[name] = FakeChan(name)
         return self.channels[name]
+
+    def chans(self):
+        return list(self.channels.values())
+
+
+class FakeScriptCHOP2021(FakeScriptCHOP):
+    """... and copyNumpyArray (TouchDesigner 2021+): a [channels, samples] float32 array into the
+    existing channels."""
+
+    def copyNumpyArray(self, array):
+        assert isinstance(array, np.ndarray) and array.dtype == np.float32 and array.ndim == 2
+        assert array.shape == (len(self.channels), self.numSamples)
+        for chan, row in zip(self.channels.values(), array):
+            chan.vals = row.copy()
+        self.copies += 1
 
 
 @pytest.mark.slow
 def test_td_callbacks_on_real_datagrams(captured):
     osc_in, chop = load_td("osc_in_callbacks"), load_td("script_chop_callbacks")
     frames, done = complete_frames(captured["uint8"])
-    comp = FakeComp()
+    comp = FakeComp(gain=random.Random(3).uniform(0.5, 3.0))
     dat = FakeDat(comp)
     for d in captured["uint8"]:
         (address, tags, args), = decode_packet(d)
@@ -269,17 +302,182 @@ def test_td_callbacks_on_real_datagrams(captured):
     assert comp.cooks >= len(done)  # the Script CHOP is asked to cook once per completed frame
     last = done[-1]
     assert receiver.frame == last and np.array_equal(receiver.values, reference(frames[last]))
-    script = FakeScriptCHOP(comp)
+    script = FakeScriptCHOP2021(comp)
     chop.onCook(script)
     n = len(receiver.values)
-    assert script.numSamples == n and set(script.channels) == {"tx", "ty", "r", "g", "b", "activation"}
-    positions = normalized_positions(load_layout_npz(LAYOUT)[0])
-    assert np.allclose(script.channels["tx"].vals, positions[:, 0])
-    assert np.allclose(script.channels["ty"].vals, positions[:, 1])
-    assert np.allclose(script.channels["activation"].vals, brightness(receiver.values))
+    assert script.copies == 1  # one numpy copy, no lists
+    assert script.numSamples == n and list(script.channels) == ["tx", "ty", "r", "g", "b", "activation"]
+    positions, layer_of, names = load_layout_npz(LAYOUT)
+    xy = normalized_positions(positions)
+    assert np.allclose(script.channels["tx"].vals, xy[:, 0])
+    assert np.allclose(script.channels["ty"].vals, xy[:, 1])
+    # the Gain parameter is applied (it used to stay 0: a black picture)
+    light = brightness(receiver.values, comp.par.Gain.eval())
+    assert np.allclose(script.channels["activation"].vals, light)
+    assert light.max() > 0
+    colours = layer_colors(len(names))[layer_of] * light[:, None]
+    for k, c in enumerate("rgb"):
+        assert np.allclose(script.channels[c].vals, colours[:, k])
+    # the next frame reuses the prepared layout (positions not recomputed) and gives the new values
+    prepared = chop._layouts[script.path]
+    receiver.values = receiver.values[::-1].copy()
+    chop.onCook(script)
+    assert chop._layouts[script.path] is prepared
+    assert np.allclose(script.channels["activation"].vals, brightness(receiver.values, comp.par.Gain.eval()))
+    assert np.allclose(script.channels["tx"].vals, xy[:, 0])
+    # a new streamed layout (another object) is prepared afresh
+    receiver.positions = positions[::-1].copy()
+    chop.onCook(script)
+    assert chop._layouts[script.path] is not prepared
+    assert np.allclose(script.channels["tx"].vals, normalized_positions(receiver.positions)[:, 0])
     # without raw bytes (older TD builds): the parsed address + arguments decode the same
     comp2 = FakeComp()
     for d in captured["uint8"]:
         (address, tags, args), = decode_packet(d)
         osc_in.onReceiveOSC(FakeDat(comp2), 0, "", b"", 0.0, address, args, None)
-    assert np.array_equal(comp2.fetch("immersions").values, receiver.values)
+    assert np.array_equal(comp2.fetch("immersions").values, receiver.values[::-1])
+
+
+def test_td_dats_find_the_repository_after_reopening(tmp_path):
+    """The DATs build_network.py writes put the repository on sys.path themselves: run in a fresh
+    Python that does not have it (as TouchDesigner after opening a saved project), they import."""
+    import subprocess
+    import sys
+    import types
+
+    sys.modules.setdefault("td", types.ModuleType("td"))  # build_network imports TouchDesigner's names from it
+    builder = load_td("build_network")
+    texts = {"osc_in": builder.on_path(builder.read("osc_in_callbacks.py")),
+             "chop": builder.on_path(builder.read("script_chop_callbacks.py")),
+             "renew": builder.on_path(builder.RENEW_SCRIPT)}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    for name, text in texts.items():
+        path = tmp_path / f"{name}.py"
+        path.write_text(text + "\nimport immersions_osc, td_network.session\n"
+                               "print('imported', immersions_osc.__file__, td_network.session.__file__)\n")
+        done = subprocess.run([sys.executable, str(path)], cwd=str(tmp_path), env=env, capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 0 and "imported" in done.stdout, (name, done.stderr[-2000:])
+        # from this repository (the path the DAT put first), not from wherever else Python finds them
+        assert all(p.startswith(REPO) for p in done.stdout.split()[1:]), done.stdout
+    assert "onFrameStart" in texts["renew"] and "onCook" in texts["chop"] and "onReceiveOSC" in texts["osc_in"]
+
+
+def test_td_cook_without_copy_numpy_array():
+    """Older TouchDesigner builds without copyNumpyArray: channel by channel, same values."""
+    chop = load_td("script_chop_callbacks")
+    comp = FakeComp(gain=2.0)
+    positions, layer_of, names = load_layout_npz(LAYOUT)
+    receiver = ActivationReceiver()
+    receiver.values = np.random.default_rng(0).gamma(0.5, 1.0, len(positions)).astype(np.float32)
+    comp.store("immersions", receiver)
+    script = FakeScriptCHOP(comp, path="/old")
+    assert not hasattr(script, "copyNumpyArray")
+    chop.onCook(script)
+    assert np.allclose(script.channels["activation"].vals, brightness(receiver.values, 2.0))
+    assert np.allclose(script.channels["ty"].vals, normalized_positions(positions)[:, 1])
+
+
+# --- td_network/session.py: renewal and re-subscription --------------------------------------------------------
+
+def test_session_renews_and_rerequests_the_layout():
+    session = load_td("session")
+    s = session.Session(renew=5.0, layout_retry=5.0, gap=3.0)
+    receiver = ActivationReceiver()
+    assert s.due(100.0, receiver) == ["subscribe", "layout"]
+    assert s.due(101.0, receiver) == []
+    assert s.due(105.0, receiver) == ["subscribe", "layout"]  # no layout yet: asked again
+    receiver.positions = np.zeros((4, 2), np.float32)
+    receiver.status = {"seconds_up": 30.0}
+    assert s.due(106.0, receiver) == []
+    receiver.status = {"seconds_up": 31.0}
+    assert s.due(107.0, receiver) == []
+    assert s.due(110.0, receiver) == ["subscribe"]  # renewal only: the layout is there
+    # the service restarted quickly (uptime went down): the layout is requested again at once
+    receiver.status = {"seconds_up": 2.0}
+    assert s.due(111.0, receiver) == ["layout"] and s.restarts == 1
+    assert receiver.positions is None and receiver.missing_position_chunks() == []
+    assert s.due(115.0, receiver) == ["subscribe"]  # layout asked 4 s ago: not yet again
+    assert s.due(116.5, receiver) == ["layout"]
+    receiver.positions = np.zeros((4, 2), np.float32)
+    # the status stops (service away) and comes back later, even older than before: a comeback
+    receiver.status = {"seconds_up": 40.0}
+    assert s.due(130.0, receiver) == ["subscribe", "layout"] and s.restarts == 2
+    assert s.due(131.0, receiver) == []  # the same status object again: nothing new
+
+
+def test_td_asks_only_for_the_missing_layout_chunks():
+    """Part of the layout lost: the renewal asks for exactly the chunks still missing (the service
+    resends those, with the positions' frame number), and the layout completes."""
+    session = load_td("session")
+    positions = load_layout_npz(LAYOUT)[0]
+    chunks = encode_vector("/immersions/layout/positions", 7, positions.reshape(-1), "float32", 8192)
+    assert len(chunks) > 4
+    rng = random.Random(11)
+    lost = sorted(rng.sample(range(len(chunks)), 3))
+    receiver = ActivationReceiver()
+    comp = FakeComp()
+    comp.store("immersions", receiver)
+    assert receiver.missing_position_chunks() == []  # nothing yet: the whole layout is asked for
+    session.perform(comp, ["layout"])
+    assert comp.sent[-1] == ("/immersions/layout/request", [])
+    for k, d in enumerate(chunks):
+        if k not in lost:
+            receiver.feed_datagram(d)
+    assert receiver.positions is None and receiver.missing_position_chunks() == lost
+    session.perform(comp, ["layout"])
+    assert comp.sent[-1] == ("/immersions/layout/request", lost)
+    for k in lost:
+        receiver.feed_datagram(chunks[k])
+    assert np.array_equal(receiver.positions, positions) and receiver.missing_position_chunks() == []
+
+
+@pytest.mark.slow
+def test_td_network_resubscribes_after_a_service_restart(tmp_path):
+    """The TouchDesigner callbacks (osc_in + the renew tick) against a real service that is stopped
+    and started again on the same port: frames come back without anyone re-running anything."""
+    osc_in, session = load_td("osc_in_callbacks"), load_td("session")
+    listen = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listen.bind(("127.0.0.1", 0))
+    listen.settimeout(0.05)
+    # a big receive buffer, as TouchDesigner's OSC In DAT reads in its own thread: this test is
+    # about re-subscribing, not about the layout's burst of datagrams (tests/test_service_*)
+    listen.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    comp = FakeComp(listen_port=listen.getsockname()[1])
+    s = session.Session(renew=1.0, layout_retry=1.0)  # shorter than the 5 s default: a quicker test
+    comp.store("immersions_session", s)
+    dat = FakeDat(comp)
+
+    def run(seconds, until):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            session.tick(comp)
+            try:
+                data = listen.recvfrom(65536)[0]
+            except socket.timeout:
+                continue
+            osc_in.onReceiveOSC(dat, 0, "", data, 0.0, "", [], None)  # the raw bytes are what it decodes
+            if until():
+                return True
+        return False
+
+    service = ServiceProcess("--audio", "none", "--loops-dir", str(tmp_path / "a"))
+    port = service.port
+    comp.service_port = port
+    try:
+        def ready():
+            r = comp.fetch("immersions")
+            return r is not None and r.values is not None and r.positions is not None and bool(r.status)
+        assert run(120, ready), service.output
+        receiver = comp.fetch("immersions")
+        before = receiver.new_frames
+        assert service.stop() == 0
+        service = ServiceProcess("--audio", "none", "--loops-dir", str(tmp_path / "b"), port=port)
+        receiver.take_new_frames()
+        # frames again, the restart noticed (uptime went down) and the new service's layout received
+        assert run(120, lambda: receiver.new_frames >= 5 and s.restarts == 1 and receiver.positions is not None), \
+            (receiver.new_frames, s.restarts, receiver.positions is None, receiver.status, service.output[-2000:])
+        assert before > 0
+    finally:
+        listen.close()
+        service.stop()

@@ -141,7 +141,10 @@ def test_fast_build_equals_the_row_by_row_probe(seed):
     # missed window element (probability 2^-(channels x steps)) practically impossible
     x = torch.randn(1, 1, int(rng.integers(60, 90)), 32)
     reference = probe_graph(net, x, method="rows")
-    assert _same_graph(probe_graph(net, x, method="auto"), reference)
+    auto = probe_graph(net, x, method="auto")
+    assert _same_graph(auto, reference)
+    # only the layer behind the product of two paths (unknown to the reader) is probed
+    assert auto.probed == ([auto.names.index("act1d2")] if net.odd else [])
     assert _same_graph(probe_graph(net, x, method="batched"), reference)
 
 
@@ -154,7 +157,9 @@ def test_fast_build_of_the_cpc_model_equals_the_probe():
     cfg.model.encoder_channels, cfg.model.ar_channels = [2, 2, 4, 4, 4, 4, 8, 8], [8] * 4 + [4] * 5
     model = build_model(cfg).eval()
     x = torch.randn(1, 11025)
-    assert _same_graph(probe_graph(model, x), probe_graph(model, x, method="rows"))
+    graph = probe_graph(model, x)
+    assert graph.probed == []  # every connection of the CPC model is read from the autograd graph
+    assert _same_graph(graph, probe_graph(model, x, method="rows"))
 
 
 def test_a_model_mixing_its_batch_is_probed_row_by_row():
@@ -185,3 +190,14 @@ def test_graph_cache_round_trip_and_key(tmp_path):
     assert not hit3 and other.shapes != built.shapes
     (tmp_path / "layout_graph.npz").write_bytes(b"damaged")
     assert cached_graph(net, x, path)[1] is False
+
+
+def test_a_frozen_model_is_read_like_a_trainable_one():
+    torch.manual_seed(0)
+    net, x = Net(), torch.randn(1, 1, 20, 16)
+    reference = probe_graph(net, x, method="rows")
+    for p in net.parameters():
+        p.requires_grad_(False)  # what the optimizer does to its model
+    graph = probe_graph(net, x)
+    assert _same_graph(graph, reference) and graph.probed == []  # read, not probed
+    assert not any(p.requires_grad for p in net.parameters())

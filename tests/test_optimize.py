@@ -178,11 +178,11 @@ def test_start_clips(tmp_path):
     assert clip.shape == (100_000,) and clip.abs().max() > 0.4  # resampled and looped to length
     assert torch.equal(start_clip("previous", 10, 44100, previous=torch.arange(4.0)),
                        torch.tensor([0.0, 1, 2, 3, 0, 1, 2, 3, 0, 1]))
-    for bad, message in (("previous", "needs a previous loop"), ("nowhere.wav", "is neither")):
+    for bad, message in (("previous", "needs a previous loop"), ("nowhere.wav", "cannot use .nowhere.wav.: no such file")):
         with pytest.raises(UserError, match=message):
             start_clip(bad, 10, 44100)
     (tmp_path / "junk.wav").write_bytes(os.urandom(2000))
-    with pytest.raises(UserError, match="cannot read start clip"):
+    with pytest.raises(UserError, match="not an audio file"):
         start_clip(str(tmp_path / "junk.wav"), 10, 44100)
 
 
@@ -208,7 +208,7 @@ def test_render_cli_writes_wav_png_json_and_explains_mistakes(tmp_path):
     assert (tmp_path / "loop.png").stat().st_size > 1000
     for args, message in ((["--layer", "nope"], "unknown layer 'nope'; valid layers: encoder.blocks.0.relu1"),
                           (["--layer", "ar.blocks.0.relu", "--channels", "999"], "channel 999 out of range"),
-                          (["--layer", "ar.blocks.0.relu", "--start", "missing.wav"], "is neither")):
+                          (["--layer", "ar.blocks.0.relu", "--start", "missing.wav"], "cannot use")):
         proc = render(*args, "--steps", "1", "--out", str(tmp_path / "e.wav"))
         assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
 

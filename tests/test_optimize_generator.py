@@ -1,4 +1,5 @@
 import os
+import threading
 import time
 
 import pytest
@@ -28,18 +29,32 @@ def wait_for(condition, timeout=60.0):
     return False
 
 
-def test_publishes_loops_without_blocking_readers_and_applies_changes(model):
+def test_publishes_loops_without_blocking_readers_and_applies_changes(model, monkeypatch):
     published = []
     gen = LoopGenerator(model, start_clip("noise", 44100, 44100), [Target("ar.blocks.0.relu", channels=[1])],
                         OptimizeConfig(), publish_every=5, on_publish=published.append).start()
     try:
         assert wait_for(lambda: gen.latest().version >= 2)
+        # readers never wait for a step: with a step held up, latest() still answers
+        entered, release = threading.Event(), threading.Event()
+        optimizer_class = type(gen._run)
+        real_step = optimizer_class.step
+
+        def held_step(run):
+            entered.set()
+            release.wait(30)
+            return real_step(run)
+
+        monkeypatch.setattr(optimizer_class, "step", held_step)
+        assert entered.wait(30)
         reads = []
-        for _ in range(50):  # readers never wait for a step (a step takes tens of ms)
-            t0 = time.perf_counter()
-            loop = gen.latest()
-            reads.append(time.perf_counter() - t0)
-        assert max(reads) < 0.005 and loop.audio.shape == (44100,)
+        reader = threading.Thread(target=lambda: reads.append(gen.latest()))
+        reader.start()
+        reader.join(10)  # generous: a read takes microseconds; a wait would last until release
+        answered_during_step = not reader.is_alive()
+        release.set()
+        monkeypatch.setattr(optimizer_class, "step", real_step)
+        assert answered_during_step and reads[0].audio.shape == (44100,)
         assert [p.version for p in published[:2]] == [1, 2]
         assert not torch.equal(published[0].audio, published[1].audio)  # the loop keeps changing
 

@@ -137,7 +137,7 @@ def test_temp_files_of_live_writers_are_kept(tmp_path):
     ("service:\n  crossfade_ms: .nan\n", "service.crossfade_ms must be a finite number, got nan"),
     ("service:\n  frame_rate: .inf\n", "service.frame_rate must be a finite number, got inf"),
     ("optimize:\n  learning_rate: -.inf\n", "optimize.learning_rate must be a finite number, got -inf"),
-    ("service:\n  torch_threads: 100000000000\n", "service.torch_threads must be 1..256"),
+    ("service:\n  torch_threads: 100000000000\n", "service.torch_threads must be 0..256"),
     ("service:\n  torch_threads: 100000000000000000000000\n", "service.torch_threads is out of range"),
     ("service:\n  loop_seconds: 1" + "0" * 400 + "\n", "service.loop_seconds must be a finite number"),
     ("layout:\n  theta: .nan\n", "layout.theta must be a finite number, got nan"),

@@ -5,20 +5,11 @@ import pytest
 import torch
 
 from immersions_osc.config import ScaleogramConfig
-from immersions_osc.scaleogram import (Scaleogram, bin_frequencies, frame_centre_offsets, reference_scaleogram)
+from immersions_osc.scaleogram import Scaleogram, bin_frequencies, frame_centre_offsets, reference_scaleogram
+
+from cqt_reference import SIGNALS, chord_and_chirp, log_magnitude_correlations
 
 SR = 44100
-
-
-def chord_and_chirp(seconds: float, seed: int = 0) -> np.ndarray:
-    t = np.arange(int(seconds * SR)) / SR
-    chord = sum(0.3 * np.sin(2 * np.pi * f * t) for f in (110.0, 138.6, 164.8, 440.0, 1318.5))
-    # exponential chirp 50 Hz -> 12 kHz
-    f0, f1 = 50.0, 12000.0
-    k = math.log(f1 / f0) / seconds
-    chirp = 0.5 * np.sin(2 * np.pi * f0 * (np.exp(k * t) - 1) / k)
-    noise = 0.01 * np.random.default_rng(seed).standard_normal(len(t))
-    return (chord + chirp + noise).astype(np.float32)
 
 
 @pytest.fixture(scope="module")
@@ -66,17 +57,6 @@ def test_multirate_equals_direct_full_rate_convolution(scaleogram):
     assert (error / norm).max() < 1e-3
 
 
-def tones_and_noise(seconds: float, seed: int) -> np.ndarray:
-    """Eight steady tones, drawn log-uniformly over the bins' range, in white noise."""
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(seconds * SR)) / SR
-    freqs = np.exp(rng.uniform(math.log(40.0), math.log(16000.0), 8))
-    amplitudes = rng.uniform(0.02, 0.3, 8)
-    phases = rng.uniform(0, 2 * np.pi, 8)
-    x = sum(a * np.sin(2 * np.pi * f * t + p) for a, f, p in zip(amplitudes, freqs, phases))
-    return (x + 0.01 * rng.standard_normal(len(t))).astype(np.float32)
-
-
 def test_frame_centre_offsets_are_the_kernels_centres(scaleogram):
     """Frame t of bin k is a linear function of the audio; its weights (the gradient) are the
     kernel, whose energy centroid must lie on sample t * hop + offset[k]."""
@@ -92,56 +72,6 @@ def test_frame_centre_offsets_are_the_kernels_centres(scaleogram):
         energy = (g_real[0].double() ** 2 + g_imag[0].double() ** 2)
         centroid = float((energy * n).sum() / energy.sum())
         assert abs(centroid - (t * cfg.hop_length + offsets[k])) < 0.5, k
-
-
-def magnitudes_at_centred_frames(scaleogram, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Our magnitudes resampled onto a centred transform's frames (frame t centred on t * hop).
-
-    Each bin's frames sit ``offset`` samples from ``t * hop`` (frame_centre_offsets): delaying the
-    input by the sub-hop part of the offset and shifting by the whole hops puts bin k's frame t on
-    sample t * hop.  Returns [bins, frames] magnitudes and the whole-hop lag of every bin.
-    """
-    cfg = scaleogram.cfg
-    offsets = frame_centre_offsets(cfg)
-    lag = np.floor(offsets / cfg.hop_length).astype(int)
-    delay = np.round(offsets - lag * cfg.hop_length).astype(int)
-    out = np.zeros((cfg.n_bins, len(x) // cfg.hop_length))
-    for d in np.unique(delay):
-        delayed = torch.tensor(np.concatenate([np.zeros(d, np.float32), x])[: len(x)])
-        real, imag = scaleogram.complex_transform(delayed)
-        bins = delay == d
-        out[bins] = torch.sqrt(real ** 2 + imag ** 2)[0].numpy()[bins]
-    return out, lag
-
-
-def log_magnitude_correlations(scaleogram, x: np.ndarray, librosa_cqt, variants: list[dict]) -> list[float]:
-    """Correlation of log(|X|^2 + power_floor), ours vs librosa (one per set of librosa options),
-    over all bins and frames."""
-    import librosa
-
-    cfg = scaleogram.cfg
-    ours, lag = magnitudes_at_centred_frames(scaleogram, x)
-    margin = int(np.abs(lag).max()) + 2  # frames whose kernels reach before the start
-    frames = np.arange(margin, ours.shape[1] - margin)
-    a = np.stack([ours[k, frames] for k in range(cfg.n_bins)])
-    # librosa: same bins, same kernel lengths (its Q is filter_scale / alpha); with scale=False a
-    # sinusoid of amplitude a gives a * length / 2, ours a / 2 (kernels normalized by their sum).
-    alpha = (2 ** (2 / cfg.bins_per_octave) - 1) / (2 ** (2 / cfg.bins_per_octave) + 1)
-    filter_scale = cfg.filter_scale * alpha / (2 ** (1 / cfg.bins_per_octave) - 1)
-    lengths, _ = librosa.filters.wavelet_lengths(freqs=bin_frequencies(cfg), sr=SR, filter_scale=filter_scale)
-    result = []
-    for kw in variants:
-        theirs = np.abs(librosa_cqt(x, sr=SR, hop_length=cfg.hop_length, fmin=cfg.fmin, n_bins=cfg.n_bins,
-                                    bins_per_octave=cfg.bins_per_octave, filter_scale=filter_scale, scale=False,
-                                    **kw)) / lengths[:, None]
-        b = np.stack([theirs[k, frames + lag[k]] for k in range(cfg.n_bins)])
-        result.append(float(np.corrcoef(np.log(a ** 2 + cfg.power_floor).ravel(),
-                                        np.log(b ** 2 + cfg.power_floor).ravel())[0, 1]))
-    return result
-
-
-SIGNALS = {"chord+chirp": lambda: chord_and_chirp(5.0), "tones+noise seed 0": lambda: tones_and_noise(5.0, 0),
-           "tones+noise seed 1": lambda: tones_and_noise(5.0, 1)}
 
 
 # librosa warns about its own early-downsampling of the lowest octaves on a short signal

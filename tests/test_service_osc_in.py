@@ -106,13 +106,17 @@ def test_every_osc_type_in_any_position_decodes_to_what_was_sent():
     (osc_string("/a") + osc_string("i"), "must start with ','"),
     (b"abcd", "must start with '/'"),
     (b"/abc", "bad address"),
+    (osc_string("/a") + osc_string(",s") + b"\xff\xfe\0\0", "utf-8"),
     (bundle(message("/a", []))[:-4], "size is wrong"),
     (b"#bundle\0" + b"\0" * 4, "truncated"),
 ])
-def test_malformed_packets_raise_a_decode_error_that_says_why(data, why):
-    with pytest.raises(OSCDecodeError) as info:
-        decode(data)
-    assert why in str(info.value), str(info.value)
+def test_malformed_input_says_why(data, why):
+    """A broken packet raises; a message whose address can be read comes back with its error."""
+    try:
+        said = decode(data)[0].error
+    except OSCDecodeError as exc:
+        said = str(exc)
+    assert said is not None and why in said, said
 
 
 def test_deeply_nested_bundles_are_refused_not_recursed():
@@ -210,7 +214,29 @@ def test_a_bundle_is_applied_message_by_message(service):
     assert service.player.volume == pytest.approx(0.75)
 
 
-def test_a_malformed_packet_is_answered_not_dropped(service):
-    replies = replies_to(service, osc_string("/immersions/player/volume") + osc_string(",x") + b"\0" * 4)
-    assert errors(replies) == [("?", "malformed OSC packet: /immersions/player/volume: unsupported OSC type tag 'x' "
-                                     "(OSC 1.1 types: FINST[]bcdfhimrst)")]
+def test_malformed_input_is_answered_not_dropped(service):
+    bad = osc_string("/immersions/player/volume") + osc_string(",x") + b"\0" * 4
+    replies = replies_to(service, bad)
+    assert errors(replies) == [("/immersions/player/volume", "malformed OSC message: unsupported OSC type tag 'x' "
+                                                             "(OSC 1.1 types: FINST[]bcdfhimrst)")]
+    # in a bundle, only that message is refused
+    replies = replies_to(service, bundle(bad, message("/immersions/player/volume", [("f", 0.25)])))
+    assert [e[0] for e in errors(replies)] == ["/immersions/player/volume"]
+    assert acks(replies) == ["/immersions/player/volume"] and service.player.volume == pytest.approx(0.25)
+    replies = replies_to(service, b"\0\0\0\0")  # not even an address
+    assert errors(replies) == [("?", "malformed OSC packet: an OSC message's address must start with '/'")]
+
+
+def test_costly_patterns_are_simplified_or_refused(service):
+    """python-osc matches patterns with a backtracking regular expression: '*' runs are folded
+    (same meaning), and a pattern still too costly is refused rather than stalling the service."""
+    folded = "/immersions/**/p" + "*?" * 21 + "y"  # = /immersions/*/p?????????????????????*y: nothing
+    replies = replies_to(service, message(folded, [("T", True)]))
+    assert errors(replies) == [(folded, "no control matches this address pattern (see docs/osc.md)")]
+    replies = replies_to(service, message("/immersions/p*?**/pl*?*y", [("T", True)]))
+    assert acks(replies) == ["/immersions/player/play"]
+    costly = "/immersions/" + "*[a-z]" * 12 + "!"
+    replies = replies_to(service, message(costly, [("T", True)]))
+    assert errors(replies) == [(costly, "address pattern with more than 4 '*' or 4 '{...}'")]
+    replies = replies_to(service, message("/immersions/" + "{a,b}" * 5, []))
+    assert "more than 4" in errors(replies)[0][1]

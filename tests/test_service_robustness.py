@@ -83,7 +83,9 @@ def test_fuzzing_the_control_port(tmp_path):
     assert "rejected OSC message" in service.output  # logged ...
     assert service.output.count("rejected OSC message") < 200  # ... but rate-limited
     rejected = int(service.output.split(" OSC messages rejected")[0].rsplit(" ", 1)[-1])
-    assert rejected >= 6000, rejected  # the datagrams really were parsed and rejected, not lost
+    # the datagrams really were parsed and rejected (a generous bound: a UDP socket drops what a loaded
+    # machine does not read in time, so the count depends on the load, not on correctness)
+    assert rejected >= 1000, rejected
 
 
 @pytest.mark.slow

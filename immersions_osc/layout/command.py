@@ -9,6 +9,7 @@ import time
 from ..device import resolve_device
 from ..errors import UserError
 
+DEFAULT_CHECKPOINT = "checkpoints/small.pt"
 # the clips whose activation variance gives the charges
 CLIP_SECONDS = 4.0
 # audio used to probe the graph's connectivity (short: only the structure matters)
@@ -19,8 +20,11 @@ def register(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("layout", help="lay out every neuron of the model in 2D",
                               description="lay out every neuron of the model in 2D (multilevel Barnes-Hut)")
     p.add_argument("--config", help="YAML config whose 'layout' section sets the simulation (default: the defaults)")
-    p.add_argument("--checkpoint", default="checkpoints/small.pt", help="(default: %(default)s)")
-    p.add_argument("--out", default="layout.npz", help="output .npz (+ .json beside it; default: %(default)s)")
+    p.add_argument("--checkpoint", help=f"trained Immersions model (default: {DEFAULT_CHECKPOINT})")
+    p.add_argument("--model", help="your own network instead: package.module:factory, path/to/file.py:factory "
+                                   "or a torch.export .pt2 file (docs/api.md)")
+    p.add_argument("--out", help="output .npz (+ .json beside it; default: layout.npz, with --model: "
+                                 "beside the model's file)")
     p.add_argument("--data", default="synthetic", help="'synthetic' or an audio FOLDER (validation clips)")
     p.add_argument("--clips", type=int, default=8, help="validation clips for the charges (default: %(default)s)")
     p.add_argument("--snapshots", type=int, default=0,
@@ -58,92 +62,58 @@ def validation_clips(data: str, n: int, sample_rate: int, seed: int):
 
 def run(args: argparse.Namespace) -> int:
     import numpy as np
-    import torch
 
-    from ..activations import capture_activations, neuron_variance
-    from ..checkpoint import load_model
     from ..config import load_config
-    from ..progress import Progress
-    from . import render, simulate
-    from .export import Layout, save_layout
-    from .graph import cached_graph
+    from . import render
+    from .build import build_layout
+    from .export import save_layout
 
     if args.clips < 1:
         raise UserError(f"--clips must be >= 1, got {args.clips}")
     if args.snapshots < 0:
         raise UserError(f"--snapshots must be >= 0, got {args.snapshots}")
+    device = resolve_device(args.device)
+    model, source = load_any(args, device)
+    if args.out is None:
+        from ..contract import default_layout_path
+
+        args.out = default_layout_path(args.model) if args.model else "layout.npz"
     if not args.out.endswith(".npz"):
         raise UserError(f"--out must name a .npz file, got {args.out}")
-    device = resolve_device(args.device)
-    model, cfg, _ = load_model(args.checkpoint, device)
-    model.eval()
     # layout settings come from --config or the defaults, never from the training checkpoint
     lcfg = load_config(args.config).layout
     if args.seed is not None:
         lcfg.seed = args.seed
     lcfg.validate("layout.")
-    sr = cfg.scaleogram.sample_rate
-    torch.manual_seed(lcfg.seed)
-
-    start = time.perf_counter()
-    cache = os.path.splitext(args.out)[0] + ".graph.npz"
-    graph, cached = cached_graph(model, torch.randn(1, int(PROBE_SECONDS * sr), device=device), cache)
-    print(f"graph    : {graph.num_vertices:,} neurons in {len(graph.names)} layers, "
-          f"{graph.num_edges:,} edges ({time.perf_counter() - start:.2f} s"
-          f"{', cached in ' + cache if cached else ' -> ' + cache})")
-
-    clips = [c.to(device) for c in validation_clips(args.data, args.clips, sr, lcfg.seed)]
-    with torch.no_grad():
-        variance = neuron_variance(model, clips)
-    charges = torch.cat([variance[name].flatten() for name in graph.names])
-
-    bars: dict[int, Progress] = {}
-
-    def progress(level, n_levels, it, iterations, n):
-        bar = bars.get(level)
-        if bar is None:
-            bar = bars[level] = Progress(iterations, f"level {level + 1}/{n_levels} ({n:,} neurons)",
-                                         enabled=not args.quiet, every=max(1, iterations // 10))
-        bar.update(it)
-        if it == iterations:
-            bar.close()
-
-    t0 = time.perf_counter()
-    pos = simulate.layout(graph, charges, lcfg, device, progress)
-    elapsed = time.perf_counter() - t0
-
-    animation = np.zeros((0, graph.num_vertices, 2), np.float32)
-    frame_values = None
-    if args.snapshots:
-        with torch.no_grad():
-            acts = capture_activations(model, clips[0])
-        frame_values = _frames(acts, graph.names, args.snapshots)  # [T, N]
-        bar = Progress(len(frame_values), "snapshots", enabled=not args.quiet, every=max(1, len(frame_values) // 10))
-        animation = simulate.snapshots(graph, charges, frame_values, pos, lcfg, device, bar.update).cpu().numpy()
-        bar.close()
-
-    layers = graph.layer_of_vertex()
-    save_layout(args.out, Layout(
-        positions=pos.cpu().numpy(), neurons=graph.index_table(), layer_names=graph.names,
-        layer_shapes=np.array(graph.shapes), charges=charges.numpy(),
-        blocks=np.array([[b.src, b.dst, b.n_edges] for b in graph.blocks]).reshape(-1, 3),
-        animation=animation,
-        metadata={"checkpoint": args.checkpoint, "clips": args.clips, "data": args.data,
-                  "seconds": round(elapsed, 3), "device": str(device),
-                  "config": {k: getattr(lcfg, k) for k in lcfg.__dataclass_fields__}}))
-    print(f"layout   : {elapsed:.1f} s -> {args.out} (+ .json)")
+    result = build_layout(model, lcfg, device, data=args.data, clips=args.clips, snapshots=args.snapshots,
+                          cache=os.path.splitext(args.out)[0] + ".graph.npz", quiet=args.quiet,
+                          log=print, source=source)
+    save_layout(args.out, result.layout)
+    print(f"layout   : {result.seconds:.1f} s -> {args.out} (+ .json)")
     if args.png:
         from ..images import write_png
 
         base = os.path.splitext(args.out)[0]
-        write_png(base + ".png", render.layer_image(pos.cpu().numpy(), layers, len(graph.names)))
-        if frame_values is None:
-            with torch.no_grad():
-                acts = capture_activations(model, clips[0])
-            frame_values = _frames(acts, graph.names, 1)
-        write_png(base + "-activation.png", render.activation_image(pos.cpu().numpy(), frame_values[-1].numpy()))
+        pos = np.asarray(result.layout.positions)
+        write_png(base + ".png", render.layer_image(pos, result.graph.layer_of_vertex(), len(result.graph.names)))
+        write_png(base + "-activation.png", render.activation_image(pos, result.last_frame))
         print(f"pictures : {base}.png, {base}-activation.png")
     return 0
+
+
+def load_any(args: argparse.Namespace, device):
+    """(model, description) from ``--model`` or ``--checkpoint`` (not both)."""
+    if getattr(args, "model", None):
+        if getattr(args, "checkpoint", None):
+            raise UserError("give --model or --checkpoint, not both")
+        from ..contract import load
+
+        return load(args.model, device), args.model
+    from ..checkpoint import load_model
+
+    path = args.checkpoint or DEFAULT_CHECKPOINT
+    model, _, _ = load_model(path, device)
+    return model.eval(), path
 
 
 def _frames(acts, names, n_frames: int):

@@ -44,7 +44,9 @@ def metadata_path(path: str | os.PathLike) -> str:
     return os.path.splitext(os.fspath(path))[0] + ".json"
 
 
-def save_layout(path: str | os.PathLike, layout: Layout) -> None:
+def layout_npz_bytes(layout: Layout) -> bytes:
+    """The layout as the bytes of its ``.npz`` file (what ``save_layout`` writes, and the browser
+    viewer serves at ``/layout.npz``)."""
     buf = io.BytesIO()
     np.savez_compressed(
         buf, format=np.array(FORMAT), version=np.array(VERSION),
@@ -55,7 +57,11 @@ def save_layout(path: str | os.PathLike, layout: Layout) -> None:
         layer_shapes=np.asarray(layout.layer_shapes, np.int32),
         charges=np.asarray(layout.charges, np.float32),
         blocks=np.asarray(layout.blocks, np.int64).reshape(-1, 3))
-    atomic_write_bytes(path, buf.getvalue())
+    return buf.getvalue()
+
+
+def save_layout(path: str | os.PathLike, layout: Layout) -> None:
+    atomic_write_bytes(path, layout_npz_bytes(layout))
     meta = {"format": FORMAT, "version": VERSION, "vertices": int(len(layout.positions)),
             "edges": int(np.asarray(layout.blocks).reshape(-1, 3)[:, 2].sum()),
             "layers": list(layout.layer_names), **layout.metadata}

@@ -52,7 +52,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..activations import hooked, nonlinearity_modules
+from ..activations import NONLINEARITIES, hooked, nonlinearity_modules
 from ..errors import UserError
 
 
@@ -110,6 +110,8 @@ class NeuronGraph:
     shapes: list[tuple[int, int]]  # (channels, frequencies) per layer
     blocks: list[Block]
     offsets: list[int] = field(init=False)
+    # layers whose incoming connections were probed rather than read (see probe_graph)
+    probed: list[int] = field(default_factory=list, compare=False)
 
     def __post_init__(self):
         self.offsets = [0]
@@ -285,15 +287,22 @@ def _probing(model: nn.Module):
     """eval mode (batch norm must not mix positions) and no in-place nonlinearities."""
     training = model.training
     inplace = [(m, m.inplace) for _, m in nonlinearity_modules(model) if hasattr(m, "inplace")]
+    # parameters that need gradients make autograd keep the inputs of every operation (what the
+    # structure reader reads): a frozen model (the optimizer freezes its model) is unfrozen meanwhile
+    frozen = [p for p in model.parameters() if not p.requires_grad]
     model.eval()
     for m, _ in inplace:
         m.inplace = False
+    for p in frozen:
+        p.requires_grad_(True)
     try:
         yield
     finally:
         model.train(training)
         for m, flag in inplace:
             m.inplace = flag
+        for p in frozen:
+            p.requires_grad_(False)
 
 
 def _shapes(leaf: torch.Tensor) -> tuple[int, int]:
@@ -417,6 +426,18 @@ def _step(node, rank: int, k: torch.Tensor, m: torch.Tensor, is_probe) -> list:
         if saved is not None:
             sizes_ok(saved.shape)
         return [(nxt[0][0], rank, k, m)]
+    if name in ("MulBackward0", "DivBackward0"):  # by a constant scalar: element-wise
+        data = [i for i, (fn, _) in enumerate(nxt) if fn is not None
+                and not (type(fn).__name__ == "AccumulateGrad" and not is_probe(fn))]
+        if data == [0]:
+            other = getattr(node, "_saved_other", None)
+            if other is not None and other.numel() == 1:
+                return [(nxt[0][0], rank, k, m)]
+        if data == [1] and name == "MulBackward0":
+            other = getattr(node, "_saved_self", None)
+            if other is not None and other.numel() == 1:
+                return [(nxt[1][0], rank, k, m)]
+        raise _Unknown(name)
     if name in _SUM_OF_INPUTS:
         return [(fn, rank, k, m) for fn, _ in nxt]
     if name == "ConvolutionBackward0":
@@ -452,6 +473,18 @@ def _step(node, rank: int, k: torch.Tensor, m: torch.Tensor, is_probe) -> list:
         if x.dim() != 4 or rank != 4 or x.shape[1] != k.shape[1]:
             raise _Unknown(name)
         return [(nxt[0][0], 4, k, (m.float() @ _adaptive(m.shape[1], x.shape[2])) > 0)]
+    if name in ("MeanBackward1", "SumBackward1"):  # a mean or sum over frequency and/or time
+        sizes = tuple(node._saved_self_sym_sizes)
+        dims = {_signed(d) % len(sizes) for d in node._saved_dim}
+        keep = bool(node._saved_keepdim)
+        if len(sizes) != 4 or sizes[1] != k.shape[1] or not dims or not dims <= {2, 3}:
+            raise _Unknown(name)
+        out_rank = 4 if keep else 4 - len(dims)
+        if out_rank != rank or (not keep and dims == {3}):  # [B, C, F] would read as [B, C, T]
+            raise _Unknown(name)
+        if 2 in dims:
+            m = (m.float() @ torch.ones(1, sizes[2])) > 0
+        return [(nxt[0][0], 4, k, m)]
     if name == "ConstantPadNdBackward0":
         pad = list(node._saved_pad)
         if len(pad) <= 2 or (rank == 4 and len(pad) == 4):
@@ -488,6 +521,8 @@ def _step(node, rank: int, k: torch.Tensor, m: torch.Tensor, is_probe) -> list:
         d = _signed(node._saved_dim) % len(sizes)
         if len(sizes) == 4 and rank == 3 and d == 2 and sizes[2] == 1:
             return [(nxt[0][0], 4, k, m)]
+        if len(sizes) == 3 and rank == 2 and d == 2 and sizes[2] == 1:  # a dense layer's [B, C, 1] leaf
+            return [(nxt[0][0], 3, k, m)]
         raise _Unknown(name)
     if name == "UnsqueezeBackward0":
         d = _signed(node._saved_dim) % rank
@@ -550,7 +585,10 @@ def _read_relations(pre: torch.Tensor, leaves: list[torch.Tensor]) -> list:
             else:
                 found[i] = (found[i][0] | k, found[i][1] | m)
             continue
-        stack.extend(_step(node, r, k, m, lambda fn: probe_leaf(fn) is not None))
+        try:
+            stack.extend(_step(node, r, k, m, lambda fn: probe_leaf(fn) is not None))
+        except (AttributeError, RuntimeError, TypeError, IndexError) as exc:  # a saved value missing or odd
+            raise _Unknown(f"{type(node).__name__}: {exc}") from None
     return found
 
 
@@ -565,27 +603,26 @@ def _repeat_batch(example_input, n: int):
 
 
 def _probe_pass(model: nn.Module, args: tuple):
-    """One forward pass with every layer's output replaced by a random leaf: (names, pres, leaves,
-    raw leaves), pres and leaves as [B, C, (F,) T] (dense layers get a time axis of 1)."""
-    pres, leaves, raw, names = [], [], [], []
+    """One forward pass with every layer's output replaced by a random leaf: (names, pres,
+    leaves), both in the canonical [B, C, (F,) T] layout (dense layers: [B, C, 1]).  The
+    pre-activation of a nonlinearity is its input; of any other neuron module, its output."""
+    pres, leaves, names = [], [], []
 
     def swap(layer, module, inputs, output):
-        if output.dim() not in (2, 3, 4):
-            raise UserError(f"layer {layer} puts out shape {tuple(output.shape)}: expected "
-                            f"[batch, channel, (frequency,) time]")
         leaf = (torch.rand_like(output) + 0.5).requires_grad_(True)
-        pre = inputs[0]
+        first = inputs[0] if inputs else None
+        elementwise = isinstance(module, NONLINEARITIES) and isinstance(first, torch.Tensor) \
+            and first.shape == output.shape
         names.append(layer)
-        raw.append(leaf)
-        pres.append(pre.unsqueeze(-1) if output.dim() == 2 else pre)
-        leaves.append(leaf.unsqueeze(-1) if output.dim() == 2 else leaf)
+        pres.append(first if elementwise else output)
+        leaves.append(leaf)
         return leaf
 
     with _probing(model), torch.enable_grad(), hooked(model, swap):
         model(*args)
     if not names:
         raise UserError(f"{type(model).__name__}: no nonlinearity was called in the forward pass")
-    return names, pres, leaves, raw
+    return names, pres, leaves, leaves
 
 
 def probe_graph(model: nn.Module, example_input: torch.Tensor | tuple, method: str = "auto") -> NeuronGraph:
@@ -627,7 +664,9 @@ def probe_graph(model: nn.Module, example_input: torch.Tensor | tuple, method: s
         relations.update(_probed(model, example_input, args, unknown, method))
     blocks = [Block(src, dst, k.float().cpu(), m.float().cpu()) for (src, dst), (k, m) in sorted(
         relations.items(), key=lambda item: (item[0][1], item[0][0]))]
-    return NeuronGraph(names, shapes, blocks)
+    graph = NeuronGraph(names, shapes, blocks)
+    graph.probed = list(unknown)
+    return graph
 
 
 def _probed(model: nn.Module, example_input, args: tuple, layers: list[int], method: str) -> dict:
@@ -636,8 +675,7 @@ def _probed(model: nn.Module, example_input, args: tuple, layers: list[int], met
         try:
             with torch.no_grad(), _probing(model):
                 shapes = []
-                with hooked(model, lambda layer, m, i, out: shapes.append(
-                        (out.shape[1], out.shape[2] if out.dim() == 4 else 1))):
+                with hooked(model, lambda layer, m, i, out: shapes.append(_shapes(out))):
                     model(*args)
             width = max(max(shapes[d]) for d in layers) + 1  # + 1: a spare element that must stay zero
             return _relations(model, _repeat_batch(example_input, width), layers, _batched_relation)

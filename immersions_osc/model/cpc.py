@@ -83,6 +83,10 @@ def channel_counts(cfg: Config) -> tuple[list[int], list[int]]:
 
 
 class CPCModel(nn.Module):
+    # the model contract (immersions_osc/contract.py): audio [B, N] at sample_rate -> (z, c); the
+    # scaleogram is the frontend
+    frontend = "scaleogram"
+
     def __init__(self, cfg: Config):
         super().__init__()
         cfg.validate()
@@ -106,6 +110,22 @@ class CPCModel(nn.Module):
         self.loss_fn = LOSSES[cfg.loss.kind]
 
     # --- derived sizes ---------------------------------------------------------------------------
+    @property
+    def sample_rate(self) -> int:
+        return self.cfg.scaleogram.sample_rate
+
+    @property
+    def step_samples(self) -> int:
+        """Samples per encoder step."""
+        return self.cfg.scaleogram.hop_length * self.encoder.time_stride
+
+    @property
+    def window_samples(self) -> int:
+        """Audio that makes the deepest layer's last step exactly that of continuous listening:
+        its receptive field, a whole number of encoder steps."""
+        steps = self.ar.receptive_field + math.ceil(self.encoder.receptive_field / self.encoder.time_stride)
+        return steps * self.step_samples
+
     @property
     def z_dim(self) -> int:
         return self.encoder.out_channels

@@ -17,7 +17,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser("render", help="optimize an audio loop that excites chosen neurons",
                               description="optimize an audio loop that excites chosen neurons (sonification)")
     p.add_argument("--config", help="YAML config whose 'optimize' section overrides the defaults")
-    p.add_argument("--checkpoint", default="checkpoints/small.pt", help="(default: %(default)s)")
+    p.add_argument("--checkpoint", help="trained Immersions model (default: checkpoints/small.pt)")
+    p.add_argument("--model", help="your own network instead: package.module:factory, path/to/file.py:factory "
+                                   "or a torch.export .pt2 file (docs/api.md)")
     p.add_argument("--layer", help="layer name, e.g. encoder.blocks.1.relu2 (see the error for the list)")
     p.add_argument("--channels", type=int, nargs="+", help="channels of the layer (default: all)")
     p.add_argument("--frequencies", type=int, nargs=2, metavar=("LO", "HI"), help="frequency rows [LO, HI)")
@@ -46,8 +48,9 @@ def block_layers(layer_names: list[str]) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from ..checkpoint import load_model
     from ..config import load_config
+    from ..contract import describe
+    from ..layout.command import load_any
     from .loop import activations_of
     from .start import start_clip
     from .targets import Target
@@ -55,14 +58,14 @@ def run(args: argparse.Namespace) -> int:
     if args.seconds <= 0.5:
         raise UserError(f"--seconds must be more than 0.5, got {args.seconds:g}")
     device = resolve_device(args.device)
-    model, cfg, _ = load_model(args.checkpoint, device)
+    model, args.source = load_any(args, device)
     # optimization settings come from --config or the defaults, never from the training checkpoint
     ocfg = load_config(args.config).optimize
     ocfg = dataclasses.replace(ocfg, seed=args.seed,
                                **({"steps": args.steps} if args.steps is not None else {}),
                                **({"learning_rate": args.lr} if args.lr is not None else {}))
     ocfg.validate("optimize.")
-    sr = cfg.scaleogram.sample_rate
+    sr = describe(model).sample_rate
     start = start_clip(args.start, int(args.seconds * sr), sr, args.seed)
     with torch.no_grad():
         names = list(activations_of(model.eval(), start.unsqueeze(0).to(device))[0])
@@ -72,22 +75,23 @@ def run(args: argparse.Namespace) -> int:
         folder = os.path.dirname(os.path.abspath(args.out))
         for layer in block_layers(names):
             out = os.path.join(folder, layer.replace(".", "_") + ".wav")
-            render_one(model, cfg, ocfg, Target(layer), start, out, args)
+            render_one(model, ocfg, Target(layer), start, out, args)
         return 0
     if not args.layer:
         raise UserError(f"name a --layer (or use --sweep); layers: {', '.join(names)}")
     target = Target(args.layer, channels=args.channels,
                     frequencies=tuple(args.frequencies) if args.frequencies else None)
-    render_one(model, cfg, ocfg, target, start, args.out, args)
+    render_one(model, ocfg, target, start, args.out, args)
     return 0
 
 
-def render_one(model, cfg, ocfg, target, start, out: str, args: argparse.Namespace) -> None:
+def render_one(model, ocfg, target, start, out: str, args: argparse.Namespace) -> None:
     import numpy as np
     import soundfile as sf
     import torch
 
     from ..atomic import atomic_write, atomic_write_bytes
+    from ..contract import describe, spectrum
     from ..images import scaleogram_image, write_png
     from ..progress import Progress
     from .loop import measure, optimize
@@ -104,17 +108,17 @@ def render_one(model, cfg, ocfg, target, start, out: str, args: argparse.Namespa
     elapsed = time.perf_counter() - t0
     loop = run.loop()
     after = measure(model, loop.to(device), [target])[0]
-    sr = cfg.scaleogram.sample_rate
+    sr = describe(model).sample_rate
     audio = loop.numpy().astype(np.float32)
     atomic_write(out, lambda fh: sf.write(fh, audio, sr, format="WAV", subtype="FLOAT"))
     with torch.no_grad():
-        spec = model.scaleogram(loop.unsqueeze(0).to(device))[0, 0].cpu().numpy()
+        spec = spectrum(model, loop.unsqueeze(0).to(device))[0, 0].cpu().numpy()
     image = scaleogram_image(spec)
     mark_target(image, target, run.masks[0].numpy())
     base = os.path.splitext(out)[0]
     write_png(base + ".png", image)
     record = {"target": dataclasses.asdict(target), "start": args.start, "seconds": args.seconds,
-              "checkpoint": args.checkpoint, "optimize": dataclasses.asdict(ocfg),
+              ("model" if args.model else "checkpoint"): args.source, "optimize": dataclasses.asdict(ocfg),
               "activation_before": before, "activation_after": after,
               "gain": after / before if before > 0 else None, "seconds_elapsed": round(elapsed, 2),
               "steps_per_second": round(ocfg.steps / elapsed, 2)}

@@ -5,34 +5,48 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
 import torch
+from torch import nn
 
-from ..activations import as_layer_tensor, hooked
+from ..activations import hooked
 from ..config import OptimizeConfig
-from ..model import CPCModel
+from ..contract import describe
+from ..errors import UserError
 from .objective import objective
 from .targets import Target, check_targets, layer_shapes, neuron_mask, target_activation
 from .transforms import (compose, denoise, noisy_gradient, peak_normalize, random_mask, random_pitch_shift,
                          random_time_shift)
 
 
-def activations_of(model: CPCModel, audio: torch.Tensor,
+def activations_of(model: nn.Module, audio: torch.Tensor,
                    spectrum_transform: Optional[Callable[[torch.Tensor], torch.Tensor]] = None
-                   ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    """Every nonlinearity's output (with gradients) and the scaleogram, for audio [B, N]."""
+                   ) -> tuple[dict[str, torch.Tensor], Optional[torch.Tensor]]:
+    """Every neuron layer's output (with gradients, canonical layout) and the frontend's
+    spectrogram, for audio [B, N].  ``spectrum_transform`` changes what the rest of the model sees
+    of the frontend's output (the masking regularizer); a model without a ``frontend`` (see
+    immersions_osc/contract.py) returns None for the spectrogram and ignores the transform."""
     captured: dict[str, torch.Tensor] = {}
+    spectra: list[torch.Tensor] = []
 
     def keep(layer, module, inputs, output):
-        captured[layer] = as_layer_tensor(output)
+        captured[layer] = output
 
-    spec = model.scaleogram(audio)
-    seen = spec if spectrum_transform is None else spectrum_transform(spec)
-    with hooked(model, keep):
-        model.ar(model.encoder(seen))
-    return captured, spec
+    def frontend_hook(module, inputs, output):
+        spectra.append(output)
+        return None if spectrum_transform is None else spectrum_transform(output)
+
+    frontend = describe(model).frontend
+    handle = frontend.register_forward_hook(frontend_hook) if frontend is not None else None
+    try:
+        with hooked(model, keep):
+            model(audio)
+    finally:
+        if handle is not None:
+            handle.remove()
+    return captured, (spectra[0] if spectra else None)
 
 
 @torch.no_grad()
-def measure(model: CPCModel, audio: torch.Tensor, targets: Sequence[Target]) -> list[float]:
+def measure(model: nn.Module, audio: torch.Tensor, targets: Sequence[Target]) -> list[float]:
     """Mean activation of each target on audio [N] (or [B, N], averaged)."""
     acts, _ = activations_of(model.eval(), audio.reshape(-1, audio.shape[-1]))
     return [float(target_activation(acts, t).mean()) for t in targets]
@@ -42,7 +56,7 @@ def measure(model: CPCModel, audio: torch.Tensor, targets: Sequence[Target]) -> 
 class Optimizer:
     """One optimization run's state; ``step()`` may be called forever (the live generator does)."""
 
-    model: CPCModel
+    model: nn.Module
     start: torch.Tensor  # [N]
     targets: list[Target]
     cfg: OptimizeConfig
@@ -60,6 +74,9 @@ class Optimizer:
             acts, _ = activations_of(self.model, self.original)
         shapes = layer_shapes(acts)
         check_targets(self.targets, shapes)
+        if describe(self.model).frontend is None and (self.cfg.sparsity_penalty > 0 or self.cfg.high_frequency_penalty > 0):
+            raise UserError(f"optimize.sparsity_penalty and high_frequency_penalty need a model with a "
+                            f"`frontend` (a spectrogram module); {type(self.model).__name__} has none")
         self.masks = [neuron_mask(t, shapes) for t in self.targets]
         self.optimizer = torch.optim.Adam([self.audio], lr=self.cfg.learning_rate)
 
@@ -95,7 +112,7 @@ class Optimizer:
         return self.audio.detach()[0].cpu()
 
 
-def optimize(model: CPCModel, start: torch.Tensor, targets: list[Target], cfg: OptimizeConfig,
+def optimize(model: nn.Module, start: torch.Tensor, targets: list[Target], cfg: OptimizeConfig,
              steps: Optional[int] = None, callback: Optional[Callable[[int, float], None]] = None) -> Optimizer:
     run = Optimizer(model, start, targets, cfg)
     for i in range(cfg.steps if steps is None else steps):

@@ -1,7 +1,20 @@
-"""Start clips: silence, low noise, an audio file, or the previous loop (continuous morphing)."""
+"""Start clips: silence, low noise, an audio file, or the previous loop (continuous morphing).
+
+An audio file is input from whoever names it (a config, or any OSC client and viewer page), so
+``read_clip`` bounds the work before decoding anything: the file's size (``os.stat``), then its
+header (``soundfile.info``: sample rate, channels, duration) against :data:`LIMITS`, and then it
+decodes only the frames one loop needs, block by block, mixed down to mono as it goes.  A clip
+that cannot be used gets one and the same message whatever the reason (missing, a folder,
+unreadable, not audio, beyond the limits), so that a client cannot learn what exists on the
+service's disk; the reason itself is given only to the service's own user (``detail=True``:
+the config and the command line).
+"""
 from __future__ import annotations
 
+import math
 import os
+import stat
+from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
@@ -14,12 +27,99 @@ from ..errors import UserError
 SILENCE_DITHER = 1e-5
 LOW_NOISE = 0.01  # RMS of the "noise" start (-40 dBFS)
 START_KINDS = ("silence", "noise", "previous")
+MAX_PATH = 4096
+
+
+@dataclass(frozen=True)
+class ClipLimits:
+    max_bytes: int = 256 << 20  # file size
+    max_seconds: float = 600.0  # duration (the header's)
+    min_rate: int = 8000
+    max_rate: int = 192000
+    max_channels: int = 8
+    block: int = 1 << 16  # frames decoded at a time
+
+
+LIMITS = ClipLimits()
+
+
+def describe_limits(limits: ClipLimits = LIMITS) -> str:
+    return (f"at most {limits.max_seconds:g} s, {limits.min_rate // 1000}-{limits.max_rate // 1000} kHz, "
+            f"{limits.max_channels} channels, {limits.max_bytes >> 20} MB")
+
+
+class ClipError(UserError):
+    """A start clip that cannot be used; ``reason`` says why (for the service's own user only)."""
+
+    def __init__(self, path: str, reason: str, detail: bool):
+        self.reason = reason
+        shown = path if len(path) <= 200 else path[:200] + "..."
+        text = (f"start must be one of {', '.join(START_KINDS)} or a readable audio file ({describe_limits()}); "
+                f"cannot use {shown!r}")
+        super().__init__(text + (f": {reason}" if detail else ""))
+
+
+def read_clip(path: str, n_samples: int, sample_rate: int, limits: ClipLimits = LIMITS,
+              detail: bool = False) -> np.ndarray:
+    """The first ``n_samples`` of an audio file (fewer when it is shorter), mono float32 at
+    ``sample_rate``; :class:`ClipError` when it cannot be used."""
+    import soundfile as sf
+
+    from ..data.folder import resample, resampled_length
+
+    def refuse(reason: str):
+        return ClipError(path, reason, detail)
+
+    if not path or len(path) > MAX_PATH or "\0" in path:
+        raise refuse("not a file path")
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        raise refuse("no such file") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise refuse("not a regular file")
+    if st.st_size > limits.max_bytes:
+        raise refuse(f"{st.st_size >> 20} MB is larger than {limits.max_bytes >> 20} MB")
+    try:
+        info = sf.info(path)
+    except Exception:  # soundfile's many errors for unreadable or foreign files
+        raise refuse("not an audio file soundfile can read") from None
+    if not limits.min_rate <= info.samplerate <= limits.max_rate:
+        raise refuse(f"sample rate {info.samplerate} Hz")
+    if not 1 <= info.channels <= limits.max_channels:
+        raise refuse(f"{info.channels} channels")
+    if info.frames <= 0:
+        raise refuse("no audio frames")
+    if info.frames / info.samplerate > limits.max_seconds:
+        raise refuse(f"{info.frames / info.samplerate:.0f} s long")
+    # frames of the file that give n_samples at sample_rate (+ a little for the resampling filter)
+    g = math.gcd(info.samplerate, sample_rate)
+    need = min(info.frames, -(-n_samples * (info.samplerate // g) // (sample_rate // g)) + 64)
+    mono = np.empty(need, np.float32)
+    got = 0
+    try:
+        with sf.SoundFile(path) as f:
+            while got < need:
+                block = f.read(min(limits.block, need - got), dtype="float32", always_2d=True)
+                if len(block) == 0:
+                    break
+                mono[got:got + len(block)] = block.mean(axis=1) if block.shape[1] > 1 else block[:, 0]
+                got += len(block)
+    except Exception:
+        raise refuse("the audio data cannot be decoded") from None
+    if got == 0:
+        raise refuse("no audio frames")
+    mono = mono[:got]
+    if not np.isfinite(mono).all():
+        raise refuse("samples that are not finite")
+    audio = resample(mono, info.samplerate, sample_rate)
+    return audio[:min(n_samples, resampled_length(got, info.samplerate, sample_rate))]
 
 
 def start_clip(kind: str, n_samples: int, sample_rate: int, seed: int = 0,
-               previous: Optional[torch.Tensor] = None) -> torch.Tensor:
+               previous: Optional[torch.Tensor] = None, detail: bool = True) -> torch.Tensor:
     """[n_samples] float32: ``silence``, ``noise``, ``previous`` (the last loop) or an audio file path
-    (looped or cut to length, mono, resampled)."""
+    (looped or cut to length, mono, resampled; see :func:`read_clip`)."""
     g = torch.Generator().manual_seed(seed)
     if kind == "silence":
         return torch.randn(n_samples, generator=g) * SILENCE_DITHER
@@ -29,16 +129,7 @@ def start_clip(kind: str, n_samples: int, sample_rate: int, seed: int = 0,
         if previous is None:
             raise UserError("start 'previous' needs a previous loop (none has been made yet)")
         return fit_length(previous.detach().float().cpu(), n_samples)
-    if not os.path.isfile(kind):
-        raise UserError(f"start must be one of {', '.join(START_KINDS)} or an audio file; {kind!r} is neither")
-    from ..data.folder import load_audio
-
-    try:
-        audio = load_audio(kind, sample_rate)
-    except Exception as exc:  # soundfile's many errors for unreadable files
-        raise UserError(f"cannot read start clip {kind}: {exc}".splitlines()[0]) from None
-    if len(audio) == 0 or not np.isfinite(audio).all():
-        raise UserError(f"start clip {kind} is empty or not finite")
+    audio = read_clip(kind, n_samples, sample_rate, detail=detail)
     return fit_length(torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32)), n_samples)
 
 

@@ -17,22 +17,33 @@ import time
 
 from ..config import load_config
 from ..errors import UserError
+from .logs import LEVELS, LOGGER, level_from_args, setup_logging
 
 DEMO_WEB_PORT = 8130  # the demo opens the browser viewer here (--web-port 0: off)
 
 SERVICE_FLAGS = {  # flag -> service config field
-    "checkpoint": "checkpoint", "layout": "layout", "host": "host", "port": "port", "audio": "audio",
+    "checkpoint": "checkpoint", "model": "model", "layout": "layout", "host": "host", "port": "port", "audio": "audio",
     "start_jack": "start_jack", "loops_dir": "loops_dir", "device": "device", "web_port": "web_port",
     "frame_rate": "frame_rate", "loop_seconds": "loop_seconds", "start": "start",
+    "allow_remote": "allow_remote", "token": "token",
 }
+TOKEN_ENV = "IMMERSIONS_TOKEN"  # the shared token, without putting it on the command line
 
 
 def _add_service_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="YAML config; its 'service' and 'optimize' sections apply "
                                     "(see `immersions-osc config`)")
     p.add_argument("--checkpoint", help="trained model (default: checkpoints/small.pt)")
-    p.add_argument("--layout", help="layout .npz (default: <checkpoint>_layout.npz)")
-    p.add_argument("--host", help="interface to listen on (default: 127.0.0.1)")
+    p.add_argument("--host", help="interface to listen on (default: 127.0.0.1; another one needs --allow-remote)")
+    p.add_argument("--allow-remote", dest="allow_remote", action="store_true", default=None,
+                   help="allow --host beyond this machine; remote clients need the shared token "
+                        "(docs/osc.md, 'Remote access')")
+    p.add_argument("--token", help=f"the shared token for remote clients (default: ${TOKEN_ENV}, else a random "
+                                   f"one, printed at start)")
+    p.add_argument("--model", help="your own network instead: package.module:factory, path/to/file.py:factory "
+                                   "or a torch.export .pt2 file (docs/api.md)")
+    p.add_argument("--layout", help="layout .npz (default: <checkpoint>_layout.npz; with --model: beside "
+                                    "the model's file, laid out on the first start)")
     p.add_argument("--port", type=int, help="OSC control port, UDP (default: 57130)")
     p.add_argument("--audio", choices=("auto", "jack", "none"),
                    help="sound output (default: auto = JACK when a server runs)")
@@ -45,6 +56,12 @@ def _add_service_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frame-rate", dest="frame_rate", type=float, help="activation frames per second")
     p.add_argument("--loop-seconds", dest="loop_seconds", type=float, help="loop length")
     p.add_argument("--start", help="start clip: silence, noise or an audio file")
+    p.add_argument("--log-level", dest="log_level", choices=LEVELS, type=str.lower,
+                   help="log lines shown (to stderr): debug, info (default), warning or error")
+    p.add_argument("-v", "--verbose", action="count", default=0,
+                   help="log every control applied too (= --log-level debug)")
+    p.add_argument("-q", "--quiet", action="count", default=0,
+                   help="only warnings (-qq: only errors)")
 
 
 def register(subparsers) -> None:
@@ -72,8 +89,12 @@ def register(subparsers) -> None:
 def service_config(args: argparse.Namespace):
     from ..config import parse_config, to_dict
 
+    if getattr(args, "model", None) and getattr(args, "checkpoint", None):
+        raise UserError("give --model or --checkpoint, not both")
     cfg = load_config(args.config)
     data = to_dict(cfg)
+    if getattr(args, "token", None) is None and os.environ.get(TOKEN_ENV):
+        args.token = os.environ[TOKEN_ENV]
     for flag, name in SERVICE_FLAGS.items():
         value = getattr(args, flag, None)
         if value is not None:
@@ -128,6 +149,7 @@ def _start_web(service, optional: bool = False):
 def run_serve(args: argparse.Namespace) -> int:
     from .server import Service
 
+    setup_logging(level_from_args(args.log_level, args.verbose, args.quiet))
     cfg = service_config(args)
     stop = threading.Event()
     stop_on_signals(stop)
@@ -138,11 +160,11 @@ def run_serve(args: argparse.Namespace) -> int:
         while not stop.wait(0.5):
             pass
     finally:
-        print("stopping ...", flush=True)
+        LOGGER.info("stopping ...")
         if web is not None:
             web.close()
         service.close()
-    print(f"stopped: {service.generator.stats.published} loops, {service.frames_sent} activation frames, "
+    LOGGER.info(f"stopped: {service.generator.stats.published} loops, {service.frames_sent} activation frames, "
           f"{service.xruns} xruns, {service.messages_received} OSC messages received, "
           f"{service.rejected} OSC messages rejected" + (f"; last loop saved to {cfg.service.loops_dir}/last_loop.wav"
                                       if cfg.service.loops_dir else ""))
@@ -169,6 +191,7 @@ def run_demo(args: argparse.Namespace) -> int:
     from .protocol import encode_message
     from .server import Service, Sink, write_wav
 
+    setup_logging(level_from_args(args.log_level, args.verbose, args.quiet))
     if not 2 <= args.seconds <= 3600:
         raise UserError(f"--seconds must be 2..3600, got {args.seconds:g}")
     if args.stops < 1:
@@ -227,7 +250,9 @@ def run_demo(args: argparse.Namespace) -> int:
         from ..images import scaleogram_image
 
         with torch.no_grad():
-            spec = service.stream_model.scaleogram(torch.from_numpy(played).to(service.device)[None])
+            from ..contract import spectrum
+
+            spec = spectrum(service.stream_model, torch.from_numpy(played).to(service.device)[None])
         write_png(spectrum_png, scaleogram_image(spec[0, 0].cpu().numpy()))
     g = service.generator.stats
     rms = float(np.sqrt(np.mean(played ** 2))) if len(played) else 0.0

@@ -122,7 +122,9 @@ CONTROLS: tuple[Control, ...] = (
     *(Control(f"{P}/optimize/{name}", (Arg(name, tp, lo, hi),), doc, f"optimize.{name}")
       for name, tp, lo, hi, doc in OPTIMIZE_FIELDS),
     Control(f"{P}/optimize/start", (_s("start"),),
-            "new start clip: silence, noise, previous (the current loop) or a path to an audio file", "service.start"),
+            "new start clip: silence, noise, previous (the current loop) or a path to an audio file on the "
+            "service's machine (at most 600 s, 8-192 kHz, 8 channels, 256 MB; loaded in the background: "
+            "an error follows the ack if it cannot be used)", "service.start"),
     Control(f"{P}/optimize/run", (_i("on", 0, 1),), "run (1) or pause (0) the optimization"),
     Control(f"{P}/optimize/publish_every", (_i("steps", 1, 10000),),
             "optimizer steps between two new loops", "service.publish_every"),
@@ -135,8 +137,10 @@ CONTROLS: tuple[Control, ...] = (
     # streams
     Control(f"{P}/stream/subscribe",
             (_s("host"), _i("port", 1, 65535), _s("kind", ("all", "summary"), optional=True, default="all")),
-            "send the streams to host:port (summary: everything but the activation blobs)"),
-    Control(f"{P}/stream/unsubscribe", (_s("host"), _i("port", 1, 65535)), "stop sending to host:port"),
+            "send the streams to host:port (summary: everything but the activation blobs) for "
+            "subscription_seconds; send it again to renew (see Subscriptions below)"),
+    Control(f"{P}/stream/unsubscribe", (_s("host"), _i("port", 1, 65535)),
+            "stop sending to host:port (from that host, or from the host that subscribed it)"),
     Control(f"{P}/stream/frame_rate", (_f("fps", 1, 240),), "activation frames per second", "service.frame_rate"),
     Control(f"{P}/stream/format", (_s("format", ("uint8", "float16")),), "activation payload format", "service.format"),
     Control(f"{P}/stream/source", (_s("source", ("loop", "input")),),
@@ -144,9 +148,15 @@ CONTROLS: tuple[Control, ...] = (
     Control(f"{P}/stream/max_datagram", (_i("bytes", 256, 65507),), "largest datagram sent", "service.max_datagram"),
     Control(f"{P}/stream/summary_top", (_i("k", 0, 256),), "how many most-active neurons the summary names", "service.summary_top"),
     # requests
-    Control(f"{P}/layout/request", (), "send the layer table and the layout positions (to the sender "
-                                        "and the subscribers)"),
-    Control(f"{P}/status/request", (), "send the status now (to the sender and the subscribers)"),
+    Control(f"{P}/layout/request", (_i("chunks", 0, optional=True, repeat=True),),
+            "send the layer table and the layout positions (to the sender and its host's subscriptions, "
+            "within the sender's reply budget), paced for a default receive buffer; with chunk numbers: only "
+            "those position chunks again (the positions keep their frame number while the service runs, so "
+            "they complete a frame that lost some)"),
+    Control(f"{P}/status/request", (), "send the status now (to the sender and its host's subscriptions)"),
+    # access
+    Control(f"{P}/auth", (_s("token"),), "a sender on another machine (service started with --allow-remote) "
+                                         "identifies itself with the shared token before anything else"),
 )
 
 CONTROL_BY_ADDRESS = {c.address: c for c in CONTROLS}
@@ -197,6 +207,9 @@ def parse_args(control: Control, args: Sequence[Any]) -> list[Any]:
             if len(rest) == 1 and rest[0].tag == "[":  # one array: its elements
                 rest = rest[0].value
             if not rest:
+                if spec.optional:
+                    out.append(spec.default)
+                    continue
                 raise ArgumentError(f"{spec.name}: expected one or more values")
             out.append([_convert(spec, v, pos + 1 + k) for k, v in enumerate(rest)])
             pos = len(args)
@@ -265,10 +278,34 @@ and `d`; an `i` must be integral).  OSC 1.1 types are understood: `T`/`F` for an
 for a control without arguments, an array for a list (`i*`); any other type (`m` MIDI, `r`, `t`,
 `c`, `b`) is refused with an error naming the argument.  Address patterns work
 (`/immersions/*/volume`, `/immersions/player/{play,volume}`): the message is applied to every
-control the pattern matches.  Bundles are applied at once, message by message.  Every accepted
+control the pattern matches (a pattern may hold at most 4 `*` and 4 `{...}`).  Bundles are applied at once, message by message.  Every accepted
 control is acknowledged with `/immersions/ack` (its address); a rejected one (unknown address,
 wrong types, out of range, a malformed packet) gets `/immersions/error`, sent to the sender's
 address and to the subscribers, and the service keeps running.
+"""
+
+
+ACCESS_DOC = """## Subscriptions, limits and remote access
+
+- **Renewal.** A subscription lasts `service.subscription_seconds` (default 60 s) after its last
+  `/immersions/stream/subscribe`: a client re-sends the same subscribe every 20 s or so (the
+  bundled clients do) and a client that went away stops being streamed to.  A subscription also
+  ends when sends to it keep failing.  Subscribing an address that is subscribed already only
+  renews it (its kind may change).
+- **Who.** A UDP sender may subscribe addresses of its own host only (any port), and only the
+  subscribed host itself, or the host that subscribed it, may unsubscribe it.
+- **Limits.** At most 64 subscribers and browser viewers together, of which at most 16 viewers;
+  a subscribe beyond that is refused with `/immersions/error` (a silent subscriber frees its slot
+  when its subscription expires).  Answers to a sender (acks, errors, status, layout) are limited
+  per sender host (about 256 KB/s, 1 MB at once) and in total; acks and errors are copied to the
+  subscribers at most 20 times per second.  Sends never wait: a subscriber whose socket buffer is
+  full loses those datagrams, a viewer page that stops reading is disconnected.
+- **Remote access.** The service listens on 127.0.0.1 unless `--host` names another interface,
+  which needs `--allow-remote` and a shared token (`--token`, or a random one printed at start).
+  A sender on another machine sends `/immersions/auth <token>` first (again after
+  `subscription_seconds` of silence); until then its datagrams are dropped unanswered.  A browser
+  on another machine opens `http://HOST:PORT/?token=<token>` once (the page keeps a same-site
+  cookie).  Senders on this machine need no token.
 """
 
 
@@ -297,5 +334,5 @@ def markdown() -> str:
     for m in MESSAGES:
         lines.append(f"| `{m.address}` | `{m.pattern}` | {m.doc} |")
     lines += ["", "Defaults of the settings themselves (frame rate, format, volume, ...) are those of the "
-              "`service` and `optimize` sections of the config (`immersions-osc config`).", ""]
+              "`service` and `optimize` sections of the config (`immersions-osc config`).", "", ACCESS_DOC]
     return "\n".join(lines)

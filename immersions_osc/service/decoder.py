@@ -90,6 +90,7 @@ class ActivationReceiver:
         self.last_loop: Optional[tuple] = None  # (version, step, seconds, target)
         self.malformed = 0  # datagrams or messages that could not be decoded
         self.new_frames = 0  # activation frames completed since the last take_new_frames()
+        self._position_chunks: Optional[tuple[int, int, set]] = None  # (frame, count, chunks seen) of the positions
 
     # --- input ---------------------------------------------------------------------------------------
     def feed_datagram(self, data: bytes) -> bool:
@@ -123,9 +124,16 @@ class ActivationReceiver:
                     self.new_frames += 1
                     return True
             elif address == POSITIONS:
-                done = self._positions.add(parse_chunk(tags, args))
+                chunk = parse_chunk(tags, args)
+                done = self._positions.add(chunk)
                 if done is not None:
                     self.positions = done[1].reshape(-1, 2)
+                    self._position_chunks = None
+                elif self.positions is None:
+                    seen = self._position_chunks
+                    if seen is None or seen[0] != chunk.frame or seen[1] != chunk.count:
+                        seen = self._position_chunks = (chunk.frame, chunk.count, set())
+                    seen[2].add(chunk.chunk)
             elif address == LAYER and tags == "isiii":
                 info = LayerInfo(*args)
                 self.layers[info.index] = info
@@ -144,6 +152,19 @@ class ActivationReceiver:
     def dropped_frames(self) -> int:
         """Activation frames given up because a chunk never came."""
         return self._activations.dropped
+
+    def forget_layout(self) -> None:
+        """Drop the layout (the sender restarted: its layout replaces this one when it arrives)."""
+        self.positions = None
+        self._position_chunks = None
+
+    def missing_position_chunks(self) -> list[int]:
+        """Chunk numbers of the layout positions still missing (none received yet, or the layout
+        complete: []); ``/immersions/layout/request`` with them sends only those again."""
+        if self.positions is not None or self._position_chunks is None:
+            return []
+        _, count, seen = self._position_chunks
+        return [k for k in range(count) if k not in seen]
 
     def take_new_frames(self) -> int:
         n, self.new_frames = self.new_frames, 0

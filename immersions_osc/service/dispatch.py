@@ -8,15 +8,18 @@ rate-limited log line.
 """
 from __future__ import annotations
 
+import logging
 import socket
 from typing import Optional
 
 from ..errors import UserError
 from .controls import CONTROL_BY_ADDRESS, MESSAGES, PREFIX, ArgumentError, Control, parse_args
-from .incoming import AddressMatcher, decode, is_pattern
+from .incoming import AddressMatcher, PatternError, decode, is_pattern
+from .logs import LOGGER
 from .protocol import OSCDecodeError, encode_message
 from .sinks import Send, UdpReply
 
+AUTH = f"{PREFIX}/auth"
 OUTGOING = frozenset(m.address for m in MESSAGES)  # what we send: never answered when it comes back
 MATCH = AddressMatcher(CONTROL_BY_ADDRESS)  # address or pattern -> the controls it names
 
@@ -36,7 +39,7 @@ class ControlDispatch:
             self.handle_datagram(data, self.udp_reply(addr), f"{addr[0]}:{addr[1]}")
 
     def udp_reply(self, addr: tuple[str, int]) -> UdpReply:
-        return UdpReply(lambda: self.sock, addr)
+        return UdpReply(lambda: self.send_sock, addr)
 
     def handle_datagram(self, data: bytes, reply: Optional[Send] = None, origin: str = "?") -> None:
         """Apply every message of a datagram; never raises.  An address pattern applies the message
@@ -49,9 +52,23 @@ class ControlDispatch:
         except Exception as exc:  # whatever else the parser raises: still only this packet's problem
             self._reject(reply, "?", f"malformed OSC packet: {type(exc).__name__}", origin)
             return
+        if not self.access.allowed(getattr(reply, "host", None) if isinstance(reply, UdpReply) else None):
+            # a remote sender that has not sent /immersions/auth: only that message is looked at,
+            # and nothing is answered (no reflection to a spoofed source address)
+            messages = [m for m in messages if m.address == AUTH]
+            if not messages:
+                self.errors(f"dropped a datagram from {origin}: remote sender without /immersions/auth")
+                return
         for message in messages:
             self.messages_received += 1
-            controls = MATCH(message.address)
+            if message.error is not None:
+                self._reject(reply, message.address, f"malformed OSC message: {message.error}", origin)
+                continue
+            try:
+                controls = MATCH(message.address)
+            except PatternError as exc:
+                self._reject(reply, message.address, str(exc), origin)
+                continue
             if not controls:
                 if message.address in OUTGOING:
                     # our own messages (a service subscribed to itself or to another service): answering
@@ -76,6 +93,8 @@ class ControlDispatch:
             self._reject(reply, control.address, f"internal error: {type(exc).__name__}: {exc}", origin)
             return
         self._reply(reply, encode_message(f"{PREFIX}/ack", "s", [control.address]))
+        if LOGGER.isEnabledFor(logging.DEBUG):  # -v: every control applied (rate-limited)
+            self.trace(f"applied {control.address} {' '.join(map(repr, values))} from {origin}")
 
     def _reject(self, reply: Optional[Send], address: str, why: str, origin: str) -> None:
         self.rejected += 1

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..activations import as_layer_tensor, hooked
+from ..activations import hooked
+from ..contract import describe
 from ..errors import UserError
 from ..layout.export import Layout
 
@@ -48,8 +49,8 @@ class NeuronVector:
         """The model's layers must be the layout's, with the same shapes."""
         got = {n: (a.shape[1], a.shape[2] if a.dim() == 4 else 1) for n, a in activations.items()}
         if list(got) != self.layer_names or any(got[n] != self.shapes[n] for n in got):
-            raise UserError("the layout does not belong to this checkpoint (its layers or their sizes differ); "
-                            "make one with `immersions-osc layout --checkpoint ...`")
+            raise UserError("the layout does not belong to this model (its layers or their sizes differ); "
+                            "make one with `immersions-osc layout --checkpoint ...` (or `--model ...`)")
 
     def split(self, indices) -> dict[str, list[int]]:
         """Vector indices grouped by layer: {layer: sorted distinct indices within the layer
@@ -85,14 +86,21 @@ def in_stream_order(layout: Layout, vector: NeuronVector) -> tuple[Layout, Neuro
 
 
 def analysis_window(model, seconds: float, sample_rate: int) -> int:
-    """Samples of audio the model runs on per frame: a whole number of encoder steps (so that the
-    last step ends exactly at the playhead), by default (``seconds`` 0) enough for the deepest
-    layer's receptive field, which makes the activations exactly those of continuous listening."""
-    step = model.scaleogram.cfg.hop_length * model.encoder.time_stride
+    """Samples of audio the model runs on per frame.  The CPC ear: a whole number of encoder steps
+    (so that the last step ends exactly at the playhead), by default (``seconds`` 0) enough for the
+    deepest layer's receptive field, which makes the activations exactly those of continuous
+    listening.  Any other model: ``seconds`` of audio, by default the window its contract states
+    (``window_seconds``, 1 s when unstated)."""
+    from ..model import CPCModel
+
+    if isinstance(model, CPCModel):
+        step = model.step_samples
+        if seconds > 0:
+            return max(1, math.ceil(seconds * sample_rate / step)) * step
+        return model.window_samples
     if seconds > 0:
-        return max(1, math.ceil(seconds * sample_rate / step)) * step
-    steps = model.ar.receptive_field + math.ceil(model.encoder.receptive_field / model.encoder.time_stride)
-    return steps * step
+        return max(1, int(round(seconds * sample_rate)))
+    return describe(model).window
 
 
 @torch.no_grad()
@@ -101,10 +109,10 @@ def current_activations(model, audio: torch.Tensor, vector: NeuronVector) -> np.
     last: dict[str, torch.Tensor] = {}
 
     def keep(layer, module, inputs, output):
-        last[layer] = as_layer_tensor(output)[0, ..., -1].reshape(-1)
+        last[layer] = output[0, ..., -1].reshape(-1)
 
     with hooked(model, keep):
-        model.ar(model.encoder(model.scaleogram(audio.reshape(1, -1))))
+        model(audio.reshape(1, -1))
     flat = torch.cat([last[name] for name in vector.layer_names]).float().cpu().numpy()
     return flat[vector.order]
 
@@ -113,36 +121,72 @@ class LoopAnalysis:
     """Every layer's activations over a whole (circular) loop, computed once when the loop starts
     playing; ``frame(position)`` is then an index lookup instead of a forward pass per frame.
 
-    The model runs on ``[end of the loop (at least the receptive field), the loop]``, the total
-    length a multiple of the deepest layer's time step, so every layer's column j ends exactly at
-    sample ``(j + 1) * stride * hop`` of that input.  The frame at playhead ``p`` takes, for each
-    layer, the last column that ends at or before ``p`` (what has been heard): exactly what
-    :func:`current_activations` gives for a window ending at that column's end, with the loop
+    The CPC ear: the model runs on ``[end of the loop (at least the receptive field), the loop]``,
+    the total length a multiple of the deepest layer's time step, so every layer's column j ends
+    exactly at sample ``(j + 1) * stride * hop`` of that input.  The frame at playhead ``p`` takes,
+    for each layer, the last column that ends at or before ``p`` (what has been heard): exactly
+    what :func:`current_activations` gives for a window ending at that column's end, with the loop
     having played before itself (the steady state of a loop).
+
+    Any other model (whose time axes need not be causal or aligned): ``frames`` windows of
+    ``window`` samples ending at evenly spaced points of the loop (circularly) run in batches, and
+    the frame at playhead ``p`` is the last one ending at or before ``p``: what
+    :func:`current_activations` gives there, on a grid of ``frames`` points per loop.
     """
 
-    def __init__(self, model, loop: np.ndarray, vector: NeuronVector, window: int, device="cpu"):
+    def __init__(self, model, loop: np.ndarray, vector: NeuronVector, window: int, device="cpu",
+                 frames: int = 128, batch: int = 16):
+        from ..model import CPCModel
+
+        self.loop, self.vector = loop, vector
+        self._flat = np.empty(vector.size, np.float32)
+        if not isinstance(model, CPCModel):
+            self._windowed(model, loop, vector, window, device, frames, batch)
+            return
         hop = model.scaleogram.cfg.hop_length
         deepest = hop * model.encoder.time_stride * model.ar.time_stride
         n = len(loop)
         tail = window + (-(window + n) % deepest)
         extended = loop[(np.arange(tail + n) - tail) % n]  # x[k] = loop[(k - tail) mod n]
-        self.loop, self.tail, self.hop, self.vector = loop, tail, hop, vector
+        self.tail, self.hop = tail, hop
         captured: dict[str, torch.Tensor] = {}
 
         def keep(layer, module, inputs, output):
-            captured[layer] = as_layer_tensor(output)[0].reshape(-1, output.shape[-1])  # [C*F, T]
+            captured[layer] = output[0].reshape(-1, output.shape[-1])  # [C*F, T]
 
         audio = torch.from_numpy(np.ascontiguousarray(extended, np.float32)).to(device)
         with torch.no_grad(), hooked(model, keep):
-            model.ar(model.encoder(model.scaleogram(audio[None])))
-        frames = (tail + n) // hop
+            model(audio[None])
+        frames_total = (tail + n) // hop
         self.layers = [captured[name].float().cpu().numpy() for name in vector.layer_names]
-        self.strides = [frames // a.shape[1] for a in self.layers]  # in hops
-        self._flat = np.empty(vector.size, np.float32)
+        self.strides = [frames_total // a.shape[1] for a in self.layers]  # in hops
+        self.grid = None
+
+    def _windowed(self, model, loop, vector, window, device, frames, batch) -> None:
+        n = len(loop)
+        frames = max(1, min(frames, n))
+        ends = (np.arange(1, frames + 1) * n) // frames  # window j ends at sample ends[j] (exclusive)
+        rows = []
+        for lo in range(0, frames, batch):
+            idx = (ends[lo: lo + batch, None] - window + np.arange(window)[None, :]) % n
+            audio = torch.from_numpy(np.ascontiguousarray(loop[idx], np.float32)).to(device)
+            last: dict[str, torch.Tensor] = {}
+
+            def keep(layer, module, inputs, output):
+                last[layer] = output[..., -1].reshape(output.shape[0], -1)
+
+            with torch.no_grad(), hooked(model, keep):
+                model(audio)
+            rows.append(torch.cat([last[name] for name in vector.layer_names], dim=1).float().cpu().numpy())
+        self.grid = np.concatenate(rows)[:, vector.order]  # [frames, neurons], layout order
+        self.ends = ends
 
     def frame(self, position: int) -> np.ndarray:
         """Activations at playhead ``position`` (samples into the loop), layout order."""
+        if self.grid is not None:
+            p = int(position) % len(self.loop)
+            j = int(np.searchsorted(self.ends, p, side="right")) - 1  # last window ending at or before p
+            return self.grid[j % len(self.grid)]
         q = self.tail + int(position) % len(self.loop)
         flat, offsets = self._flat, self.vector.offsets
         for i, (acts, stride) in enumerate(zip(self.layers, self.strides)):

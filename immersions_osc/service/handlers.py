@@ -9,15 +9,17 @@ generator, player, sinks and settings.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import socket
+import time
 
 import torch
 
 from ..errors import UserError
-from ..optimize.start import fit_length, start_clip
+from ..optimize.start import START_KINDS, fit_length, start_clip
 from ..optimize.targets import Target, check_targets, neuron_mask
 from .controls import CONTROLS, OPTIMIZE_FIELDS
-from .sinks import MAX_SINKS, Sink
+from .sinks import Sink, UdpReply
 
 
 class ControlHandlers:
@@ -68,9 +70,14 @@ class ControlHandlers:
 
     # optimization (the OPTIMIZE_FIELDS handlers are made below the class)
     def on_optimize_start(self, kind, reply=None):
-        previous = self.generator.current_loop()
-        self.generator.set_start(start_clip(kind, self.loop_samples, self.sample_rate, self.rng.randrange(1 << 30),
-                                            previous=previous))
+        """silence / noise / previous at once; an audio file on the clip loader's thread (the ack
+        says it was taken, an error follows if it cannot be used)."""
+        if kind in START_KINDS:
+            previous = self.generator.current_loop()
+            self.generator.set_start(start_clip(kind, self.loop_samples, self.sample_rate,
+                                                self.rng.randrange(1 << 30), previous=previous))
+        else:
+            self.clips.request(kind, reply, _describe_sender(reply))
 
     def on_optimize_run(self, on, reply=None):
         self.generator.set_running(bool(on))
@@ -101,18 +108,32 @@ class ControlHandlers:
             raise UserError(f"cannot resolve host {host!r}") from None
 
     def on_stream_subscribe(self, host, port, kind, reply=None):
+        """Subscribe (or renew: the same message again) ``host:port`` for ``subscription_seconds``.
+        A UDP sender may subscribe only an address of its own host (no streaming to a third party)."""
         addr = self._udp_address(host, port)
         own = self.sock.getsockname() if self.sock is not None else None
         if own is not None and port == own[1] and (addr[0] == own[0] or own[0] == "0.0.0.0" or addr[0] == "0.0.0.0"
                                                    or addr[0].startswith("127.") and own[0].startswith("127.")):
             raise UserError("cannot subscribe the service to its own port")
-        self.sinks.add(("udp",) + addr, Sink(self.udp_reply(addr), kind), limit=MAX_SINKS)
+        sender = _sender_host(reply)
+        if sender is not None and not _same_host(sender, addr[0]):
+            raise UserError(f"a client can subscribe only its own host ({sender}), not {addr[0]}")
+        owners = frozenset({addr[0]} | ({reply.host} if isinstance(reply, UdpReply) else set()))
+        self.add_sink(("udp",) + addr, Sink(self.udp_reply(addr), kind, group="udp", owners=owners,
+                                            expires=time.monotonic() + self.scfg.subscription_seconds),
+                      origin=_origin(reply))
 
     def on_stream_unsubscribe(self, host, port, reply=None):
+        """Over UDP, only the subscribed host itself, or the host that subscribed it, may
+        unsubscribe it (a client's one-shot tools send from other ports); in-process callers and
+        the viewer's pages (on this machine, or holding the token) may."""
         addr = self._udp_address(host, port)
-        if ("udp",) + addr not in self.sinks:
+        sink = self.sinks.get(("udp",) + addr)
+        if sink is None:
             raise UserError(f"{host}:{port} is not subscribed")
-        self.remove_sink(("udp",) + addr)
+        if isinstance(reply, UdpReply) and not any(_same_host(reply.host, owner) for owner in sink.owners):
+            raise UserError(f"only the host of {addr[0]}:{addr[1]} (or the host that subscribed it) can unsubscribe it")
+        self.remove_sink(("udp",) + addr, origin=_origin(reply))
 
     def _set_service(self, **changes) -> None:
         self.scfg = dataclasses.replace(self.scfg, **changes)
@@ -133,12 +154,29 @@ class ControlHandlers:
         self._set_service(summary_top=k)
 
     # requests
-    def on_layout_request(self, reply=None):
-        for d in self.layout_datagrams():
-            self._reply(reply, d)
+    def on_layout_request(self, chunks, reply=None):
+        """The layout (or some of its chunks) to the sender and its host's subscriptions, within the
+        sender's reply budget, paced (``pacing.py``)."""
+        datagrams = self.layout_datagrams(chunks)
+        targets = self.sinks.request_targets(reply, datagrams)
+        if targets is None:
+            raise UserError("layout requested too often; try again in a few seconds")
+        if not self.paced.submit(targets, datagrams):
+            raise UserError("layout requests come faster than the layout can be sent; ask again in a moment")
+
+    # access
+    def on_auth(self, token, reply=None):
+        """A remote sender identifies itself with the shared token (service/access.py)."""
+        if not self.access.remote:
+            return  # nothing to authorize: only this machine can reach the service
+        if not self.access.check_token(token):
+            raise UserError("wrong token")
+        host = _sender_host(reply)
+        if host is not None:
+            self.access.authorize(host)
 
     def on_status_request(self, reply=None):
-        self._reply(reply, self.status_datagram())
+        self.sinks.reply_many(reply, [self.status_datagram()])
 
 
 for _name, *_ in OPTIMIZE_FIELDS:  # /immersions/optimize/<field> -> generator.set_params(<field>=value)
@@ -150,6 +188,29 @@ for _name, *_ in OPTIMIZE_FIELDS:  # /immersions/optimize/<field> -> generator.s
     setattr(ControlHandlers, f"on_optimize_{_name}", _make(_name))
 
 
+def _sender_host(reply) -> "str | None":
+    """The IP address a reply goes to (a UDP sender, a viewer page); None for in-process callers."""
+    return getattr(reply, "host", None) if reply is not None else None
+
+
+def _describe_sender(reply) -> str:
+    addr = getattr(reply, "addr", None)
+    return f"{addr[0]}:{addr[1]}" if addr else "?"
+
+
+def _same_host(a: str, b: str) -> bool:
+    try:
+        ia, ib = ipaddress.ip_address(a), ipaddress.ip_address(b)
+    except ValueError:
+        return a == b
+    return ia == ib or (ia.is_loopback and ib.is_loopback)
+
+
 def check_dispatch() -> list[str]:
     """Controls without a handler (should be none; a test checks)."""
     return [c.address for c in CONTROLS if not callable(getattr(ControlHandlers, c.handler, None))]
+
+
+def _origin(reply) -> str:
+    addr = getattr(reply, "addr", None)  # a UDP sender (sinks.UdpReply)
+    return f"{addr[0]}:{addr[1]}" if addr else ""

@@ -20,14 +20,16 @@ before python-osc parses it, and its values typed back after.  A message with a 
 OSC 1.0/1.1 is refused whole (the spec: such a message is discarded), which python-osc would not do.
 
 Bundles are walked here (their elements are applied in order, at once: time tags are not
-scheduled), nesting at most ``MAX_DEPTH`` deep.  Every malformed input raises
-:class:`~.protocol.OSCDecodeError` and nothing else.
+scheduled), nesting at most ``MAX_DEPTH`` deep.  A packet whose structure is broken raises
+:class:`~.protocol.OSCDecodeError` and nothing else; a message whose address can be read but whose
+arguments are malformed comes back with its ``error``, so that only it is refused, by its address.
 """
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_message import OscMessage
@@ -63,6 +65,7 @@ class OscArg:
 class Incoming:
     address: str  # as sent: an address or an address pattern
     args: list[OscArg]
+    error: Optional[str] = None  # why the message (whose address could be read) is malformed
 
 
 def typed(value: Any) -> OscArg:
@@ -116,19 +119,31 @@ def _walk(data: bytes, depth: int) -> Iterator[Incoming]:
 
 
 def _message(data: bytes) -> Incoming:
+    """One message; OSCDecodeError when not even its address can be read, else an Incoming
+    (with ``error`` when the rest is malformed: the sender learns which message was wrong)."""
     if not data.startswith(b"/"):
         raise OSCDecodeError("an OSC message's address must start with '/'")
     try:
         address, index = osc_types.get_string(data, 0)
+    except (osc_types.ParseError, UnicodeDecodeError) as exc:
+        raise OSCDecodeError(f"bad address ({_why(exc)})") from None
+    try:
+        return Incoming(address, _arguments(data, index))
+    except OSCDecodeError as exc:
+        return Incoming(address, [], str(exc))
+
+
+def _arguments(data: bytes, index: int) -> list[OscArg]:
+    try:
         tags, end = osc_types.get_string(data, index) if index < len(data) else (",", index)
     except (osc_types.ParseError, UnicodeDecodeError) as exc:
-        raise OSCDecodeError(f"bad address or type tag string ({_why(exc)})") from None
+        raise OSCDecodeError(f"bad type tag string ({_why(exc)})") from None
     if not tags.startswith(","):
-        raise OSCDecodeError(f"{address}: the type tag string must start with ',', got {tags[:20]!r}")
+        raise OSCDecodeError(f"the type tag string must start with ',', got {tags[:20]!r}")
     tags = tags[1:]
     unknown = sorted(set(tags) - KNOWN_TAGS)
     if unknown:
-        raise OSCDecodeError(f"{address}: unsupported OSC type tag {unknown[0]!r} (OSC 1.1 types: "
+        raise OSCDecodeError(f"unsupported OSC type tag {unknown[0]!r} (OSC 1.1 types: "
                              f"{''.join(sorted(KNOWN_TAGS))})")
     if any(t in tags for t in "cSI"):
         data = data[:index] + data[index:end].translate(RETAG) + data[end:]
@@ -136,13 +151,12 @@ def _message(data: bytes) -> Incoming:
         params = OscMessage(data).params
     except Exception as exc:  # python-osc's ParseError, or a bad UTF-8 string argument
         why = _why(exc)
-        raise OSCDecodeError(f"{address}: " + (f"the message is truncated ({why})" if "too short" in why else why)) \
-            from None
+        raise OSCDecodeError(f"the message is truncated ({why})" if "too short" in why else why) from None
     args = _typed(tags, params)
     if _size(args) > len(data) - end:  # python-osc pads a truncated float with zeros (for Reaktor)
-        raise OSCDecodeError(f"{address}: the message is truncated (its arguments need {_size(args)} bytes, "
+        raise OSCDecodeError(f"the message is truncated (its arguments need {_size(args)} bytes, "
                              f"{len(data) - end} were sent)")
-    return Incoming(address, args)
+    return args
 
 
 def _why(exc: Exception) -> str:
@@ -210,13 +224,36 @@ class AddressMatcher:
         self._cache: dict[str, list[Any]] = {}
 
     def __call__(self, address: str) -> list[Any]:
+        """The targets ``address`` names; PatternError for a pattern too costly to match."""
         found = self._cache.get(address)
         if found is None:
-            found = [h.args[0] for h in self.dispatcher.handlers_for_address(address)]
+            found = [h.args[0] for h in self.dispatcher.handlers_for_address(simplify_pattern(address))]
             if len(self._cache) >= self.cache_size:
                 self._cache.clear()
             self._cache[address] = found
         return list(found)
+
+
+class PatternError(ValueError):
+    """An address pattern the service will not match (too long, too many wildcards)."""
+
+
+MAX_PATTERN = 256  # characters; no address of the service is near that long
+MAX_STARS = 4  # '*' and '{...}' each, after simplification: python-osc matches with a backtracking
+MAX_BRACES = 4  # regular expression, and a pattern like '*?*?*?*?*?*?*?*?' costs it seconds
+
+
+def simplify_pattern(address: str) -> str:
+    """The same pattern, cheaper to match: a run of '*' and '?' becomes its '?'s then one '*'
+    ('**' = '*', '*?' = '?*'); PatternError when it is still too costly."""
+    if not is_pattern(address):
+        return address
+    if len(address) > MAX_PATTERN:
+        raise PatternError(f"address pattern longer than {MAX_PATTERN} characters")
+    out = re.sub(r"[*?]{2,}", lambda m: "?" * m.group().count("?") + ("*" if "*" in m.group() else ""), address)
+    if out.count("*") > MAX_STARS or out.count("{") > MAX_BRACES:
+        raise PatternError(f"address pattern with more than {MAX_STARS} '*' or {MAX_BRACES} '{{...}}'")
+    return out
 
 
 def _noop(*_):  # the dispatcher only routes; the service applies (with its own argument checking)

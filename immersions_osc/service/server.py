@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import collections
 import copy
+import logging
 import os
 import random
 import socket
@@ -29,37 +30,59 @@ import torch
 from ..config import Config
 from ..errors import UserError
 from ..optimize.generator import LoopGenerator
-from ..optimize.start import start_clip
+from ..optimize.start import fit_length, start_clip
 from ..optimize.targets import Target, check_targets
 from .controls import PREFIX
+from .access import Access
+from .clips import ClipLoader
 from .dispatch import ControlDispatch
 from .engine import LoopAnalysis, NeuronVector, analysis_window, in_stream_order
 from .handlers import ControlHandlers, check_dispatch
-from .logs import Log, RateLimitedLog
+from .logs import LOGGER, Log, RateLimitedLog
+from .pacing import PacedSender
 from .player import LoopPlayer
 from .sinks import Send, Sink, Sinks
 from .streaming import Streaming, describe_targets, write_wav
 
+EVENT_BURST = 10  # subscribe/unsubscribe/viewer lines logged per error_log_interval before rate limiting
 __all__ = ["Service", "Sink", "check_dispatch", "describe_targets", "write_wav"]
 
 
 class Service(ControlDispatch, ControlHandlers, Streaming):
-    def __init__(self, cfg: Config, log: Log = print, record_seconds: float = 0.0):
+    def __init__(self, cfg: Config, log: Optional[Log] = None, record_seconds: float = 0.0):
+        """``log``: where every line goes instead of the ``immersions_osc.service`` logger (tests
+        pass a callable that drops them)."""
         from ..checkpoint import load_model
         from ..device import resolve_device
         from ..layout.export import load_layout
 
-        self.cfg, self.scfg, self.log = cfg, cfg.service, log
-        self.errors = RateLimitedLog(log, self.scfg.error_log_interval)
-        torch.set_num_threads(self.scfg.torch_threads)
+        self.cfg, self.scfg = cfg, cfg.service
+        self.log = log or LOGGER.info  # what the operator wants to know
+        self.warn = log or LOGGER.warning  # what went wrong on the service's side
+        # what clients provoke: rejected messages and failures (warnings), subscribes, unsubscribes
+        # and viewer connections (one line each, up to EVENT_BURST per interval), rate-limited
+        self.errors = RateLimitedLog(log or LOGGER.warning, self.scfg.error_log_interval)
+        self.events = RateLimitedLog(log or LOGGER.info, self.scfg.error_log_interval, burst=EVENT_BURST)
+        self.trace = RateLimitedLog(log or LOGGER.debug, self.scfg.error_log_interval, burst=EVENT_BURST)
+        if self.scfg.torch_threads:  # else the thread policy the command applied (immersions_osc/threads.py)
+            torch.set_num_threads(self.scfg.torch_threads)
         self.device = resolve_device(self.scfg.device)
-        self.model, model_cfg, _ = load_model(self.scfg.checkpoint, self.device)
+        if self.scfg.model:  # the user's own network (immersions_osc/contract.py)
+            from ..contract import default_layout_path, describe, load
+
+            self.model = load(self.scfg.model, self.device)
+            self.sample_rate = describe(self.model).sample_rate
+            layout_path = self.scfg.layout or default_layout_path(self.scfg.model)
+            if not os.path.isfile(layout_path):
+                self._make_layout(layout_path)
+        else:
+            self.model, model_cfg, _ = load_model(self.scfg.checkpoint, self.device)
+            self.sample_rate = model_cfg.scaleogram.sample_rate
+            layout_path = self.scfg.layout or os.path.splitext(self.scfg.checkpoint)[0] + "_layout.npz"
         self.model.eval()
         # the activation stream runs its own copy: forward hooks are per module, and the optimizer
         # thread's hooks must never see the stream's (gradient-free) forward passes
         self.stream_model = copy.deepcopy(self.model).eval()
-        self.sample_rate = model_cfg.scaleogram.sample_rate
-        layout_path = self.scfg.layout or os.path.splitext(self.scfg.checkpoint)[0] + "_layout.npz"
         layout = load_layout(layout_path)
         self.layout, self.vector = in_stream_order(layout, NeuronVector.from_layout(layout))
         self.loop_samples = int(self.scfg.loop_seconds * self.sample_rate)
@@ -79,7 +102,9 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
         self.player.queue(self.playable(start), 0)
         self.audio = None
         self.jackd = None
-        self.sinks = Sinks()
+        self.clips: Optional[ClipLoader] = None  # started with the service
+        self.access = Access(self.scfg.allow_remote, self.scfg.token, self.scfg.subscription_seconds)
+        self.sinks = Sinks(on_expire=lambda key, sink, why: self._sink_event(key, sink, f"expired ({why})", ""))
         self._control_lock = threading.RLock()
         self.frames_sent = 0
         self.messages_received = 0
@@ -87,7 +112,11 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
         self.loops_written = 0
         self._fps = 0.0
         self._frame = 0
-        self._layout_frame = 0
+        # the layout's frame number: fixed for this run, above the last run's (the clients'
+        # assemblers take a restarted service's layout as new)
+        self.layout_frame = int(time.time()) % (1 << 30)
+        self._layout_npz: Optional[bytes] = None
+        self.paced = PacedSender(on_error=self.errors)  # bursts (the layout) at a pace clients can take
         self._to_write: collections.deque = collections.deque(maxlen=8)  # published loops to write out
         self._published: dict[int, tuple[int, str]] = {}  # version -> the targets it was optimized for
         self._analyses: list[LoopAnalysis] = []  # newest first: queued, playing, previous
@@ -96,7 +125,19 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
         self._threads: list[threading.Thread] = []
         self._started = time.monotonic()
         self.sock: Optional[socket.socket] = None
+        self.send_sock: Optional[socket.socket] = None  # the control socket, non-blocking: sends never wait
         self.rng = random.Random(cfg.optimize.seed)
+
+    def _make_layout(self, path: str) -> None:
+        """Lay out a ``--model`` that has no layout yet (once; later starts load the file)."""
+        from ..layout.build import build_layout
+        from ..layout.export import save_layout
+
+        self.log(f"no layout at {path}: laying out {self.scfg.model} (once; later starts read the file)")
+        result = build_layout(self.model, self.cfg.layout, self.device, clips=4, quiet=True, log=self.log,
+                              cache=os.path.splitext(path)[0] + ".graph.npz", source=self.scfg.model)
+        save_layout(path, result.layout)
+        self.log(f"layout: {result.layout.positions.shape[0]:,} neurons in {result.seconds:.1f} s -> {path}")
 
     # --- life cycle ------------------------------------------------------------------------------------
     def start(self) -> "Service":
@@ -111,6 +152,8 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
             self.sock.bind((s.host, s.port))
             self.sock.settimeout(0.2)
+            self.send_sock = self.sock.dup()
+            self.send_sock.setblocking(False)
         except OSError as exc:
             raise UserError(f"cannot listen on UDP {s.host}:{s.port} ({exc.strerror or exc}); is another "
                             f"service running? choose another port with --port") from None
@@ -130,11 +173,13 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
                 if s.audio == "jack":
                     self.close()
                     raise
-                self.log(f"audio: {exc}.\n       Continuing without sound output"
-                         + (f"; every new loop is written to {s.loops_dir}/" if s.loops_dir else "."))
+                self.warn(f"audio: {exc}. Continuing without sound output"
+                          + (f"; every new loop is written to {s.loops_dir}/" if s.loops_dir else "."))
         if self.audio is None:
             self.audio = ClockAudio(self.player, log=self.log).start()
+        self.clips = ClipLoader(self._load_clip, self._clip_ready, self._clip_failed)
         self.generator.start()
+        self.paced.start()
         for name, target in (("immersions-osc-in", self._serve), ("immersions-activations", self._stream),
                              ("immersions-status", self._status_loop)):
             t = threading.Thread(target=target, name=name, daemon=True)
@@ -142,20 +187,29 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
             self._threads.append(t)
         self.log(f"listening for OSC on udp://{s.host}:{self.port}; streams to subscribers "
                  f"({PREFIX}/stream/subscribe host port); addresses in docs/osc.md")
+        if self.access.remote:
+            self.log(f"remote access is on: senders on other machines send {PREFIX}/auth with the token "
+                     f"{self.access.token} first (docs/osc.md, 'Remote access')")
         return self
 
     def close(self) -> None:
         """Stop everything, save the current loop (loops_dir/last_loop.wav)."""
         self._stop.set()
         self.generator.stop()
+        if self.clips is not None:
+            self.clips.close()
         for t in self._threads:
             t.join(5.0)
         self._threads.clear()
+        self.paced.close()
         if self.audio is not None:
             self.audio.close()
         if self.sock is not None:
             self.sock.close()
             self.sock = None
+        if self.send_sock is not None:
+            self.send_sock.close()
+            self.send_sock = None
         if self.jackd is not None:
             self.jackd.terminate()
             try:
@@ -169,18 +223,47 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
                 write_wav(os.path.join(self.scfg.loops_dir, "last_loop.wav"),
                           self.generator.latest().audio.numpy(), self.sample_rate)
             except OSError as exc:
-                self.log(f"could not save the last loop: {exc}")
+                self.warn(f"could not save the last loop: {exc}")
+
+    # --- start clips from files (the clip loader's thread) -------------------------------------------------
+    def _load_clip(self, path: str) -> "torch.Tensor":
+        return start_clip(path, self.loop_samples, self.sample_rate, detail=False)
+
+    def _clip_ready(self, clip: "torch.Tensor") -> None:
+        with self._control_lock:  # the loop length may have changed while it loaded
+            self.generator.set_start(fit_length(clip, self.loop_samples))
+
+    def _clip_failed(self, why: str, reply, origin: str) -> None:
+        self._reject(reply, f"{PREFIX}/optimize/start", why, origin)
 
     @property
     def xruns(self) -> int:
         return getattr(self.audio, "xruns", 0)
 
     # --- sinks -------------------------------------------------------------------------------------------
-    def add_sink(self, key: object, sink: Sink) -> None:
-        self.sinks.add(key, sink)
+    def add_sink(self, key: object, sink: Sink, limit: Optional[int] = None, origin: str = "") -> None:
+        """Register a sink (logged: "subscriber HOST:PORT (all) subscribed", "viewer PEER connected");
+        beyond ``limit`` sinks a new one is a UserError."""
+        new = key not in self.sinks
+        self.sinks.add(key, sink, limit=limit)
+        if new:
+            self._sink_event(key, sink, "connected" if sink.group == "viewer" else "subscribed", origin)
 
-    def remove_sink(self, key: object) -> None:
-        self.sinks.remove(key)
+    def remove_sink(self, key: object, origin: str = "") -> None:
+        sink = self.sinks.get(key)
+        if sink is not None:
+            self.sinks.remove(key)
+            self._sink_event(key, sink, "disconnected" if sink.group == "viewer" else "unsubscribed", origin)
+
+    def _sink_event(self, key: object, sink: Sink, what: str, origin: str) -> None:
+        """Subscribers and viewers: one info line each; the service's own sinks (the viewer's
+        snapshot taker, the demo's counter) only at debug level."""
+        external = sink.group in ("udp", "viewer")
+        if not external and not LOGGER.isEnabledFor(logging.DEBUG):
+            return
+        (self.events if external else self.trace)(
+            f"{_describe(key, sink, kind=what != 'unsubscribed')} {what}" + (f" (asked by {origin})" if origin else "")
+            + f"; {self.sinks.counted()} subscribers and viewers")
 
     def broadcast(self, datagrams: list[bytes], blobs: bool = False) -> None:
         self.sinks.broadcast(datagrams, blobs)
@@ -188,3 +271,11 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
     def _reply(self, reply: Optional[Send], datagram: bytes) -> None:
         """To the sender (when it is not a subscriber already) and to every subscriber."""
         self.sinks.reply(reply, datagram)
+
+
+def _describe(key: object, sink: Sink, kind: bool = True) -> str:
+    if sink.group == "udp" and isinstance(key, tuple) and len(key) == 3:
+        return f"subscriber {key[1]}:{key[2]}" + (f" ({sink.kind})" if kind else "")
+    if sink.group == "viewer":
+        return f"viewer {getattr(key, 'peer', key)}"
+    return f"sink {key!r} ({sink.kind})"

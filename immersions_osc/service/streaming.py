@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ..atomic import atomic_write_bytes
+from ..errors import UserError
 from ..optimize.generator import PublishedLoop
 from ..optimize.targets import Target
 from .controls import PREFIX
@@ -46,22 +47,46 @@ def write_wav(path: str, audio: np.ndarray, sample_rate: int) -> None:
 
 class Streaming:
     # --- messages ------------------------------------------------------------------------------------
-    def layout_datagrams(self) -> list[bytes]:
+    def layout_datagrams(self, chunks: Optional[list[int]] = None) -> list[bytes]:
+        """The layer table and the position chunks; ``chunks``: only these position chunks.  The
+        positions are one frame whose number stays the same while the service runs (a client
+        completes it from chunks of several requests; a restarted service numbers it anew)."""
+        positions = np.asarray(self.layout.positions, np.float32).reshape(-1)
+        vector = encode_vector(f"{PREFIX}/layout/positions", self.layout_frame, positions, "float32",
+                               self.scfg.max_datagram)
+        if chunks is not None:
+            bad = [c for c in chunks if c >= len(vector)]
+            if bad:
+                raise UserError(f"chunk {bad[0]} out of range (0..{len(vector) - 1} at max_datagram "
+                                f"{self.scfg.max_datagram})")
+            return [vector[c] for c in sorted(set(chunks))]
         out = []
         for i, name in enumerate(self.vector.layer_names):
             c, f = self.vector.shapes[name]
             out.append(encode_message(f"{PREFIX}/layout/layer", "isiii",
                                       [i, name, int(self.vector.offsets[i]), c, f]))
-        self._layout_frame += 1
+        return out + vector
+
+    def layout_npz(self) -> bytes:
+        """The layout (in stream order) as an ``.npz`` file's bytes; made once."""
+        if self._layout_npz is None:
+            from ..layout.export import layout_npz_bytes
+
+            self._layout_npz = layout_npz_bytes(self.layout)
+        return self._layout_npz
+
+    def layout_json(self) -> dict:
+        """The layout as ``/immersions/layout/*`` carries it: frame, layer table, positions x0 y0 x1 y1 ..."""
+        layers = [{"index": i, "name": name, "offset": int(self.vector.offsets[i]), "channels": c, "frequencies": f}
+                  for i, name in enumerate(self.vector.layer_names) for c, f in [self.vector.shapes[name]]]
         positions = np.asarray(self.layout.positions, np.float32).reshape(-1)
-        out += encode_vector(f"{PREFIX}/layout/positions", self._layout_frame, positions, "float32",
-                             self.scfg.max_datagram)
-        return out
+        return {"frame": self.layout_frame, "neurons": len(positions) // 2, "layers": layers,
+                "positions": positions.tolist()}
 
     def status_values(self) -> list:
         g = self.generator.stats
         return [self._fps, g.steps_per_second, self.xruns, describe_targets(self.targets), g.published,
-                int(self.player.playing), self.player.volume, len(self.sinks), time.monotonic() - self._started]
+                int(self.player.playing), self.player.volume, self.sinks.counted(), time.monotonic() - self._started]
 
     def status_datagram(self) -> bytes:
         return encode_message(f"{PREFIX}/status", "ffisiifif", self.status_values())
@@ -142,6 +167,7 @@ class Streaming:
     def _status_loop(self) -> None:
         last_version, next_status = self.player.version, time.monotonic()
         while not self._stop.wait(0.02):
+            self.sinks.expire()
             if self.player.version != last_version:
                 last_version = self.player.version
                 loop, _ = self.player.playhead()

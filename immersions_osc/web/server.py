@@ -1,7 +1,8 @@
-"""The browser viewer's server: HTTP for the page, a WebSocket for the OSC datagrams.
+"""The browser viewer's server: HTTP for the page, a WebSocket for the OSC datagrams, both on one
+port, served by the maintained ``websockets`` library (its threaded sync server: HTTP/1.1 request
+parsing, the RFC 6455 handshake, framing, masking, fragmentation, close codes, ping/pong).
 
-``WebServer(service, host, port).start()`` serves, from background threads (standard library
-``http.server``; one thread per connection):
+``WebServer(service, host, port).start()`` answers:
 
 =====================  ==========================================================================
 ``/``                  the page (``static/index.html``; its ES modules and CSS under ``/static/``)
@@ -15,67 +16,97 @@
                        (run-length), layout animation size, sample rate
 ``/controls.json``     the control table (``service/controls.py``) with the current values, so the
                        page never hard-codes addresses or ranges
+``/layout.npz``        the layout file (neurons in stream order), for clients that fetch it over HTTP
+                       instead of as OSC chunks (TouchDesigner, a script)
+``/layout.json``       the layout as ``/immersions/layout/*`` carries it: frame, layer table,
+                       positions x0 y0 x1 y1 ...
 ``/animation.bin``     the layout's time snapshots, float32 little-endian [T, N, 2] (404 when T = 0)
 ``/loop.json``         the loop playing: version, seconds, playhead (seconds), scaleogram size
 ``/scaleogram.png``    that loop's scaleogram (low frequencies at the bottom)
-``/snapshot.png``      the next activation frame drawn on the layout, server side (``?size=``)
+``/snapshot.png``      the next activation frame drawn on the layout, server side (``?size=``
+                       64..2048; one drawn at a time, a request while one is drawn gets 503)
 =====================  ==========================================================================
 
-A malformed WebSocket frame is handled like a malformed OSC datagram: logged (rate-limited, the
-service's error log), never raised; the RFC requires that connection to be closed (close code
-1002/1009 with the reason), the page reconnects.  A malformed OSC datagram in a well-formed
-message is answered with ``/immersions/error`` on that socket, as over UDP.
+Who may ask (see ``service/access.py``):
+
+* the ``Host`` header must name this machine (``localhost``, ``127.0.0.1``, ``::1``) or the bound
+  address, so a page whose domain re-resolves to 127.0.0.1 (DNS rebinding) is refused;
+* a request another web site makes (``Sec-Fetch-Site: cross-site``, e.g. an ``<img>`` on some
+  page) is refused, and a WebSocket must come from the viewer's own origin;
+* with ``--allow-remote`` every request needs the shared token: ``/?token=...`` once, after which
+  a ``SameSite=Strict`` HttpOnly cookie carries it (requests from this machine need none).
+
+Limits: the viewers count with the UDP subscribers under the service's one limit (checked and
+registered in one step); a page gets at most ``MAX_MESSAGE`` bytes per message from it; what
+waits for a page is at most ``MAX_BACKLOG`` bytes (beyond, datagrams are dropped); a send blocked
+for ``SEND_TIMEOUT`` seconds (a page that stopped reading) ends that connection, and ``close``
+never waits on a stalled page.  A malformed WebSocket frame closes that connection with the
+RFC's code (1002, 1009, ...) and a rate-limited log line; the page reconnects.
 """
 from __future__ import annotations
 
 import collections
+import email.utils
+import hmac
+import http
 import json
+import logging
 import os
 import socket
+import struct
 import threading
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Optional
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed, ConnectionClosedError
+from websockets.http11 import Request, Response
+from websockets.sync.server import ServerConnection, serve
 
+from ..errors import UserError
+from ..service.access import is_loopback_address
 from ..service.controls import CONTROLS, OPTIMIZE_FIELDS, PREFIX
 from ..service.protocol import FrameAssembler, OSCDecodeError
-from .websocket import (GOING_AWAY, ConnectionClosed, HandshakeError, ProtocolError, WebSocket,
-                        check_request)
 
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                  ".css": "text/css; charset=utf-8", ".json": "application/json", ".png": "image/png",
                  ".svg": "image/svg+xml"}
-MAX_VIEWERS = 16  # pages connected at once
 LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
 MAX_MESSAGE = 4 << 20  # largest WebSocket message accepted from a page (a selection of 10^5 neurons is ~0.6 MB)
 MAX_BACKLOG = 8 << 20  # bytes queued for one page before its datagrams are dropped (a slow tab)
+SEND_TIMEOUT = 2.0  # seconds a send to a page may block before that connection is dropped
+REQUEST_TIMEOUT = 10  # seconds for a request (and a WebSocket handshake) to arrive
+SNAPSHOT_SIZES = (64, 2048)
 START_CLIPS = ("noise", "silence", "previous")
+COOKIE = "immersions_token"
+MALFORMED_CODES = (1002, 1007, 1009)  # protocol error, bad data, too big: what the server closes with
 
 
 class _Viewer:
     """One connected page: a sink whose ``send`` never blocks the service (a queue + writer thread)."""
 
-    def __init__(self, ws: WebSocket, peer: str):
-        self.ws, self.peer = ws, peer
+    def __init__(self, connection: ServerConnection, peer: str, host: str):
+        self.connection, self.peer, self.host = connection, peer, host
         self._queue: collections.deque[bytes] = collections.deque()
         self._bytes = 0
         self._cond = threading.Condition()
         self.closed = False
+        self.ready = False  # the layout is queued first; stream datagrams before that are not kept
         self.dropped = 0
         self._writer = threading.Thread(target=self._write, name=f"immersions-web-out {peer}", daemon=True)
         self._writer.start()
 
-    def send(self, datagram: bytes) -> None:
+    def send(self, datagram: bytes, first: bool = False) -> None:
         with self._cond:
             if self.closed:
                 raise OSError("viewer disconnected")
+            if not (self.ready or first):
+                return
             if self._bytes + len(datagram) > MAX_BACKLOG:
                 self.dropped += 1
-                raise OSError("viewer is too far behind; datagram dropped")
+                raise BlockingIOError("viewer is too far behind; datagram dropped")
             self._queue.append(datagram)
             self._bytes += len(datagram)
             self._cond.notify()
@@ -90,9 +121,10 @@ class _Viewer:
                 datagram = self._queue.popleft()
                 self._bytes -= len(datagram)
             try:
-                self.ws.send_binary(datagram)
-            except (OSError, ConnectionClosed):
+                self.connection.send(datagram)
+            except Exception:  # closed, or blocked past SEND_TIMEOUT (the socket's send timeout)
                 self.stop()
+                self.connection.close_socket()
                 return
 
     def stop(self) -> None:
@@ -102,44 +134,78 @@ class _Viewer:
             self._cond.notify_all()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    web: "WebServer"
+class _QuietLog(logging.Handler):
+    """websockets' own log lines (failed handshakes, connection errors) go to the service's
+    rate-limited error log as one line, never as a traceback."""
+
+    def __init__(self, errors):
+        super().__init__(logging.WARNING)
+        self.errors = errors
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            why = f": {record.exc_info[1]!r}" if record.exc_info and record.exc_info[1] is not None else ""
+            self.errors(f"viewer connection: {record.getMessage()}{why}")
+        except Exception:
+            pass
 
 
 class WebServer:
     def __init__(self, service, host: str = "127.0.0.1", port: int = 8130, log=None):
         self.service, self.host, self.port = service, host, port
         self.log = log or getattr(service, "log", print)
-        self.httpd: Optional[_Server] = None
+        access = getattr(service, "access", None)
+        self.token = access.token if access is not None and access.remote else ""
+        self.server = None
         self._thread: Optional[threading.Thread] = None
         self.viewers: dict[_Viewer, None] = {}
         self._lock = threading.Lock()
+        self._sockets: set[socket.socket] = set()  # every accepted connection (closed at shutdown)
         self._scaleogram_lock = threading.Lock()
         self._scaleogram_cache: Optional[tuple[int, bytes]] = None
+        self._snapshot_lock = threading.Lock()
+        self.snapshots_refused = 0
         self.connections = 0
         self.messages_received = 0
         self.malformed = 0  # WebSocket protocol errors (connections closed because of them)
+        self.refused = 0  # requests refused by the Host / site / token checks
         self.warmed = threading.Event()
+        self._logger = logging.getLogger(f"immersions.web.{id(self)}")
+        self._logger.propagate = False
+        self._logger.setLevel(logging.WARNING)
+        self._logger.addHandler(_QuietLog(service.errors))
 
     # --- life cycle ------------------------------------------------------------------------------------
     def start(self) -> "WebServer":
-        from ..errors import UserError
-
         try:
-            self.httpd = _Server((self.host, self.port), _Handler)
+            self.server = serve(self._serve_websocket, self.host, self.port, process_request=self._process_request,
+                                server_header="immersions-viewer", compression=None, max_size=MAX_MESSAGE,
+                                max_queue=4, open_timeout=REQUEST_TIMEOUT, ping_interval=20, ping_timeout=20,
+                                close_timeout=1, logger=self._logger)
         except OSError as exc:
             raise UserError(f"cannot serve the viewer on http://{self.host}:{self.port}/ "
                             f"({exc.strerror or exc}); choose another port with --web-port") from None
-        self.httpd.web = self
-        self.port = self.httpd.server_address[1]
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.2},
-                                        name="immersions-web", daemon=True)
+        self.port = self.server.socket.getsockname()[1]
+        handle = self.server.handler
+
+        def handler(sock: socket.socket, addr) -> None:  # every accepted TCP connection
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)  # a dead peer is noticed
+            # a page that stops reading blocks a send for at most SEND_TIMEOUT (then it is dropped)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO,
+                            struct.pack("ll", int(SEND_TIMEOUT), int(SEND_TIMEOUT % 1 * 1e6)))
+            with self._lock:
+                self._sockets.add(sock)
+            try:
+                handle(sock, addr)
+            finally:
+                with self._lock:
+                    self._sockets.discard(sock)
+        self.server.handler = handler
+        self._thread = threading.Thread(target=self.server.serve_forever, name="immersions-web", daemon=True)
         self._thread.start()
         self.warmed = threading.Event()
         threading.Thread(target=self._warm_up, name="immersions-web-warm-up", daemon=True).start()
-        self.log(f"viewer: {self.url}")
+        self.log(f"viewer: {self.url}" + (f"?token={self.token} (from another machine)" if self.token else ""))
         return self
 
     def _warm_up(self) -> None:
@@ -154,54 +220,72 @@ class WebServer:
 
     @property
     def url(self) -> str:
-        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
         return f"http://{host}:{self.port}/"
 
-    def close(self) -> None:
-        if self.httpd is not None:
-            self.httpd.shutdown()
-            self.httpd.server_close()
+    def close(self, timeout: float = 2.0) -> None:
+        """Stop serving; pages get a close frame (1001).  Never waits on a page that stopped reading:
+        after ``timeout`` seconds every connection still open is shut down."""
+        if self.server is None:
+            return
         with self._lock:
             viewers = list(self.viewers)
         for v in viewers:
             self.service.remove_sink(v)
             v.stop()
-            v.ws.close(GOING_AWAY, "service stopping")
+        closer = threading.Thread(target=self.server.shutdown, name="immersions-web-close", daemon=True)
+        closer.start()
+        closer.join(timeout)
+        if closer.is_alive():  # a stalled page (its close frame cannot be written) or a slow request
+            with self._lock:
+                sockets = list(self._sockets)
+            for sock in sockets:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            closer.join(timeout)
         if self._thread is not None:
-            self._thread.join(5.0)
-        self.httpd, self._thread = None, None
+            self._thread.join(timeout)
+        self.server, self._thread = None, None
 
     # --- the WebSocket -----------------------------------------------------------------------------------
-    def serve_websocket(self, ws: WebSocket, peer: str) -> None:
-        """The page's connection, until it ends (runs in the HTTP handler's thread)."""
-        from ..service.server import Sink
+    def _serve_websocket(self, connection: ServerConnection) -> None:
+        """The page's connection, until it ends (runs in the connection's thread)."""
+        from ..service.sinks import Sink
 
-        viewer = _Viewer(ws, peer)
+        peer_addr = connection.remote_address
+        peer = f"{peer_addr[0]}:{peer_addr[1]}"
+        viewer = _Viewer(connection, peer, peer_addr[0])
+        try:
+            self.service.add_sink(viewer, Sink(viewer.send, "all", group="viewer"))  # logged there
+        except UserError as exc:
+            viewer.stop()
+            connection.close(1013, str(exc)[:120])  # try again later
+            return
         with self._lock:
             self.viewers[viewer] = None
             self.connections += 1
         try:
             for d in self.service.layout_datagrams() + [self.service.status_datagram()]:
-                viewer.send(d)
-            self.service.add_sink(viewer, Sink(viewer.send, "all"))
-            while True:
-                _, data = ws.receive()
+                viewer.send(d, first=True)
+            viewer.ready = True
+            for data in connection:
                 self.messages_received += 1
                 if isinstance(data, str):  # the protocol is binary: text is handled as malformed OSC
                     data = data.encode("utf-8")
                 self.service.handle_datagram(data, viewer.send, f"ws {peer}")
-        except ProtocolError as exc:
-            self.malformed += 1
-            self.service.errors(f"malformed WebSocket message from {peer}: {exc} (connection closed, "
-                                f"code {exc.code})")
-        except ConnectionClosed:
-            pass
-        except OSError:
+        except ConnectionClosedError as exc:
+            sent = exc.sent.code if exc.sent is not None else None
+            if exc.rcvd is None and sent in MALFORMED_CODES:
+                self.malformed += 1
+                self.service.errors(f"malformed WebSocket message from {peer}: {exc.sent.reason} "
+                                    f"(connection closed, code {sent})")
+        except (ConnectionClosed, OSError):
             pass
         finally:
             self.service.remove_sink(viewer)
             viewer.stop()
-            ws.close()
             with self._lock:
                 self.viewers.pop(viewer, None)
 
@@ -295,7 +379,9 @@ class WebServer:
                 # the scaleogram holds no state and no hooks: the stream model's serves every thread
                 audio = torch.from_numpy(np.ascontiguousarray(loop, np.float32)).to(self.service.device)
                 with torch.no_grad():
-                    log_power = self.service.stream_model.scaleogram(audio[None])
+                    from ..contract import spectrum
+
+                    log_power = spectrum(self.service.stream_model, audio[None])
                 png = encode_png(scaleogram_image(log_power[0, 0].cpu().numpy(), scale=2))
             self._scaleogram_cache = (version, png)
             return png, version
@@ -319,7 +405,7 @@ class WebServer:
                 done.set()
 
         key = object()
-        self.service.add_sink(key, Sink(take, "all"))
+        self.service.add_sink(key, Sink(take, "all"))  # internal: not counted against the limit
         try:
             done.wait(timeout)
         finally:
@@ -327,132 +413,135 @@ class WebServer:
         return result[0] if result else None
 
     def snapshot_png(self, size: int = 1024) -> Optional[bytes]:
+        """The next frame drawn at ``size`` pixels; None when no frame came.  One at a time (each
+        draws a size x size picture): raises BlockingIOError while another is being drawn."""
         from ..images import encode_png
         from ..layout.render import activation_image
 
-        frame = self.next_frame()
-        if frame is None:
-            return None
-        return encode_png(activation_image(self.service.layout.positions, frame, size=size))
+        if not self._snapshot_lock.acquire(blocking=False):
+            self.snapshots_refused += 1
+            raise BlockingIOError("a snapshot is being drawn")
+        try:
+            frame = self.next_frame()
+            if frame is None:
+                return None
+            return encode_png(activation_image(self.service.layout.positions, frame, size=size))
+        finally:
+            self._snapshot_lock.release()
 
+    # --- HTTP ----------------------------------------------------------------------------------------
+    def _refusal(self, connection: ServerConnection, request: Request) -> Optional[Response]:
+        """403/401 for a request this viewer must not answer (see the module's doc), else None."""
+        headers = request.headers
+        peer = connection.remote_address[0]
+        host = urlsplit("//" + headers.get("Host", "")).hostname or ""
+        if self.host not in ("", "0.0.0.0", "::") and host not in LOCAL_NAMES and host != self.host:
+            return _text(403, "requests must address this machine as localhost / 127.0.0.1")
+        if headers.get("Sec-Fetch-Site", "") == "cross-site":
+            return _text(403, "requests from another web site are refused")
+        origin = headers.get("Origin")
+        if origin is not None and urlsplit(origin).netloc != headers.get("Host", ""):
+            return _text(403, "requests from another origin are refused")
+        if self.token and not is_loopback_address(peer):
+            given = _cookie(headers, COOKIE) or parse_qs(urlsplit(request.path).query).get("token", [None])[0]
+            if given is None or not hmac.compare_digest(given.encode("utf-8", "replace"), self.token.encode()):
+                return _text(401, "this viewer needs the service's token: open /?token=TOKEN "
+                                  "(printed when the service started)")
+        return None
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-    server_version = "immersions-viewer"
-
-    def log_message(self, format, *args):  # quiet: errors go through the service's log
-        pass
-
-    def _send(self, status: int, body: bytes, content_type: str, headers: Optional[dict] = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _json(self, data: dict) -> None:
-        self._send(200, json.dumps(data).encode("utf-8"), "application/json")
-
-    def _error(self, status: int, text: str) -> None:
-        self._send(status, (text + "\n").encode("utf-8"), "text/plain; charset=utf-8")
-
-    def do_HEAD(self):
-        self.do_GET()
-
-    timeout = 10  # seconds for a request (and a WebSocket handshake) to arrive
-
-    def _host_allowed(self) -> bool:
-        """Only requests addressed to this machine by a local name or the bound address: a web
-        page whose domain re-resolves to 127.0.0.1 (DNS rebinding) must not reach the service.
-        Bound to 0.0.0.0 (``--host 0.0.0.0``, an explicit opt-in to the network) any Host goes."""
-        bound = self.server.web.host
-        if bound in ("", "0.0.0.0", "::"):
-            return True
-        host = urlsplit("//" + self.headers.get("Host", "")).hostname or ""
-        return host in LOCAL_NAMES or host == bound
-
-    def do_GET(self):
-        web = self.server.web
-        if not self._host_allowed():
-            return self._error(403, "requests must address this machine as localhost / 127.0.0.1")
-        url = urlsplit(self.path)
+    def _process_request(self, connection: ServerConnection, request: Request) -> Optional[Response]:
+        """Every HTTP request: the checks, then a Response, or None to go on with the WebSocket."""
+        refusal = self._refusal(connection, request)
+        if refusal is not None:
+            self.refused += 1
+            return refusal
+        url = urlsplit(request.path)
         path, query = url.path, parse_qs(url.query)
         try:
             if path == "/ws":
-                return self._websocket()
+                if "websocket" not in request.headers.get("Upgrade", "").lower():
+                    return _text(400, "bad WebSocket handshake: this path takes WebSocket connections only")
+                return None  # websockets checks the rest of the handshake (400 when it is wrong)
             if path in ("/", "/index.html"):
-                return self._static("index.html")
+                response = self._static("index.html")
+                if self.token and "token" in query:  # remember the token for this site's later requests
+                    response.headers["Set-Cookie"] = (f"{COOKIE}={query['token'][0]}; Path=/; HttpOnly; "
+                                                      f"SameSite=Strict")
+                return response
             if path.startswith("/static/"):
                 return self._static(path[len("/static/"):])
             if path == "/info.json":
-                return self._json(web.info())
+                return _json(self.info())
             if path == "/controls.json":
-                return self._json(web.controls())
+                return _json(self.controls())
             if path == "/loop.json":
-                return self._json(web.loop_info())
+                return _json(self.loop_info())
+            if path == "/layout.npz":
+                return _body(200, self.service.layout_npz(), "application/octet-stream",
+                             {"Content-Disposition": 'attachment; filename="layout.npz"'})
+            if path == "/layout.json":
+                return _json(self.service.layout_json())
             if path == "/animation.bin":
-                data = web.animation_bytes()
+                data = self.animation_bytes()
                 if data is None:
-                    return self._error(404, "this layout has no animation snapshots")
-                return self._send(200, data, "application/octet-stream")
+                    return _text(404, "this layout has no animation snapshots")
+                return _body(200, data, "application/octet-stream")
             if path == "/scaleogram.png":
-                png, version = web.scaleogram_png()
-                return self._send(200, png, "image/png", {"X-Loop-Version": str(version)})
+                png, version = self.scaleogram_png()
+                return _body(200, png, "image/png", {"X-Loop-Version": str(version)})
             if path == "/snapshot.png":
                 try:
                     size = int(query.get("size", ["1024"])[0])
                 except ValueError:
                     size = 0
-                if not 64 <= size <= 4096:
-                    return self._error(400, "size must be 64..4096")
-                png = web.snapshot_png(size)
+                lo, hi = SNAPSHOT_SIZES
+                if not lo <= size <= hi:
+                    return _text(400, f"size must be {lo}..{hi}")
+                try:
+                    png = self.snapshot_png(size)
+                except BlockingIOError:
+                    return _body(503, b"another snapshot is being drawn; try again\n",
+                                 "text/plain; charset=utf-8", {"Retry-After": "1"})
                 if png is None:
-                    return self._error(503, "no activation frame within 5 s (is a loop playing?)")
-                return self._send(200, png, "image/png")
-            return self._error(404, "not found")
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+                    return _text(503, "no activation frame within 5 s (is a loop playing?)")
+                return _body(200, png, "image/png")
+            return _text(404, "not found")
         except Exception as exc:  # a bug in one request must not take the viewer down
-            web.service.errors(f"viewer request {path} failed: {type(exc).__name__}: {exc}")
-            try:
-                self._error(500, f"internal error: {type(exc).__name__}")
-            except OSError:
-                pass
+            self.service.errors(f"viewer request {path} failed: {type(exc).__name__}: {exc}")
+            return _text(500, f"internal error: {type(exc).__name__}")
 
-    def _static(self, name: str) -> None:
+    @staticmethod
+    def _static(name: str) -> Response:
         full = os.path.realpath(os.path.join(STATIC, name))
         if not full.startswith(os.path.realpath(STATIC) + os.sep) or not os.path.isfile(full):
-            return self._error(404, "not found")
-        ext = os.path.splitext(full)[1]
+            return _text(404, "not found")
         with open(full, "rb") as fh:
             body = fh.read()
-        self._send(200, body, CONTENT_TYPES.get(ext, "application/octet-stream"))
+        return _body(200, body, CONTENT_TYPES.get(os.path.splitext(full)[1], "application/octet-stream"))
 
-    def _websocket(self) -> None:
-        try:
-            accept = check_request(self.command, self.headers)
-        except HandshakeError as exc:
-            return self._error(400, f"bad WebSocket handshake: {exc}")
-        origin = self.headers.get("Origin")
-        if origin and urlsplit(origin).netloc != self.headers.get("Host", ""):
-            # another web site in the same browser must not steer the service
-            return self._error(403, "WebSocket from another origin refused")
-        if len(self.server.web.viewers) >= MAX_VIEWERS:
-            return self._error(503, f"too many viewers connected ({MAX_VIEWERS})")
-        self.send_response(HTTPStatus.SWITCHING_PROTOCOLS)
-        self.send_header("Upgrade", "websocket")
-        self.send_header("Connection", "Upgrade")
-        self.send_header("Sec-WebSocket-Accept", accept)
-        self.end_headers()
-        self.wfile.flush()
-        self.close_connection = True
-        self.connection.settimeout(None)  # a page may stay quiet for hours ...
-        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)  # ... but a dead peer is noticed
-        ws = WebSocket(self.connection, "server", reader=self.rfile, max_message=MAX_MESSAGE)
-        peer = f"{self.client_address[0]}:{self.client_address[1]}"
-        self.server.web.serve_websocket(ws, peer)
+
+def _body(status: int, body: bytes, content_type: str, headers: Optional[dict] = None) -> Response:
+    h = Headers([("Date", email.utils.formatdate(usegmt=True)), ("Connection", "close"),
+                 ("Content-Length", str(len(body))), ("Content-Type", content_type), ("Cache-Control", "no-store"),
+                 ("X-Content-Type-Options", "nosniff")])
+    for k, v in (headers or {}).items():
+        h[k] = v
+    status = http.HTTPStatus(status)
+    return Response(status.value, status.phrase, h, body)
+
+
+def _text(status: int, text: str) -> Response:
+    return _body(status, (text + "\n").encode("utf-8"), "text/plain; charset=utf-8")
+
+
+def _json(data: dict) -> Response:
+    return _body(200, json.dumps(data).encode("utf-8"), "application/json")
+
+
+def _cookie(headers, name: str) -> Optional[str]:
+    for header in headers.get_all("Cookie"):
+        for part in header.split(";"):
+            key, _, value = part.strip().partition("=")
+            if key == name:
+                return value
+    return None

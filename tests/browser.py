@@ -1,8 +1,8 @@
-"""Drive a headless Chromium through the DevTools protocol (standard library only: the WebSocket
-client of :mod:`.websocket` + JSON).  Used by the browser tests and to take screenshots of the
-viewer::
+"""Drive a headless Chromium through the DevTools protocol (the ``websockets`` client + JSON).
+A test helper (not part of the installed package): used by the browser tests and to take
+screenshots of the viewer::
 
-    python -m immersions_osc.web.browser http://127.0.0.1:8130/ viewer.png
+    python tests/browser.py http://127.0.0.1:8130/ viewer.png
 
 WebGL runs on SwiftShader (software) in headless mode, so no GPU is needed.
 """
@@ -22,7 +22,8 @@ import time
 import urllib.request
 from typing import Optional
 
-from .websocket import ConnectionClosed, connect
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 BINARIES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
@@ -74,7 +75,9 @@ class Chromium:
         if not pages:
             self.close()
             raise BrowserError("Chromium has no page")
-        self.ws = connect(pages[0]["webSocketDebuggerUrl"], timeout=timeout)
+        # DevTools messages (screenshots) exceed websockets' default 1 MiB message limit
+        self.ws = connect(pages[0]["webSocketDebuggerUrl"], open_timeout=timeout, max_size=64 << 20,
+                          compression=None, ping_interval=None, legacy=True)
         self._next_id = 0
         self._results: dict[int, dict] = {}
         self._cond = threading.Condition()
@@ -90,8 +93,7 @@ class Chromium:
     def _read(self) -> None:
         try:
             while True:
-                _, data = self.ws.receive()
-                msg = json.loads(data)
+                msg = json.loads(self.ws.recv())
                 with self._cond:
                     if "id" in msg:
                         self._results[msg["id"]] = msg
@@ -114,7 +116,10 @@ class Chromium:
         with self._cond:
             self._next_id += 1
             mid = self._next_id
-        self.ws.send_text(json.dumps({"id": mid, "method": method, "params": params or {}}))
+        try:
+            self.ws.send(json.dumps({"id": mid, "method": method, "params": params or {}}))
+        except ConnectionClosed:
+            raise BrowserError("the DevTools connection closed") from None
         deadline = time.monotonic() + timeout
         with self._cond:
             while mid not in self._results:
@@ -195,7 +200,7 @@ class Chromium:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m immersions_osc.web.browser",
+    p = argparse.ArgumentParser(prog="python tests/browser.py",
                                 description="screenshot of the viewer (headless Chromium)")
     p.add_argument("url", help="the viewer, e.g. http://127.0.0.1:8130/")
     p.add_argument("out", help="PNG file to write")

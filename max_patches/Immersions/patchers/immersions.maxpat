@@ -1,0 +1,6194 @@
+{
+	"patcher": {
+		"fileversion": 1,
+		"appversion": {
+			"major": 8,
+			"minor": 5,
+			"revision": 0,
+			"architecture": "x64",
+			"modernui": 1
+		},
+		"classnamespace": "box",
+		"rect": [
+			60.0,
+			80.0,
+			1500.0,
+			960.0
+		],
+		"openinpresentation": 0,
+		"default_fontsize": 12.0,
+		"gridsize": [
+			15.0,
+			15.0
+		],
+		"description": "Immersions: play the service from Max",
+		"digest": "Talk to the Immersions service",
+		"tags": "immersions osc midi",
+		"boxes": [
+			{
+				"box": {
+					"maxclass": "comment",
+					"text": "[immersions] -- the Immersions service from Max. Open its help (alt-click) for how to use it. Left inlet: messages; right inlet: CC pairs. Outlets: the loop (signal), status, per-layer energy, events.",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						15,
+						10,
+						900,
+						40
+					],
+					"id": "obj-1"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "inlet",
+					"comment": "messages: controls by name (volume 0.8, play 1, learn volume, ...), settings, raw /immersions/... OSC",
+					"index": 1,
+					"patching_rect": [
+						15,
+						60,
+						30,
+						30
+					],
+					"numinlets": 0,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"id": "obj-2"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "inlet",
+					"comment": "MIDI CC pairs: cc-number value (the object also listens to every [ctlin] unless 'midi 0')",
+					"index": 2,
+					"patching_rect": [
+						700,
+						60,
+						30,
+						30
+					],
+					"numinlets": 0,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"id": "obj-3"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "outlet",
+					"comment": "signal: the loop, from audio input 1 (see the audio tab: JACK, BlackHole, VB-Cable)",
+					"index": 1,
+					"patching_rect": [
+						15,
+						900,
+						30,
+						30
+					],
+					"numinlets": 1,
+					"numoutlets": 0,
+					"id": "obj-4"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "outlet",
+					"comment": "status: fps, steps, xruns, target, loops, playing, volume, subscribers, seconds, running, connected",
+					"index": 2,
+					"patching_rect": [
+						300,
+						900,
+						30,
+						30
+					],
+					"numinlets": 1,
+					"numoutlets": 0,
+					"id": "obj-5"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "outlet",
+					"comment": "per-layer energy (a list, shallow to deep) for a multislider",
+					"index": 3,
+					"patching_rect": [
+						600,
+						900,
+						30,
+						30
+					],
+					"numinlets": 1,
+					"numoutlets": 0,
+					"id": "obj-6"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "outlet",
+					"comment": "events: ack <address>, error <address> <why>, loop <version> <step> <seconds> <target>, learned <cc> <name>",
+					"index": 4,
+					"patching_rect": [
+						900,
+						900,
+						30,
+						30
+					],
+					"numinlets": 1,
+					"numoutlets": 0,
+					"id": "obj-7"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "patcherargs @host 127.0.0.1 @port 57130 @listen 57133 @myhost 127.0.0.1",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"patching_rect": [
+						160,
+						100,
+						507,
+						22
+					],
+					"outlettype": [
+						"",
+						""
+					],
+					"id": "obj-8"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "loadbang",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						160,
+						60,
+						66,
+						22
+					],
+					"outlettype": [
+						"bang"
+					],
+					"id": "obj-9"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "t b b b",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"patching_rect": [
+						160,
+						80,
+						59,
+						22
+					],
+					"outlettype": [
+						"bang",
+						"bang",
+						"bang"
+					],
+					"id": "obj-10"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "route host port listen myhost",
+					"numinlets": 1,
+					"numoutlets": 5,
+					"patching_rect": [
+						160,
+						140,
+						213,
+						22
+					],
+					"outlettype": [
+						"",
+						"",
+						"",
+						"",
+						""
+					],
+					"id": "obj-11"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "udpsend 127.0.0.1 57130",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						15,
+						820,
+						171,
+						22
+					],
+					"id": "obj-12"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "udpreceive 57133",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						1000,
+						100,
+						122,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-13"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend host",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						160,
+						170,
+						94,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-14"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend port",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						260,
+						170,
+						94,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-15"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "t i i",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"patching_rect": [
+						360,
+						170,
+						45,
+						22
+					],
+					"outlettype": [
+						"int",
+						"int"
+					],
+					"id": "obj-16"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend port",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1000,
+						70,
+						94,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-17"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "pak sym 57133",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						460,
+						200,
+						101,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-18"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "tosymbol",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						460,
+						170,
+						66,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-19"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "zl reg",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"patching_rect": [
+						460,
+						230,
+						52,
+						22
+					],
+					"outlettype": [
+						"",
+						""
+					],
+					"id": "obj-20"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "comment",
+					"text": "subscribe on load and every 5 s (renewal: the service forgets silent subscribers)",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						560,
+						230,
+						330,
+						40
+					],
+					"id": "obj-21"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "metro 5000",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						460,
+						260,
+						80,
+						22
+					],
+					"outlettype": [
+						"bang"
+					],
+					"id": "obj-22"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"text": "1",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						460,
+						60,
+						30,
+						22
+					],
+					"id": "obj-23"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"text": "/immersions/stream/subscribe $1 $2 summary",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						460,
+						290,
+						304,
+						22
+					],
+					"id": "obj-24"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "closebang",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						800,
+						260,
+						73,
+						22
+					],
+					"outlettype": [
+						"bang"
+					],
+					"id": "obj-25"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "zl reg",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"patching_rect": [
+						800,
+						290,
+						52,
+						22
+					],
+					"outlettype": [
+						"",
+						""
+					],
+					"id": "obj-26"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"text": "/immersions/stream/unsubscribe $1 $2",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						800,
+						320,
+						262,
+						22
+					],
+					"id": "obj-27"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "route learn map subscribe midi input cc",
+					"numinlets": 1,
+					"numoutlets": 7,
+					"patching_rect": [
+						15,
+						360,
+						283,
+						22
+					],
+					"outlettype": [
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						""
+					],
+					"id": "obj-28"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "route volume weight learning_rate energy_penalty sparsity_penalty high_frequency_penalty mix_original denoise pitch_shift time_shift mask gradient_noise run play random noise silence previous normalize_gradient status layer",
+					"numinlets": 1,
+					"numoutlets": 22,
+					"patching_rect": [
+						15,
+						400,
+						1571,
+						22
+					],
+					"outlettype": [
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						""
+					],
+					"id": "obj-29"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "tosymbol",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						1250,
+						440,
+						66,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-30"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend /immersions/target/layer",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1250,
+						470,
+						234,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-31"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "ctlin",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"patching_rect": [
+						700,
+						100,
+						45,
+						22
+					],
+					"outlettype": [
+						"int",
+						"int",
+						"int"
+					],
+					"id": "obj-32"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "pack 0 0",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						700,
+						130,
+						66,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-33"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"text": "$2 $1",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						700,
+						160,
+						45,
+						22
+					],
+					"id": "obj-34"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "gate 1 1",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						700,
+						190,
+						66,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-35"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "gate 2 1",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"patching_rect": [
+						700,
+						230,
+						66,
+						22
+					],
+					"outlettype": [
+						"",
+						""
+					],
+					"id": "obj-36"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "unpack 0 0",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"patching_rect": [
+						700,
+						270,
+						80,
+						22
+					],
+					"outlettype": [
+						"int",
+						"int"
+					],
+					"id": "obj-37"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "coll ---ccmap",
+					"numinlets": 1,
+					"numoutlets": 4,
+					"patching_rect": [
+						700,
+						300,
+						101,
+						22
+					],
+					"outlettype": [
+						"",
+						"",
+						"",
+						"bang"
+					],
+					"id": "obj-38"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "append",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						700,
+						330,
+						52,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-39"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "route volume weight learning_rate energy_penalty sparsity_penalty high_frequency_penalty mix_original denoise pitch_shift time_shift mask gradient_noise run play random noise silence previous normalize_gradient status",
+					"numinlets": 1,
+					"numoutlets": 21,
+					"patching_rect": [
+						700,
+						360,
+						1529,
+						22
+					],
+					"outlettype": [
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						""
+					],
+					"id": "obj-40"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "routepass volume weight learning_rate energy_penalty sparsity_penalty high_frequency_penalty mix_original denoise pitch_shift time_shift mask gradient_noise run play random noise silence previous normalize_gradient status",
+					"numinlets": 1,
+					"numoutlets": 21,
+					"patching_rect": [
+						1000,
+						370,
+						1557,
+						22
+					],
+					"outlettype": [
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						"",
+						""
+					],
+					"id": "obj-41"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "t s s s b",
+					"numinlets": 1,
+					"numoutlets": 4,
+					"patching_rect": [
+						1000,
+						400,
+						73,
+						22
+					],
+					"outlettype": [
+						"",
+						"",
+						"",
+						"bang"
+					],
+					"id": "obj-42"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend learn: no control called",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1300,
+						560,
+						234,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-43"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "print immersions",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1300,
+						590,
+						122,
+						22
+					],
+					"id": "obj-44"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"text": "2",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1000,
+						430,
+						30,
+						22
+					],
+					"id": "obj-45"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "coll ---names",
+					"numinlets": 1,
+					"numoutlets": 4,
+					"patching_rect": [
+						1060,
+						460,
+						101,
+						22
+					],
+					"outlettype": [
+						"",
+						"",
+						"",
+						"bang"
+					],
+					"id": "obj-46"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "coll ---ccmap",
+					"numinlets": 1,
+					"numoutlets": 4,
+					"patching_rect": [
+						1060,
+						520,
+						101,
+						22
+					],
+					"outlettype": [
+						"",
+						"",
+						"",
+						"bang"
+					],
+					"id": "obj-47"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend remove",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1060,
+						490,
+						108,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-48"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "pack 0 s",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1120,
+						560,
+						66,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-49"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend learn: move a MIDI control for",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1000,
+						560,
+						276,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-50"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "print immersions",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1000,
+						590,
+						122,
+						22
+					],
+					"id": "obj-51"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "unpack 0 0",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"patching_rect": [
+						860,
+						430,
+						80,
+						22
+					],
+					"outlettype": [
+						"int",
+						"int"
+					],
+					"id": "obj-52"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "t b i i",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"patching_rect": [
+						860,
+						460,
+						59,
+						22
+					],
+					"outlettype": [
+						"bang",
+						"int",
+						"int"
+					],
+					"id": "obj-53"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "coll ---ccmap",
+					"numinlets": 1,
+					"numoutlets": 4,
+					"patching_rect": [
+						920,
+						490,
+						101,
+						22
+					],
+					"outlettype": [
+						"",
+						"",
+						"",
+						"bang"
+					],
+					"id": "obj-54"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "coll ---names",
+					"numinlets": 1,
+					"numoutlets": 4,
+					"patching_rect": [
+						920,
+						550,
+						101,
+						22
+					],
+					"outlettype": [
+						"",
+						"",
+						"",
+						"bang"
+					],
+					"id": "obj-55"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend remove",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						920,
+						520,
+						108,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-56"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "t l l l",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"patching_rect": [
+						1120,
+						590,
+						59,
+						22
+					],
+					"outlettype": [
+						"",
+						"",
+						""
+					],
+					"id": "obj-57"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"text": "store $2 $1",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1120,
+						620,
+						87,
+						22
+					],
+					"id": "obj-58"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend learned",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1250,
+						620,
+						115,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-59"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"text": "CC $1 now controls $2",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1250,
+						650,
+						157,
+						22
+					],
+					"id": "obj-60"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "print immersions",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1250,
+						680,
+						122,
+						22
+					],
+					"id": "obj-61"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"text": "1",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						860,
+						490,
+						30,
+						22
+					],
+					"id": "obj-62"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"text": "clear, 81 volume, 82 weight, 83 learning_rate, 84 energy_penalty, 85 sparsity_penalty, 86 high_frequency_penalty, 87 mix_original, 88 denoise, 1 pitch_shift, 2 time_shift, 3 mask, 4 gradient_noise, 65 run, 66 play, 67 random, 68 noise, 69 silence, 70 previous, 71 normalize_gradient, 72 status",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						15,
+						760,
+						600,
+						22
+					],
+					"id": "obj-63"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"text": "clear, store volume 81, store weight 82, store learning_rate 83, store energy_penalty 84, store sparsity_penalty 85, store high_frequency_penalty 86, store mix_original 87, store denoise 88, store pitch_shift 1, store time_shift 2, store mask 3, store gradient_noise 4, store run 65, store play 66, store random 67, store noise 68, store silence 69, store previous 70, store normalize_gradient 71, store status 72",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						15,
+						790,
+						600,
+						22
+					],
+					"id": "obj-64"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"text": "dump",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1300,
+						400,
+						38,
+						22
+					],
+					"id": "obj-65"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "coll ---ccmap",
+					"numinlets": 1,
+					"numoutlets": 4,
+					"patching_rect": [
+						1300,
+						430,
+						101,
+						22
+					],
+					"outlettype": [
+						"",
+						"",
+						"",
+						"bang"
+					],
+					"id": "obj-66"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1300,
+						460,
+						59,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-67"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend CC",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1300,
+						490,
+						80,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-68"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "print immersions-map",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1300,
+						520,
+						150,
+						22
+					],
+					"id": "obj-69"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "f",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						15,
+						600,
+						40,
+						22
+					],
+					"outlettype": [
+						"float"
+					],
+					"id": "obj-70"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "scale 0 127 0. 1.5 2.",
+					"numinlets": 6,
+					"numoutlets": 1,
+					"patching_rect": [
+						15,
+						510,
+						157,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-71"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend /immersions/player/volume",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						15,
+						630,
+						241,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-72"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "f",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						77,
+						630,
+						40,
+						22
+					],
+					"outlettype": [
+						"float"
+					],
+					"id": "obj-73"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "scale 0 127 -5. 5.",
+					"numinlets": 6,
+					"numoutlets": 1,
+					"patching_rect": [
+						77,
+						540,
+						136,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-74"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend /immersions/target/weight",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						77,
+						660,
+						241,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-75"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "f",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						139,
+						660,
+						40,
+						22
+					],
+					"outlettype": [
+						"float"
+					],
+					"id": "obj-76"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "scale 0 127 -4. -1.",
+					"numinlets": 6,
+					"numoutlets": 1,
+					"patching_rect": [
+						139,
+						570,
+						143,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-77"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "expr pow(10.\\, $f1)",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						139,
+						600,
+						143,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-78"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend /immersions/optimize/learning_rate",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						139,
+						690,
+						304,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-79"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "f",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						201,
+						600,
+						40,
+						22
+					],
+					"outlettype": [
+						"float"
+					],
+					"id": "obj-80"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "scale 0 127 0. 10.",
+					"numinlets": 6,
+					"numoutlets": 1,
+					"patching_rect": [
+						201,
+						510,
+						136,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-81"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend /immersions/optimize/energy_penalty",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						201,
+						630,
+						311,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-82"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "f",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						263,
+						630,
+						40,
+						22
+					],
+					"outlettype": [
+						"float"
+					],
+					"id": "obj-83"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "scale 0 127 0. 10.",
+					"numinlets": 6,
+					"numoutlets": 1,
+					"patching_rect": [
+						263,
+						540,
+						136,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-84"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend /immersions/optimize/sparsity_penalty",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						263,
+						660,
+						325,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-85"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "f",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						325,
+						660,
+						40,
+						22
+					],
+					"outlettype": [
+						"float"
+					],
+					"id": "obj-86"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "scale 0 127 0. 10.",
+					"numinlets": 6,
+					"numoutlets": 1,
+					"patching_rect": [
+						325,
+						570,
+						136,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-87"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend /immersions/optimize/high_frequency_penalty",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						325,
+						690,
+						367,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-88"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "f",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						387,
+						600,
+						40,
+						22
+					],
+					"outlettype": [
+						"float"
+					],
+					"id": "obj-89"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "scale 0 127 0. 1.",
+					"numinlets": 6,
+					"numoutlets": 1,
+					"patching_rect": [
+						387,
+						510,
+						129,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-90"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend /immersions/optimize/mix_original",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						387,
+						630,
+						297,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-91"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "f",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						449,
+						630,
+						40,
+						22
+					],
+					"outlettype": [
+						"float"
+					],
+					"id": "obj-92"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "scale 0 127 0. 5.",
+					"numinlets": 6,
+					"numoutlets": 1,
+					"patching_rect": [
+						449,
+						540,
+						129,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-93"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend /immersions/optimize/denoise",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						449,
+						660,
+						262,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-94"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "f",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						511,
+						660,
+						40,
+						22
+					],
+					"outlettype": [
+						"float"
+					],
+					"id": "obj-95"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "scale 0 127 0. 12.",
+					"numinlets": 6,
+					"numoutlets": 1,
+					"patching_rect": [
+						511,
+						570,
+						136,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-96"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend /immersions/optimize/pitch_shift",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						511,
+						690,
+						290,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-97"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "f",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						573,
+						600,
+						40,
+						22
+					],
+					"outlettype": [
+						"float"
+					],
+					"id": "obj-98"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "scale 0 127 0. 1.",
+					"numinlets": 6,
+					"numoutlets": 1,
+					"patching_rect": [
+						573,
+						510,
+						129,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-99"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend /immersions/optimize/time_shift",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						573,
+						630,
+						283,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-100"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "f",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						635,
+						630,
+						40,
+						22
+					],
+					"outlettype": [
+						"float"
+					],
+					"id": "obj-101"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "scale 0 127 0. 1.",
+					"numinlets": 6,
+					"numoutlets": 1,
+					"patching_rect": [
+						635,
+						540,
+						129,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-102"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend /immersions/optimize/mask",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						635,
+						660,
+						241,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-103"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "f",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						697,
+						660,
+						40,
+						22
+					],
+					"outlettype": [
+						"float"
+					],
+					"id": "obj-104"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "scale 0 127 0. 10.",
+					"numinlets": 6,
+					"numoutlets": 1,
+					"patching_rect": [
+						697,
+						570,
+						136,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-105"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend /immersions/optimize/gradient_noise",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						697,
+						690,
+						311,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-106"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "i",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						759,
+						600,
+						40,
+						22
+					],
+					"outlettype": [
+						"int"
+					],
+					"id": "obj-107"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "i",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						789,
+						540,
+						40,
+						22
+					],
+					"outlettype": [
+						"int"
+					],
+					"id": "obj-108"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "sel 0",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"patching_rect": [
+						759,
+						510,
+						45,
+						22
+					],
+					"outlettype": [
+						"bang",
+						""
+					],
+					"id": "obj-109"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "t b",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						759,
+						540,
+						40,
+						22
+					],
+					"outlettype": [
+						"bang"
+					],
+					"id": "obj-110"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "== 0",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						759,
+						570,
+						40,
+						22
+					],
+					"outlettype": [
+						"int"
+					],
+					"id": "obj-111"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend /immersions/optimize/run",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						759,
+						630,
+						234,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-112"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "i",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						821,
+						630,
+						40,
+						22
+					],
+					"outlettype": [
+						"int"
+					],
+					"id": "obj-113"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "i",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						851,
+						570,
+						40,
+						22
+					],
+					"outlettype": [
+						"int"
+					],
+					"id": "obj-114"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "sel 0",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"patching_rect": [
+						821,
+						540,
+						45,
+						22
+					],
+					"outlettype": [
+						"bang",
+						""
+					],
+					"id": "obj-115"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "t b",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						821,
+						570,
+						40,
+						22
+					],
+					"outlettype": [
+						"bang"
+					],
+					"id": "obj-116"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "== 0",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						821,
+						600,
+						40,
+						22
+					],
+					"outlettype": [
+						"int"
+					],
+					"id": "obj-117"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend /immersions/player/play",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						821,
+						660,
+						227,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-118"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "sel 0",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"patching_rect": [
+						883,
+						570,
+						45,
+						22
+					],
+					"outlettype": [
+						"bang",
+						""
+					],
+					"id": "obj-119"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"text": "/immersions/target/random",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						883,
+						660,
+						185,
+						22
+					],
+					"id": "obj-120"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "sel 0",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"patching_rect": [
+						945,
+						510,
+						45,
+						22
+					],
+					"outlettype": [
+						"bang",
+						""
+					],
+					"id": "obj-121"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"text": "/immersions/optimize/start noise",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						945,
+						600,
+						234,
+						22
+					],
+					"id": "obj-122"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "sel 0",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"patching_rect": [
+						1007,
+						540,
+						45,
+						22
+					],
+					"outlettype": [
+						"bang",
+						""
+					],
+					"id": "obj-123"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"text": "/immersions/optimize/start silence",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1007,
+						630,
+						248,
+						22
+					],
+					"id": "obj-124"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "sel 0",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"patching_rect": [
+						1069,
+						570,
+						45,
+						22
+					],
+					"outlettype": [
+						"bang",
+						""
+					],
+					"id": "obj-125"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"text": "/immersions/optimize/start previous",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1069,
+						660,
+						255,
+						22
+					],
+					"id": "obj-126"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "i",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1131,
+						600,
+						40,
+						22
+					],
+					"outlettype": [
+						"int"
+					],
+					"id": "obj-127"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "i",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1161,
+						540,
+						40,
+						22
+					],
+					"outlettype": [
+						"int"
+					],
+					"id": "obj-128"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "sel 0",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"patching_rect": [
+						1131,
+						510,
+						45,
+						22
+					],
+					"outlettype": [
+						"bang",
+						""
+					],
+					"id": "obj-129"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "t b",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						1131,
+						540,
+						40,
+						22
+					],
+					"outlettype": [
+						"bang"
+					],
+					"id": "obj-130"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "== 0",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1131,
+						570,
+						40,
+						22
+					],
+					"outlettype": [
+						"int"
+					],
+					"id": "obj-131"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend /immersions/optimize/normalize_gradient",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1131,
+						630,
+						339,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-132"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "sel 0",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"patching_rect": [
+						1193,
+						540,
+						45,
+						22
+					],
+					"outlettype": [
+						"bang",
+						""
+					],
+					"id": "obj-133"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"text": "/immersions/status/request",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1193,
+						630,
+						192,
+						22
+					],
+					"id": "obj-134"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "notein",
+					"numinlets": 1,
+					"numoutlets": 3,
+					"patching_rect": [
+						1250,
+						700,
+						52,
+						22
+					],
+					"outlettype": [
+						"int",
+						"int",
+						"int"
+					],
+					"id": "obj-135"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "stripnote",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"patching_rect": [
+						1250,
+						730,
+						73,
+						22
+					],
+					"outlettype": [
+						"int",
+						"int"
+					],
+					"id": "obj-136"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "- 36",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1250,
+						760,
+						40,
+						22
+					],
+					"outlettype": [
+						"int"
+					],
+					"id": "obj-137"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "clip 0 63",
+					"numinlets": 3,
+					"numoutlets": 1,
+					"patching_rect": [
+						1250,
+						790,
+						73,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-138"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend /immersions/target/channel encoder.blocks.6.relu2",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1250,
+						820,
+						409,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-139"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "route /immersions/status /immersions/summary/energy /immersions/loop/new /immersions/ack /immersions/error",
+					"numinlets": 1,
+					"numoutlets": 6,
+					"patching_rect": [
+						1000,
+						130,
+						752,
+						22
+					],
+					"outlettype": [
+						"",
+						"",
+						"",
+						"",
+						"",
+						""
+					],
+					"id": "obj-140"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "t b",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						1250,
+						160,
+						40,
+						22
+					],
+					"outlettype": [
+						"bang"
+					],
+					"id": "obj-141"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "unpack 0. 0. 0 s 0 0 0. 0 0.",
+					"numinlets": 1,
+					"numoutlets": 9,
+					"patching_rect": [
+						1000,
+						190,
+						206,
+						22
+					],
+					"outlettype": [
+						"float",
+						"float",
+						"int",
+						"",
+						"int",
+						"int",
+						"float",
+						"int",
+						"float"
+					],
+					"id": "obj-142"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend fps",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1000,
+						220,
+						87,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-143"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend steps",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1055,
+						220,
+						101,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-144"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend xruns",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1110,
+						220,
+						101,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-145"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend target",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1165,
+						220,
+						108,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-146"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend loops",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1220,
+						220,
+						101,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-147"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend playing",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1275,
+						220,
+						115,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-148"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend volume",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1330,
+						220,
+						108,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-149"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend subscribers",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1385,
+						220,
+						143,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-150"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend seconds",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1440,
+						220,
+						115,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-151"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "> 0.",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1100,
+						250,
+						40,
+						22
+					],
+					"outlettype": [
+						"int"
+					],
+					"id": "obj-152"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend running",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1100,
+						280,
+						115,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-153"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"text": "1",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1250,
+						190,
+						30,
+						22
+					],
+					"id": "obj-154"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "delay 3000",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1300,
+						190,
+						80,
+						22
+					],
+					"outlettype": [
+						"bang"
+					],
+					"id": "obj-155"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"text": "0",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						1300,
+						220,
+						30,
+						22
+					],
+					"id": "obj-156"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "zl change",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"patching_rect": [
+						1250,
+						250,
+						73,
+						22
+					],
+					"outlettype": [
+						"",
+						""
+					],
+					"id": "obj-157"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend connected",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1250,
+						280,
+						129,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-158"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend loop",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1000,
+						320,
+						94,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-159"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend ack",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1100,
+						320,
+						87,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-160"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend error",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						1200,
+						320,
+						101,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-161"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "print immersions-error",
+					"numinlets": 1,
+					"numoutlets": 0,
+					"patching_rect": [
+						1200,
+						350,
+						164,
+						22
+					],
+					"id": "obj-162"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "adc~ 1",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						15,
+						860,
+						52,
+						22
+					],
+					"outlettype": [
+						"signal"
+					],
+					"id": "obj-163"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "prepend set",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						15,
+						830,
+						87,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-164"
+				}
+			}
+		],
+		"lines": [
+			{
+				"patchline": {
+					"source": [
+						"obj-9",
+						0
+					],
+					"destination": [
+						"obj-10",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-10",
+						2
+					],
+					"destination": [
+						"obj-8",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-8",
+						1
+					],
+					"destination": [
+						"obj-11",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-11",
+						0
+					],
+					"destination": [
+						"obj-14",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-14",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-11",
+						1
+					],
+					"destination": [
+						"obj-15",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-15",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-11",
+						2
+					],
+					"destination": [
+						"obj-16",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-16",
+						1
+					],
+					"destination": [
+						"obj-17",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-17",
+						0
+					],
+					"destination": [
+						"obj-13",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-11",
+						3
+					],
+					"destination": [
+						"obj-19",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-19",
+						0
+					],
+					"destination": [
+						"obj-18",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-16",
+						0
+					],
+					"destination": [
+						"obj-18",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-18",
+						0
+					],
+					"destination": [
+						"obj-20",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-10",
+						0
+					],
+					"destination": [
+						"obj-23",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-23",
+						0
+					],
+					"destination": [
+						"obj-22",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-22",
+						0
+					],
+					"destination": [
+						"obj-20",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-20",
+						0
+					],
+					"destination": [
+						"obj-24",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-24",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-18",
+						0
+					],
+					"destination": [
+						"obj-26",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-25",
+						0
+					],
+					"destination": [
+						"obj-26",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-26",
+						0
+					],
+					"destination": [
+						"obj-27",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-27",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-2",
+						0
+					],
+					"destination": [
+						"obj-28",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-28",
+						2
+					],
+					"destination": [
+						"obj-20",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-28",
+						6
+					],
+					"destination": [
+						"obj-11",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-11",
+						4
+					],
+					"destination": [
+						"obj-29",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-29",
+						21
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-29",
+						20
+					],
+					"destination": [
+						"obj-30",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-30",
+						0
+					],
+					"destination": [
+						"obj-31",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-31",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-32",
+						0
+					],
+					"destination": [
+						"obj-33",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-32",
+						1
+					],
+					"destination": [
+						"obj-33",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-33",
+						0
+					],
+					"destination": [
+						"obj-34",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-34",
+						0
+					],
+					"destination": [
+						"obj-35",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-28",
+						3
+					],
+					"destination": [
+						"obj-35",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-35",
+						0
+					],
+					"destination": [
+						"obj-36",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-3",
+						0
+					],
+					"destination": [
+						"obj-36",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-28",
+						5
+					],
+					"destination": [
+						"obj-36",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-36",
+						0
+					],
+					"destination": [
+						"obj-37",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-37",
+						1
+					],
+					"destination": [
+						"obj-39",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-37",
+						0
+					],
+					"destination": [
+						"obj-38",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-38",
+						0
+					],
+					"destination": [
+						"obj-39",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-39",
+						0
+					],
+					"destination": [
+						"obj-40",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-28",
+						0
+					],
+					"destination": [
+						"obj-41",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-41",
+						0
+					],
+					"destination": [
+						"obj-42",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-41",
+						1
+					],
+					"destination": [
+						"obj-42",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-41",
+						2
+					],
+					"destination": [
+						"obj-42",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-41",
+						3
+					],
+					"destination": [
+						"obj-42",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-41",
+						4
+					],
+					"destination": [
+						"obj-42",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-41",
+						5
+					],
+					"destination": [
+						"obj-42",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-41",
+						6
+					],
+					"destination": [
+						"obj-42",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-41",
+						7
+					],
+					"destination": [
+						"obj-42",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-41",
+						8
+					],
+					"destination": [
+						"obj-42",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-41",
+						9
+					],
+					"destination": [
+						"obj-42",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-41",
+						10
+					],
+					"destination": [
+						"obj-42",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-41",
+						11
+					],
+					"destination": [
+						"obj-42",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-41",
+						12
+					],
+					"destination": [
+						"obj-42",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-41",
+						13
+					],
+					"destination": [
+						"obj-42",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-41",
+						14
+					],
+					"destination": [
+						"obj-42",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-41",
+						15
+					],
+					"destination": [
+						"obj-42",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-41",
+						16
+					],
+					"destination": [
+						"obj-42",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-41",
+						17
+					],
+					"destination": [
+						"obj-42",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-41",
+						18
+					],
+					"destination": [
+						"obj-42",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-41",
+						19
+					],
+					"destination": [
+						"obj-42",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-41",
+						20
+					],
+					"destination": [
+						"obj-43",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-43",
+						0
+					],
+					"destination": [
+						"obj-44",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-42",
+						3
+					],
+					"destination": [
+						"obj-45",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-45",
+						0
+					],
+					"destination": [
+						"obj-36",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-42",
+						2
+					],
+					"destination": [
+						"obj-46",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-46",
+						0
+					],
+					"destination": [
+						"obj-48",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-48",
+						0
+					],
+					"destination": [
+						"obj-47",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-42",
+						1
+					],
+					"destination": [
+						"obj-49",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-42",
+						0
+					],
+					"destination": [
+						"obj-50",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-50",
+						0
+					],
+					"destination": [
+						"obj-51",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-36",
+						1
+					],
+					"destination": [
+						"obj-52",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-52",
+						0
+					],
+					"destination": [
+						"obj-53",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-53",
+						2
+					],
+					"destination": [
+						"obj-54",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-54",
+						0
+					],
+					"destination": [
+						"obj-56",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-56",
+						0
+					],
+					"destination": [
+						"obj-55",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-53",
+						1
+					],
+					"destination": [
+						"obj-49",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-49",
+						0
+					],
+					"destination": [
+						"obj-57",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-57",
+						2
+					],
+					"destination": [
+						"obj-47",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-57",
+						1
+					],
+					"destination": [
+						"obj-58",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-58",
+						0
+					],
+					"destination": [
+						"obj-55",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-57",
+						0
+					],
+					"destination": [
+						"obj-59",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-59",
+						0
+					],
+					"destination": [
+						"obj-7",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-57",
+						0
+					],
+					"destination": [
+						"obj-60",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-60",
+						0
+					],
+					"destination": [
+						"obj-61",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-53",
+						0
+					],
+					"destination": [
+						"obj-62",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-62",
+						0
+					],
+					"destination": [
+						"obj-36",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-10",
+						1
+					],
+					"destination": [
+						"obj-63",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-10",
+						1
+					],
+					"destination": [
+						"obj-64",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-63",
+						0
+					],
+					"destination": [
+						"obj-47",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-64",
+						0
+					],
+					"destination": [
+						"obj-55",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-28",
+						1
+					],
+					"destination": [
+						"obj-65",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-65",
+						0
+					],
+					"destination": [
+						"obj-66",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-66",
+						1
+					],
+					"destination": [
+						"obj-67",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-66",
+						0
+					],
+					"destination": [
+						"obj-67",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-67",
+						0
+					],
+					"destination": [
+						"obj-68",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-68",
+						0
+					],
+					"destination": [
+						"obj-69",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-29",
+						0
+					],
+					"destination": [
+						"obj-70",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-40",
+						0
+					],
+					"destination": [
+						"obj-71",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-71",
+						0
+					],
+					"destination": [
+						"obj-70",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-70",
+						0
+					],
+					"destination": [
+						"obj-72",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-72",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-29",
+						1
+					],
+					"destination": [
+						"obj-73",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-40",
+						1
+					],
+					"destination": [
+						"obj-74",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-74",
+						0
+					],
+					"destination": [
+						"obj-73",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-73",
+						0
+					],
+					"destination": [
+						"obj-75",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-75",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-29",
+						2
+					],
+					"destination": [
+						"obj-76",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-40",
+						2
+					],
+					"destination": [
+						"obj-77",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-77",
+						0
+					],
+					"destination": [
+						"obj-78",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-78",
+						0
+					],
+					"destination": [
+						"obj-76",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-76",
+						0
+					],
+					"destination": [
+						"obj-79",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-79",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-29",
+						3
+					],
+					"destination": [
+						"obj-80",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-40",
+						3
+					],
+					"destination": [
+						"obj-81",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-81",
+						0
+					],
+					"destination": [
+						"obj-80",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-80",
+						0
+					],
+					"destination": [
+						"obj-82",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-82",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-29",
+						4
+					],
+					"destination": [
+						"obj-83",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-40",
+						4
+					],
+					"destination": [
+						"obj-84",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-84",
+						0
+					],
+					"destination": [
+						"obj-83",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-83",
+						0
+					],
+					"destination": [
+						"obj-85",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-85",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-29",
+						5
+					],
+					"destination": [
+						"obj-86",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-40",
+						5
+					],
+					"destination": [
+						"obj-87",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-87",
+						0
+					],
+					"destination": [
+						"obj-86",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-86",
+						0
+					],
+					"destination": [
+						"obj-88",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-88",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-29",
+						6
+					],
+					"destination": [
+						"obj-89",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-40",
+						6
+					],
+					"destination": [
+						"obj-90",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-90",
+						0
+					],
+					"destination": [
+						"obj-89",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-89",
+						0
+					],
+					"destination": [
+						"obj-91",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-91",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-29",
+						7
+					],
+					"destination": [
+						"obj-92",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-40",
+						7
+					],
+					"destination": [
+						"obj-93",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-93",
+						0
+					],
+					"destination": [
+						"obj-92",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-92",
+						0
+					],
+					"destination": [
+						"obj-94",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-94",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-29",
+						8
+					],
+					"destination": [
+						"obj-95",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-40",
+						8
+					],
+					"destination": [
+						"obj-96",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-96",
+						0
+					],
+					"destination": [
+						"obj-95",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-95",
+						0
+					],
+					"destination": [
+						"obj-97",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-97",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-29",
+						9
+					],
+					"destination": [
+						"obj-98",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-40",
+						9
+					],
+					"destination": [
+						"obj-99",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-99",
+						0
+					],
+					"destination": [
+						"obj-98",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-98",
+						0
+					],
+					"destination": [
+						"obj-100",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-100",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-29",
+						10
+					],
+					"destination": [
+						"obj-101",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-40",
+						10
+					],
+					"destination": [
+						"obj-102",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-102",
+						0
+					],
+					"destination": [
+						"obj-101",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-101",
+						0
+					],
+					"destination": [
+						"obj-103",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-103",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-29",
+						11
+					],
+					"destination": [
+						"obj-104",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-40",
+						11
+					],
+					"destination": [
+						"obj-105",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-105",
+						0
+					],
+					"destination": [
+						"obj-104",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-104",
+						0
+					],
+					"destination": [
+						"obj-106",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-106",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-29",
+						12
+					],
+					"destination": [
+						"obj-107",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-40",
+						12
+					],
+					"destination": [
+						"obj-109",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-109",
+						1
+					],
+					"destination": [
+						"obj-110",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-110",
+						0
+					],
+					"destination": [
+						"obj-108",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-108",
+						0
+					],
+					"destination": [
+						"obj-111",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-111",
+						0
+					],
+					"destination": [
+						"obj-107",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-107",
+						0
+					],
+					"destination": [
+						"obj-108",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-107",
+						0
+					],
+					"destination": [
+						"obj-112",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-112",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-29",
+						13
+					],
+					"destination": [
+						"obj-113",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-40",
+						13
+					],
+					"destination": [
+						"obj-115",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-115",
+						1
+					],
+					"destination": [
+						"obj-116",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-116",
+						0
+					],
+					"destination": [
+						"obj-114",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-114",
+						0
+					],
+					"destination": [
+						"obj-117",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-117",
+						0
+					],
+					"destination": [
+						"obj-113",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-113",
+						0
+					],
+					"destination": [
+						"obj-114",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-113",
+						0
+					],
+					"destination": [
+						"obj-118",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-118",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-40",
+						14
+					],
+					"destination": [
+						"obj-119",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-119",
+						1
+					],
+					"destination": [
+						"obj-120",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-29",
+						14
+					],
+					"destination": [
+						"obj-120",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-120",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-40",
+						15
+					],
+					"destination": [
+						"obj-121",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-121",
+						1
+					],
+					"destination": [
+						"obj-122",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-29",
+						15
+					],
+					"destination": [
+						"obj-122",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-122",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-40",
+						16
+					],
+					"destination": [
+						"obj-123",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-123",
+						1
+					],
+					"destination": [
+						"obj-124",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-29",
+						16
+					],
+					"destination": [
+						"obj-124",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-124",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-40",
+						17
+					],
+					"destination": [
+						"obj-125",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-125",
+						1
+					],
+					"destination": [
+						"obj-126",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-29",
+						17
+					],
+					"destination": [
+						"obj-126",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-126",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-29",
+						18
+					],
+					"destination": [
+						"obj-127",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-40",
+						18
+					],
+					"destination": [
+						"obj-129",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-129",
+						1
+					],
+					"destination": [
+						"obj-130",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-130",
+						0
+					],
+					"destination": [
+						"obj-128",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-128",
+						0
+					],
+					"destination": [
+						"obj-131",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-131",
+						0
+					],
+					"destination": [
+						"obj-127",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-127",
+						0
+					],
+					"destination": [
+						"obj-128",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-127",
+						0
+					],
+					"destination": [
+						"obj-132",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-132",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-40",
+						19
+					],
+					"destination": [
+						"obj-133",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-133",
+						1
+					],
+					"destination": [
+						"obj-134",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-29",
+						19
+					],
+					"destination": [
+						"obj-134",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-134",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-135",
+						0
+					],
+					"destination": [
+						"obj-136",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-135",
+						1
+					],
+					"destination": [
+						"obj-136",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-136",
+						0
+					],
+					"destination": [
+						"obj-137",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-137",
+						0
+					],
+					"destination": [
+						"obj-138",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-138",
+						0
+					],
+					"destination": [
+						"obj-139",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-139",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-13",
+						0
+					],
+					"destination": [
+						"obj-140",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-140",
+						0
+					],
+					"destination": [
+						"obj-141",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-140",
+						0
+					],
+					"destination": [
+						"obj-142",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-142",
+						0
+					],
+					"destination": [
+						"obj-143",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-143",
+						0
+					],
+					"destination": [
+						"obj-5",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-142",
+						1
+					],
+					"destination": [
+						"obj-144",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-144",
+						0
+					],
+					"destination": [
+						"obj-5",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-142",
+						2
+					],
+					"destination": [
+						"obj-145",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-145",
+						0
+					],
+					"destination": [
+						"obj-5",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-142",
+						3
+					],
+					"destination": [
+						"obj-146",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-146",
+						0
+					],
+					"destination": [
+						"obj-5",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-142",
+						4
+					],
+					"destination": [
+						"obj-147",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-147",
+						0
+					],
+					"destination": [
+						"obj-5",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-142",
+						5
+					],
+					"destination": [
+						"obj-148",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-148",
+						0
+					],
+					"destination": [
+						"obj-5",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-142",
+						6
+					],
+					"destination": [
+						"obj-149",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-149",
+						0
+					],
+					"destination": [
+						"obj-5",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-142",
+						7
+					],
+					"destination": [
+						"obj-150",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-150",
+						0
+					],
+					"destination": [
+						"obj-5",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-142",
+						8
+					],
+					"destination": [
+						"obj-151",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-151",
+						0
+					],
+					"destination": [
+						"obj-5",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-142",
+						5
+					],
+					"destination": [
+						"obj-114",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-142",
+						1
+					],
+					"destination": [
+						"obj-152",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-152",
+						0
+					],
+					"destination": [
+						"obj-108",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-152",
+						0
+					],
+					"destination": [
+						"obj-153",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-153",
+						0
+					],
+					"destination": [
+						"obj-5",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-141",
+						0
+					],
+					"destination": [
+						"obj-154",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-141",
+						0
+					],
+					"destination": [
+						"obj-155",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-155",
+						0
+					],
+					"destination": [
+						"obj-156",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-154",
+						0
+					],
+					"destination": [
+						"obj-157",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-156",
+						0
+					],
+					"destination": [
+						"obj-157",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-157",
+						0
+					],
+					"destination": [
+						"obj-158",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-158",
+						0
+					],
+					"destination": [
+						"obj-5",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-140",
+						1
+					],
+					"destination": [
+						"obj-6",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-140",
+						2
+					],
+					"destination": [
+						"obj-159",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-159",
+						0
+					],
+					"destination": [
+						"obj-7",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-140",
+						3
+					],
+					"destination": [
+						"obj-160",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-160",
+						0
+					],
+					"destination": [
+						"obj-7",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-140",
+						4
+					],
+					"destination": [
+						"obj-161",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-161",
+						0
+					],
+					"destination": [
+						"obj-7",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-140",
+						4
+					],
+					"destination": [
+						"obj-162",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-28",
+						4
+					],
+					"destination": [
+						"obj-164",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-164",
+						0
+					],
+					"destination": [
+						"obj-163",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-163",
+						0
+					],
+					"destination": [
+						"obj-4",
+						0
+					]
+				}
+			}
+		]
+	}
+}
