@@ -41,6 +41,7 @@ from .model import CPCModel, build_model
 from .progress import Progress
 
 BOOTSTRAP_RESAMPLES = 1000
+POOLED_DIMS = 1024  # at most this many features per layer in the pooled read-outs
 
 
 @dataclass(frozen=True)
@@ -273,8 +274,10 @@ def extract_readouts(model: CPCModel, audio: torch.Tensor, device: torch.device,
                      batch_size: int = 16) -> dict[str, torch.Tensor]:
     """{'c (last step)': [N, c_dim], 'pooled <layer>': [N, 2 C] for every layer} in one pass per batch.
 
-    A layer's pooled read-out: each channel's mean over frequency and time, and the standard
-    deviation over time of its frequency mean.
+    A layer's pooled read-out: the mean and standard deviation over time of each channel, and of a
+    2D layer each channel's frequency profile averaged into at most ``POOLED_DIMS / (2 C)`` bands
+    (so a read-out keeps where in frequency a channel is active, as log-CQT statistics do, with at
+    most ``POOLED_DIMS`` features per layer).
     """
     from .activations import as_layer_tensor, hooked
 
@@ -292,9 +295,10 @@ def extract_readouts(model: CPCModel, audio: torch.Tensor, device: torch.device,
         out.setdefault("c (last step)", []).append(c[..., -1].float().cpu())
         for name, act in captured.items():
             a = act.float()
-            series = a.mean(2) if a.dim() == 4 else a  # [B, C, T]
-            pooled = torch.cat([series.mean(-1), series.std(-1) if series.shape[-1] > 1
-                                else torch.zeros_like(series[..., 0])], dim=1)
+            if a.dim() == 4:  # [B, C, F, T] -> [B, C * bands, T]
+                bands = max(1, min(a.shape[2], POOLED_DIMS // (2 * a.shape[1])))
+                a = F.adaptive_avg_pool2d(a, (bands, a.shape[3])).flatten(1, 2)
+            pooled = torch.cat([a.mean(-1), a.std(-1) if a.shape[-1] > 1 else torch.zeros_like(a[..., 0])], dim=1)
             out.setdefault(f"pooled {name}", []).append(pooled.cpu())
     return {k: torch.cat(v) for k, v in out.items()}
 
