@@ -48,6 +48,23 @@ def measure(model, device: str, label: str, steps: int = 60) -> None:
           f"({PUBLISH_EVERY} steps)   {per_step * 200:6.2f} s for a 200-step render")
 
 
+def measure_live(model, seconds: float = 5.0) -> None:
+    """The live generator's own rate (its thread, publishing every PUBLISH_EVERY steps)."""
+    from immersions_osc.optimize.generator import LoopGenerator
+
+    start = start_clip("noise", 4 * 44100, 44100)
+    gen = LoopGenerator(model, start, [Target("encoder.blocks.6.relu2", channels=[3])], OptimizeConfig(),
+                        publish_every=PUBLISH_EVERY).start()
+    try:
+        time.sleep(1.0)  # warm-up
+        s0, t0 = gen.stats.steps, time.perf_counter()
+        time.sleep(seconds)
+        rate = (gen.stats.steps - s0) / (time.perf_counter() - t0)
+    finally:
+        gen.stop()
+    print(f"{'live generator (small)':28s} cpu   {rate:8.1f} steps/s")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--threads", type=int, help="torch threads (default: the thread policy)")
@@ -55,6 +72,7 @@ def main() -> None:
     print(f"{policy.describe()}; 4 s loops at 44.1 kHz, all regularizers at their defaults")
     model, _, _ = load_model(REPO / "checkpoints" / "small.pt")
     measure(model, "cpu", "small (shipped checkpoint)")
+    measure_live(model)
     if torch.cuda.is_available():
         measure(model, "cuda", "small (shipped checkpoint)")
         measure(build_model(Config(model=ModelConfig(preset="seed"))), "cuda", "seed (untrained)")

@@ -1,9 +1,10 @@
 """Scaleogram speed beside librosa.cqt and nnAudio CQT1992v2, and model forward throughput.
 
 Run: ./run bench scaleogram_speed   (or: python benchmarks/scaleogram_speed.py)
-Prints the median time per 4 s clip (44.1 kHz, hop 1024, 216 bins from 40 Hz, 24/octave) and
-ratios (ours / reference: < 1 means we are faster), then forward clips/s of the `small` and `seed`
-models on the CPU (and on CUDA when present).
+Prints the median time per 4 s clip (44.1 kHz, hop 1024, 216 bins from 40 Hz, 24/octave), the
+backward's cost relative to the forward in a batch of 16, and ratios (ours / reference: < 1
+means we are faster), then forward clips/s of the `small` and `seed` models on the CPU (and on
+CUDA when present), all at the thread policy (--threads overrides).
 """
 from __future__ import annotations
 
@@ -61,8 +62,16 @@ def main() -> None:
         ours(grad_x).sum().backward()
 
     t_grad = median_ms(fwd_bwd, 10)
+    grad_batch = batch.clone().requires_grad_(True)
+
+    def fwd_bwd_batch():
+        grad_batch.grad = None
+        ours(grad_batch).sum().backward()
+
+    t_grad_batch = median_ms(fwd_bwd_batch, 5) / 16
     rows = [("immersions scaleogram (batch 1)", t_ours), ("immersions scaleogram (batch 16, per clip)", t_batch),
-            ("immersions scaleogram forward+backward", t_grad)]
+            ("immersions scaleogram forward+backward", t_grad),
+            ("immersions forward+backward (batch 16, per clip)", t_grad_batch)]
 
     refs = {}
     try:
@@ -90,8 +99,10 @@ def main() -> None:
     print(f"{'scaleogram (median per 4 s clip)':48s} {'ms':>8s}")
     for name, ms in rows:
         print(f"{name:48s} {ms:8.2f}")
+    print(f"backward / forward in a batch of 16: {(t_grad_batch - t_batch) / t_batch:.2f}")
     for name, ms in refs.items():
-        print(f"ratio ours / {name:34s} {t_ours / ms:8.3f}  ({ms / t_ours:.1f}x faster)")
+        print(f"ratio ours / {name:34s} {t_ours / ms:8.3f}  ({ms / t_ours:.1f}x faster; per clip in a batch "
+              f"of 16: {ms / t_batch:.1f}x faster)")
 
     print(f"\n{'model forward (4 s clips)':30s} {'device':>6s} {'batch':>6s} {'clips/s':>9s}")
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])

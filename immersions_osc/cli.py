@@ -13,12 +13,9 @@ import time
 from .config import load_config
 from .device import resolve_device
 from .errors import UserError
+from .shipped import DEFAULT_CHECKPOINT_SPEC, resolve_checkpoint, version
 
 PROG = "immersions-osc"
-
-
-DEFAULT_CHECKPOINT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                                  "checkpoints", "small.pt")
 
 
 def cmd_ear(args: argparse.Namespace) -> int:
@@ -205,6 +202,7 @@ def cmd_config(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="See and hear how an artificial ear hears music.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     def add(name: str, func, help_text: str) -> argparse.ArgumentParser:
@@ -218,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=4.0, help="clip length (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda (default: %(default)s)")
-    p.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT,
+    p.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT_SPEC,
                    help="trained model (default: the shipped checkpoints/small.pt; 'none' = untrained)")
     p.add_argument("--batch", type=int, default=16, help="clips for the prediction test (default: %(default)s)")
 
@@ -293,12 +291,33 @@ def apply_thread_policy(args: argparse.Namespace) -> None:
     threads.apply(args.threads, configured)
 
 
+def _exit_now(code: int) -> None:
+    """End the process now, skipping the interpreter's teardown (seconds of torch and module
+    finalization): ``serve`` and ``demo`` have stopped every thread and saved everything by then,
+    and a stop must take well under 3 s (issue 14)."""
+    import logging
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if isinstance(getattr(args, "checkpoint", None), str) and args.checkpoint != "none":
+        # paths are the user's (from the current folder); the default spelling means the shipped one
+        args.checkpoint = resolve_checkpoint(args.checkpoint)
     try:
         apply_thread_policy(args)
-        return args.func(args)
+        code = args.func(args)
+        if argv is None and getattr(args, "fast_exit", False):
+            _exit_now(code)
+        return code
     except UserError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2

@@ -226,40 +226,70 @@ class LayoutConfig:
 
 @dataclass
 class OptimizeConfig:
-    """Sonification: gradient ascent on the waveform (see immersions_osc/optimize)."""
-    # Adam on the raw samples: each step moves a sample by about this much
-    learning_rate: float = 0.003
-    steps: int = 200
-    # divide the waveform gradient by its RMS before each step
+    """Sonification: gradient ascent on a batch of loops (see immersions_osc/optimize)."""
+    # what is optimized: waveform (raw samples), spectral (circular-STFT coefficients with a 1/f
+    # prior) or harmonic (a differentiable harmonic-plus-noise synthesizer)
+    parameterization: str = "waveform"
+    # what is maximized: log_ratio (the target against the rest of its layer) or activation
+    objective: str = "log_ratio"
+    # sgd: Nesterov momentum on the gradient at unit RMS (keeps its spectral shape); adam
+    optimizer: str = "sgd"
+    # sgd: bring each candidate's gradient to unit RMS before the step (off: raw gradient steps;
+    # adam normalizes per sample anyway, so this has no effect there)
     normalize_gradient: bool = True
-    # penalties (0 = off): activation energy of the rest of the target layers, scaleogram power
-    # (noise/sparsity), and power weighted towards high frequencies
+    # step size, relative to the loop's level (the parameters are kept at unit RMS)
+    learning_rate: float = 0.2
+    steps: int = 200
+    # learning-rate schedule of finite runs (render, benchmark): cosine (down to 10 %) or constant;
+    # the live generator always runs at the constant rate
+    schedule: str = "cosine"
+    # loops optimized at once; the best is kept (diversity: push them apart, 0 = off)
+    candidates: int = 1
+    diversity: float = 0.0
+    # penalties (0 = off), each of order 1 and level-free, weights 1 to 10 matter: activation
+    # energy of the rest of the target layers (relative to the start), spectral spread (1 = flat
+    # noise) and spectral centroid (0..1 of the bin axis)
     energy_penalty: float = 0.0
     sparsity_penalty: float = 0.0
     high_frequency_penalty: float = 0.0
     # regularizers (0 = off): circular time shift (fraction of the loop), pitch shift
-    # (semitones), scaleogram masking (fraction of time and of frequency), gradient noise (times
-    # the gradient's std), spectral de-noising between steps (times each bin's median magnitude)
+    # (semitones), level jitter (dB below the playback level), scaleogram masking (fraction of
+    # time and of frequency, filled with silence), gradient noise (times the gradient's std),
+    # circular spectral de-noising every 4th step (times each frame's noise floor)
     time_shift: float = 1.0
-    pitch_shift: float = 0.5
-    mask: float = 0.0
-    gradient_noise: float = 0.0
-    denoise: float = 0.0
-    # blend of the start clip into each new loop (0 = none)
+    pitch_shift: float = 0.25
+    level_jitter: float = 6.0
+    mask: float = 0.05
+    gradient_noise: float = 0.05
+    denoise: float = 0.02
+    # share of the start clip mixed into the loop (0 = none)
     mix_original: float = 0.0
-    # peak level of the loop (1.0 = 0 dBFS)
+    # playback level of the loop: RMS (0.1 = -20 dBFS), soft-limited at the peak (1.0 = 0 dBFS);
+    # the model hears the loop at this level
+    rms: float = 0.1
     peak: float = 0.9
     seed: int = 0
 
     def validate(self, prefix: str) -> None:
-        _positive(self, prefix, "learning_rate", "steps", "peak")
+        _positive(self, prefix, "learning_rate", "steps", "peak", "rms", "candidates")
         _non_negative(self, prefix, "energy_penalty", "sparsity_penalty", "high_frequency_penalty",
-                      "time_shift", "pitch_shift", "mask", "gradient_noise", "denoise")
+                      "time_shift", "pitch_shift", "level_jitter", "mask", "gradient_noise", "denoise",
+                      "diversity")
         for name in ("time_shift", "mask", "mix_original"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(f"{prefix}{name} must be between 0 and 1, got {getattr(self, name)}")
         if self.peak > 1:
             raise ConfigError(f"{prefix}peak must be <= 1 (0 dBFS), got {self.peak}")
+        if self.rms > 0.5:
+            raise ConfigError(f"{prefix}rms must be <= 0.5 (-6 dBFS; the limiter does the rest), got {self.rms}")
+        choices = {"parameterization": ("waveform", "spectral", "harmonic"),
+                   "objective": ("log_ratio", "activation"), "schedule": ("cosine", "constant"),
+                   "optimizer": ("sgd", "adam")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{prefix}{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        if self.candidates > 64:
+            raise ConfigError(f"{prefix}candidates must be <= 64, got {self.candidates}")
 
 
 @dataclass
@@ -276,9 +306,23 @@ class ServiceConfig:
     # OSC control port (UDP) and the interface it listens on
     host: str = "127.0.0.1"
     port: int = 57130
-    # audio output: "auto" (JACK when a server runs, else "none"), "jack" or "none"
+    # audio output: "auto" (JACK when a server runs, else PortAudio's default device, else "none"),
+    # "jack", "portaudio" (any sound device: CoreAudio, WASAPI/ASIO, ALSA, PipeWire, JACK) or "none"
     audio: str = "auto"
     jack_client: str = "immersions"
+    # PortAudio devices: an index or a part of the name from `immersions-osc devices` ("" = the
+    # system default; input "none" = output only)
+    output_device: str = ""
+    input_device: str = ""
+    # frames per audio callback (0 = the device's / JACK's own; also the clock's block without audio)
+    block_size: int = 0
+    # PortAudio's suggested latency: "low", "high" or seconds
+    latency: str = "high"
+    # SCHED_FIFO priority the audio callback thread asks for on Linux (0 = leave it as it is)
+    audio_priority: int = 70
+    # run the player and the audio backend in a process of their own (its callback then never
+    # waits for the interpreter lock the optimizer and the streams hold); false: in this process
+    audio_process: bool = True
     # start a dummy-driver jackd when none is running (audio "jack" or "auto")
     start_jack: bool = False
     # with audio "none" every new loop is written here as WAV ("" = do not write)
@@ -287,6 +331,13 @@ class ServiceConfig:
     keep_loops: int = 20
     # the loop: length, crossfade at the loop boundary, output volume (linear gain)
     loop_seconds: float = 4.0
+    # tempo in bpm (0 = none: the loop lasts loop_seconds); with a tempo the loop is `bars` whole
+    # bars of `beats_per_bar` beats, its boundary on the bar line
+    tempo: float = 0.0
+    bars: int = 2
+    beats_per_bar: int = 4
+    # follow (and lead) the tempo and bar phase of an Ableton Link session (needs LinkPython-extern)
+    link: bool = False
     crossfade_ms: float = 10.0
     volume: float = 0.8
     # start clip of the optimization: silence, noise or an audio file path
@@ -331,8 +382,19 @@ class ServiceConfig:
         for name in ("port", "web_port"):
             if not 0 <= getattr(self, name) <= 65535:
                 raise ConfigError(f"{prefix}{name} must be a UDP/TCP port 0..65535, got {getattr(self, name)}")
-        if self.audio not in ("auto", "jack", "none"):
-            raise ConfigError(f"{prefix}audio must be 'auto', 'jack' or 'none', got {self.audio!r}")
+        if self.audio not in ("auto", "jack", "portaudio", "none"):
+            raise ConfigError(f"{prefix}audio must be 'auto', 'jack', 'portaudio' or 'none', got {self.audio!r}")
+        if not 0 <= self.audio_priority <= 99:
+            raise ConfigError(f"{prefix}audio_priority must be 0..99 (0 = off), got {self.audio_priority}")
+        if not 0 <= self.block_size <= 16384:
+            raise ConfigError(f"{prefix}block_size must be 0..16384 frames (0 = the device's), got {self.block_size}")
+        if self.latency not in ("low", "high"):
+            try:
+                seconds = float(self.latency)
+            except ValueError:
+                seconds = -1.0
+            if not 0 < seconds <= 2:
+                raise ConfigError(f"{prefix}latency must be 'low', 'high' or seconds 0..2, got {self.latency!r}")
         if self.format not in ("uint8", "float16"):
             raise ConfigError(f"{prefix}format must be 'uint8' or 'float16', got {self.format!r}")
         if self.source not in ("loop", "input"):
@@ -343,6 +405,12 @@ class ServiceConfig:
             raise ConfigError(f"{prefix}loop_seconds must be 0.5..60, got {self.loop_seconds}")
         if self.volume > 2:
             raise ConfigError(f"{prefix}volume must be 0..2, got {self.volume}")
+        from .service.tempo import check_tempo  # pure arithmetic, no service import
+
+        try:
+            check_tempo(self.tempo, self.bars, self.beats_per_bar)
+        except ValueError as exc:
+            raise ConfigError(f"{prefix}tempo/bars/beats_per_bar: {exc}") from None
         if self.frame_rate > 240:
             raise ConfigError(f"{prefix}frame_rate must be <= 240, got {self.frame_rate}")
         if not 5 <= self.subscription_seconds <= 86400:

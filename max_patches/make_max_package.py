@@ -61,7 +61,8 @@ STATUS = [("fps", "0."), ("steps", "0."), ("xruns", "0"), ("target", "s"), ("loo
           ("volume", "0."), ("subscribers", "0"), ("seconds", "0.")]  # /immersions/status f f i s i i f i f
 SETTINGS = [("host", "127.0.0.1", "the service's computer"), ("port", "57130", "the service's OSC port"),
             ("listen", str(LISTEN), "UDP port this object listens on (one per [immersions] in use)"),
-            ("myhost", "127.0.0.1", "this computer's address as the service sees it")]
+            ("myhost", "127.0.0.1", "this computer's address as the service sees it"),
+            ("token", "none", "the shared token of a service on another machine (started with --allow-remote)")]
 INLETS = ["messages: controls by name (volume 0.8, play 1, learn volume, ...), settings, raw /immersions/... OSC",
           "MIDI CC pairs: cc-number value (the object also listens to every [ctlin] unless 'midi 0')"]
 OUTLETS = ["signal: the loop, from audio input 1 (see the audio tab: JACK, BlackHole, VB-Cable)",
@@ -76,7 +77,7 @@ def ports(text: str) -> tuple[int, int, list[str]]:
     """(inlets, outlets, outlet types) of the Max objects these patchers use."""
     words = text.split()
     name = words[0]
-    args = [w for w in words[1:]]
+    args = words[1:]
     if "@" in " ".join(args):
         args = args[:next(i for i, w in enumerate(args) if w.startswith("@"))]
     fixed = {
@@ -239,7 +240,24 @@ def abstraction() -> Patcher:
                         "silent subscribers)", w=330)
     metro = p.obj(460, 260, f"metro {RENEW_MS}")
     p.via(t_load, 0, p.msg(460, 60, "1"), metro)
-    p.connect(metro, 0, me)
+    renew = p.obj(380, 275, "t b b")  # auth (when a token is set), then subscribe
+    p.connect(metro, 0, renew)
+    p.connect(renew, 0, me)
+    token_gate = p.obj(620, 290, "gate 1 0")
+    p.connect(renew, 1, token_gate, 1)
+    token = p.obj(620, 320, "zl reg")
+    p.connect(token_gate, 0, token)
+    auth = p.msg(620, 350, "/immersions/auth $1")
+    p.connect(token, 0, auth)
+    p.connect(auth, 0, udpsend)
+    some_token = p.obj(560, 170, "sel none")
+    p.connect(settings, 4, some_token)
+    token_symbol = p.obj(560, 200, "tosymbol")
+    p.connect(some_token, 1, token_symbol)
+    p.connect(token_symbol, 0, token, 1)
+    token_on = p.msg(700, 230, "1")
+    p.via(token_symbol, 0, p.obj(700, 200, "t b"), token_on)
+    p.connect(token_on, 0, token_gate)
     subscribe = p.msg(460, 290, "/immersions/stream/subscribe $1 $2 summary")
     p.connect(me, 0, subscribe)
     p.connect(subscribe, 0, udpsend)
@@ -254,9 +272,9 @@ def abstraction() -> Patcher:
     # messages: learn / map / subscribe / midi / input, then settings, then controls, then raw OSC
     first = p.obj(15, 360, "route learn map subscribe midi input cc")
     p.connect(in_msg, 0, first)
-    p.connect(first, 2, me)
+    p.connect(first, 2, renew)
     p.connect(first, 6, settings)
-    p.connect(settings, 4, ctl_route := p.obj(15, 400, "route " + " ".join(c[0] for c in CONTROLS) + " layer"))
+    p.connect(settings, len(SETTINGS), ctl_route := p.obj(15, 400, "route " + " ".join(c[0] for c in CONTROLS) + " layer"))
     p.connect(ctl_route, len(CONTROLS) + 1, udpsend)  # anything else: raw OSC (/immersions/...) as it is
     layer = p.obj(1250, 440, "tosymbol")
     p.connect(ctl_route, len(CONTROLS), layer)
@@ -306,8 +324,7 @@ def abstraction() -> Patcher:
     p.connect(t_learn, 1, learned, 1)
     tell = p.obj(1000, 560, "prepend learn: move a MIDI control for")
     p.connect(t_learn, 0, tell)
-    p.connect(tell, 0, say := p.obj(1000, 590, "print immersions"))
-    del say
+    p.connect(tell, 0, p.obj(1000, 590, "print immersions"))
     l_unpack = p.obj(860, 430, "unpack 0 0")
     p.connect(learn_gate, 1, l_unpack)
     t_cc = p.obj(860, 460, "t b i i")

@@ -194,12 +194,29 @@ def connection() -> Canvas:
     c.text(500, 230, f"subscribe now and every {RENEW_MS // 1000} s (the service drops subscribers that stop renewing)",
            width=40)
     metro = c.obj(500, 290, f"metro {RENEW_MS}")
-    t_sub = c.obj(500, 315, "t b")
+    t_sub = c.obj(500, 315, "t b b")
     v_listen3 = c.obj(500, 340, "v $0-listen")
     c.connect(do_connect, 0, metro)
     c.connect(do_connect, 1, t_sub)
     c.connect(metro, 0, t_sub)
-    c.chain(t_sub, v_listen3, r_myhost_store)
+    c.connect(t_sub, 0, v_listen3)
+    c.connect(v_listen3, 0, r_myhost_store)
+    # a service on another machine (--allow-remote) wants /immersions/auth <token> first
+    c.text(20, 560, "[; immersions-token TOKEN( : a service on another machine (started with --allow-remote) "
+                    "gets /immersions/auth TOKEN before each subscribe", width=60)
+    r_token = c.obj(20, 600, "r immersions-token")
+    as_list = c.obj(20, 625, "list")  # 'TOKEN' arrives as a selector: now 'list TOKEN'
+    t_token = c.obj(20, 650, "t a b")
+    c.chain(r_token, as_list, t_token)
+    has_token = c.msg(100, 675, "1")
+    c.connect(t_token, 1, has_token)
+    token_gate = c.obj(200, 650, "spigot")
+    c.connect(has_token, 0, token_gate, 1)
+    c.connect(t_sub, 1, token_gate)  # before the subscribe
+    token = c.obj(200, 675, "list")  # keeps the token (right inlet), a bang sends it on
+    c.connect(t_token, 0, token, 1)
+    c.connect(token_gate, 0, token)
+    c.chain(token, c.obj(200, 700, "oscformat -f s immersions auth"), c.obj(200, 725, "s immersions-packet"))
     sub_args = c.obj(680, 365, "list append summary")
     subscribe = c.obj(680, 390, "oscformat -f sis immersions stream subscribe")
     s_packet = c.obj(680, 415, "s immersions-packet")
@@ -334,7 +351,7 @@ def midi() -> Canvas:
     defaults = {}
     for name, cc, *_ in CONTROLS:
         defaults[cc] = SLOT[name]
-    runs, start, prev = [], None, None
+    runs, prev = [], None
     for cc in sorted(defaults):
         if prev is not None and cc == prev + 1:
             runs[-1].append(defaults[cc])
@@ -581,7 +598,8 @@ def patch() -> str:
                       "toggles and the volume follow the service's status.", width=140)
     main.text(20, 75, "Another machine or port: [; immersions-service 192.168.1.20 57130( , "
                       "[; immersions-listen 57140( , [; immersions-myhost 192.168.1.30( (this computer as the "
-                      "service sees it). Print status and acks: [; immersions-verbose 1(. See README.md.", width=140)
+                      "service sees it) , [; immersions-token TOKEN( (its --allow-remote token). Print status and "
+                      "acks: [; immersions-verbose 1(. See README.md.", width=140)
     # controls: one row each, learn bang (L) on the left
     main.text(20, 135, "L = learn (click, then move a MIDI control) / control (default CC)", width=80)
     y0 = 160
@@ -610,17 +628,15 @@ def patch() -> str:
     # audio
     ay = sy + 220
     main.text(20, ay, "audio in: [adc~ 1] -> monitor (filter , volume above) -> [dac~]. DSP:", width=70)
-    on = main.msg(560, ay, "; pd dsp 1")
-    off = main.msg(640, ay, "; pd dsp 0")
+    main.msg(560, ay, "; pd dsp 1")
+    main.msg(640, ay, "; pd dsp 0")
     main.floatatom(720, ay, 5, "input dB", "$0-st-level")
-    del on, off
     main.sub(20, ay + 40, "pd audio", audio())
     main.sub(120, ay + 40, "pd connection", connection())
     main.sub(250, ay + 40, "pd replies", replies())
     main.sub(360, ay + 40, "pd midi", midi())
     main.sub(450, ay + 40, "pd controls", controls())
-    verbose = main.tgl(580, ay + 40, "$0-verbose", "$0-verbose-set", "print status and acks")
-    del verbose
+    main.tgl(580, ay + 40, "$0-verbose", "$0-verbose-set", "print status and acks")
     main.text(20, ay + 80, "Learn from a message: [; immersions-learn filter( then move a knob. The map: "
                            "[; immersions-map bang(. Without MIDI: [; immersions-cc 81 100( is fader 1 at 100.",
               width=140)

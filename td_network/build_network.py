@@ -113,6 +113,8 @@ def build(parent_path='/project1', name='immersions'):
     page.appendInt('Serviceport', label='Service Port')[0].val = SERVICE_PORT
     page.appendStr('Host', label='Host (this computer, as the service sees it)')[0].val = '127.0.0.1'
     page.appendInt('Listenport', label='Listen Port')[0].val = LISTEN_PORT
+    page.appendStr('Token', label='Token (a service started with --allow-remote)')[0].val = ''
+    page.appendInt('Viewerport', label="Viewer Port (the service's --web-port: layout over HTTP; 0 = OSC)")[0].val = 0
     page.appendFile('Layoutfile', label='Layout File')[0].val = LAYOUT_FILE
     gain = page.appendFloat('Gain', label='Brightness Gain')[0]
     gain.default = 1.0

@@ -11,9 +11,17 @@
 # The decisions are in Session.due(), plain Python (tests/test_clients_td.py drives it, and a real
 # service restart); tick() only reads the clock and the parameters and sends.
 #
+# With the service's viewer port set (parameter Viewer Port = the service's --web-port), the layout is
+# fetched over HTTP (/layout.npz) in a background thread instead of as a burst of OSC datagrams;
+# OSC remains the fallback when the fetch fails.
+#
 # Imported as td_network.session (build_network.py puts the repository folder on sys.path).
 
+import io
+import threading
 import time
+import urllib.parse
+import urllib.request
 
 RENEW_SECONDS = 5.0
 LAYOUT_RETRY_SECONDS = 5.0
@@ -25,6 +33,7 @@ SENT = {
     '/immersions/stream/subscribe': 'sis',  # host, port, kind ('all': activation blobs too)
     '/immersions/layout/request': '[i*]',  # no argument: the whole layout; chunk numbers: only those
     '/immersions/status/request': '',
+    '/immersions/auth': 's',  # a service on another machine (--allow-remote): its token, before subscribing
 }
 
 
@@ -39,6 +48,8 @@ class Session:
         self.last_status = None  # that status (the receiver replaces the dict on every status message)
         self.last_status_time = None
         self.restarts = 0  # times the service came back (restart, or the network was away)
+        self.fetch = None  # the LayoutFetch in flight
+        self.http_failed = False  # the viewer port did not answer: OSC from now on (until a restart)
 
     def due(self, now, receiver=None):
         """[(address, kind)] to send now: kind 'subscribe', 'layout' or 'status'."""
@@ -62,9 +73,40 @@ class Session:
                                               or now - self.last_layout_request >= self.layout_retry)):
             out.append('layout')
             self.last_layout_request = now
-            if restarted and receiver is not None:
-                receiver.forget_layout()  # the new service's layout replaces the old one when it arrives
+            if restarted:
+                self.http_failed = False
+                if receiver is not None:
+                    receiver.forget_layout()  # the new service's layout replaces the old one when it arrives
         return out
+
+
+def layout_url(host, port, token=''):
+    """The service's /layout.npz on its viewer port (with the token a remote service wants)."""
+    url = 'http://%s:%d/layout.npz' % (host if ':' not in host else '[%s]' % host, int(port))
+    return url + ('?' + urllib.parse.urlencode({'token': token}) if token else '')
+
+
+def fetch_layout(url, timeout=5.0):
+    """(positions [N, 2], layer per neuron [N], layer names) from a /layout.npz URL (numpy only)."""
+    from immersions_osc.service.decoder import load_layout_npz
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return load_layout_npz(io.BytesIO(response.read()))
+
+
+class LayoutFetch:
+    """One HTTP fetch of the layout in a background thread (TouchDesigner's frame never waits);
+    ``result`` is the layout or the error once ``done``."""
+
+    def __init__(self, url):
+        self.url, self.result, self.done = url, None, False
+        threading.Thread(target=self._run, daemon=True, name='immersions-layout').start()
+
+    def _run(self):
+        try:
+            self.result = fetch_layout(self.url)
+        except Exception as exc:  # noqa: BLE001 -- any failure: fall back to OSC
+            self.result = exc
+        self.done = True
 
 
 def send(osc_out, address, *args):
@@ -83,8 +125,19 @@ def perform(comp, actions):
     osc_out = comp.op('osc_out')
     for action in actions:
         if action == 'subscribe':
+            token = getattr(comp.par, 'Token', None)
+            if token is not None and token.eval():
+                send(osc_out, '/immersions/auth', token.eval())
             send(osc_out, '/immersions/stream/subscribe', comp.par.Host.eval(), comp.par.Listenport.eval(), 'all')
         elif action == 'layout':
+            viewer = getattr(comp.par, 'Viewerport', None)
+            session = comp.fetch('immersions_session', None, search=False)
+            if viewer is not None and viewer.eval() and session is not None and not session.http_failed:
+                if session.fetch is None:  # over HTTP, in the background (tick() collects it)
+                    token = getattr(comp.par, 'Token', None)
+                    session.fetch = LayoutFetch(layout_url(comp.par.Servicehost.eval(), viewer.eval(),
+                                                           token.eval() if token is not None else ''))
+                continue
             # part of the layout arrived: ask for the chunks still missing, else for all of it
             receiver = comp.fetch('immersions', None, search=False)
             missing = receiver.missing_position_chunks() if receiver is not None else []
@@ -100,6 +153,14 @@ def tick(comp, now=None):
         session = Session()
         comp.store('immersions_session', session)
     receiver = comp.fetch('immersions', None, search=False)
+    if session.fetch is not None and session.fetch.done:  # the HTTP layout came back
+        result, session.fetch = session.fetch.result, None
+        if isinstance(result, Exception):
+            print('immersions: no layout over HTTP (%s); asking over OSC' % result)
+            session.http_failed = True
+        elif receiver is not None:
+            positions, layers, _names = result
+            receiver.set_layout(positions, layers)
     actions = session.due(time.monotonic() if now is None else now, receiver)
     if actions:
         perform(comp, actions)

@@ -31,12 +31,13 @@ def free_udp_port() -> int:
 class JackServer:
     """``jackd --no-realtime -n NAME -d dummy``; ``env`` points clients at it."""
 
-    def __init__(self, period: int = 1024, sample_rate: int = 44100):
+    def __init__(self, period: int = 1024, sample_rate: int = 44100, port_max: Optional[int] = None,
+                 realtime: bool = False):
         from immersions_osc.service.audio import start_dummy_jackd
 
         self.name = f"imm{uuid.uuid4().hex[:8]}"
         self.sample_rate = sample_rate
-        self.proc = start_dummy_jackd(sample_rate, period, name=self.name)
+        self.proc = start_dummy_jackd(sample_rate, period, name=self.name, port_max=port_max, realtime=realtime)
         self.env = dict(os.environ, JACK_DEFAULT_SERVER=self.name, JACK_NO_AUDIO_RESERVATION="1")
 
     def client(self, name: str):

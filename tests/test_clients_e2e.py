@@ -65,12 +65,13 @@ def test_supercollider_selftest(live, tmp_path):
     received, the MIDI-CC mapping function sends a control the service acknowledges."""
     jack, service = live
     env = dict(jack.env, IMMERSIONS_PORT=str(service.port), QT_QPA_PLATFORM="offscreen",
+               IMMERSIONS_TOKEN="a-token",  # the remote-service path (a local service accepts any)
                QTWEBENGINE_DISABLE_SANDBOX="1", HOME=str(tmp_path))  # fresh sclang config, no user startup file
     proc = subprocess.run(["nice", "-n", "10", SCLANG, os.path.join(REPO, "patches", "selftest.scd")], env=env,
                           cwd=str(tmp_path), capture_output=True, text=True, timeout=120)
     out = proc.stdout + proc.stderr
     results = dict(re.findall(r"^SELFTEST (\w+) (PASS|FAIL)", out, re.M))
-    assert set(results) >= {"input", "status", "energy", "midi", "toggle", "learn"}, out[-4000:]
+    assert set(results) >= {"input", "status", "energy", "midi", "toggle", "learn", "auth"}, out[-4000:]
     assert all(v == "PASS" for v in results.values()), out[-4000:]
     assert proc.returncode == 0, out[-4000:]
     # scsynth heard the loop: a real level, measured inside SC
@@ -226,7 +227,8 @@ def test_pure_data_midi_learn(tmp_path):
 def test_pure_data_cc_mappings_and_buttons(tmp_path):
     """Every service control of the Pd patch from its default CC at a random value: the value on the
     wire is the generator's mapping (what [expr] computes), with the OSC type the contract wants;
-    toggles send 0/1 (never 127), triggers fire on press only."""
+    toggles send 0/1 (never 127), triggers fire on press only.  With a token (a remote service),
+    every subscribe is preceded by /immersions/auth."""
     gen = pd_generator()
     rng = random.Random()
     plan = []
@@ -245,20 +247,26 @@ def test_pure_data_cc_mappings_and_buttons(tmp_path):
     try:
         proc = subprocess.run([PD, "-nogui", "-nosound", "-nomidi", "-nrt", "-stderr", "-batch",
                                "-open", os.path.join(REPO, "patches", "immersions.pd"), "-open", str(tmp_path / "driver.pd"),
+                               "-send", "immersions-token s3cret-token",
                                "-send", f"immersions-listen {free_udp_port()}",
                                "-send", f"immersions-service 127.0.0.1 {sock.getsockname()[1]}"],
                               capture_output=True, text=True, timeout=30)
-        sent = []
+        sent, session = [], []
         while True:
             try:
                 m = OscMessage(sock.recvfrom(65536)[0])
             except socket.timeout:
                 break
-            if m.address != "/immersions/stream/subscribe":
+            if m.address in ("/immersions/stream/subscribe", "/immersions/auth"):
+                session.append((m.address, m.params))
+            else:
                 sent.append(m)
     finally:
         sock.close()
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert session and len(session) % 2 == 0, session
+    for auth, subscribe in zip(session[::2], session[1::2]):
+        assert auth == ("/immersions/auth", ["s3cret-token"]) and subscribe[0] == "/immersions/stream/subscribe"
     expected = []
     toggles = {}
     for cc, value in plan:

@@ -34,10 +34,22 @@ def test_subscribes_on_load_renews_and_unsubscribes_when_closed():
     assert len(sent_to(s, "/immersions/stream/subscribe")) == 3  # renewed every period
     s.close()
     assert sent_to(s, "/immersions/stream/unsubscribe") == [["10.0.0.5", 57134]]
-    # the defaults
+    # the defaults: no token, no auth
     d = Sim(PATCH)
     d.load()
     assert d.listen_port == 57133 and sent_to(d, "/immersions/stream/subscribe") == [["127.0.0.1", 57133, "summary"]]
+    assert not sent_to(d, "/immersions/auth")
+
+
+def test_a_token_goes_before_every_subscribe():
+    """A service on another machine (--allow-remote): /immersions/auth <token> before each subscribe."""
+    s = Sim(PATCH, "@host 192.168.1.20 @myhost 192.168.1.30 @token s3cret")
+    s.load()
+    s.tick()
+    s.send_inlet(1, "subscribe")
+    session = [m for m in s.sent if m[0] in ("/immersions/auth", "/immersions/stream/subscribe")]
+    assert session == [["/immersions/auth", "s3cret"], ["/immersions/stream/subscribe", "192.168.1.30", 57133, "summary"]] * 3
+    assert s.udpsend["host"] == "192.168.1.20"
 
 
 def test_controls_by_name_and_raw_osc(sim):

@@ -150,6 +150,8 @@ def max_list_types(boxes, lines, box) -> str:
     words = box.get("text", "").split()
     if words[:1] in (["pak"], ["pack"]):
         return "".join("s" if w in ("s", "sym", "symbol") else "f" if "." in w else "i" for w in words[1:])
+    if words[:1] == ["tosymbol"]:
+        return "s"
     if words[:2] == ["zl", "reg"]:
         kinds = {max_list_types(boxes, lines, src) for src in max_sources(boxes, lines, box["id"], 1)}
         assert len(kinds) == 1, f"cannot tell what [zl reg] holds: {kinds}"

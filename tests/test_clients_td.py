@@ -13,7 +13,7 @@ from immersions_osc.service.decoder import (ActivationReceiver, brightness, laye
                                             normalized_positions)
 from immersions_osc.service.protocol import FrameAssembler, decode_packet, decode_values, encode_vector, parse_chunk
 
-from service_harness import REPO, OSCClient, ServiceProcess
+from service_harness import REPO, OSCClient, ServiceProcess, free_udp_port
 
 LAYOUT = os.path.join(REPO, "checkpoints", "small_layout.npz")
 ACT = "/immersions/activations"
@@ -212,7 +212,8 @@ class FakeComp:
     def __init__(self, gain=1.0, service_port=None, listen_port=0):
         self.storage, self.cooks = {}, 0
         self.par = type("Pars", (), {"Layoutfile": FakePar(LAYOUT), "Gain": FakePar(gain),
-                                     "Host": FakePar("127.0.0.1"), "Listenport": FakePar(listen_port)})()
+                                     "Host": FakePar("127.0.0.1"), "Listenport": FakePar(listen_port),
+                                     "Servicehost": FakePar("127.0.0.1"), "Viewerport": FakePar(0)})()
         self.service_port, self.sent = service_port, []
 
     def fetch(self, key, default=None, search=True):
@@ -404,6 +405,77 @@ def test_session_renews_and_rerequests_the_layout():
     receiver.status = {"seconds_up": 40.0}
     assert s.due(130.0, receiver) == ["subscribe", "layout"] and s.restarts == 2
     assert s.due(131.0, receiver) == []  # the same status object again: nothing new
+
+
+def test_td_sends_the_token_before_subscribing():
+    session = load_td("session")
+    comp = FakeComp(listen_port=57140)
+    session.perform(comp, ["subscribe"])
+    assert comp.sent == [("/immersions/stream/subscribe", ["127.0.0.1", 57140, "all"])]
+    comp.par.Token = FakePar("s3cret")
+    comp.sent.clear()
+    session.perform(comp, ["subscribe"])
+    assert comp.sent == [("/immersions/auth", ["s3cret"]), ("/immersions/stream/subscribe", ["127.0.0.1", 57140, "all"])]
+
+
+def test_td_fetches_the_layout_over_http_when_it_knows_the_viewer_port():
+    """Viewer Port set: the layout comes from the service's /layout.npz (in a background thread, the
+    token in the URL), not as OSC datagrams; a port that does not answer falls back to OSC."""
+    import http.server
+    import threading
+    from urllib.parse import parse_qs, urlsplit
+
+    session = load_td("session")
+    with open(LAYOUT, "rb") as f:
+        npz = f.read()
+    asked = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            asked.append(self.path)
+            url = urlsplit(self.path)
+            if url.path != "/layout.npz" or parse_qs(url.query).get("token") != ["s3cret"]:
+                self.send_error(404 if url.path != "/layout.npz" else 401)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(npz)))
+            self.end_headers()
+            self.wfile.write(npz)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        comp = FakeComp(listen_port=57140)
+        comp.par.Viewerport = FakePar(server.server_address[1])
+        comp.par.Token = FakePar("s3cret")
+        receiver = ActivationReceiver()
+        comp.store("immersions", receiver)
+        session.tick(comp, now=0.0)
+        deadline = time.monotonic() + 10
+        while receiver.positions is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+            session.tick(comp, now=1.0)
+        positions, layer_of, _ = load_layout_npz(LAYOUT)
+        assert np.array_equal(receiver.positions, positions)
+        assert np.array_equal(receiver.layer_of_neuron(len(positions)), layer_of)
+        assert asked == ["/layout.npz?token=s3cret"]
+        assert not [a for a, _ in comp.sent if a == "/immersions/layout/request"]  # no OSC burst
+        # a viewer port that does not answer: OSC after all
+        comp2 = FakeComp()
+        comp2.par.Viewerport = FakePar(free_udp_port())
+        comp2.store("immersions", ActivationReceiver())
+        session.tick(comp2, now=0.0)
+        deadline = time.monotonic() + 10
+        while not comp2.fetch("immersions_session").http_failed and time.monotonic() < deadline:
+            time.sleep(0.01)
+            session.tick(comp2, now=1.0)
+        session.tick(comp2, now=6.0)
+        assert ("/immersions/layout/request", []) in comp2.sent
+    finally:
+        server.shutdown()
 
 
 def test_td_asks_only_for_the_missing_layout_chunks():

@@ -14,7 +14,8 @@ import pytest
 from immersions_osc.config import ConfigError, parse_config
 from immersions_osc.service.access import Access
 from immersions_osc.service.protocol import decode_packet, encode_message
-from immersions_osc.service.sinks import MAX_FAILURES, MAX_SINKS, MAX_VIEWERS, Sink, Sinks, TokenBucket, UdpReply
+from immersions_osc.service.sinks import (MAX_FAILURES, MAX_SINKS, MAX_SUBSCRIBERS, MAX_VIEWERS, Sink, Sinks,
+                                          TokenBucket, UdpReply)
 
 from robust_attacks import bombs, rss_mb, stalled_websocket
 from service_harness import OSCClient, running_viewer
@@ -137,7 +138,7 @@ def test_clients_subscribe_and_unsubscribe_only_their_own_host(web):
 
 def test_the_limit_holds_under_simultaneous_adds():
     sinks = Sinks()
-    barrier = threading.Barrier(100)
+    barrier = threading.Barrier(200)
     results = []
 
     def add(i):
@@ -147,13 +148,13 @@ def test_the_limit_holds_under_simultaneous_adds():
             results.append(True)
         except Exception:
             results.append(False)
-    threads = [threading.Thread(target=add, args=(i,)) for i in range(100)]
+    threads = [threading.Thread(target=add, args=(i,)) for i in range(200)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     assert sinks.counted() == sum(results) == MAX_SINKS
-    assert sinks.counted("viewer") == MAX_VIEWERS
+    assert sinks.counted("viewer") == MAX_VIEWERS and sinks.counted("udp") == MAX_SUBSCRIBERS
 
 
 @pytest.mark.slow
@@ -163,9 +164,10 @@ def test_subscribers_and_viewers_share_one_limit(web):
 
     service = web.service
     base = 41000 + os.getpid() % 10000
-    for i in range(MAX_SINKS - 4):
+    for i in range(MAX_SUBSCRIBERS):
         apply(service, f"{P}/stream/subscribe", "sis", "127.0.0.1", base + i, "summary")
-    assert service.sinks.counted() == MAX_SINKS - 4
+    assert service.sinks.counted() == MAX_SUBSCRIBERS
+    assert apply(service, f"{P}/stream/subscribe", "sis", "127.0.0.1", base - 1, "summary")[0][0] == f"{P}/error"
     barrier = threading.Barrier(20)
     open_pages, refused = [], []
 
@@ -190,12 +192,12 @@ def test_subscribers_and_viewers_share_one_limit(web):
             t.start()
         for t in threads:
             t.join(120)
-        assert len(open_pages) == 4 and service.sinks.counted() == MAX_SINKS
-        assert refused.count(1013) == 16, refused
+        assert len(open_pages) == MAX_VIEWERS and service.sinks.counted() == MAX_SINKS
+        assert refused.count(1013) == 20 - MAX_VIEWERS, refused
     finally:
         for ws in open_pages:
             ws.close()
-        for i in range(MAX_SINKS - 4):
+        for i in range(MAX_SUBSCRIBERS):
             service.sinks.remove(("udp", "127.0.0.1", base + i))
 
 

@@ -33,9 +33,13 @@ def test_demo_tours_the_layers_and_writes_what_it_played(tmp_path):
     assert "WARNING immersions_osc.service: audio: " in proc.stderr and "Continuing without sound output" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stdout.count("exciting ") == 3  # the tour: the demo's own output
+    for i in (1, 2, 3):  # the summary: per stop, the target's gain in the loop that played in its window
+        line = next(l for l in proc.stdout.splitlines() if l.strip().startswith(f"stop {i}: "))
+        assert " gain x" in line and "optimized for" not in line, line  # its own loop played
     assert "viewer: http://" in proc.stderr or "continuing without the browser viewer" in proc.stderr  # log lines
     audio, sr = sf.read(tmp_path / "demo.wav")
     assert sr == 44100 and len(audio) >= 7 * sr
+    assert np.abs(audio[:2205]).max() < 1e-4  # no white noise first: silence before the first optimized loop
     assert np.sqrt(np.mean(audio ** 2)) > 1e-3  # it played something
     assert read_png(tmp_path / "activations.png").std() > 5
     assert read_png(tmp_path / "demo_scaleogram.png").std() > 5

@@ -153,6 +153,8 @@ def test_every_control_is_applied_and_acknowledged(service):
         ("/immersions/player/play", "i", 0),
         ("/immersions/player/play", "i", 1),
         ("/immersions/player/loop_seconds", "f", 2.0),
+        ("/immersions/player/tempo", "f", 120.0),  # one 4/4 bar at 120 bpm: still 2 s
+        ("/immersions/player/bars", "i", 1),
         ("/immersions/player/crossfade_ms", "f", 20.0),
         ("/immersions/stream/subscribe", "sis", "127.0.0.1", 9, "summary"),
         ("/immersions/stream/unsubscribe", "si", "127.0.0.1", 9),
@@ -182,6 +184,43 @@ def test_every_control_is_applied_and_acknowledged(service):
     replies = apply(service, "/immersions/layout/request")
     layer_msgs = [r for r in replies if r[0] == "/immersions/layout/layer"]
     assert [m[2][1] for m in layer_msgs] == service.vector.layer_names
+
+
+def test_tempo_fits_loops_to_whole_bars(service):
+    """With a tempo the loop is whole bars (its boundary on the bar); loop_seconds rounds to bars;
+    tempo 0 goes back to free lengths in seconds.  Bars/tempo drawn at random (seeded)."""
+    import random
+
+    from immersions_osc.service.tempo import bar_seconds
+
+    rng = random.Random(15)
+    sr = service.sample_rate
+    try:
+        for _ in range(5):
+            bpm = round(rng.uniform(60, 180), 2)
+            bars = rng.randint(1, int(20 // bar_seconds(bpm, 4)))
+            assert ("/immersions/ack", "s", ["/immersions/player/tempo"]) in apply(service, "/immersions/player/tempo", "f", bpm)
+            apply(service, "/immersions/player/bars", "i", bars)
+            bar = 4 * 60 / bpm * sr
+            assert abs(service.loop_samples - bars * bar) <= 0.5  # whole bars, to the nearest sample
+            start = service.generator._pending.get("start")  # the optimization restarts at that length
+            assert start is not None and len(start) == service.loop_samples
+            seconds = rng.uniform(1, 10)
+            apply(service, "/immersions/player/loop_seconds", "f", seconds)
+            assert service.scfg.bars == max(1, round(seconds / (bar / sr)))
+            assert abs(service.loop_samples - service.scfg.bars * bar) <= 0.5
+        # too long at this tempo: one clear error, nothing changes
+        before = service.loop_samples
+        replies = apply(service, "/immersions/player/bars", "i", 64)
+        assert replies[0][0] == "/immersions/error" and "at most" in replies[0][2][1]
+        assert service.loop_samples == before
+        apply(service, "/immersions/player/tempo", "f", 0.0)  # no tempo: seconds again
+        apply(service, "/immersions/player/loop_seconds", "f", 3.0)
+        assert service.loop_samples == 3 * sr
+        replies = apply(service, "/immersions/player/bars", "i", 2)
+        assert replies[0][0] == "/immersions/error" and "tempo first" in replies[0][2][1]
+    finally:
+        apply(service, "/immersions/player/tempo", "f", 0.0)
 
 
 @pytest.mark.parametrize("address,tags,args,why", [

@@ -25,6 +25,9 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--frequencies", type=int, nargs=2, metavar=("LO", "HI"), help="frequency rows [LO, HI)")
     p.add_argument("--steps", type=int, help="optimization steps (default: the config's, 200)")
     p.add_argument("--lr", type=float, help="learning rate")
+    p.add_argument("--parameterization", choices=("waveform", "spectral", "harmonic"),
+                   help="what is optimized (default: the config's, waveform)")
+    p.add_argument("--candidates", type=int, help="loops optimized at once, the best is kept (default: 1)")
     p.add_argument("--start", default="noise", help="silence, noise or an audio file (default: %(default)s)")
     p.add_argument("--seconds", type=float, default=4.0, help="loop length (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0)
@@ -61,9 +64,9 @@ def run(args: argparse.Namespace) -> int:
     model, args.source = load_any(args, device)
     # optimization settings come from --config or the defaults, never from the training checkpoint
     ocfg = load_config(args.config).optimize
-    ocfg = dataclasses.replace(ocfg, seed=args.seed,
-                               **({"steps": args.steps} if args.steps is not None else {}),
-                               **({"learning_rate": args.lr} if args.lr is not None else {}))
+    flags = {"steps": args.steps, "learning_rate": args.lr, "parameterization": args.parameterization,
+             "candidates": args.candidates}
+    ocfg = dataclasses.replace(ocfg, seed=args.seed, **{k: v for k, v in flags.items() if v is not None})
     ocfg.validate("optimize.")
     sr = describe(model).sample_rate
     start = start_clip(args.start, int(args.seconds * sr), sr, args.seed)
@@ -98,8 +101,11 @@ def render_one(model, ocfg, target, start, out: str, args: argparse.Namespace) -
 
     if not out.endswith(".wav"):
         raise UserError(f"--out must name a .wav file, got {out}")
+    from .transforms import level
+
     device = next(model.parameters()).device
-    before = measure(model, start.to(device), [target])[0]
+    # level-matched: the start clip as it would be played (at the loop's peak level)
+    before = measure(model, level(start.to(device)[None], ocfg.peak, ocfg.rms)[0], [target])[0]
     bar = Progress(ocfg.steps, f"render {target.layer}", every=max(1, ocfg.steps // 10))
     t0 = time.perf_counter()
     run = optimize(model, start, [target], ocfg,

@@ -2,7 +2,9 @@
 
 A background thread steps the optimization forever.  Parameter changes (targets, any
 ``OptimizeConfig`` field, a new start clip) are queued by any thread and applied between steps; a
-new target set continues from the current loop (continuous morphing).  Every ``publish_every``
+new target set continues from the current loop with the optimizer's state (Adam's moments) kept,
+so the morph starts with a small step, not a fresh optimizer's full-size sign step.  Published
+loops are at their playback level (the model heard them at that level).  Every ``publish_every``
 steps the current loop is published: ``latest()`` returns the newest published loop and its
 version at once (a reference read, never waiting for a step).  A step that yields a non-finite
 loop or gradient restores the last good loop, counts a reset and carries on.
@@ -37,6 +39,10 @@ class GeneratorStats:
     resets: int = 0
     steps_per_second: float = 0.0
     last_error: str = ""
+
+
+# changing these starts a new optimizer from the current loop (they shape its parameters)
+REBUILD_FIELDS = ("parameterization", "candidates", "seed", "optimizer")
 
 
 class LoopGenerator:
@@ -105,16 +111,19 @@ class LoopGenerator:
     def _apply_pending(self) -> None:
         with self._lock:
             pending, self._pending = self._pending, {}
+        rebuild = "start" in pending
         if "params" in pending:
-            self.cfg = dataclasses.replace(self.cfg, **pending["params"])
-        current = pending.get("start", self._run.loop())
-        if "targets" in pending or "start" in pending:
-            targets = pending.get("targets", self._run.targets)
+            old, self.cfg = self.cfg, dataclasses.replace(self.cfg, **pending["params"])
+            rebuild = rebuild or any(getattr(old, f) != getattr(self.cfg, f) for f in REBUILD_FIELDS)
+        targets = pending.get("targets", self._run.targets)
+        if rebuild:  # a new start, or a new kind or number of loops: a new optimizer
+            current = pending["start"] if "start" in pending else self._run.loop()
             self._run = Optimizer(self.model, current, targets, self.cfg)
-        elif "params" in pending:
-            self._run.cfg = self.cfg
-            for group in self._run.optimizer.param_groups:
-                group["lr"] = self.cfg.learning_rate
+            return
+        if "params" in pending:
+            self._run.cfg = self.cfg  # the next step uses the new learning rate and weights
+        if "targets" in pending:
+            self._run.set_targets(targets)
 
     def _publish(self) -> None:
         loop = self._run.loop().clone()

@@ -1,6 +1,14 @@
-"""Gradient ascent on the waveform: the optimization step and a finite run of it."""
+"""Gradient ascent on a batch of loops: the optimization step and a finite run of it.
+
+The model always hears a loop at its playback level (``transforms.level`` inside the graph, then
+a random level jitter), so the loop that is played is the loop that was optimized.  Several
+candidates are optimized at once (a batch); ``loop()`` is the best one.  Targets can change
+between steps without losing the optimizer's state (the live generator morphs from target to
+target).
+"""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
@@ -11,10 +19,14 @@ from ..activations import hooked
 from ..config import OptimizeConfig
 from ..contract import describe
 from ..errors import UserError
-from .objective import objective
+from .objective import TargetTerms, objective, target_terms
+from .parameterize import make
 from .targets import Target, check_targets, layer_shapes, neuron_mask, target_activation
-from .transforms import (compose, denoise, noisy_gradient, peak_normalize, random_mask, random_pitch_shift,
+from .transforms import (compose, level, noisy_gradient, random_gain, random_mask, random_pitch_shift,
                          random_time_shift)
+
+
+DENOISE_EVERY = 4  # steps between de-noising passes (a pass costs about half a step)
 
 
 def activations_of(model: nn.Module, audio: torch.Tensor,
@@ -52,70 +64,168 @@ def measure(model: nn.Module, audio: torch.Tensor, targets: Sequence[Target]) ->
     return [float(target_activation(acts, t).mean()) for t in targets]
 
 
+def scaleogram_floor(model: nn.Module) -> float:
+    """The frontend's value for silence (``log(power_floor)`` of the scaleogram): what a masked hole
+    is filled with (0 for a frontend without a ``cfg.power_floor``)."""
+    cfg = getattr(describe(model).frontend, "cfg", None)
+    return math.log(cfg.power_floor) if hasattr(cfg, "power_floor") else 0.0
+
+
 @dataclass
 class Optimizer:
-    """One optimization run's state; ``step()`` may be called forever (the live generator does)."""
+    """One optimization run's state; ``step()`` may be called forever (the live generator does).
+
+    ``per_candidate``: candidate ``i`` optimizes ``targets[i]`` alone (one batch, many channels:
+    the benchmark); otherwise ``cfg.candidates`` candidates all optimize every target and the best
+    is kept.  ``total_steps``: the run's length, for the learning-rate schedule (None: constant,
+    as in the live generator)."""
 
     model: nn.Module
-    start: torch.Tensor  # [N]
+    start: torch.Tensor  # [N] or [B, N]
     targets: list[Target]
     cfg: OptimizeConfig
+    per_candidate: bool = False
+    total_steps: Optional[int] = None
     history: list[float] = field(default_factory=list)
 
     def __post_init__(self):
         self.model.eval()
         for p in self.model.parameters():
             p.requires_grad_(False)
-        device = next(self.model.parameters()).device
-        self.generator = torch.Generator().manual_seed(self.cfg.seed)
-        self.original = self.start.detach().to(device).reshape(1, -1).float()
-        self.audio = self.original.clone().requires_grad_(True)
-        with torch.no_grad():
-            acts, _ = activations_of(self.model, self.original)
-        shapes = layer_shapes(acts)
-        check_targets(self.targets, shapes)
-        if describe(self.model).frontend is None and (self.cfg.sparsity_penalty > 0 or self.cfg.high_frequency_penalty > 0):
+        self.device = next(self.model.parameters()).device
+        cfg = self.cfg
+        self.generator = torch.Generator().manual_seed(cfg.seed)
+        start = self.start.detach().to(self.device).float()
+        start = start.reshape(-1, start.shape[-1])
+        n = len(self.targets) if self.per_candidate else cfg.candidates
+        if start.shape[0] == 1 and n > 1:
+            start = start.expand(n, -1).clone()
+            if not self.per_candidate:  # candidates must differ: independent noise at -6 dB of the start
+                rms = start.pow(2).mean(-1, keepdim=True).sqrt().clamp_min(1e-8)
+                noise = torch.randn(start.shape, generator=self.generator).to(start)
+                start[1:] += 0.5 * rms[1:] * noise[1:]
+        self.original = level(start, cfg.peak, cfg.rms)
+        info = describe(self.model)
+        if info.frontend is None and (cfg.sparsity_penalty > 0 or cfg.high_frequency_penalty > 0):
             raise UserError(f"optimize.sparsity_penalty and high_frequency_penalty need a model with a "
                             f"`frontend` (a spectrogram module); {type(self.model).__name__} has none")
-        self.masks = [neuron_mask(t, shapes) for t in self.targets]
-        self.optimizer = torch.optim.Adam([self.audio], lr=self.cfg.learning_rate)
+        self.sample_rate = info.sample_rate
+        self.param = make(cfg.parameterization, start, self.generator, self.sample_rate)
+        self.optimizer = make_optimizer(cfg, self.param)
+        self.floor = scaleogram_floor(self.model)
+        self.steps_done = 0
+        self.score = torch.full((n,), -math.inf, device=self.device)
+        self.set_targets(self.targets)
 
-    def waveform_transform(self):
-        return compose(random_time_shift(self.cfg.time_shift), random_pitch_shift(self.cfg.pitch_shift),
-                       noisy_gradient(self.cfg.gradient_noise))
+    @property
+    def candidates(self) -> int:
+        return self.original.shape[0]
+
+    def set_targets(self, targets: Sequence[Target]) -> None:
+        """New targets from the current loops on; the optimizer's state (Adam moments) carries on."""
+        with torch.no_grad():
+            acts, _ = activations_of(self.model, self.loops_now())
+        shapes = layer_shapes(acts)
+        targets = list(targets)
+        if self.per_candidate and len(targets) != self.candidates:
+            raise ValueError(f"per-candidate targets: {len(targets)} targets for {self.candidates} candidates")
+        check_targets(targets, shapes)
+        masks = [neuron_mask(t, shapes) for t in targets]
+        weights = torch.tensor([t.weight for t in targets], device=self.device)
+        if self.per_candidate:
+            weights = torch.diag(weights)
+        else:
+            weights = weights[None].expand(self.candidates, -1)
+        self.targets = targets
+        self.terms: TargetTerms = target_terms(acts, targets, masks, weights)
+        self.score = torch.full((self.candidates,), -math.inf, device=self.device)
+
+    @property
+    def masks(self) -> list[torch.Tensor]:
+        return self.terms.masks
+
+    def loops_now(self) -> torch.Tensor:
+        """The candidates as they are played [B, N] (with gradient)."""
+        x = level(self.param.audio(), self.cfg.peak, self.cfg.rms)
+        if self.cfg.mix_original > 0:
+            m = self.cfg.mix_original
+            x = level((1 - m) * x + m * self.original, self.cfg.peak, self.cfg.rms)
+        return x
+
+    def learning_rate(self) -> float:
+        lr = self.cfg.learning_rate
+        if self.total_steps and self.cfg.schedule == "cosine":
+            progress = min(1.0, self.steps_done / max(1, self.total_steps - 1))
+            lr *= 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
+        return lr
+
+    def transform(self):
+        cfg = self.cfg
+        return compose(random_gain(cfg.level_jitter), random_time_shift(cfg.time_shift),
+                       random_pitch_shift(cfg.pitch_shift), noisy_gradient(cfg.gradient_noise))
 
     def step(self) -> float:
         cfg = self.cfg
-        x = self.waveform_transform()(self.audio, self.generator)
-        mask = random_mask(cfg.mask, cfg.mask)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.learning_rate() * group["scale"]
+        x = self.transform()(self.loops_now(), self.generator)
+        mask = random_mask(cfg.mask, cfg.mask, self.floor)
         acts, spec = activations_of(self.model, x, lambda s: mask(s, self.generator))
-        loss, gain = objective(acts, spec, self.targets, self.masks, cfg)
+        loss, value, activation = objective(acts, spec, self.targets, self.terms, cfg)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        grad = self.audio.grad
-        if not torch.isfinite(grad).all():
-            raise FloatingPointError("non-finite gradient")
-        if cfg.normalize_gradient:
-            grad /= grad.pow(2).mean().sqrt().clamp_min(1e-12)
+        for p in self.param.parameters():
+            if p.grad is None or not torch.isfinite(p.grad).all():
+                raise FloatingPointError("non-finite gradient")
+            if cfg.optimizer == "sgd" and cfg.normalize_gradient:  # each candidate's to unit RMS: shape kept
+                dims = tuple(range(1, p.grad.dim()))
+                p.grad.div_(p.grad.pow(2).mean(dim=dims, keepdim=True).sqrt().clamp_min(1e-20))
         self.optimizer.step()
+        self.param.renormalize()
+        if self.steps_done % DENOISE_EVERY == DENOISE_EVERY - 1:
+            self.param.denoise(cfg.denoise)
+        self.score = torch.where(torch.isfinite(self.score), 0.8 * self.score + 0.2 * value, value)
+        self.steps_done += 1
+        result = float(activation.mean())
+        self.history.append(result)
+        return result
+
+    @property
+    def best(self) -> int:
+        return int(self.score.argmax()) if torch.isfinite(self.score).any() else 0
+
+    @property
+    def audio(self) -> torch.Tensor:
+        """Every candidate as played [B, N] (detached, on the model's device)."""
         with torch.no_grad():
-            y = denoise(self.audio, cfg.denoise)
-            if cfg.mix_original > 0:
-                y = (1 - cfg.mix_original) * y + cfg.mix_original * self.original
-            self.audio.copy_(peak_normalize(y, cfg.peak))
-        value = float(gain.detach().mean())
-        self.history.append(value)
-        return value
+            return self.loops_now()
+
+    def loops(self) -> torch.Tensor:
+        """Every candidate [B, N] (on the CPU), at the playback level."""
+        return self.audio.cpu()
 
     def loop(self) -> torch.Tensor:
-        """The current loop [N] (detached, on the CPU)."""
-        return self.audio.detach()[0].cpu()
+        """The best candidate [N] (on the CPU), at the playback level: exactly what is played."""
+        return self.audio[self.best].cpu()
+
+
+def make_optimizer(cfg: OptimizeConfig, param) -> torch.optim.Optimizer:
+    """``adam``: per-sample steps (whitens the gradient); ``sgd``: Nesterov momentum on the
+    gradient brought to unit RMS per candidate (keeps its spectral shape).  Each parameter tensor
+    steps at ``learning_rate`` times its parameterization's scale for it."""
+    scales = getattr(param, "lr_scales", {})
+    groups = [{"params": [p], "scale": scales.get(i, 1.0), "lr": cfg.learning_rate * scales.get(i, 1.0)}
+              for i, p in enumerate(param.parameters())]
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.learning_rate, momentum=0.9, nesterov=True)
+    return torch.optim.Adam(groups, lr=cfg.learning_rate)
 
 
 def optimize(model: nn.Module, start: torch.Tensor, targets: list[Target], cfg: OptimizeConfig,
              steps: Optional[int] = None, callback: Optional[Callable[[int, float], None]] = None) -> Optimizer:
-    run = Optimizer(model, start, targets, cfg)
-    for i in range(cfg.steps if steps is None else steps):
+    total = cfg.steps if steps is None else steps
+    run = Optimizer(model, start, targets, cfg, total_steps=total)
+    for i in range(total):
         value = run.step()
         if callback is not None:
             callback(i + 1, value)

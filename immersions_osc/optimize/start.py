@@ -65,8 +65,6 @@ def read_clip(path: str, n_samples: int, sample_rate: int, limits: ClipLimits = 
     ``sample_rate``; :class:`ClipError` when it cannot be used."""
     import soundfile as sf
 
-    from ..data.folder import resample, resampled_length
-
     def refuse(reason: str):
         return ClipError(path, reason, detail)
 
@@ -92,6 +90,8 @@ def read_clip(path: str, n_samples: int, sample_rate: int, limits: ClipLimits = 
         raise refuse("no audio frames")
     if info.frames / info.samplerate > limits.max_seconds:
         raise refuse(f"{info.frames / info.samplerate:.0f} s long")
+    from ..data.folder import resample, resampled_length  # (scipy: imported only for a clip that is used)
+
     # frames of the file that give n_samples at sample_rate (+ a little for the resampling filter)
     g = math.gcd(info.samplerate, sample_rate)
     need = min(info.frames, -(-n_samples * (info.samplerate // g) // (sample_rate // g)) + 64)

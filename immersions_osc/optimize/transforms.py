@@ -3,10 +3,12 @@
 Waveform transforms map audio [B, N] to audio [B, N] inside the graph, so the optimized loop must
 excite the targets robustly (and, with the circular time shift, seamlessly across its wrap
 point).  Scaleogram transforms act on [B, C, F, T].  Each takes a ``torch.Generator`` so runs are
-reproducible.  ``noisy_gradient`` and ``denoise`` act on the gradient and between steps.
+reproducible.  ``noisy_gradient`` and ``denoise`` act on the gradient and between steps;
+``level`` brings a loop to its playback level inside the graph and ``random_gain`` jitters it.
 """
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 import torch
@@ -58,19 +60,44 @@ def random_pitch_shift(max_semitones: float = 0.5) -> Transform:
     return apply
 
 
-def random_mask(time_fraction: float = 0.2, frequency_fraction: float = 0.2) -> Transform:
-    """Zero a random time x frequency rectangle of a scaleogram [B, C, F, T] (its gradient too)."""
+def random_mask(time_fraction: float = 0.2, frequency_fraction: float = 0.2, floor: float = 0.0) -> Transform:
+    """Fill a random time x frequency rectangle of a scaleogram [B, C, F, T] with ``floor`` (the
+    scaleogram's silence, ``log(power_floor)``: a hole is silent, not loud) and cut its gradient,
+    so the targets must be excited by the rest of the loop.  Each batch item gets its own hole."""
     def apply(spec: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         f, t = spec.shape[-2], spec.shape[-1]
         h, w = int(frequency_fraction * f), int(time_fraction * t)
         if h < 1 or w < 1:
             return spec
-        f0 = int(torch.randint(0, f - h + 1, (), generator=generator))
-        t0 = int(torch.randint(0, t - w + 1, (), generator=generator))
-        keep = torch.ones(f, t, dtype=spec.dtype, device=spec.device)
-        keep[f0:f0 + h, t0:t0 + w] = 0
-        return spec * keep
+        hole = torch.zeros(spec.shape[0], 1, f, t, dtype=torch.bool, device=spec.device)
+        for b in range(spec.shape[0]):
+            f0 = int(torch.randint(0, f - h + 1, (), generator=generator))
+            t0 = int(torch.randint(0, t - w + 1, (), generator=generator))
+            hole[b, 0, f0:f0 + h, t0:t0 + w] = True
+        fill = torch.zeros_like(spec[:1, :, :1, :1])
+        fill[:, :1] = floor  # log power channel: the floor; a phase channel (if any): 0
+        return torch.where(hole, fill, spec)
     return apply
+
+
+def random_gain(max_db: float = 6.0) -> Transform:
+    """Level jitter: scale each batch item by a random gain of 0 to -``max_db`` dB, so the loop
+    excites its targets at any playback level, not just the one it was optimized at."""
+    def apply(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        if max_db <= 0:
+            return x
+        db = -max_db * torch.rand(x.shape[0], 1, generator=generator).to(x.device, x.dtype)
+        return x * 10.0 ** (db / 20.0)
+    return apply
+
+
+def level(audio: torch.Tensor, peak: float, rms: float = 0.1) -> torch.Tensor:
+    """Bring audio [B, N] to the playback level, differentiably: RMS ``rms`` (0.1 = -20 dBFS), then
+    a soft limiter (``peak * tanh(x / peak)``) so that no sample exceeds ``peak``.  Inside the
+    graph the model always hears the loop at the level it is played at; an RMS (not peak) level
+    means a loop cannot make itself quiet with one loud click."""
+    x = audio * (rms / audio.pow(2).mean(dim=-1, keepdim=True).sqrt().clamp_min(1e-12))
+    return peak * torch.tanh(x / peak)
 
 
 class _NoisyGradient(torch.autograd.Function):
@@ -99,16 +126,28 @@ def noisy_gradient(std: float = 0.1) -> Transform:
 
 def denoise(audio: torch.Tensor, strength: float, n_fft: int = 1024) -> torch.Tensor:
     """Spectral soft-thresholding of audio [B, N] (between optimization steps, no gradient):
-    every STFT magnitude shrinks by ``strength`` times the noise floor of its frame (the median
-    magnitude across frequencies: tones occupy few bins, broadband noise all of them)."""
+    every STFT magnitude shrinks by ``strength`` times the noise floor of its frame (the geometric
+    mean magnitude across frequencies: tones occupy few bins, broadband noise all of them).  The STFT
+    is circular (frames wrap around the loop's end), so the loop stays seamless."""
     if strength <= 0:
         return audio
-    window = torch.hann_window(n_fft, device=audio.device, dtype=audio.dtype)
-    spec = torch.stft(audio, n_fft, hop_length=n_fft // 4, window=window, return_complex=True)
+    stft = _circular_stft(audio.shape[-1], n_fft, audio.device, audio.dtype)
+    return stft.synthesize(soft_threshold(stft.analyze(audio), strength))
+
+
+@functools.lru_cache(maxsize=4)
+def _circular_stft(n: int, n_fft: int, device, dtype):
+    from .stft import CircularSTFT
+
+    return CircularSTFT(n, n_fft, n_fft // 4, device, dtype)
+
+
+def soft_threshold(spec: torch.Tensor, strength: float) -> torch.Tensor:
+    """Shrink complex [B, F, T] magnitudes by ``strength`` times each frame's noise floor, its
+    geometric mean magnitude (a median's robustness at a fraction of its cost)."""
     magnitude = spec.abs()
-    threshold = strength * magnitude.median(dim=-2, keepdim=True).values  # [B, 1, frames]
-    gain = torch.clamp(magnitude - threshold, min=0) / magnitude.clamp_min(1e-12)
-    return torch.istft(spec * gain, n_fft, hop_length=n_fft // 4, window=window, length=audio.shape[-1])
+    threshold = strength * magnitude.clamp_min(1e-12).log().mean(dim=-2, keepdim=True).exp()  # [B, 1, frames]
+    return spec * (torch.clamp(magnitude - threshold, min=0) / magnitude.clamp_min(1e-12))
 
 
 def peak_normalize(audio: torch.Tensor, peak: float = 1.0) -> torch.Tensor:

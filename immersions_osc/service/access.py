@@ -17,20 +17,18 @@ from __future__ import annotations
 
 import collections
 import hmac
-import ipaddress
 import secrets
 import threading
 import time
 from typing import Optional
 
+from ..config import is_loopback
+
 MAX_HOSTS = 256  # remote hosts remembered as authorized
 
 
 def is_loopback_address(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
-    except ValueError:
-        return host == "localhost"
+    return is_loopback(host.split("%")[0])  # (an IPv6 scope id, "%eth0", is not part of the address)
 
 
 class Access:

@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import UserError
 from .player import LoopPlayer
+from .realtime import promote_current_thread
 
 Log = Callable[[str], None]
 
@@ -88,8 +89,10 @@ class JackAudio:
     kind = "jack"
 
     def __init__(self, player: LoopPlayer, name: str = "immersions", log: Log = print,
-                 connect_outputs: bool = True, retry_seconds: float = 1.0):
+                 connect_outputs: bool = True, retry_seconds: float = 1.0, priority: int = 0):
         self.jack = _import_jack()
+        self.priority = priority
+        self.scheduling = ""  # what promote_current_thread said (set by the first callback)
         self.player, self.name, self.log = player, name, log
         self.connect_outputs, self.retry_seconds = connect_outputs, retry_seconds
         self.xruns = 0
@@ -142,6 +145,8 @@ class JackAudio:
         self._lost.clear()
 
     def _process(self, frames: int) -> None:
+        if not self.scheduling:
+            self.scheduling = promote_current_thread(self.priority)
         out = self._out.get_array()
         self.player.render(out)
         self.player.write_input(self._in.get_array())
@@ -154,8 +159,12 @@ class JackAudio:
 
     def _supervise(self) -> None:
         """Reconnect after the server went away; while disconnected the clock keeps the playhead."""
+        said = False
         while not self._stop.is_set():
             if not self._lost.wait(0.2):
+                if self.scheduling and not said:
+                    said = True
+                    self.log(f"audio: JACK callback thread: {self.scheduling}")
                 continue
             if self._stop.is_set():
                 break
@@ -190,15 +199,18 @@ class JackAudio:
 
 
 def start_dummy_jackd(sample_rate: int = 44100, period: int = 1024, name: Optional[str] = None,
-                      wait: float = 10.0) -> subprocess.Popen:
-    """Start ``jackd --no-realtime -d dummy`` and wait until clients can connect."""
+                      wait: float = 10.0, port_max: Optional[int] = None,
+                      realtime: bool = False) -> subprocess.Popen:
+    """Start ``jackd --no-realtime -d dummy`` and wait until clients can connect (``port_max``:
+    the server's port limit, to make it refuse further clients; ``realtime``: ``jackd -R`` as a
+    user's JACK set-up runs, which needs the right to real-time scheduling)."""
     exe = shutil.which("jackd")
     if exe is None:
         raise JackUnavailable("jackd is not installed (Debian: apt-get install jackd2)")
     jack = _import_jack()  # before starting anything: without the library no client could use it
     env = dict(os.environ, JACK_NO_AUDIO_RESERVATION="1")
-    cmd = [exe, "--no-realtime"] + (["-n", name] if name else []) + ["-d", "dummy", "-r", str(sample_rate),
-                                                                      "-p", str(period)]
+    cmd = ([exe, "--realtime" if realtime else "--no-realtime"] + (["-n", name] if name else []) + (["-p", str(port_max)] if port_max else [])
+           + ["-d", "dummy", "-r", str(sample_rate), "-p", str(period)])
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
@@ -215,3 +227,71 @@ def start_dummy_jackd(sample_rate: int = 44100, period: int = 1024, name: Option
             raise
     proc.terminate()
     raise JackUnavailable(f"jackd did not come up within {wait:g} s")
+
+
+def jack_server_running() -> bool:
+    """Whether a JACK server answers (without starting one)."""
+    try:
+        jack = _import_jack()
+    except JackUnavailable:
+        return False
+    try:
+        probe = jack.Client("immersions-probe", no_start_server=True)
+    except jack.JackError:
+        return False
+    probe.close()
+    return True
+
+
+def open_audio(player: LoopPlayer, scfg, log: Log = print, warn: Optional[Log] = None):
+    """The audio backend the service config asks for: ``(backend, jackd process or None)``.
+
+    ``auto``: JACK when a server runs, else PortAudio's default device, else none -- and one line
+    says which.  ``jack``: JACK or an error (``start_jack``: a dummy-driver jackd when none runs).
+    ``portaudio``: the chosen device; a device that cannot be opened is one line and the service
+    runs without sound output.  ``none``: the real-time clock only.  ``warn``: where the lines
+    about trouble go (default: ``log``).
+    """
+    warn = warn or log
+    from .portaudio import PortAudioAudio, PortAudioUnavailable, parse_latency
+
+    without = ("; every new loop is written to " + scfg.loops_dir + "/") if scfg.loops_dir else ""
+    block = scfg.block_size or 1024
+    jackd = None
+    if scfg.audio == "jack" or (scfg.audio == "auto" and (scfg.start_jack or jack_server_running())):
+        try:
+            if scfg.start_jack and not jack_server_running():
+                jackd = start_dummy_jackd(player.sample_rate, period=block)
+                log("started jackd (dummy driver)")
+            audio = JackAudio(player, scfg.jack_client, log, priority=scfg.audio_priority).start()
+            log(f"audio: JACK client '{scfg.jack_client}' (ports {scfg.jack_client}:out, {scfg.jack_client}:in)"
+                + (" (auto: a JACK server runs)" if scfg.audio == "auto" else ""))
+            return audio, jackd
+        except JackUnavailable as exc:
+            if jackd is not None:
+                _stop_process(jackd)
+                jackd = None
+            if scfg.audio == "jack":
+                raise
+            warn(f"audio: {exc}; trying PortAudio")
+    if scfg.audio in ("auto", "portaudio"):
+        try:
+            audio = PortAudioAudio(player, scfg.output_device, scfg.input_device, scfg.block_size,
+                                   parse_latency(scfg.latency), log, priority=scfg.audio_priority,
+                                   warn=warn).start()
+            log(f"audio: {audio.description}" + (" (auto: no JACK server; the default PortAudio device)"
+                                                  if scfg.audio == "auto" else ""))
+            return audio, None
+        except PortAudioUnavailable as exc:
+            warn(f"audio: {exc}. Continuing without sound output{without or '.'}")
+    elif scfg.audio == "none":
+        log(f"audio: none (--audio none){without}")
+    return ClockAudio(player, block=block, log=log).start(), None
+
+
+def _stop_process(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(5)
+    except Exception:
+        proc.kill()

@@ -23,6 +23,7 @@ class ClipLoader:
         self._pending: Optional[tuple[str, object, str]] = None
         self._cond = threading.Condition()
         self._closed = False
+        self._busy = False
         self.loaded = 0
         self.failed = 0
         self.replaced = 0
@@ -35,12 +36,6 @@ class ClipLoader:
                 self.replaced += 1
             self._pending = (path, reply, origin)
             self._cond.notify()
-
-    def idle(self) -> bool:
-        with self._cond:
-            return self._pending is None and not self._busy
-
-    _busy = False
 
     def _run(self) -> None:
         while True:

@@ -90,18 +90,22 @@ WEIGHT = _f("weight", -10, 10, optional=True, default=1.0)
 
 # (field of OptimizeConfig, type, lo, hi, what it does)
 OPTIMIZE_FIELDS = (
-    ("learning_rate", "f", 1e-5, 1.0, "Adam step on the raw samples"),
-    ("normalize_gradient", "i", 0, 1, "divide the gradient by its RMS (1) or not (0)"),
-    ("energy_penalty", "f", 0, 100, "penalty on the activation energy of the rest of the target layers"),
-    ("sparsity_penalty", "f", 0, 100, "penalty on scaleogram power (less noise)"),
-    ("high_frequency_penalty", "f", 0, 100, "penalty on power weighted towards high frequencies"),
+    ("learning_rate", "f", 1e-5, 1.0, "step size, relative to the loop's level"),
+    ("normalize_gradient", "i", 0, 1, "bring each loop's gradient to unit RMS before an sgd step (1) or not (0)"),
+    ("candidates", "i", 1, 64, "loops optimized at once, the best is played"),
+    ("diversity", "f", 0, 10, "push the candidates apart (0 = off)"),
+    ("energy_penalty", "f", 0, 10, "penalty on the rest of the target layers' activation energy (relative to the start)"),
+    ("sparsity_penalty", "f", 0, 10, "penalty on spectral spread (1 = flat noise)"),
+    ("high_frequency_penalty", "f", 0, 10, "penalty on the spectral centroid (0..1 of the bins)"),
     ("time_shift", "f", 0, 1, "random circular time shift, fraction of the loop"),
     ("pitch_shift", "f", 0, 12, "random pitch shift, semitones"),
-    ("mask", "f", 0, 1, "random scaleogram masking, fraction of time and frequency"),
+    ("level_jitter", "f", 0, 40, "random level jitter, dB below the playback level"),
+    ("mask", "f", 0, 1, "random scaleogram masking (filled with silence), fraction of time and frequency"),
     ("gradient_noise", "f", 0, 10, "gradient noise, times the gradient's std"),
-    ("denoise", "f", 0, 10, "spectral de-noising between steps, times each bin's median"),
-    ("mix_original", "f", 0, 1, "blend of the start clip into each new loop"),
-    ("peak", "f", 0.01, 1, "peak level of the loop (1 = 0 dBFS)"),
+    ("denoise", "f", 0, 10, "circular spectral de-noising, times each frame's noise floor"),
+    ("mix_original", "f", 0, 1, "share of the start clip mixed into the loop"),
+    ("rms", "f", 0.001, 0.5, "playback level of the loop, RMS (0.1 = -20 dBFS)"),
+    ("peak", "f", 0.01, 1, "soft-limiter ceiling of the loop (1 = 0 dBFS)"),
 )
 
 CONTROLS: tuple[Control, ...] = (
@@ -132,7 +136,12 @@ CONTROLS: tuple[Control, ...] = (
     Control(f"{P}/player/volume", (_f("gain", 0, 2),), "output gain (linear)", "service.volume"),
     Control(f"{P}/player/play", (_i("on", 0, 1),), "play (1) or stop (0) the loop"),
     Control(f"{P}/player/loop_seconds", (_f("seconds", 0.5, 60),),
-            "loop length: the optimization restarts from the current loop fitted to the new length", "service.loop_seconds"),
+            "loop length: the optimization restarts from the current loop fitted to the new length "
+            "(with a tempo: the nearest whole number of bars)", "service.loop_seconds"),
+    Control(f"{P}/player/tempo", (_f("bpm", 0, 400),),
+            "tempo: loops of whole bars at this tempo, the loop boundary on the bar (0 = no tempo, "
+            "loop_seconds; with Ableton Link on, the session's tempo too)", "service.tempo"),
+    Control(f"{P}/player/bars", (_i("bars", 1, 64),), "loop length in bars (needs a tempo)", "service.bars"),
     Control(f"{P}/player/crossfade_ms", (_f("ms", 0, 500),), "crossfade at the loop boundary", "service.crossfade_ms"),
     # streams
     Control(f"{P}/stream/subscribe",
@@ -294,9 +303,10 @@ ACCESS_DOC = """## Subscriptions, limits and remote access
   renews it (its kind may change).
 - **Who.** A UDP sender may subscribe addresses of its own host only (any port), and only the
   subscribed host itself, or the host that subscribed it, may unsubscribe it.
-- **Limits.** At most 64 subscribers and browser viewers together, of which at most 16 viewers;
-  a subscribe beyond that is refused with `/immersions/error` (a silent subscriber frees its slot
-  when its subscription expires).  Answers to a sender (acks, errors, status, layout) are limited
+- **Limits.** At most 64 subscribers and 16 browser viewers, counted together in one step (no
+  race between clients arriving at once); a subscribe beyond that is refused with
+  `/immersions/error`, a page gets close code 1013 (a silent subscriber frees its slot when its
+  subscription expires).  Answers to a sender (acks, errors, status, layout) are limited
   per sender host (about 256 KB/s, 1 MB at once) and in total; acks and errors are copied to the
   subscribers at most 20 times per second.  Sends never wait: a subscriber whose socket buffer is
   full loses those datagrams, a viewer page that stops reading is disconnected.

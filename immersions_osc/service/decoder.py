@@ -91,6 +91,7 @@ class ActivationReceiver:
         self.malformed = 0  # datagrams or messages that could not be decoded
         self.new_frames = 0  # activation frames completed since the last take_new_frames()
         self._position_chunks: Optional[tuple[int, int, set]] = None  # (frame, count, chunks seen) of the positions
+        self._layer_index: Optional[np.ndarray] = None  # layer per neuron, from set_layout
 
     # --- input ---------------------------------------------------------------------------------------
     def feed_datagram(self, data: bytes) -> bool:
@@ -128,7 +129,7 @@ class ActivationReceiver:
                 done = self._positions.add(chunk)
                 if done is not None:
                     self.positions = done[1].reshape(-1, 2)
-                    self._position_chunks = None
+                    self._position_chunks = self._layer_index = None
                 elif self.positions is None:
                     seen = self._position_chunks
                     if seen is None or seen[0] != chunk.frame or seen[1] != chunk.count:
@@ -153,10 +154,18 @@ class ActivationReceiver:
         """Activation frames given up because a chunk never came."""
         return self._activations.dropped
 
+    def set_layout(self, positions: np.ndarray, layer_of_neuron: np.ndarray) -> None:
+        """A layout that came another way (the service's /layout.npz over HTTP): positions [N, 2] and
+        the layer index of every neuron, in stream order."""
+        self.positions = np.asarray(positions, np.float32).reshape(-1, 2)
+        self._layer_index = np.asarray(layer_of_neuron, np.int32)
+        self._position_chunks = None
+
     def forget_layout(self) -> None:
         """Drop the layout (the sender restarted: its layout replaces this one when it arrives)."""
         self.positions = None
         self._position_chunks = None
+        self._layer_index = None
 
     def missing_position_chunks(self) -> list[int]:
         """Chunk numbers of the layout positions still missing (none received yet, or the layout
@@ -176,6 +185,8 @@ class ActivationReceiver:
         Uses the table's offsets; this is right for layouts whose neurons are stored layer by layer
         (as ``immersions-osc layout`` writes them).  Prefer the ``.npz``'s ``neurons`` column when
         the file is at hand (:func:`load_layout_npz`)."""
+        if self._layer_index is not None and (n is None or n == len(self._layer_index)):
+            return self._layer_index
         if not self.layers:
             return None
         rows = [self.layers[i] for i in sorted(self.layers)]

@@ -20,6 +20,7 @@ from ..optimize.start import START_KINDS, fit_length, start_clip
 from ..optimize.targets import Target, check_targets, neuron_mask
 from .controls import CONTROLS, OPTIMIZE_FIELDS
 from .sinks import Sink, UdpReply
+from .tempo import bars_for, check_tempo, loop_samples
 
 
 class ControlHandlers:
@@ -93,8 +94,52 @@ class ControlHandlers:
         self.player.playing = bool(on)
 
     def on_player_loop_seconds(self, seconds, reply=None):
-        self.loop_samples = int(seconds * self.sample_rate)
-        self.generator.set_start(fit_length(self.generator.current_loop(), self.loop_samples))
+        if self.scfg.tempo > 0:  # with a tempo: the whole number of bars nearest to it
+            self._set_tempo(self.scfg.tempo, bars_for(seconds, self.scfg.tempo, self.scfg.beats_per_bar))
+        else:
+            self._set_service(loop_seconds=seconds)
+            self._refit()
+
+    def on_player_tempo(self, bpm, reply=None):
+        self._set_tempo(bpm, self.scfg.bars)
+        if self.link is not None and bpm > 0:
+            self.link.commit_tempo(bpm)
+
+    def on_player_bars(self, bars, reply=None):
+        if self.scfg.tempo <= 0:
+            raise UserError("set a tempo first (/immersions/player/tempo bpm): bars need one")
+        self._set_tempo(self.scfg.tempo, bars)
+
+    # tempo and loop length (tempo.py has the arithmetic)
+    def _loop_length(self) -> int:
+        s = self.scfg
+        if s.tempo > 0:
+            return loop_samples(s.tempo, s.bars, s.beats_per_bar, self.sample_rate)
+        return int(s.loop_seconds * self.sample_rate)
+
+    def _tempo(self) -> tuple[float, int, int]:
+        return self.scfg.tempo, self.scfg.bars, self.scfg.beats_per_bar
+
+    def _set_tempo(self, bpm: float, bars: int) -> None:
+        check_tempo(bpm, bars, self.scfg.beats_per_bar)
+        self._set_service(tempo=float(bpm), bars=int(bars))
+        self._refit()
+
+    def _follow_tempo(self, bpm: float) -> None:  # the Link thread: a peer changed the tempo
+        with self._control_lock:
+            try:
+                self._set_tempo(bpm, self.scfg.bars)
+            except UserError:  # e.g. a loop longer than 60 s at that tempo: fewer bars
+                self._set_tempo(bpm, bars_for(30.0, bpm, self.scfg.beats_per_bar))
+            self.log(f"link: tempo {bpm:g} bpm -> loops of {self.scfg.bars} bars ({self.loop_samples} samples)")
+
+    def _refit(self) -> None:
+        """The optimization restarts from the current loop fitted to the new length; the loop
+        playing now finishes first (the boundary stays on the bar)."""
+        n = self._loop_length()
+        if n != self.loop_samples:
+            self.loop_samples = n
+            self.generator.set_start(fit_length(self.generator.current_loop(), n))
 
     def on_player_crossfade_ms(self, ms, reply=None):
         self.player.set_crossfade(ms)

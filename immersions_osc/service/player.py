@@ -10,6 +10,7 @@ real-time clock thread.
 """
 from __future__ import annotations
 
+import time
 from typing import Optional
 
 import numpy as np
@@ -27,6 +28,9 @@ class LoopPlayer:
         self.version = -1  # version of the loop playing
         self.loops_started = 0
         self.pos = 0  # playhead in the current loop
+        self._seek = -1  # a requested playhead (Ableton Link phase), taken at the next block
+        self.render_time: Optional[float] = None  # time.monotonic() of the last block ...
+        self.render_pos = 0  # ... and where in the loop it started
         self._fade_pos = 0
         self._scratch = np.zeros(max_block, np.float32)
         self._gain = 0.0  # the gain applied at the end of the last block (ramps to volume / 0)
@@ -43,6 +47,10 @@ class LoopPlayer:
     def queue(self, audio: np.ndarray, version: int) -> None:
         """Play ``audio`` from the next loop boundary on (the first loop starts at once)."""
         self._queued = (np.ascontiguousarray(audio, dtype=np.float32), int(version))
+
+    def seek(self, pos: int) -> None:
+        """Move the playhead to ``pos`` at the next block (bar-phase alignment)."""
+        self._seek = int(pos)
 
     def set_crossfade(self, ms: float) -> None:
         n = max(1, int(ms * 1e-3 * self.sample_rate))
@@ -76,6 +84,11 @@ class LoopPlayer:
         if self._current is None and queued is not None:
             self._switch(queued, fade=False)
         cur = self._current
+        seek = self._seek
+        if seek >= 0 and cur is not None:
+            self._seek = -1
+            self.pos = seek % len(cur)
+        self.render_time, self.render_pos = time.monotonic(), self.pos
         target = self.volume if self.playing else 0.0
         if cur is None or (target == 0.0 and self._gain == 0.0):  # silent: the playhead waits
             out.fill(0.0)

@@ -29,6 +29,7 @@ import torch
 
 from ..config import Config
 from ..errors import UserError
+from ..shipped import osc_table
 from ..optimize.generator import LoopGenerator
 from ..optimize.start import fit_length, start_clip
 from ..optimize.targets import Target, check_targets
@@ -38,6 +39,7 @@ from .clips import ClipLoader
 from .dispatch import ControlDispatch
 from .engine import LoopAnalysis, NeuronVector, analysis_window, in_stream_order
 from .handlers import ControlHandlers, check_dispatch
+from .audio_process import RemotePlayer
 from .logs import LOGGER, Log, RateLimitedLog
 from .pacing import PacedSender
 from .player import LoopPlayer
@@ -85,7 +87,7 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
         self.stream_model = copy.deepcopy(self.model).eval()
         layout = load_layout(layout_path)
         self.layout, self.vector = in_stream_order(layout, NeuronVector.from_layout(layout))
-        self.loop_samples = int(self.scfg.loop_seconds * self.sample_rate)
+        self.loop_samples = self._loop_length()
         start = start_clip(self.scfg.start, self.loop_samples, self.sample_rate, cfg.optimize.seed)
         with torch.no_grad():  # the layout must describe this model
             self.window = analysis_window(self.model, self.scfg.window_seconds, self.sample_rate)
@@ -95,13 +97,18 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
         layer = self.scfg.target_layer or self.vector.layer_names[len(self.vector.layer_names) // 2]
         self.targets = [Target(layer)]
         check_targets(self.targets, self.vector.shapes)
-        self.player = LoopPlayer(self.sample_rate, self.scfg.crossfade_ms, self.scfg.volume,
-                                 record_seconds=record_seconds)
+        # with a sound device the player plays in the audio process (audio_process.py)
+        player_class = RemotePlayer if self.scfg.audio != "none" and self.scfg.audio_process else LoopPlayer
+        self.player = player_class(self.sample_rate, self.scfg.crossfade_ms, self.scfg.volume,
+                                   record_seconds=record_seconds)
         self.generator = LoopGenerator(self.model, start.to(self.device), self.targets, cfg.optimize,
                                        publish_every=self.scfg.publish_every, on_publish=self._on_publish)
-        self.player.queue(self.playable(start), 0)
+        # a clip (music) plays at once at the playback level; low noise and silence as they are
+        # (quiet: no white noise at the playback level before the first optimized loop)
+        self.player.queue(self.playable(start, optimized=self.scfg.start in ("noise", "silence")), 0)
         self.audio = None
         self.jackd = None
+        self.link = None
         self.clips: Optional[ClipLoader] = None  # started with the service
         self.access = Access(self.scfg.allow_remote, self.scfg.token, self.scfg.subscription_seconds)
         self.sinks = Sinks(on_expire=lambda key, sink, why: self._sink_event(key, sink, f"expired ({why})", ""))
@@ -141,7 +148,8 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
 
     # --- life cycle ------------------------------------------------------------------------------------
     def start(self) -> "Service":
-        from .audio import ClockAudio, JackAudio, JackUnavailable, start_dummy_jackd
+        from .audio import open_audio
+        from .audio_process import AudioProcess
 
         s = self.scfg
         # the JACK process callback (Python) needs the GIL within one period: make the other threads
@@ -158,25 +166,23 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
             raise UserError(f"cannot listen on UDP {s.host}:{s.port} ({exc.strerror or exc}); is another "
                             f"service running? choose another port with --port") from None
         self.port = self.sock.getsockname()[1]
-        if s.audio in ("auto", "jack"):
+        try:
+            if isinstance(self.player, RemotePlayer):
+                self.audio = AudioProcess(self.player, s, self.log, warn=self.warn)
+            else:
+                self.audio, self.jackd = open_audio(self.player, s, self.log, self.warn)
+        except UserError:
+            self.close()
+            raise
+        if s.link:
+            from .link import LinkSync
+
             try:
-                if s.start_jack:
-                    try:
-                        self.audio = JackAudio(self.player, s.jack_client, self.log).start()
-                    except JackUnavailable:
-                        self.jackd = start_dummy_jackd(self.sample_rate)
-                        self.log("started jackd (dummy driver)")
-                if self.audio is None:
-                    self.audio = JackAudio(self.player, s.jack_client, self.log).start()
-                self.log(f"audio: JACK client '{s.jack_client}' (ports {s.jack_client}:out, {s.jack_client}:in)")
-            except JackUnavailable as exc:
-                if s.audio == "jack":
-                    self.close()
-                    raise
-                self.warn(f"audio: {exc}. Continuing without sound output"
-                          + (f"; every new loop is written to {s.loops_dir}/" if s.loops_dir else "."))
-        if self.audio is None:
-            self.audio = ClockAudio(self.player, log=self.log).start()
+                self.link = LinkSync(self.player, self._tempo, self._follow_tempo, self._output_latency,
+                                     self.log).start()
+                self.log(f"link: Ableton Link on (tempo {self.link.tempo():g} bpm, quantum {s.bars} bars)")
+            except UserError as exc:
+                self.log(f"link: {exc}; continuing without Link")
         self.clips = ClipLoader(self._load_clip, self._clip_ready, self._clip_failed)
         self.generator.start()
         self.paced.start()
@@ -186,7 +192,8 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
             t.start()
             self._threads.append(t)
         self.log(f"listening for OSC on udp://{s.host}:{self.port}; streams to subscribers "
-                 f"({PREFIX}/stream/subscribe host port); addresses in docs/osc.md")
+                 f"({PREFIX}/stream/subscribe host port); addresses in {osc_table()} "
+                 f"(or `immersions-osc osc-table`)")
         if self.access.remote:
             self.log(f"remote access is on: senders on other machines send {PREFIX}/auth with the token "
                      f"{self.access.token} first (docs/osc.md, 'Remote access')")
@@ -195,6 +202,8 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
     def close(self) -> None:
         """Stop everything, save the current loop (loops_dir/last_loop.wav)."""
         self._stop.set()
+        if self.link is not None:
+            self.link.close()
         self.generator.stop()
         if self.clips is not None:
             self.clips.close()
@@ -239,6 +248,14 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
     @property
     def xruns(self) -> int:
         return getattr(self.audio, "xruns", 0)
+
+    def _output_latency(self) -> float:
+        """Seconds from a block rendered to it heard (PortAudio's figure; 0 when unknown)."""
+        latency = getattr(self.audio, "output_latency", None)
+        try:
+            return float(latency()) if latency is not None else 0.0
+        except Exception:
+            return 0.0
 
     # --- sinks -------------------------------------------------------------------------------------------
     def add_sink(self, key: object, sink: Sink, limit: Optional[int] = None, origin: str = "") -> None:

@@ -7,8 +7,8 @@ browser page) or ``internal`` (the demo, the viewer's snapshot; not counted).  :
 the service's registry of them, under one lock:
 
 * **One limit for all**: at most ``MAX_SINKS`` subscribers and viewers together, of which at most
-  ``MAX_VIEWERS`` viewers, checked and registered in one step under the lock (no race between
-  simultaneous clients).
+  ``MAX_SUBSCRIBERS`` UDP subscribers and ``MAX_VIEWERS`` viewers, checked and registered in one
+  step under the lock (no race between simultaneous clients).
 * **Subscriptions expire**: a UDP subscription lives ``ttl`` seconds (``service.subscription_seconds``)
   unless renewed by sending the same ``/immersions/stream/subscribe`` again (the bundled clients
   re-subscribe every few seconds), and ends early when sends to it keep failing.  So the slots
@@ -31,14 +31,15 @@ import math
 import socket
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Iterator, Optional
 
 from ..errors import UserError
 
 Send = Callable[[bytes], None]
-MAX_SINKS = 64  # subscribers + browser viewers together
-MAX_VIEWERS = 16  # browser pages, counted within MAX_SINKS
+MAX_SUBSCRIBERS = 64  # UDP subscribers
+MAX_VIEWERS = 16  # browser pages
+MAX_SINKS = MAX_SUBSCRIBERS + MAX_VIEWERS  # both together, counted in one step
 MAX_FAILURES = 50  # consecutive failed sends that end a subscription
 COUNTED = ("udp", "viewer")
 
@@ -141,11 +142,12 @@ class Sinks:
     """The registry: key -> Sink, thread-safe.  Iterating, ``in`` and ``len`` see the keys;
     ``len`` counts every sink, ``counted()`` the subscribers and viewers."""
 
-    def __init__(self, limit: int = MAX_SINKS, viewer_limit: int = MAX_VIEWERS,
+    def __init__(self, limit: int = MAX_SINKS, group_limits: Optional[dict] = None,
                  on_expire: Optional[Callable[[object, Sink, str], None]] = None):
         self._sinks: dict[object, Sink] = {}
         self.lock = threading.Lock()
-        self.limit, self.viewer_limit = limit, viewer_limit
+        self.limit = limit
+        self.group_limits = group_limits or {"udp": MAX_SUBSCRIBERS, "viewer": MAX_VIEWERS}
         self.on_expire = on_expire
         self.budget = ReplyBudget()
         self.expired = 0
@@ -158,11 +160,11 @@ class Sinks:
             if old is None and sink.group in COUNTED:
                 counted = [s for s in self._sinks.values() if s.group in COUNTED]
                 limit = self.limit if limit is None else limit
-                if len(counted) >= limit:
-                    raise UserError(f"too many subscribers and viewers ({limit}); unsubscribe one "
+                group_limit = self.group_limits.get(sink.group, limit)
+                if len(counted) >= limit or sum(s.group == sink.group for s in counted) >= group_limit:
+                    what = "viewers connected" if sink.group == "viewer" else "subscribers"
+                    raise UserError(f"too many {what} ({min(limit, group_limit)}); unsubscribe one "
                                     f"first, or wait for a silent one to expire")
-                if sink.group == "viewer" and sum(s.group == "viewer" for s in counted) >= self.viewer_limit:
-                    raise UserError(f"too many viewers connected ({self.viewer_limit})")
             if old is not None:
                 sink.owners = sink.owners | old.owners
             self._sinks[key] = sink

@@ -50,10 +50,15 @@ class Streaming:
     def layout_datagrams(self, chunks: Optional[list[int]] = None) -> list[bytes]:
         """The layer table and the position chunks; ``chunks``: only these position chunks.  The
         positions are one frame whose number stays the same while the service runs (a client
-        completes it from chunks of several requests; a restarted service numbers it anew)."""
-        positions = np.asarray(self.layout.positions, np.float32).reshape(-1)
-        vector = encode_vector(f"{PREFIX}/layout/positions", self.layout_frame, positions, "float32",
-                               self.scfg.max_datagram)
+        completes it from chunks of several requests; a restarted service numbers it anew).  Encoded
+        once per ``max_datagram``: a flood of requests costs no encoding and no memory."""
+        cache = getattr(self, "_layout_cache", None)
+        if cache is None or cache[0] != (self.scfg.max_datagram, self.layout_frame):
+            positions = np.asarray(self.layout.positions, np.float32).reshape(-1)
+            vector = encode_vector(f"{PREFIX}/layout/positions", self.layout_frame, positions, "float32",
+                                   self.scfg.max_datagram)
+            cache = self._layout_cache = ((self.scfg.max_datagram, self.layout_frame), vector)
+        vector = cache[1]
         if chunks is not None:
             bad = [c for c in chunks if c >= len(vector)]
             if bad:
@@ -150,12 +155,19 @@ class Streaming:
                 next_time = time.perf_counter()  # far behind: do not try to catch up
 
     # --- loops ----------------------------------------------------------------------------------------
-    def playable(self, audio: torch.Tensor) -> np.ndarray:
-        """A loop as it is played: brought to the peak level ``optimize.peak`` (up or down; early
-        loops are quiet, the optimization only ever limits the peak)."""
-        a = audio.detach().float().cpu().numpy()
-        top = float(np.abs(a).max()) if len(a) else 0.0
-        return (a * (self.generator.cfg.peak / top)).astype(np.float32) if top > 1e-6 else a
+    def playable(self, audio: torch.Tensor, optimized: bool = True) -> np.ndarray:
+        """A loop as it is played.  An optimized loop is played exactly as it was optimized: it is
+        at the playback level already (the model heard it at that level, ``optimize.transforms.level``
+        inside the graph), so nothing is re-levelled (nor are the quiet noise and silence starts).
+        A start clip that is music (``optimized=False``, an audio file) is brought to that level.  The stream analyses this array, the one the player
+        plays (before the volume control)."""
+        a = audio.detach().float().cpu().reshape(1, -1)
+        if optimized or len(a[0]) == 0 or float(a.abs().max()) <= 1e-6:
+            return a[0].numpy().astype(np.float32)
+        from ..optimize.transforms import level
+
+        cfg = self.generator.cfg
+        return level(a, cfg.peak, cfg.rms)[0].numpy().astype(np.float32)
 
     def _on_publish(self, loop: PublishedLoop) -> None:  # optimizer thread
         self._published[loop.version] = (loop.step, describe_targets(self.generator.targets))  # as optimized

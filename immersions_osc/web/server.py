@@ -223,7 +223,7 @@ class WebServer:
         host = "127.0.0.1" if self.host in ("", "0.0.0.0", "::") else self.host
         return f"http://{host}:{self.port}/"
 
-    def close(self, timeout: float = 2.0) -> None:
+    def close(self, timeout: float = 1.0) -> None:
         """Stop serving; pages get a close frame (1001).  Never waits on a page that stopped reading:
         after ``timeout`` seconds every connection still open is shut down."""
         if self.server is None:

@@ -2267,14 +2267,14 @@
 							{
 								"box": {
 									"maxclass": "comment",
-									"text": "Arguments (attributes): @host (the service's computer, default 127.0.0.1); @port (the service's OSC port, default 57130); @listen (UDP port this object listens on (one per [immersions] in use), default 57133); @myhost (this computer's address as the service sees it, default 127.0.0.1)",
+									"text": "Arguments (attributes): @host (the service's computer, default 127.0.0.1); @port (the service's OSC port, default 57130); @listen (UDP port this object listens on (one per [immersions] in use), default 57133); @myhost (this computer's address as the service sees it, default 127.0.0.1); @token (the shared token of a service on another machine (started with --allow-remote), default none)",
 									"numinlets": 1,
 									"numoutlets": 0,
 									"patching_rect": [
 										15,
 										50,
 										850,
-										60
+										80
 									],
 									"id": "obj-2"
 								}

@@ -145,13 +145,13 @@
 			{
 				"box": {
 					"maxclass": "newobj",
-					"text": "patcherargs @host 127.0.0.1 @port 57130 @listen 57133 @myhost 127.0.0.1",
+					"text": "patcherargs @host 127.0.0.1 @port 57130 @listen 57133 @myhost 127.0.0.1 @token none",
 					"numinlets": 1,
 					"numoutlets": 2,
 					"patching_rect": [
 						160,
 						100,
-						507,
+						591,
 						22
 					],
 					"outlettype": [
@@ -202,16 +202,17 @@
 			{
 				"box": {
 					"maxclass": "newobj",
-					"text": "route host port listen myhost",
+					"text": "route host port listen myhost token",
 					"numinlets": 1,
-					"numoutlets": 5,
+					"numoutlets": 6,
 					"patching_rect": [
 						160,
 						140,
-						213,
+						255,
 						22
 					],
 					"outlettype": [
+						"",
 						"",
 						"",
 						"",
@@ -435,6 +436,153 @@
 			},
 			{
 				"box": {
+					"maxclass": "newobj",
+					"text": "t b b",
+					"numinlets": 1,
+					"numoutlets": 2,
+					"patching_rect": [
+						380,
+						275,
+						45,
+						22
+					],
+					"outlettype": [
+						"bang",
+						"bang"
+					],
+					"id": "obj-24"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "gate 1 0",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"patching_rect": [
+						620,
+						290,
+						66,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-25"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "zl reg",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"patching_rect": [
+						620,
+						320,
+						52,
+						22
+					],
+					"outlettype": [
+						"",
+						""
+					],
+					"id": "obj-26"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"text": "/immersions/auth $1",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						620,
+						350,
+						143,
+						22
+					],
+					"id": "obj-27"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "sel none",
+					"numinlets": 2,
+					"numoutlets": 2,
+					"patching_rect": [
+						560,
+						170,
+						66,
+						22
+					],
+					"outlettype": [
+						"bang",
+						""
+					],
+					"id": "obj-28"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "tosymbol",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						560,
+						200,
+						66,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-29"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "message",
+					"text": "1",
+					"numinlets": 2,
+					"numoutlets": 1,
+					"outlettype": [
+						""
+					],
+					"patching_rect": [
+						700,
+						230,
+						30,
+						22
+					],
+					"id": "obj-30"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "t b",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						700,
+						200,
+						40,
+						22
+					],
+					"outlettype": [
+						"bang"
+					],
+					"id": "obj-31"
+				}
+			},
+			{
+				"box": {
 					"maxclass": "message",
 					"text": "/immersions/stream/subscribe $1 $2 summary",
 					"numinlets": 2,
@@ -448,7 +596,7 @@
 						304,
 						22
 					],
-					"id": "obj-24"
+					"id": "obj-32"
 				}
 			},
 			{
@@ -466,7 +614,7 @@
 					"outlettype": [
 						"bang"
 					],
-					"id": "obj-25"
+					"id": "obj-33"
 				}
 			},
 			{
@@ -485,7 +633,7 @@
 						"",
 						""
 					],
-					"id": "obj-26"
+					"id": "obj-34"
 				}
 			},
 			{
@@ -503,7 +651,7 @@
 						262,
 						22
 					],
-					"id": "obj-27"
+					"id": "obj-35"
 				}
 			},
 			{
@@ -527,7 +675,7 @@
 						"",
 						""
 					],
-					"id": "obj-28"
+					"id": "obj-36"
 				}
 			},
 			{
@@ -566,7 +714,7 @@
 						"",
 						""
 					],
-					"id": "obj-29"
+					"id": "obj-37"
 				}
 			},
 			{
@@ -584,7 +732,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-30"
+					"id": "obj-38"
 				}
 			},
 			{
@@ -602,7 +750,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-31"
+					"id": "obj-39"
 				}
 			},
 			{
@@ -622,7 +770,7 @@
 						"int",
 						"int"
 					],
-					"id": "obj-32"
+					"id": "obj-40"
 				}
 			},
 			{
@@ -640,7 +788,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-33"
+					"id": "obj-41"
 				}
 			},
 			{
@@ -658,7 +806,7 @@
 						45,
 						22
 					],
-					"id": "obj-34"
+					"id": "obj-42"
 				}
 			},
 			{
@@ -676,7 +824,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-35"
+					"id": "obj-43"
 				}
 			},
 			{
@@ -695,7 +843,7 @@
 						"",
 						""
 					],
-					"id": "obj-36"
+					"id": "obj-44"
 				}
 			},
 			{
@@ -714,7 +862,7 @@
 						"int",
 						"int"
 					],
-					"id": "obj-37"
+					"id": "obj-45"
 				}
 			},
 			{
@@ -735,7 +883,7 @@
 						"",
 						"bang"
 					],
-					"id": "obj-38"
+					"id": "obj-46"
 				}
 			},
 			{
@@ -753,7 +901,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-39"
+					"id": "obj-47"
 				}
 			},
 			{
@@ -791,7 +939,7 @@
 						"",
 						""
 					],
-					"id": "obj-40"
+					"id": "obj-48"
 				}
 			},
 			{
@@ -829,7 +977,7 @@
 						"",
 						""
 					],
-					"id": "obj-41"
+					"id": "obj-49"
 				}
 			},
 			{
@@ -850,7 +998,7 @@
 						"",
 						"bang"
 					],
-					"id": "obj-42"
+					"id": "obj-50"
 				}
 			},
 			{
@@ -868,7 +1016,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-43"
+					"id": "obj-51"
 				}
 			},
 			{
@@ -883,7 +1031,7 @@
 						122,
 						22
 					],
-					"id": "obj-44"
+					"id": "obj-52"
 				}
 			},
 			{
@@ -901,7 +1049,7 @@
 						30,
 						22
 					],
-					"id": "obj-45"
+					"id": "obj-53"
 				}
 			},
 			{
@@ -922,7 +1070,7 @@
 						"",
 						"bang"
 					],
-					"id": "obj-46"
+					"id": "obj-54"
 				}
 			},
 			{
@@ -943,7 +1091,7 @@
 						"",
 						"bang"
 					],
-					"id": "obj-47"
+					"id": "obj-55"
 				}
 			},
 			{
@@ -961,7 +1109,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-48"
+					"id": "obj-56"
 				}
 			},
 			{
@@ -979,7 +1127,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-49"
+					"id": "obj-57"
 				}
 			},
 			{
@@ -997,7 +1145,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-50"
+					"id": "obj-58"
 				}
 			},
 			{
@@ -1012,7 +1160,7 @@
 						122,
 						22
 					],
-					"id": "obj-51"
+					"id": "obj-59"
 				}
 			},
 			{
@@ -1031,7 +1179,7 @@
 						"int",
 						"int"
 					],
-					"id": "obj-52"
+					"id": "obj-60"
 				}
 			},
 			{
@@ -1051,7 +1199,7 @@
 						"int",
 						"int"
 					],
-					"id": "obj-53"
+					"id": "obj-61"
 				}
 			},
 			{
@@ -1072,7 +1220,7 @@
 						"",
 						"bang"
 					],
-					"id": "obj-54"
+					"id": "obj-62"
 				}
 			},
 			{
@@ -1093,7 +1241,7 @@
 						"",
 						"bang"
 					],
-					"id": "obj-55"
+					"id": "obj-63"
 				}
 			},
 			{
@@ -1111,7 +1259,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-56"
+					"id": "obj-64"
 				}
 			},
 			{
@@ -1131,7 +1279,7 @@
 						"",
 						""
 					],
-					"id": "obj-57"
+					"id": "obj-65"
 				}
 			},
 			{
@@ -1149,7 +1297,7 @@
 						87,
 						22
 					],
-					"id": "obj-58"
+					"id": "obj-66"
 				}
 			},
 			{
@@ -1167,7 +1315,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-59"
+					"id": "obj-67"
 				}
 			},
 			{
@@ -1185,7 +1333,7 @@
 						157,
 						22
 					],
-					"id": "obj-60"
+					"id": "obj-68"
 				}
 			},
 			{
@@ -1200,7 +1348,7 @@
 						122,
 						22
 					],
-					"id": "obj-61"
+					"id": "obj-69"
 				}
 			},
 			{
@@ -1218,7 +1366,7 @@
 						30,
 						22
 					],
-					"id": "obj-62"
+					"id": "obj-70"
 				}
 			},
 			{
@@ -1236,7 +1384,7 @@
 						600,
 						22
 					],
-					"id": "obj-63"
+					"id": "obj-71"
 				}
 			},
 			{
@@ -1254,7 +1402,7 @@
 						600,
 						22
 					],
-					"id": "obj-64"
+					"id": "obj-72"
 				}
 			},
 			{
@@ -1272,7 +1420,7 @@
 						38,
 						22
 					],
-					"id": "obj-65"
+					"id": "obj-73"
 				}
 			},
 			{
@@ -1293,7 +1441,7 @@
 						"",
 						"bang"
 					],
-					"id": "obj-66"
+					"id": "obj-74"
 				}
 			},
 			{
@@ -1311,7 +1459,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-67"
+					"id": "obj-75"
 				}
 			},
 			{
@@ -1329,7 +1477,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-68"
+					"id": "obj-76"
 				}
 			},
 			{
@@ -1344,7 +1492,7 @@
 						150,
 						22
 					],
-					"id": "obj-69"
+					"id": "obj-77"
 				}
 			},
 			{
@@ -1362,7 +1510,7 @@
 					"outlettype": [
 						"float"
 					],
-					"id": "obj-70"
+					"id": "obj-78"
 				}
 			},
 			{
@@ -1380,7 +1528,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-71"
+					"id": "obj-79"
 				}
 			},
 			{
@@ -1398,7 +1546,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-72"
+					"id": "obj-80"
 				}
 			},
 			{
@@ -1416,7 +1564,7 @@
 					"outlettype": [
 						"float"
 					],
-					"id": "obj-73"
+					"id": "obj-81"
 				}
 			},
 			{
@@ -1434,7 +1582,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-74"
+					"id": "obj-82"
 				}
 			},
 			{
@@ -1452,7 +1600,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-75"
+					"id": "obj-83"
 				}
 			},
 			{
@@ -1470,7 +1618,7 @@
 					"outlettype": [
 						"float"
 					],
-					"id": "obj-76"
+					"id": "obj-84"
 				}
 			},
 			{
@@ -1488,7 +1636,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-77"
+					"id": "obj-85"
 				}
 			},
 			{
@@ -1506,7 +1654,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-78"
+					"id": "obj-86"
 				}
 			},
 			{
@@ -1524,7 +1672,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-79"
+					"id": "obj-87"
 				}
 			},
 			{
@@ -1542,7 +1690,7 @@
 					"outlettype": [
 						"float"
 					],
-					"id": "obj-80"
+					"id": "obj-88"
 				}
 			},
 			{
@@ -1560,7 +1708,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-81"
+					"id": "obj-89"
 				}
 			},
 			{
@@ -1578,7 +1726,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-82"
+					"id": "obj-90"
 				}
 			},
 			{
@@ -1596,7 +1744,7 @@
 					"outlettype": [
 						"float"
 					],
-					"id": "obj-83"
+					"id": "obj-91"
 				}
 			},
 			{
@@ -1614,7 +1762,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-84"
+					"id": "obj-92"
 				}
 			},
 			{
@@ -1632,7 +1780,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-85"
+					"id": "obj-93"
 				}
 			},
 			{
@@ -1650,7 +1798,7 @@
 					"outlettype": [
 						"float"
 					],
-					"id": "obj-86"
+					"id": "obj-94"
 				}
 			},
 			{
@@ -1668,7 +1816,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-87"
+					"id": "obj-95"
 				}
 			},
 			{
@@ -1686,7 +1834,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-88"
+					"id": "obj-96"
 				}
 			},
 			{
@@ -1704,7 +1852,7 @@
 					"outlettype": [
 						"float"
 					],
-					"id": "obj-89"
+					"id": "obj-97"
 				}
 			},
 			{
@@ -1722,7 +1870,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-90"
+					"id": "obj-98"
 				}
 			},
 			{
@@ -1740,7 +1888,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-91"
+					"id": "obj-99"
 				}
 			},
 			{
@@ -1758,7 +1906,7 @@
 					"outlettype": [
 						"float"
 					],
-					"id": "obj-92"
+					"id": "obj-100"
 				}
 			},
 			{
@@ -1776,7 +1924,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-93"
+					"id": "obj-101"
 				}
 			},
 			{
@@ -1794,7 +1942,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-94"
+					"id": "obj-102"
 				}
 			},
 			{
@@ -1812,7 +1960,7 @@
 					"outlettype": [
 						"float"
 					],
-					"id": "obj-95"
+					"id": "obj-103"
 				}
 			},
 			{
@@ -1830,7 +1978,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-96"
+					"id": "obj-104"
 				}
 			},
 			{
@@ -1848,7 +1996,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-97"
+					"id": "obj-105"
 				}
 			},
 			{
@@ -1866,7 +2014,7 @@
 					"outlettype": [
 						"float"
 					],
-					"id": "obj-98"
+					"id": "obj-106"
 				}
 			},
 			{
@@ -1884,7 +2032,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-99"
+					"id": "obj-107"
 				}
 			},
 			{
@@ -1902,7 +2050,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-100"
+					"id": "obj-108"
 				}
 			},
 			{
@@ -1920,7 +2068,7 @@
 					"outlettype": [
 						"float"
 					],
-					"id": "obj-101"
+					"id": "obj-109"
 				}
 			},
 			{
@@ -1938,7 +2086,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-102"
+					"id": "obj-110"
 				}
 			},
 			{
@@ -1956,7 +2104,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-103"
+					"id": "obj-111"
 				}
 			},
 			{
@@ -1974,7 +2122,7 @@
 					"outlettype": [
 						"float"
 					],
-					"id": "obj-104"
+					"id": "obj-112"
 				}
 			},
 			{
@@ -1992,7 +2140,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-105"
+					"id": "obj-113"
 				}
 			},
 			{
@@ -2010,7 +2158,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-106"
+					"id": "obj-114"
 				}
 			},
 			{
@@ -2028,7 +2176,7 @@
 					"outlettype": [
 						"int"
 					],
-					"id": "obj-107"
+					"id": "obj-115"
 				}
 			},
 			{
@@ -2046,7 +2194,7 @@
 					"outlettype": [
 						"int"
 					],
-					"id": "obj-108"
+					"id": "obj-116"
 				}
 			},
 			{
@@ -2065,7 +2213,7 @@
 						"bang",
 						""
 					],
-					"id": "obj-109"
+					"id": "obj-117"
 				}
 			},
 			{
@@ -2083,7 +2231,7 @@
 					"outlettype": [
 						"bang"
 					],
-					"id": "obj-110"
+					"id": "obj-118"
 				}
 			},
 			{
@@ -2101,7 +2249,7 @@
 					"outlettype": [
 						"int"
 					],
-					"id": "obj-111"
+					"id": "obj-119"
 				}
 			},
 			{
@@ -2119,7 +2267,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-112"
+					"id": "obj-120"
 				}
 			},
 			{
@@ -2137,7 +2285,7 @@
 					"outlettype": [
 						"int"
 					],
-					"id": "obj-113"
+					"id": "obj-121"
 				}
 			},
 			{
@@ -2155,7 +2303,7 @@
 					"outlettype": [
 						"int"
 					],
-					"id": "obj-114"
+					"id": "obj-122"
 				}
 			},
 			{
@@ -2174,7 +2322,7 @@
 						"bang",
 						""
 					],
-					"id": "obj-115"
+					"id": "obj-123"
 				}
 			},
 			{
@@ -2192,7 +2340,7 @@
 					"outlettype": [
 						"bang"
 					],
-					"id": "obj-116"
+					"id": "obj-124"
 				}
 			},
 			{
@@ -2210,7 +2358,7 @@
 					"outlettype": [
 						"int"
 					],
-					"id": "obj-117"
+					"id": "obj-125"
 				}
 			},
 			{
@@ -2228,7 +2376,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-118"
+					"id": "obj-126"
 				}
 			},
 			{
@@ -2247,7 +2395,7 @@
 						"bang",
 						""
 					],
-					"id": "obj-119"
+					"id": "obj-127"
 				}
 			},
 			{
@@ -2265,7 +2413,7 @@
 						185,
 						22
 					],
-					"id": "obj-120"
+					"id": "obj-128"
 				}
 			},
 			{
@@ -2284,7 +2432,7 @@
 						"bang",
 						""
 					],
-					"id": "obj-121"
+					"id": "obj-129"
 				}
 			},
 			{
@@ -2302,7 +2450,7 @@
 						234,
 						22
 					],
-					"id": "obj-122"
+					"id": "obj-130"
 				}
 			},
 			{
@@ -2321,7 +2469,7 @@
 						"bang",
 						""
 					],
-					"id": "obj-123"
+					"id": "obj-131"
 				}
 			},
 			{
@@ -2339,7 +2487,7 @@
 						248,
 						22
 					],
-					"id": "obj-124"
+					"id": "obj-132"
 				}
 			},
 			{
@@ -2358,7 +2506,7 @@
 						"bang",
 						""
 					],
-					"id": "obj-125"
+					"id": "obj-133"
 				}
 			},
 			{
@@ -2376,7 +2524,7 @@
 						255,
 						22
 					],
-					"id": "obj-126"
+					"id": "obj-134"
 				}
 			},
 			{
@@ -2394,7 +2542,7 @@
 					"outlettype": [
 						"int"
 					],
-					"id": "obj-127"
+					"id": "obj-135"
 				}
 			},
 			{
@@ -2412,7 +2560,7 @@
 					"outlettype": [
 						"int"
 					],
-					"id": "obj-128"
+					"id": "obj-136"
 				}
 			},
 			{
@@ -2431,7 +2579,7 @@
 						"bang",
 						""
 					],
-					"id": "obj-129"
+					"id": "obj-137"
 				}
 			},
 			{
@@ -2449,7 +2597,7 @@
 					"outlettype": [
 						"bang"
 					],
-					"id": "obj-130"
+					"id": "obj-138"
 				}
 			},
 			{
@@ -2467,7 +2615,7 @@
 					"outlettype": [
 						"int"
 					],
-					"id": "obj-131"
+					"id": "obj-139"
 				}
 			},
 			{
@@ -2485,7 +2633,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-132"
+					"id": "obj-140"
 				}
 			},
 			{
@@ -2504,7 +2652,7 @@
 						"bang",
 						""
 					],
-					"id": "obj-133"
+					"id": "obj-141"
 				}
 			},
 			{
@@ -2522,7 +2670,7 @@
 						192,
 						22
 					],
-					"id": "obj-134"
+					"id": "obj-142"
 				}
 			},
 			{
@@ -2542,7 +2690,7 @@
 						"int",
 						"int"
 					],
-					"id": "obj-135"
+					"id": "obj-143"
 				}
 			},
 			{
@@ -2561,7 +2709,7 @@
 						"int",
 						"int"
 					],
-					"id": "obj-136"
+					"id": "obj-144"
 				}
 			},
 			{
@@ -2579,7 +2727,7 @@
 					"outlettype": [
 						"int"
 					],
-					"id": "obj-137"
+					"id": "obj-145"
 				}
 			},
 			{
@@ -2597,7 +2745,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-138"
+					"id": "obj-146"
 				}
 			},
 			{
@@ -2615,7 +2763,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-139"
+					"id": "obj-147"
 				}
 			},
 			{
@@ -2638,7 +2786,7 @@
 						"",
 						""
 					],
-					"id": "obj-140"
+					"id": "obj-148"
 				}
 			},
 			{
@@ -2656,7 +2804,7 @@
 					"outlettype": [
 						"bang"
 					],
-					"id": "obj-141"
+					"id": "obj-149"
 				}
 			},
 			{
@@ -2682,7 +2830,7 @@
 						"int",
 						"float"
 					],
-					"id": "obj-142"
+					"id": "obj-150"
 				}
 			},
 			{
@@ -2700,7 +2848,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-143"
+					"id": "obj-151"
 				}
 			},
 			{
@@ -2718,7 +2866,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-144"
+					"id": "obj-152"
 				}
 			},
 			{
@@ -2736,7 +2884,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-145"
+					"id": "obj-153"
 				}
 			},
 			{
@@ -2754,7 +2902,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-146"
+					"id": "obj-154"
 				}
 			},
 			{
@@ -2772,7 +2920,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-147"
+					"id": "obj-155"
 				}
 			},
 			{
@@ -2790,7 +2938,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-148"
+					"id": "obj-156"
 				}
 			},
 			{
@@ -2808,7 +2956,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-149"
+					"id": "obj-157"
 				}
 			},
 			{
@@ -2826,7 +2974,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-150"
+					"id": "obj-158"
 				}
 			},
 			{
@@ -2844,7 +2992,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-151"
+					"id": "obj-159"
 				}
 			},
 			{
@@ -2862,7 +3010,7 @@
 					"outlettype": [
 						"int"
 					],
-					"id": "obj-152"
+					"id": "obj-160"
 				}
 			},
 			{
@@ -2880,7 +3028,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-153"
+					"id": "obj-161"
 				}
 			},
 			{
@@ -2898,7 +3046,7 @@
 						30,
 						22
 					],
-					"id": "obj-154"
+					"id": "obj-162"
 				}
 			},
 			{
@@ -2916,7 +3064,7 @@
 					"outlettype": [
 						"bang"
 					],
-					"id": "obj-155"
+					"id": "obj-163"
 				}
 			},
 			{
@@ -2934,7 +3082,7 @@
 						30,
 						22
 					],
-					"id": "obj-156"
+					"id": "obj-164"
 				}
 			},
 			{
@@ -2953,7 +3101,7 @@
 						"",
 						""
 					],
-					"id": "obj-157"
+					"id": "obj-165"
 				}
 			},
 			{
@@ -2971,7 +3119,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-158"
+					"id": "obj-166"
 				}
 			},
 			{
@@ -2989,7 +3137,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-159"
+					"id": "obj-167"
 				}
 			},
 			{
@@ -3007,7 +3155,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-160"
+					"id": "obj-168"
 				}
 			},
 			{
@@ -3025,7 +3173,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-161"
+					"id": "obj-169"
 				}
 			},
 			{
@@ -3040,7 +3188,7 @@
 						164,
 						22
 					],
-					"id": "obj-162"
+					"id": "obj-170"
 				}
 			},
 			{
@@ -3058,7 +3206,7 @@
 					"outlettype": [
 						"signal"
 					],
-					"id": "obj-163"
+					"id": "obj-171"
 				}
 			},
 			{
@@ -3076,7 +3224,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-164"
+					"id": "obj-172"
 				}
 			}
 		],
@@ -3280,18 +3428,6 @@
 						0
 					],
 					"destination": [
-						"obj-20",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-20",
-						0
-					],
-					"destination": [
 						"obj-24",
 						0
 					]
@@ -3304,7 +3440,7 @@
 						0
 					],
 					"destination": [
-						"obj-12",
+						"obj-20",
 						0
 					]
 				}
@@ -3312,11 +3448,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-18",
-						0
+						"obj-24",
+						1
 					],
 					"destination": [
-						"obj-26",
+						"obj-25",
 						1
 					]
 				}
@@ -3360,11 +3496,155 @@
 			{
 				"patchline": {
 					"source": [
+						"obj-11",
+						4
+					],
+					"destination": [
+						"obj-28",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-28",
+						1
+					],
+					"destination": [
+						"obj-29",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-29",
+						0
+					],
+					"destination": [
+						"obj-26",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-29",
+						0
+					],
+					"destination": [
+						"obj-31",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-31",
+						0
+					],
+					"destination": [
+						"obj-30",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-30",
+						0
+					],
+					"destination": [
+						"obj-25",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-20",
+						0
+					],
+					"destination": [
+						"obj-32",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-32",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-18",
+						0
+					],
+					"destination": [
+						"obj-34",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-33",
+						0
+					],
+					"destination": [
+						"obj-34",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-34",
+						0
+					],
+					"destination": [
+						"obj-35",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-35",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
 						"obj-2",
 						0
 					],
 					"destination": [
-						"obj-28",
+						"obj-36",
 						0
 					]
 				}
@@ -3372,11 +3652,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-28",
+						"obj-36",
 						2
 					],
 					"destination": [
-						"obj-20",
+						"obj-24",
 						0
 					]
 				}
@@ -3384,7 +3664,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-28",
+						"obj-36",
 						6
 					],
 					"destination": [
@@ -3397,10 +3677,10 @@
 				"patchline": {
 					"source": [
 						"obj-11",
-						4
+						5
 					],
 					"destination": [
-						"obj-29",
+						"obj-37",
 						0
 					]
 				}
@@ -3408,7 +3688,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-29",
+						"obj-37",
 						21
 					],
 					"destination": [
@@ -3420,11 +3700,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-29",
+						"obj-37",
 						20
 					],
 					"destination": [
-						"obj-30",
+						"obj-38",
 						0
 					]
 				}
@@ -3432,11 +3712,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-30",
+						"obj-38",
 						0
 					],
 					"destination": [
-						"obj-31",
+						"obj-39",
 						0
 					]
 				}
@@ -3444,7 +3724,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-31",
+						"obj-39",
 						0
 					],
 					"destination": [
@@ -3456,164 +3736,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-32",
-						0
-					],
-					"destination": [
-						"obj-33",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-32",
-						1
-					],
-					"destination": [
-						"obj-33",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-33",
-						0
-					],
-					"destination": [
-						"obj-34",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-34",
-						0
-					],
-					"destination": [
-						"obj-35",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-28",
-						3
-					],
-					"destination": [
-						"obj-35",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-35",
-						0
-					],
-					"destination": [
-						"obj-36",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-3",
-						0
-					],
-					"destination": [
-						"obj-36",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-28",
-						5
-					],
-					"destination": [
-						"obj-36",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-36",
-						0
-					],
-					"destination": [
-						"obj-37",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-37",
-						1
-					],
-					"destination": [
-						"obj-39",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-37",
-						0
-					],
-					"destination": [
-						"obj-38",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-38",
-						0
-					],
-					"destination": [
-						"obj-39",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-39",
-						0
-					],
-					"destination": [
 						"obj-40",
 						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-28",
-						0
 					],
 					"destination": [
 						"obj-41",
@@ -3624,24 +3748,12 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-41",
-						0
-					],
-					"destination": [
-						"obj-42",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-41",
+						"obj-40",
 						1
 					],
 					"destination": [
-						"obj-42",
-						0
+						"obj-41",
+						1
 					]
 				}
 			},
@@ -3649,7 +3761,7 @@
 				"patchline": {
 					"source": [
 						"obj-41",
-						2
+						0
 					],
 					"destination": [
 						"obj-42",
@@ -3660,212 +3772,20 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-41",
+						"obj-42",
+						0
+					],
+					"destination": [
+						"obj-43",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-36",
 						3
-					],
-					"destination": [
-						"obj-42",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-41",
-						4
-					],
-					"destination": [
-						"obj-42",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-41",
-						5
-					],
-					"destination": [
-						"obj-42",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-41",
-						6
-					],
-					"destination": [
-						"obj-42",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-41",
-						7
-					],
-					"destination": [
-						"obj-42",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-41",
-						8
-					],
-					"destination": [
-						"obj-42",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-41",
-						9
-					],
-					"destination": [
-						"obj-42",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-41",
-						10
-					],
-					"destination": [
-						"obj-42",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-41",
-						11
-					],
-					"destination": [
-						"obj-42",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-41",
-						12
-					],
-					"destination": [
-						"obj-42",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-41",
-						13
-					],
-					"destination": [
-						"obj-42",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-41",
-						14
-					],
-					"destination": [
-						"obj-42",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-41",
-						15
-					],
-					"destination": [
-						"obj-42",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-41",
-						16
-					],
-					"destination": [
-						"obj-42",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-41",
-						17
-					],
-					"destination": [
-						"obj-42",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-41",
-						18
-					],
-					"destination": [
-						"obj-42",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-41",
-						19
-					],
-					"destination": [
-						"obj-42",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-41",
-						20
 					],
 					"destination": [
 						"obj-43",
@@ -3881,30 +3801,42 @@
 					],
 					"destination": [
 						"obj-44",
-						0
+						1
 					]
 				}
 			},
 			{
 				"patchline": {
 					"source": [
-						"obj-42",
-						3
+						"obj-3",
+						0
 					],
 					"destination": [
-						"obj-45",
-						0
+						"obj-44",
+						1
 					]
 				}
 			},
 			{
 				"patchline": {
 					"source": [
-						"obj-45",
-						0
-					],
-					"destination": [
 						"obj-36",
+						5
+					],
+					"destination": [
+						"obj-44",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-44",
+						0
+					],
+					"destination": [
+						"obj-45",
 						0
 					]
 				}
@@ -3912,8 +3844,20 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-42",
-						2
+						"obj-45",
+						1
+					],
+					"destination": [
+						"obj-47",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-45",
+						0
 					],
 					"destination": [
 						"obj-46",
@@ -3925,18 +3869,6 @@
 				"patchline": {
 					"source": [
 						"obj-46",
-						0
-					],
-					"destination": [
-						"obj-48",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-48",
 						0
 					],
 					"destination": [
@@ -3948,19 +3880,31 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-42",
-						1
+						"obj-47",
+						0
+					],
+					"destination": [
+						"obj-48",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-36",
+						0
 					],
 					"destination": [
 						"obj-49",
-						1
+						0
 					]
 				}
 			},
 			{
 				"patchline": {
 					"source": [
-						"obj-42",
+						"obj-49",
 						0
 					],
 					"destination": [
@@ -3972,8 +3916,236 @@
 			{
 				"patchline": {
 					"source": [
+						"obj-49",
+						1
+					],
+					"destination": [
 						"obj-50",
 						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-49",
+						2
+					],
+					"destination": [
+						"obj-50",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-49",
+						3
+					],
+					"destination": [
+						"obj-50",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-49",
+						4
+					],
+					"destination": [
+						"obj-50",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-49",
+						5
+					],
+					"destination": [
+						"obj-50",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-49",
+						6
+					],
+					"destination": [
+						"obj-50",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-49",
+						7
+					],
+					"destination": [
+						"obj-50",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-49",
+						8
+					],
+					"destination": [
+						"obj-50",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-49",
+						9
+					],
+					"destination": [
+						"obj-50",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-49",
+						10
+					],
+					"destination": [
+						"obj-50",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-49",
+						11
+					],
+					"destination": [
+						"obj-50",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-49",
+						12
+					],
+					"destination": [
+						"obj-50",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-49",
+						13
+					],
+					"destination": [
+						"obj-50",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-49",
+						14
+					],
+					"destination": [
+						"obj-50",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-49",
+						15
+					],
+					"destination": [
+						"obj-50",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-49",
+						16
+					],
+					"destination": [
+						"obj-50",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-49",
+						17
+					],
+					"destination": [
+						"obj-50",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-49",
+						18
+					],
+					"destination": [
+						"obj-50",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-49",
+						19
+					],
+					"destination": [
+						"obj-50",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-49",
+						20
 					],
 					"destination": [
 						"obj-51",
@@ -3984,8 +4156,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-36",
-						1
+						"obj-51",
+						0
 					],
 					"destination": [
 						"obj-52",
@@ -3996,8 +4168,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-52",
-						0
+						"obj-50",
+						3
 					],
 					"destination": [
 						"obj-53",
@@ -4009,6 +4181,18 @@
 				"patchline": {
 					"source": [
 						"obj-53",
+						0
+					],
+					"destination": [
+						"obj-44",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-50",
 						2
 					],
 					"destination": [
@@ -4044,44 +4228,20 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-53",
+						"obj-50",
 						1
 					],
 					"destination": [
-						"obj-49",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-49",
-						0
-					],
-					"destination": [
-						"obj-57",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-57",
-						2
-					],
-					"destination": [
-						"obj-47",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
 						"obj-57",
 						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-50",
+						0
 					],
 					"destination": [
 						"obj-58",
@@ -4096,18 +4256,6 @@
 						0
 					],
 					"destination": [
-						"obj-55",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-57",
-						0
-					],
-					"destination": [
 						"obj-59",
 						0
 					]
@@ -4116,20 +4264,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-59",
-						0
-					],
-					"destination": [
-						"obj-7",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-57",
-						0
+						"obj-44",
+						1
 					],
 					"destination": [
 						"obj-60",
@@ -4152,8 +4288,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-53",
-						0
+						"obj-61",
+						2
 					],
 					"destination": [
 						"obj-62",
@@ -4168,7 +4304,7 @@
 						0
 					],
 					"destination": [
-						"obj-36",
+						"obj-64",
 						0
 					]
 				}
@@ -4176,8 +4312,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-10",
-						1
+						"obj-64",
+						0
 					],
 					"destination": [
 						"obj-63",
@@ -4188,11 +4324,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-10",
+						"obj-61",
 						1
 					],
 					"destination": [
-						"obj-64",
+						"obj-57",
 						0
 					]
 				}
@@ -4200,11 +4336,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-63",
+						"obj-57",
 						0
 					],
 					"destination": [
-						"obj-47",
+						"obj-65",
 						0
 					]
 				}
@@ -4212,8 +4348,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-64",
-						0
+						"obj-65",
+						2
 					],
 					"destination": [
 						"obj-55",
@@ -4224,12 +4360,48 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-28",
+						"obj-65",
 						1
 					],
 					"destination": [
+						"obj-66",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-66",
+						0
+					],
+					"destination": [
+						"obj-63",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
 						"obj-65",
 						0
+					],
+					"destination": [
+						"obj-67",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-67",
+						0
+					],
+					"destination": [
+						"obj-7",
+						0
 					]
 				}
 			},
@@ -4237,42 +4409,6 @@
 				"patchline": {
 					"source": [
 						"obj-65",
-						0
-					],
-					"destination": [
-						"obj-66",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-66",
-						1
-					],
-					"destination": [
-						"obj-67",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-66",
-						0
-					],
-					"destination": [
-						"obj-67",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-67",
 						0
 					],
 					"destination": [
@@ -4296,7 +4432,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-29",
+						"obj-61",
 						0
 					],
 					"destination": [
@@ -4308,8 +4444,20 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-40",
+						"obj-70",
 						0
+					],
+					"destination": [
+						"obj-44",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-10",
+						1
 					],
 					"destination": [
 						"obj-71",
@@ -4320,23 +4468,23 @@
 			{
 				"patchline": {
 					"source": [
+						"obj-10",
+						1
+					],
+					"destination": [
+						"obj-72",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
 						"obj-71",
 						0
 					],
 					"destination": [
-						"obj-70",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-70",
-						0
-					],
-					"destination": [
-						"obj-72",
+						"obj-55",
 						0
 					]
 				}
@@ -4348,7 +4496,7 @@
 						0
 					],
 					"destination": [
-						"obj-12",
+						"obj-63",
 						0
 					]
 				}
@@ -4356,7 +4504,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-29",
+						"obj-36",
 						1
 					],
 					"destination": [
@@ -4368,12 +4516,24 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-40",
+						"obj-73",
+						0
+					],
+					"destination": [
+						"obj-74",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-74",
 						1
 					],
 					"destination": [
-						"obj-74",
-						0
+						"obj-75",
+						1
 					]
 				}
 			},
@@ -4381,18 +4541,6 @@
 				"patchline": {
 					"source": [
 						"obj-74",
-						0
-					],
-					"destination": [
-						"obj-73",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-73",
 						0
 					],
 					"destination": [
@@ -4408,18 +4556,6 @@
 						0
 					],
 					"destination": [
-						"obj-12",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-29",
-						2
-					],
-					"destination": [
 						"obj-76",
 						0
 					]
@@ -4428,8 +4564,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-40",
-						2
+						"obj-76",
+						0
 					],
 					"destination": [
 						"obj-77",
@@ -4440,7 +4576,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-77",
+						"obj-37",
 						0
 					],
 					"destination": [
@@ -4452,19 +4588,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-78",
-						0
-					],
-					"destination": [
-						"obj-76",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-76",
+						"obj-48",
 						0
 					],
 					"destination": [
@@ -4480,6 +4604,30 @@
 						0
 					],
 					"destination": [
+						"obj-78",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-78",
+						0
+					],
+					"destination": [
+						"obj-80",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-80",
+						0
+					],
+					"destination": [
 						"obj-12",
 						0
 					]
@@ -4488,20 +4636,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-29",
-						3
-					],
-					"destination": [
-						"obj-80",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-40",
-						3
+						"obj-37",
+						1
 					],
 					"destination": [
 						"obj-81",
@@ -4512,20 +4648,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-81",
-						0
-					],
-					"destination": [
-						"obj-80",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-80",
-						0
+						"obj-48",
+						1
 					],
 					"destination": [
 						"obj-82",
@@ -4540,6 +4664,30 @@
 						0
 					],
 					"destination": [
+						"obj-81",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-81",
+						0
+					],
+					"destination": [
+						"obj-83",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-83",
+						0
+					],
+					"destination": [
 						"obj-12",
 						0
 					]
@@ -4548,20 +4696,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-29",
-						4
-					],
-					"destination": [
-						"obj-83",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-40",
-						4
+						"obj-37",
+						2
 					],
 					"destination": [
 						"obj-84",
@@ -4572,20 +4708,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-84",
-						0
-					],
-					"destination": [
-						"obj-83",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-83",
-						0
+						"obj-48",
+						2
 					],
 					"destination": [
 						"obj-85",
@@ -4600,6 +4724,42 @@
 						0
 					],
 					"destination": [
+						"obj-86",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-86",
+						0
+					],
+					"destination": [
+						"obj-84",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-84",
+						0
+					],
+					"destination": [
+						"obj-87",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-87",
+						0
+					],
+					"destination": [
 						"obj-12",
 						0
 					]
@@ -4608,11 +4768,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-29",
-						5
+						"obj-37",
+						3
 					],
 					"destination": [
-						"obj-86",
+						"obj-88",
 						0
 					]
 				}
@@ -4620,11 +4780,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-40",
-						5
+						"obj-48",
+						3
 					],
 					"destination": [
-						"obj-87",
+						"obj-89",
 						0
 					]
 				}
@@ -4632,19 +4792,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-87",
-						0
-					],
-					"destination": [
-						"obj-86",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-86",
+						"obj-89",
 						0
 					],
 					"destination": [
@@ -4660,6 +4808,18 @@
 						0
 					],
 					"destination": [
+						"obj-90",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-90",
+						0
+					],
+					"destination": [
 						"obj-12",
 						0
 					]
@@ -4668,11 +4828,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-29",
-						6
+						"obj-37",
+						4
 					],
 					"destination": [
-						"obj-89",
+						"obj-91",
 						0
 					]
 				}
@@ -4680,11 +4840,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-40",
-						6
+						"obj-48",
+						4
 					],
 					"destination": [
-						"obj-90",
+						"obj-92",
 						0
 					]
 				}
@@ -4692,19 +4852,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-90",
-						0
-					],
-					"destination": [
-						"obj-89",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-89",
+						"obj-92",
 						0
 					],
 					"destination": [
@@ -4720,6 +4868,18 @@
 						0
 					],
 					"destination": [
+						"obj-93",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-93",
+						0
+					],
+					"destination": [
 						"obj-12",
 						0
 					]
@@ -4728,11 +4888,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-29",
-						7
+						"obj-37",
+						5
 					],
 					"destination": [
-						"obj-92",
+						"obj-94",
 						0
 					]
 				}
@@ -4740,11 +4900,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-40",
-						7
+						"obj-48",
+						5
 					],
 					"destination": [
-						"obj-93",
+						"obj-95",
 						0
 					]
 				}
@@ -4752,19 +4912,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-93",
-						0
-					],
-					"destination": [
-						"obj-92",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-92",
+						"obj-95",
 						0
 					],
 					"destination": [
@@ -4780,6 +4928,18 @@
 						0
 					],
 					"destination": [
+						"obj-96",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-96",
+						0
+					],
+					"destination": [
 						"obj-12",
 						0
 					]
@@ -4788,11 +4948,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-29",
-						8
+						"obj-37",
+						6
 					],
 					"destination": [
-						"obj-95",
+						"obj-97",
 						0
 					]
 				}
@@ -4800,11 +4960,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-40",
-						8
+						"obj-48",
+						6
 					],
 					"destination": [
-						"obj-96",
+						"obj-98",
 						0
 					]
 				}
@@ -4812,19 +4972,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-96",
-						0
-					],
-					"destination": [
-						"obj-95",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-95",
+						"obj-98",
 						0
 					],
 					"destination": [
@@ -4840,6 +4988,18 @@
 						0
 					],
 					"destination": [
+						"obj-99",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-99",
+						0
+					],
+					"destination": [
 						"obj-12",
 						0
 					]
@@ -4848,11 +5008,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-29",
-						9
+						"obj-37",
+						7
 					],
 					"destination": [
-						"obj-98",
+						"obj-100",
 						0
 					]
 				}
@@ -4860,11 +5020,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-40",
-						9
+						"obj-48",
+						7
 					],
 					"destination": [
-						"obj-99",
+						"obj-101",
 						0
 					]
 				}
@@ -4872,19 +5032,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-99",
-						0
-					],
-					"destination": [
-						"obj-98",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-98",
+						"obj-101",
 						0
 					],
 					"destination": [
@@ -4900,6 +5048,18 @@
 						0
 					],
 					"destination": [
+						"obj-102",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-102",
+						0
+					],
+					"destination": [
 						"obj-12",
 						0
 					]
@@ -4908,11 +5068,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-29",
-						10
+						"obj-37",
+						8
 					],
 					"destination": [
-						"obj-101",
+						"obj-103",
 						0
 					]
 				}
@@ -4920,11 +5080,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-40",
-						10
+						"obj-48",
+						8
 					],
 					"destination": [
-						"obj-102",
+						"obj-104",
 						0
 					]
 				}
@@ -4932,19 +5092,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-102",
-						0
-					],
-					"destination": [
-						"obj-101",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-101",
+						"obj-104",
 						0
 					],
 					"destination": [
@@ -4960,6 +5108,18 @@
 						0
 					],
 					"destination": [
+						"obj-105",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-105",
+						0
+					],
+					"destination": [
 						"obj-12",
 						0
 					]
@@ -4968,11 +5128,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-29",
-						11
+						"obj-37",
+						9
 					],
 					"destination": [
-						"obj-104",
+						"obj-106",
 						0
 					]
 				}
@@ -4980,11 +5140,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-40",
-						11
+						"obj-48",
+						9
 					],
 					"destination": [
-						"obj-105",
+						"obj-107",
 						0
 					]
 				}
@@ -4992,19 +5152,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-105",
-						0
-					],
-					"destination": [
-						"obj-104",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-104",
+						"obj-107",
 						0
 					],
 					"destination": [
@@ -5020,6 +5168,18 @@
 						0
 					],
 					"destination": [
+						"obj-108",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-108",
+						0
+					],
+					"destination": [
 						"obj-12",
 						0
 					]
@@ -5028,20 +5188,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-29",
-						12
-					],
-					"destination": [
-						"obj-107",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-40",
-						12
+						"obj-37",
+						10
 					],
 					"destination": [
 						"obj-109",
@@ -5052,8 +5200,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-109",
-						1
+						"obj-48",
+						10
 					],
 					"destination": [
 						"obj-110",
@@ -5068,7 +5216,7 @@
 						0
 					],
 					"destination": [
-						"obj-108",
+						"obj-109",
 						0
 					]
 				}
@@ -5076,7 +5224,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-108",
+						"obj-109",
 						0
 					],
 					"destination": [
@@ -5092,7 +5240,7 @@
 						0
 					],
 					"destination": [
-						"obj-107",
+						"obj-12",
 						0
 					]
 				}
@@ -5100,19 +5248,31 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-107",
-						0
+						"obj-37",
+						11
 					],
 					"destination": [
-						"obj-108",
-						1
+						"obj-112",
+						0
 					]
 				}
 			},
 			{
 				"patchline": {
 					"source": [
-						"obj-107",
+						"obj-48",
+						11
+					],
+					"destination": [
+						"obj-113",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-113",
 						0
 					],
 					"destination": [
@@ -5128,6 +5288,18 @@
 						0
 					],
 					"destination": [
+						"obj-114",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-114",
+						0
+					],
+					"destination": [
 						"obj-12",
 						0
 					]
@@ -5136,20 +5308,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-29",
-						13
-					],
-					"destination": [
-						"obj-113",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-40",
-						13
+						"obj-37",
+						12
 					],
 					"destination": [
 						"obj-115",
@@ -5160,32 +5320,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-115",
-						1
-					],
-					"destination": [
-						"obj-116",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-116",
-						0
-					],
-					"destination": [
-						"obj-114",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-114",
-						0
+						"obj-48",
+						12
 					],
 					"destination": [
 						"obj-117",
@@ -5197,31 +5333,7 @@
 				"patchline": {
 					"source": [
 						"obj-117",
-						0
-					],
-					"destination": [
-						"obj-113",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-113",
-						0
-					],
-					"destination": [
-						"obj-114",
 						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-113",
-						0
 					],
 					"destination": [
 						"obj-118",
@@ -5236,7 +5348,7 @@
 						0
 					],
 					"destination": [
-						"obj-12",
+						"obj-116",
 						0
 					]
 				}
@@ -5244,8 +5356,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-40",
-						14
+						"obj-116",
+						0
 					],
 					"destination": [
 						"obj-119",
@@ -5257,10 +5369,10 @@
 				"patchline": {
 					"source": [
 						"obj-119",
-						1
+						0
 					],
 					"destination": [
-						"obj-120",
+						"obj-115",
 						0
 					]
 				}
@@ -5268,8 +5380,20 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-29",
-						14
+						"obj-115",
+						0
+					],
+					"destination": [
+						"obj-116",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-115",
+						0
 					],
 					"destination": [
 						"obj-120",
@@ -5292,8 +5416,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-40",
-						15
+						"obj-37",
+						13
 					],
 					"destination": [
 						"obj-121",
@@ -5304,44 +5428,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-121",
-						1
-					],
-					"destination": [
-						"obj-122",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-29",
-						15
-					],
-					"destination": [
-						"obj-122",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-122",
-						0
-					],
-					"destination": [
-						"obj-12",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-40",
-						16
+						"obj-48",
+						13
 					],
 					"destination": [
 						"obj-123",
@@ -5364,130 +5452,178 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-29",
+						"obj-124",
+						0
+					],
+					"destination": [
+						"obj-122",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-122",
+						0
+					],
+					"destination": [
+						"obj-125",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-125",
+						0
+					],
+					"destination": [
+						"obj-121",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-121",
+						0
+					],
+					"destination": [
+						"obj-122",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-121",
+						0
+					],
+					"destination": [
+						"obj-126",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-126",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-48",
+						14
+					],
+					"destination": [
+						"obj-127",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-127",
+						1
+					],
+					"destination": [
+						"obj-128",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-37",
+						14
+					],
+					"destination": [
+						"obj-128",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-128",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-48",
+						15
+					],
+					"destination": [
+						"obj-129",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-129",
+						1
+					],
+					"destination": [
+						"obj-130",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-37",
+						15
+					],
+					"destination": [
+						"obj-130",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-130",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-48",
 						16
 					],
 					"destination": [
-						"obj-124",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-124",
-						0
-					],
-					"destination": [
-						"obj-12",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-40",
-						17
-					],
-					"destination": [
-						"obj-125",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-125",
-						1
-					],
-					"destination": [
-						"obj-126",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-29",
-						17
-					],
-					"destination": [
-						"obj-126",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-126",
-						0
-					],
-					"destination": [
-						"obj-12",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-29",
-						18
-					],
-					"destination": [
-						"obj-127",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-40",
-						18
-					],
-					"destination": [
-						"obj-129",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-129",
-						1
-					],
-					"destination": [
-						"obj-130",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-130",
-						0
-					],
-					"destination": [
-						"obj-128",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-128",
-						0
-					],
-					"destination": [
 						"obj-131",
 						0
 					]
@@ -5497,31 +5633,19 @@
 				"patchline": {
 					"source": [
 						"obj-131",
-						0
-					],
-					"destination": [
-						"obj-127",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-127",
-						0
-					],
-					"destination": [
-						"obj-128",
 						1
+					],
+					"destination": [
+						"obj-132",
+						0
 					]
 				}
 			},
 			{
 				"patchline": {
 					"source": [
-						"obj-127",
-						0
+						"obj-37",
+						16
 					],
 					"destination": [
 						"obj-132",
@@ -5544,8 +5668,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-40",
-						19
+						"obj-48",
+						17
 					],
 					"destination": [
 						"obj-133",
@@ -5568,8 +5692,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-29",
-						19
+						"obj-37",
+						17
 					],
 					"destination": [
 						"obj-134",
@@ -5592,11 +5716,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-135",
-						0
+						"obj-37",
+						18
 					],
 					"destination": [
-						"obj-136",
+						"obj-135",
 						0
 					]
 				}
@@ -5604,20 +5728,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-135",
-						1
-					],
-					"destination": [
-						"obj-136",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-136",
-						0
+						"obj-48",
+						18
 					],
 					"destination": [
 						"obj-137",
@@ -5629,7 +5741,7 @@
 				"patchline": {
 					"source": [
 						"obj-137",
-						0
+						1
 					],
 					"destination": [
 						"obj-138",
@@ -5644,6 +5756,18 @@
 						0
 					],
 					"destination": [
+						"obj-136",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-136",
+						0
+					],
+					"destination": [
 						"obj-139",
 						0
 					]
@@ -5653,6 +5777,162 @@
 				"patchline": {
 					"source": [
 						"obj-139",
+						0
+					],
+					"destination": [
+						"obj-135",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-135",
+						0
+					],
+					"destination": [
+						"obj-136",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-135",
+						0
+					],
+					"destination": [
+						"obj-140",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-140",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-48",
+						19
+					],
+					"destination": [
+						"obj-141",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-141",
+						1
+					],
+					"destination": [
+						"obj-142",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-37",
+						19
+					],
+					"destination": [
+						"obj-142",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-142",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-143",
+						0
+					],
+					"destination": [
+						"obj-144",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-143",
+						1
+					],
+					"destination": [
+						"obj-144",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-144",
+						0
+					],
+					"destination": [
+						"obj-145",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-145",
+						0
+					],
+					"destination": [
+						"obj-146",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-146",
+						0
+					],
+					"destination": [
+						"obj-147",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-147",
 						0
 					],
 					"destination": [
@@ -5668,7 +5948,7 @@
 						0
 					],
 					"destination": [
-						"obj-140",
+						"obj-148",
 						0
 					]
 				}
@@ -5676,11 +5956,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-140",
+						"obj-148",
 						0
 					],
 					"destination": [
-						"obj-141",
+						"obj-149",
 						0
 					]
 				}
@@ -5688,11 +5968,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-140",
+						"obj-148",
 						0
 					],
 					"destination": [
-						"obj-142",
+						"obj-150",
 						0
 					]
 				}
@@ -5700,11 +5980,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-142",
+						"obj-150",
 						0
 					],
 					"destination": [
-						"obj-143",
+						"obj-151",
 						0
 					]
 				}
@@ -5712,7 +5992,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-143",
+						"obj-151",
 						0
 					],
 					"destination": [
@@ -5724,11 +6004,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-142",
+						"obj-150",
 						1
 					],
 					"destination": [
-						"obj-144",
+						"obj-152",
 						0
 					]
 				}
@@ -5736,7 +6016,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-144",
+						"obj-152",
 						0
 					],
 					"destination": [
@@ -5748,11 +6028,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-142",
+						"obj-150",
 						2
 					],
 					"destination": [
-						"obj-145",
+						"obj-153",
 						0
 					]
 				}
@@ -5760,7 +6040,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-145",
+						"obj-153",
 						0
 					],
 					"destination": [
@@ -5772,11 +6052,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-142",
+						"obj-150",
 						3
 					],
 					"destination": [
-						"obj-146",
+						"obj-154",
 						0
 					]
 				}
@@ -5784,7 +6064,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-146",
+						"obj-154",
 						0
 					],
 					"destination": [
@@ -5796,11 +6076,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-142",
+						"obj-150",
 						4
 					],
 					"destination": [
-						"obj-147",
+						"obj-155",
 						0
 					]
 				}
@@ -5808,7 +6088,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-147",
+						"obj-155",
 						0
 					],
 					"destination": [
@@ -5820,11 +6100,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-142",
+						"obj-150",
 						5
 					],
 					"destination": [
-						"obj-148",
+						"obj-156",
 						0
 					]
 				}
@@ -5832,7 +6112,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-148",
+						"obj-156",
 						0
 					],
 					"destination": [
@@ -5844,11 +6124,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-142",
+						"obj-150",
 						6
 					],
 					"destination": [
-						"obj-149",
+						"obj-157",
 						0
 					]
 				}
@@ -5856,7 +6136,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-149",
+						"obj-157",
 						0
 					],
 					"destination": [
@@ -5868,11 +6148,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-142",
+						"obj-150",
 						7
 					],
 					"destination": [
-						"obj-150",
+						"obj-158",
 						0
 					]
 				}
@@ -5880,7 +6160,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-150",
+						"obj-158",
 						0
 					],
 					"destination": [
@@ -5892,11 +6172,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-142",
+						"obj-150",
 						8
 					],
 					"destination": [
-						"obj-151",
+						"obj-159",
 						0
 					]
 				}
@@ -5904,7 +6184,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-151",
+						"obj-159",
 						0
 					],
 					"destination": [
@@ -5916,11 +6196,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-142",
+						"obj-150",
 						5
 					],
 					"destination": [
-						"obj-114",
+						"obj-122",
 						1
 					]
 				}
@@ -5928,11 +6208,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-142",
+						"obj-150",
 						1
 					],
 					"destination": [
-						"obj-152",
+						"obj-160",
 						0
 					]
 				}
@@ -5940,11 +6220,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-152",
+						"obj-160",
 						0
 					],
 					"destination": [
-						"obj-108",
+						"obj-116",
 						1
 					]
 				}
@@ -5952,11 +6232,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-152",
+						"obj-160",
 						0
 					],
 					"destination": [
-						"obj-153",
+						"obj-161",
 						0
 					]
 				}
@@ -5964,7 +6244,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-153",
+						"obj-161",
 						0
 					],
 					"destination": [
@@ -5976,11 +6256,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-141",
+						"obj-149",
 						0
 					],
 					"destination": [
-						"obj-154",
+						"obj-162",
 						0
 					]
 				}
@@ -5988,11 +6268,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-141",
+						"obj-149",
 						0
 					],
 					"destination": [
-						"obj-155",
+						"obj-163",
 						0
 					]
 				}
@@ -6000,11 +6280,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-155",
+						"obj-163",
 						0
 					],
 					"destination": [
-						"obj-156",
+						"obj-164",
 						0
 					]
 				}
@@ -6012,11 +6292,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-154",
+						"obj-162",
 						0
 					],
 					"destination": [
-						"obj-157",
+						"obj-165",
 						0
 					]
 				}
@@ -6024,11 +6304,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-156",
+						"obj-164",
 						0
 					],
 					"destination": [
-						"obj-157",
+						"obj-165",
 						0
 					]
 				}
@@ -6036,11 +6316,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-157",
+						"obj-165",
 						0
 					],
 					"destination": [
-						"obj-158",
+						"obj-166",
 						0
 					]
 				}
@@ -6048,7 +6328,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-158",
+						"obj-166",
 						0
 					],
 					"destination": [
@@ -6060,7 +6340,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-140",
+						"obj-148",
 						1
 					],
 					"destination": [
@@ -6072,11 +6352,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-140",
+						"obj-148",
 						2
 					],
 					"destination": [
-						"obj-159",
+						"obj-167",
 						0
 					]
 				}
@@ -6084,7 +6364,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-159",
+						"obj-167",
 						0
 					],
 					"destination": [
@@ -6096,11 +6376,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-140",
+						"obj-148",
 						3
 					],
 					"destination": [
-						"obj-160",
+						"obj-168",
 						0
 					]
 				}
@@ -6108,7 +6388,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-160",
+						"obj-168",
 						0
 					],
 					"destination": [
@@ -6120,11 +6400,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-140",
+						"obj-148",
 						4
 					],
 					"destination": [
-						"obj-161",
+						"obj-169",
 						0
 					]
 				}
@@ -6132,7 +6412,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-161",
+						"obj-169",
 						0
 					],
 					"destination": [
@@ -6144,11 +6424,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-140",
+						"obj-148",
 						4
 					],
 					"destination": [
-						"obj-162",
+						"obj-170",
 						0
 					]
 				}
@@ -6156,11 +6436,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-28",
+						"obj-36",
 						4
 					],
 					"destination": [
-						"obj-164",
+						"obj-172",
 						0
 					]
 				}
@@ -6168,11 +6448,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-164",
+						"obj-172",
 						0
 					],
 					"destination": [
-						"obj-163",
+						"obj-171",
 						0
 					]
 				}
@@ -6180,7 +6460,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-163",
+						"obj-171",
 						0
 					],
 					"destination": [

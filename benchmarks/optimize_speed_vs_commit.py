@@ -1,0 +1,80 @@
+"""Render and live-generator speed (steps/s) of this tree against an older commit, side by side.
+
+Run: python benchmarks/optimize_speed_vs_commit.py [--commit 2024cce] [--rounds 2] [--steps 20]
+Both trees run the same probe, alternately, in fresh subprocesses at one torch thread on the
+shipped checkpoint (default regularizers, one channel of encoder block 6, noise start), so a
+loaded machine slows both alike; the ratios are the figure.  Needs git (``git archive``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+PROBE = r"""
+import json, statistics, sys, time
+import torch
+torch.set_num_threads(1)
+from immersions_osc.checkpoint import load_model
+from immersions_osc.config import OptimizeConfig
+from immersions_osc.optimize.generator import LoopGenerator
+from immersions_osc.optimize.loop import Optimizer
+from immersions_osc.optimize.start import start_clip
+from immersions_osc.optimize.targets import Target
+steps = int(sys.argv[2])
+model, _, _ = load_model(sys.argv[1], "cpu")
+start = start_clip("noise", 4 * 44100, 44100)
+targets = [Target("encoder.blocks.6.relu2", channels=[3])]
+run = Optimizer(model, start, targets, OptimizeConfig())
+for _ in range(3):
+    run.step()
+times = []
+for _ in range(steps):
+    t0 = time.perf_counter(); run.step(); times.append(time.perf_counter() - t0)
+render = 1 / statistics.median(times)
+gen = LoopGenerator(model, start, targets, OptimizeConfig(), publish_every=50).start()
+time.sleep(2.0)
+s0, t0 = gen.stats.steps, time.perf_counter()
+time.sleep(steps / render)
+live = (gen.stats.steps - s0) / (time.perf_counter() - t0)
+gen.stop()
+print(json.dumps({"render": render, "live": live}))
+"""
+
+
+def probe(tree: str, steps: int) -> dict:
+    env = dict(os.environ, PYTHONPATH=tree, OMP_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", PROBE, str(REPO / "checkpoints" / "small.pt"), str(steps)],
+                         env=env, capture_output=True, text=True, check=True, cwd=tempfile.gettempdir())
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--commit", default="2024cce", help="the older commit (default: %(default)s, before issue 13)")
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--steps", type=int, default=20)
+    args = p.parse_args()
+    with tempfile.TemporaryDirectory() as old:
+        archive = subprocess.run(["git", "archive", args.commit, "immersions_osc"], cwd=REPO, capture_output=True,
+                                 check=True).stdout
+        subprocess.run(["tar", "-x", "-C", old], input=archive, check=True)
+        rows = {"old": [], "new": []}
+        for _ in range(args.rounds):
+            rows["old"].append(probe(old, args.steps))
+            rows["new"].append(probe(str(REPO), args.steps))
+    for key in ("render", "live"):
+        o = statistics.median(r[key] for r in rows["old"])
+        n = statistics.median(r[key] for r in rows["new"])
+        print(f"{key:6s} steps/s at 1 thread: {args.commit} {o:6.1f}   this tree {n:6.1f}   ratio {n / o:.2f}")
+
+
+if __name__ == "__main__":
+    main()

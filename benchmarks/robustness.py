@@ -1,0 +1,599 @@
+"""The robustness suite: the hostile cases of issue 14 against the real service, on loopback only,
+bounded in count and time.  Each attack runs against one service subprocess (``immersions-osc
+serve --web-port``); after each one the suite checks that the process is alive, measures the
+control latency (``/immersions/status/request`` -> ``/immersions/status``, median of 5) and the
+service's memory (RSS).  Then the real faults: SIGKILL of a training run in the middle of a
+checkpoint save (and the next start), double signals to a service (shutdown time, last loop
+saved), and a jackd killed with SIGKILL under a service playing through it.
+
+    PYTHONPATH=. python benchmarks/robustness.py [--quick] [--json OUT.json]
+    PYTHONPATH=. python benchmarks/robustness.py --load 60     # 64 subscribers + 16 viewers, xruns
+    PYTHONPATH=. python benchmarks/robustness.py --load 60 --subscribers 0 --viewers 0   # the control
+
+Prints one row per attack and a summary: datagrams sent, bombs tried, signals sent, faults
+injected, crashes, tracebacks in the log, hangs, memory growth, worst control latency, shutdown
+times, orphan temp files.  ``--quick`` (CI: tests/test_robust_suite.py) runs smaller counts and leaves the heaviest cases
+(100 WebSocket clients, 20 large snapshots) and the real faults to their own tests.
+
+``--load SECONDS`` is the load case instead: a dummy-driver jackd at 1024-frame periods, the
+service playing through it, 64 UDP subscribers of the full stream and 16 viewer pages for
+SECONDS: JACK xruns, and the frames/s every subscriber received (lowest, median).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import random  # noqa: E402
+import selectors  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import statistics  # noqa: E402
+import struct  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+import urllib.error  # noqa: E402
+import urllib.request  # noqa: E402
+
+from immersions_osc.service.protocol import decode_packet, encode_message  # noqa: E402
+from robust_attacks import bombs, rss_mb, stalled_websocket  # noqa: E402
+from service_harness import HAVE_JACKD, JackServer, OSCClient, free_udp_port  # noqa: E402
+
+P = "/immersions"
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Service:
+    """``immersions-osc serve`` as a subprocess whose output is collected by a thread."""
+
+    def __init__(self, *args: str, env=None, web: bool = True):
+        self.port = free_udp_port()
+        self.web_port = free_tcp_port() if web else 0
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "immersions_osc", "serve", "--port", str(self.port), "--web-port",
+             str(self.web_port), *args], cwd=REPO, env=env or os.environ.copy(), stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True, errors="backslashreplace")
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def rss(self) -> float:
+        return rss_mb(self.proc.pid) if self.alive() else float("nan")
+
+    def stop(self, signals=(signal.SIGINT,), gap: float = 0.02, timeout: float = 30.0):
+        """Send ``signals`` (``gap`` apart); (seconds to exit, or None when it hung, return code)."""
+        start = time.monotonic()
+        for i, s in enumerate(signals):
+            if i:
+                time.sleep(gap)
+            if self.alive():
+                self.proc.send_signal(s)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+            return None, self.proc.returncode
+        return time.monotonic() - start, self.proc.returncode
+
+
+def latency_ms(osc: OSCClient, n: int = 5) -> float:
+    """Median ms from /immersions/status/request to the status (the control thread's answer)."""
+    times = []
+    osc.receive(0.0)
+    for _ in range(n):
+        t = time.perf_counter()
+        osc.send(f"{P}/status/request")
+        try:
+            osc.wait_for(f"{P}/status", timeout=5.0)
+            times.append((time.perf_counter() - t) * 1e3)
+        except TimeoutError:
+            times.append(5000.0)
+        time.sleep(0.05)
+    return statistics.median(times)
+
+
+def steady(osc: OSCClient, loops: int = 12, timeout: float = 180.0) -> None:
+    """Wait until the service has published ``loops`` loops: an idle service's memory grows for its
+    first ~10 loops (optimizer state, loop analyses, allocator pools, the viewer's warm-up) and then
+    stays within a few MB, so that growth measured after this is the attacks' doing."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        osc.send(f"{P}/status/request")
+        try:
+            _, status = osc.wait_for(f"{P}/status", timeout=2.0)
+            if status[4] >= loops:
+                break
+        except TimeoutError:
+            pass
+        time.sleep(1.0)
+    time.sleep(2.0)
+
+
+# --- the attacks: each returns what it sent ---------------------------------------------------------
+
+def fuzz(svc, osc, n):
+    from test_service_robustness import random_datagrams
+
+    sent = 0
+    for data in random_datagrams(random.Random(1234), n):
+        osc.send_raw(data)
+        sent += 1
+        if sent % 200 == 0:
+            time.sleep(0.02)
+            osc.receive(0.0)
+    return {"datagrams": sent}
+
+
+def audio_bombs(svc, osc, folder):
+    files = bombs(folder)
+    for path in files.values():
+        osc.send(f"{P}/optimize/start", "s", path)
+    deadline = time.monotonic() + 30
+    errors = 0
+    while errors < len(files) and time.monotonic() < deadline:  # every one refused, one by one
+        errors += sum(1 for m in osc.receive(0.2) if m[0] == f"{P}/error" and m[1][:1] and "start" in str(m[2]))
+    return {"datagrams": len(files), "bombs": len(files)}
+
+
+def layout_bundle(svc, osc, n):
+    request = encode_message(f"{P}/layout/request", "", [])
+    n = min(n, (65000 - 16) // (len(request) + 4))
+    osc.send_raw(b"#bundle\0" + (1).to_bytes(8, "big") + b"".join(len(request).to_bytes(4, "big") + request
+                                                                  for _ in range(n)))
+    osc.receive(2.0)
+    return {"datagrams": 1, "requests": n}
+
+
+def error_flood(svc, osc, n):
+    for i in range(n):
+        osc.send(f"{P}/no/such/{i}")
+        if i % 200 == 199:
+            time.sleep(0.01)
+    return {"datagrams": n}
+
+
+def subscribe_flood(svc, osc, n):
+    socks = []
+    for _ in range(n):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        osc.send(f"{P}/stream/subscribe", "sis", "127.0.0.1", s.getsockname()[1], "summary")
+        osc.send(f"{P}/stream/unsubscribe", "si", "127.0.0.1", 9)  # someone else's / nobody's
+    time.sleep(0.5)
+    for s in socks:
+        osc.send(f"{P}/stream/unsubscribe", "si", "127.0.0.1", s.getsockname()[1])
+        s.close()
+    return {"datagrams": 3 * n}
+
+
+def websocket_flood(svc, osc, n):
+    from websockets.sync.client import connect
+
+    barrier, pages = threading.Barrier(n), []
+
+    def page():
+        try:
+            barrier.wait(30)
+            ws = connect(f"ws://127.0.0.1:{svc.web_port}/ws", open_timeout=30, max_size=None, legacy=True,
+                         ping_interval=None)
+            pages.append(ws)
+            ws.recv(timeout=10)
+        except Exception:
+            pass
+    threads = [threading.Thread(target=page) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for ws in pages:
+        ws.close()
+    return {"connections": n}
+
+
+def malformed_frames(svc, osc, n):
+    import base64
+
+    frames = [bytes([0x82, 0x05]) + b"hello",  # unmasked
+              bytes([0x82, 0x80 | 127]) + struct.pack(">Q", 1 << 40) + b"mask",  # 1 TB announced
+              bytes([0xC2, 0x80]) + b"mask",  # reserved bit
+              bytes([0x8F, 0x80]) + b"mask"]  # unknown opcode
+    for i in range(n):
+        with socket.create_connection(("127.0.0.1", svc.web_port), timeout=10) as s:
+            key = base64.b64encode(os.urandom(16)).decode()
+            s.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{svc.web_port}\r\nUpgrade: websocket\r\n"
+                       f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+            s.recv(4096)
+            s.sendall(frames[i % len(frames)])
+            try:
+                s.recv(4096)
+            except OSError:
+                pass
+    return {"connections": n}
+
+
+STALLED: list[socket.socket] = []
+
+
+def stalled_page(svc, osc, n):
+    for _ in range(n):
+        STALLED.append(stalled_websocket("127.0.0.1", svc.web_port))  # kept until the service stops
+    time.sleep(3.0)
+    return {"connections": n}
+
+
+def snapshot_flood(svc, osc, n):
+    codes = []
+
+    def get():
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{svc.web_port}/snapshot.png?size=2048", timeout=60) as r:
+                codes.append(r.status)
+        except urllib.error.HTTPError as exc:
+            codes.append(exc.code)
+        except OSError:
+            codes.append(0)
+    threads = [threading.Thread(target=get) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    return {"requests": n}
+
+
+def log_forging(svc, osc, n):
+    for i in range(n):
+        osc.send(f"{P}/\x1b[2J\x1b[31mred\nFORGED line {i}")
+        osc.send(f"{P}/optimize/start", "s", f"/no\x1b]0;title\x07\nFORGED {i}")
+    return {"datagrams": 2 * n}
+
+
+def connection_resets(svc, osc, n):
+    for _ in range(n):
+        with socket.create_connection(("127.0.0.1", svc.web_port), timeout=10) as s:
+            s.sendall(b"GET /info.json HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    return {"connections": n}
+
+
+def cross_site(svc, osc, n):
+    for i in range(n):
+        headers = {"Sec-Fetch-Site": "cross-site"} if i % 2 else {"Host": "evil.example"}
+        try:
+            urllib.request.urlopen(urllib.request.Request(
+                f"http://127.0.0.1:{svc.web_port}/snapshot.png?size=2048", headers=headers), timeout=10)
+        except urllib.error.HTTPError:
+            pass
+    return {"requests": n}
+
+
+ATTACKS = [  # name, function, count (full), count (quick)
+    ("fuzzed datagrams", fuzz, 12000, 3000),
+    ("audio bombs as start clips", audio_bombs, None, None),
+    ("bundle of layout requests", layout_bundle, 1819, 1819),
+    ("unknown-address flood (errors)", error_flood, 5000, 1000),
+    ("subscribe flood (limit 64)", subscribe_flood, 200, 80),
+    ("simultaneous WebSocket clients", websocket_flood, 100, 0),  # quick: 0 = left to its own test
+    ("malformed WebSocket frames", malformed_frames, 40, 8),
+    ("pages that stop reading", stalled_page, 2, 1),
+    ("snapshot.png?size=2048 at once", snapshot_flood, 20, 0),
+    ("requests from other sites", cross_site, 40, 10),
+    ("log forging (newlines, escapes)", log_forging, 50, 10),
+    ("connections reset (RST)", connection_resets, 50, 10),
+]
+
+
+def run_attacks(quick: bool, folder: str) -> tuple[list[dict], dict]:
+    svc = Service("--audio", "none", "--loops-dir", os.path.join(folder, "loops"))
+    osc = OSCClient(svc.port)
+    rows, totals = [], {"datagrams": 0, "bombs": 0, "crashes": 0}
+    try:
+        osc.wait_ready(120)
+        steady(osc, loops=1 if quick else 12)
+        base_rss = svc.rss()
+        rows.append({"attack": "(none: baseline)", "sent": "", "alive": True,
+                     "latency_ms": latency_ms(osc), "rss_growth_mb": 0.0})
+        for name, fn, full, quick_n in ATTACKS:
+            arg = folder if fn is audio_bombs else (quick_n if quick else full)
+            if arg == 0:  # --quick: covered by tests/test_robust_service.py
+                continue
+            sent = fn(svc, osc, arg)
+            alive = svc.alive()
+            totals["crashes"] += not alive
+            totals["datagrams"] += sent.get("datagrams", 0)
+            totals["bombs"] += sent.get("bombs", 0)
+            rows.append({"attack": name, "sent": ", ".join(f"{v} {k}" for k, v in sent.items()), "alive": alive,
+                         "latency_ms": latency_ms(osc) if alive else float("nan"),
+                         "rss_growth_mb": svc.rss() - base_rss})
+            if not alive:
+                break
+        totals["rss_growth_mb"] = svc.rss() - base_rss
+    finally:
+        osc.close()
+        seconds, code = svc.stop((signal.SIGTERM, signal.SIGTERM))
+        for s in STALLED:
+            s.close()
+    totals["shutdown_s"] = seconds
+    totals["hangs"] = int(seconds is None)
+    totals["exit_code"] = code
+    totals["tracebacks"] = svc.output.count("Traceback")
+    totals["forged_lines"] = sum(line.startswith("FORGED") for line in svc.output.splitlines())
+    totals["raw_escapes"] = svc.output.count("\x1b")
+    totals["last_loop_saved"] = os.path.isfile(os.path.join(folder, "loops", "last_loop.wav"))
+    return rows, totals
+
+
+def double_signals(folder: str) -> list[dict]:
+    """(TERM, TERM), (INT, INT), (TERM, INT) 20 ms apart: shutdown seconds, exit code, last loop."""
+    out = []
+    for pair in ((signal.SIGTERM, signal.SIGTERM), (signal.SIGINT, signal.SIGINT), (signal.SIGTERM, signal.SIGINT)):
+        loops = os.path.join(folder, f"loops-{pair[0].name}-{pair[1].name}")
+        svc = Service("--audio", "none", "--loops-dir", loops, web=False)
+        osc = OSCClient(svc.port)
+        try:
+            osc.wait_ready(120)
+            time.sleep(1.0)
+        finally:
+            osc.close()
+        seconds, code = svc.stop(pair)
+        out.append({"signals": f"{pair[0].name},{pair[1].name}", "shutdown_s": seconds, "exit_code": code,
+                    "tracebacks": svc.output.count("Traceback"),
+                    "last_loop_saved": os.path.isfile(os.path.join(loops, "last_loop.wav"))})
+    return out
+
+
+def killed_saves(folder: str, kills: int) -> dict:
+    """SIGKILL a training run the moment a checkpoint save's temp file appears (``kills`` times,
+    resuming in between), then start once more: orphan temp files left, and whether it resumed."""
+    from immersions_osc.checkpoint import read_checkpoint
+    from immersions_osc.config import parse_config, save_config
+
+    config = os.path.join(folder, "tiny.yaml")
+    save_config(parse_config({
+        "model": {"preset": "small", "encoder_channels": [4, 4, 8, 8, 8, 8, 16, 16], "ar_channels": [16] * 9,
+                  "prediction_steps": 4},
+        "train": {"steps": 100000, "batch_size": 4, "checkpoint_every": 1, "log_every": 1, "warmup_steps": 1,
+                  "device": "cpu"},
+        "data": {"num_workers": 0}}), config)
+    out = os.path.join(folder, "run")
+    temps = lambda: [f for f in os.listdir(out) if f.endswith(".tmp")] if os.path.isdir(out) else []  # noqa: E731
+    landed, tries = 0, 0
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    while landed < kills and tries < 4 * kills:
+        tries += 1
+        resume = ["--resume"] if os.path.isfile(os.path.join(out, "checkpoint.pt")) else []
+        proc = subprocess.Popen([sys.executable, "-m", "immersions_osc", "train", "--config", config, "--out", out,
+                                 *resume], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if os.path.isfile(os.path.join(out, "checkpoint.pt")) and temps():
+                proc.kill()
+                break
+            time.sleep(0.0005)
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        landed += bool(temps())
+    step = read_checkpoint(os.path.join(out, "checkpoint.pt"))["step"]
+    resumed = subprocess.run([sys.executable, "-m", "immersions_osc", "train", "--config", config, "--out", out,
+                              "--resume", "--stop-after", str(step + 1)], cwd=REPO, env=env, capture_output=True,
+                             text=True)
+    return {"kills_in_save": landed, "tries": tries, "orphans_after_next_start": len(temps()),
+            "resumed": resumed.returncode == 0 and read_checkpoint(os.path.join(out, "checkpoint.pt"))["step"] == step + 1}
+
+
+def jackd_kill(folder: str) -> dict:
+    server = JackServer()
+    svc = Service("--audio", "jack", "--loops-dir", os.path.join(folder, "jack-loops"), env=server.env, web=False)
+    osc = OSCClient(svc.port)
+    try:
+        osc.wait_ready(120)
+        server.proc.kill()
+        server.proc.wait(10)
+        time.sleep(2.0)
+        alive = svc.alive()
+        lat = latency_ms(osc) if alive else float("nan")
+    finally:
+        osc.close()
+        seconds, code = svc.stop()
+        server.stop()
+    return {"alive": alive, "latency_ms": lat, "shutdown_s": seconds, "exit_code": code,
+            "tracebacks": svc.output.count("Traceback")}
+
+
+def fmt(v, spec=".1f"):
+    return "-" if v is None or (isinstance(v, float) and v != v) else format(v, spec)
+
+
+def suite(args) -> int:
+    import logging
+
+    logging.getLogger("websockets").setLevel(logging.CRITICAL)  # our own clients' refusals are expected
+    folder = tempfile.mkdtemp(prefix="immersions-robustness-")
+    started = time.monotonic()
+    rows, totals = run_attacks(args.quick, folder)
+    # the real faults have their own tests (tests/test_robust_signals.py, test_robust_files.py):
+    # --quick (CI) leaves them to those
+    signals = [] if args.quick else double_signals(folder)
+    saves = {"kills_in_save": 0, "orphans_after_next_start": 0, "resumed": None} if args.quick else \
+        killed_saves(folder, 3)
+    jack = jackd_kill(folder) if HAVE_JACKD and not args.quick else None
+    print(f"\nrobustness suite ({'quick' if args.quick else 'full'}, {time.monotonic() - started:.0f} s, loopback, "
+          f"torch threads of the service: its default)\n")
+    print("| attack | sent | service alive | control latency after (ms, median of 5) | RSS growth (MB) |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['attack']} | {r['sent'] or '-'} | {'yes' if r['alive'] else 'NO'} | {fmt(r['latency_ms'])} | "
+              f"{fmt(r['rss_growth_mb'], '+.1f')} |")
+    print("\n| signals (20 ms apart) | shutdown (s) | exit code | last loop saved | tracebacks |")
+    print("|---|---|---|---|---|")
+    for s in signals:
+        print(f"| {s['signals']} | {fmt(s['shutdown_s'], '.2f')} | {s['exit_code']} | "
+              f"{'yes' if s['last_loop_saved'] else 'NO'} | {s['tracebacks']} |")
+    n_signals = 2 * len(signals) + 2  # + the attack service's TERM,TERM (jackd's SIGKILL counts as a fault)
+    faults = saves["kills_in_save"] + (1 if jack else 0) + sum(1 for _ in STALLED)
+    crashes = totals["crashes"] + sum(s["exit_code"] != 0 for s in signals) + (0 if not jack or jack["alive"] else 1)
+    tracebacks = totals["tracebacks"] + sum(s["tracebacks"] for s in signals) + (jack["tracebacks"] if jack else 0)
+    hangs = totals["hangs"] + sum(s["shutdown_s"] is None for s in signals) + int(bool(jack) and jack["shutdown_s"] is None)
+    latencies = [r["latency_ms"] for r in rows[1:]] + ([jack["latency_ms"]] if jack else [])
+    shutdowns = [totals["shutdown_s"]] + [s["shutdown_s"] for s in signals]
+    summary = {
+        "datagrams_sent": totals["datagrams"], "bombs_tried": totals["bombs"], "signals_sent": n_signals,
+        "faults_injected": faults, "crashes": crashes, "tracebacks": tracebacks, "hangs": hangs,
+        "memory_growth_mb": totals["rss_growth_mb"], "worst_control_latency_ms": max(latencies),
+        "worst_shutdown_s": max((s for s in shutdowns if s is not None), default=None),
+        "last_loops_saved": all(s["last_loop_saved"] for s in signals) and totals["last_loop_saved"],
+        "kills_during_saves": saves["kills_in_save"], "orphan_temp_files": saves["orphans_after_next_start"],
+        "resumed_after_kill": saves["resumed"], "forged_log_lines": totals["forged_lines"],
+        "raw_escape_codes_in_log": totals["raw_escapes"],
+        "jackd_sigkill": jack or "skipped",
+    }
+    print("\n| summary | value |\n|---|---|")
+    for k, v in summary.items():
+        if isinstance(v, dict):
+            v = ", ".join(f"{kk.replace('_', ' ')} {fmt(vv, '.2f') if isinstance(vv, float) else vv}"
+                          for kk, vv in v.items())
+        print(f"| {k.replace('_', ' ')} | {fmt(v, '.1f') if isinstance(v, float) else v} |")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"rows": rows, "signals": signals, "summary": summary}, fh, indent=2, default=str)
+    return 0
+
+
+# --- the load case ----------------------------------------------------------------------------------
+
+def load(args) -> int:
+    from websockets.sync.client import connect
+
+    if not HAVE_JACKD:
+        print("needs jackd (Debian jackd2)")
+        return 2
+    server = JackServer(period=1024)
+    folder = tempfile.mkdtemp(prefix="immersions-load-")
+    svc = Service("--audio", "jack", "--loops-dir", folder, env=server.env)
+    osc = OSCClient(svc.port)
+    socks, pages, counts = [], [], {}
+    stop = threading.Event()
+    try:
+        osc.wait_ready(120)
+        sel = selectors.DefaultSelector()
+        for _ in range(args.subscribers):
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+            s.bind(("127.0.0.1", 0))
+            s.setblocking(False)
+            socks.append(s)
+            counts[s.getsockname()[1]] = 0
+            sel.register(s, selectors.EVENT_READ)
+
+        def subscribe():
+            for s in socks:
+                osc.send(f"{P}/stream/subscribe", "sis", "127.0.0.1", s.getsockname()[1], "all")
+
+        def receive():
+            renew = time.monotonic()
+            while not stop.is_set():
+                for key, _ in sel.select(0.2):
+                    try:
+                        while True:
+                            data = key.fileobj.recv(65536)
+                            if data.startswith(f"{P}/summary/energy\0".encode()):
+                                counts[key.fileobj.getsockname()[1]] += 1
+                    except BlockingIOError:
+                        pass
+                if time.monotonic() - renew > 20:
+                    subscribe()
+                    renew = time.monotonic()
+        subscribe()
+        page_frames = [0] * args.viewers
+
+        def page(i):
+            deadline = time.monotonic() + 60
+            while True:  # the viewer starts listening just after the OSC port answers
+                try:
+                    ws = connect(f"ws://127.0.0.1:{svc.web_port}/ws", open_timeout=60, max_size=None, legacy=True)
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
+            pages.append(ws)
+            while not stop.is_set():
+                try:
+                    data = ws.recv(timeout=1.0)
+                except TimeoutError:
+                    continue
+                except Exception:
+                    return
+                if data.startswith(f"{P}/summary/energy\0".encode()):
+                    page_frames[i] += 1
+        threads = [threading.Thread(target=receive, daemon=True)] + \
+                  [threading.Thread(target=page, args=(i,), daemon=True) for i in range(args.viewers)]
+        for t in threads:
+            t.start()
+        time.sleep(5.0)  # everyone connected, the first loops made
+        osc.receive(0.0)
+        osc.send(f"{P}/status/request")
+        _, status0 = osc.wait_for(f"{P}/status", timeout=10)
+        c0, p0, t0 = dict(counts), list(page_frames), time.monotonic()
+        time.sleep(args.load)
+        osc.send(f"{P}/status/request")
+        _, status1 = osc.wait_for(f"{P}/status", timeout=10)
+        elapsed = time.monotonic() - t0
+        rates = sorted((counts[k] - c0[k]) / elapsed for k in counts) or [float("nan")]
+        page_rates = sorted((page_frames[i] - p0[i]) / elapsed for i in range(args.viewers)) or [float("nan")]
+    finally:
+        stop.set()
+        osc.close()
+        for ws in pages:
+            ws.close()
+        seconds, code = svc.stop()
+        server.stop()
+    print(f"load: {len(socks)} UDP subscribers (full stream) + {args.viewers} viewer pages, {args.load:g} s, "
+          f"dummy jackd 1024-frame periods")
+    print(f"JACK xruns during the run: {status1[2] - status0[2]} (service status; {status1[2]} since start)")
+    print(f"frames/s at each UDP subscriber: lowest {rates[0]:.1f}, median {statistics.median(rates):.1f}")
+    print(f"frames/s at each viewer page:    lowest {page_rates[0]:.1f}, median {statistics.median(page_rates):.1f}")
+    print(f"(load average of the machine at the end: {os.getloadavg()[0]:.1f})")
+    print(f"service frames/s (status): {status1[0]:.1f}; shutdown {fmt(seconds, '.2f')} s, exit code {code}")
+    return 0
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="smaller counts (CI)")
+    ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--load", type=float, help="the load case for this many seconds instead")
+    ap.add_argument("--subscribers", type=int, default=64, help="UDP subscribers in the load case (default: 64)")
+    ap.add_argument("--viewers", type=int, default=16, help="viewer pages in the load case (default: 16)")
+    args = ap.parse_args()
+    return load(args) if args.load else suite(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,231 @@
+"""Sonification quality: does every neuron get a sound of its own?
+
+Run: python benchmarks/sonification_quality.py [--checkpoint checkpoints/small.pt] [--quick]
+
+Channels are drawn at random (seeded), ``--channels`` per block (the last nonlinearity of every
+encoder and autoregressive block), and optimized from three starts: low noise, silence and a drum
+loop this script synthesizes.  One batch per start holds a channel of every block; each loop in
+it optimizes its own channel (``Optimizer(per_candidate=True)``).  Printed figures:
+
+- gain: the target channel's mean activation on the loop / on the start clip, both at the playback
+  level (the start clip brought to the loop's peak level, as the service plays it), so loudness
+  alone earns nothing (activations are offset by 1 % of the layer's mean on the start, so a
+  channel silent on the start does not divide by ~0).
+- selectivity: the target's gain / the mean gain of the other channels of its layer.
+- fraction of channels with gain >= x2; median and 10th percentile of gain.
+- layer distinctness: mean correlation of the long-term spectra (time-averaged log scaleogram)
+  between loops of different blocks (lower = the blocks sound more different).
+- seam step: |x[0] - x[-1]| over the loop's median |x[k+1] - x[k]| (1 = the wrap point is an
+  ordinary sample step).
+- drum start: correlation of the loop's onset envelope with the drum loop's, and the residual
+  (loop - drums) level in dB relative to the drums (>= -10 dB: the change is audible).
+- parameterizations compared (from noise), and a regularizer ablation (from noise: each
+  regularizer off in turn against the defaults).
+
+Budget: the default run takes ~10-15 min at one thread on an idle 2-core machine;
+``--quick`` (a few steps, a few blocks) is for tests.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # run from a checkout without installing
+
+import argparse
+import dataclasses
+import math
+import random
+import time
+
+import numpy as np
+import torch
+
+from immersions_osc.checkpoint import load_model
+from immersions_osc.config import OptimizeConfig
+from immersions_osc.optimize.command import block_layers
+from immersions_osc.optimize.loop import Optimizer, activations_of
+from immersions_osc.optimize.start import start_clip
+from immersions_osc.optimize.targets import Target
+from immersions_osc.optimize.transforms import level
+
+ABLATIONS = {  # regularizer -> the setting that turns it off
+    "time shift": {"time_shift": 0.0}, "pitch shift": {"pitch_shift": 0.0},
+    "level jitter": {"level_jitter": 0.0}, "masking": {"mask": 0.0},
+    "gradient noise": {"gradient_noise": 0.0}, "denoise": {"denoise": 0.0},
+}
+
+
+def drum_loop(n: int, sr: int, seed: int = 0) -> torch.Tensor:
+    """Two bars of kick / snare / hats at 120 BPM over the loop (4 s at 44.1 kHz), peak 0.9."""
+    rng = np.random.default_rng(seed)
+    out = np.zeros(n)
+    eighth = n // 16
+    t = np.arange(eighth) / sr
+    kick = np.sin(2 * np.pi * (50 * t + 60 * (1 - np.exp(-t * 30)) / 30)) * np.exp(-t * 12)
+    snare = (0.6 * rng.standard_normal(eighth) + 0.4 * np.sin(2 * np.pi * 190 * t)) * np.exp(-t * 20)
+    hat_noise = np.diff(rng.standard_normal(eighth + 1))
+    hat = hat_noise * np.exp(-t * 60) * 0.25
+    for step in range(16):
+        at = step * eighth
+        if step % 4 == 0 or step == 10:
+            out[at:at + eighth] += kick
+        if step % 8 == 4:
+            out[at:at + eighth] += snare
+        out[at:at + eighth] += hat
+    out *= 0.9 / np.abs(out).max()
+    return torch.from_numpy(out.astype(np.float32))
+
+
+def channel_means(acts: dict[str, torch.Tensor], layer: str) -> torch.Tensor:
+    a = acts[layer]
+    return a.reshape(a.shape[0], a.shape[1], -1).mean(-1)  # [B, C]
+
+
+def onset_envelope(audio: np.ndarray, hop: int = 512) -> np.ndarray:
+    frames = len(audio) // hop
+    energy = np.log(np.square(audio[:frames * hop].reshape(frames, hop)).sum(1) + 1e-9)
+    return np.maximum(np.diff(energy, append=energy[:1]), 0)
+
+
+def seam_step(x: np.ndarray) -> float:
+    return float(abs(x[0] - x[-1]) / max(np.median(np.abs(np.diff(x))), 1e-12))
+
+
+class Bench:
+    def __init__(self, model, layers, channels, n_samples, sr, steps, seed):
+        self.model, self.layers, self.steps, self.sr, self.n = model, layers, steps, sr, n_samples
+        rng = random.Random(seed)
+        with torch.no_grad():
+            acts, _ = activations_of(model, torch.zeros(1, n_samples))
+        self.channels = {layer: rng.sample(range(acts[layer].shape[1]), min(channels, acts[layer].shape[1]))
+                         for layer in layers}
+
+    def run(self, start: torch.Tensor, cfg: OptimizeConfig, pick: int | None = None, every: int = 1) -> dict:
+        """Optimize every drawn channel (or only the ``pick``-th of every ``every``-th block) from ``start``."""
+        targets = [Target(layer, channels=[c]) for layer in self.layers[::every]
+                   for i, c in enumerate(self.channels[layer]) if pick is None or i == pick]
+        t0 = time.perf_counter()
+        run = Optimizer(self.model, start, targets, cfg, per_candidate=True, total_steps=self.steps)
+        for _ in range(self.steps):
+            run.step()
+        seconds = time.perf_counter() - t0
+        loops = run.loops()
+        with torch.no_grad():
+            before, _ = activations_of(self.model, level(start[None], cfg.peak, cfg.rms))
+            after, spec = activations_of(self.model, loops)
+        gains, selectivity = [], []
+        for b, t in enumerate(targets):
+            c = t.channels[0]
+            base = channel_means(before, t.layer)[0]
+            eps = 0.01 * float(base.mean()) + 1e-9  # a channel silent on the start must not divide by ~0
+            g = (channel_means(after, t.layer)[b] + eps) / (base + eps)
+            others = torch.cat([g[:c], g[c + 1:]])
+            gains.append(float(g[c]))
+            selectivity.append(float(g[c] / others.mean()) if len(others) else float("nan"))
+        spectra = spec[:, 0].mean(-1).numpy()  # [B, F] long-term log spectrum
+        block_of = [t.layer for t in targets]
+        corr = np.corrcoef(spectra)
+        pairs = [corr[i, j] for i in range(len(targets)) for j in range(i + 1, len(targets))
+                 if block_of[i] != block_of[j]]
+        x = loops.numpy()
+        return {"targets": targets, "gain": np.array(gains),
+                "selectivity": np.array(selectivity), "distinct": float(np.mean(pairs)) if pairs else float("nan"),
+                "seam": float(np.median([seam_step(l) for l in x])), "loops": x, "seconds": seconds,
+                "candidate_steps_per_s": len(targets) * self.steps / seconds}
+
+
+def summary(r: dict) -> str:
+    g, s = r["gain"], r["selectivity"]
+    return (f"gain median x{np.median(g):5.2f} p10 x{np.percentile(g, 10):5.2f}  >=x2 {np.mean(g >= 2):4.0%}  "
+            f"selectivity median {np.median(s):5.2f}  "
+            f"block spectra corr {r['distinct']:.2f}  seam step {r['seam']:.2f}  "
+            f"({r['candidate_steps_per_s']:.1f} loop-steps/s)")
+
+
+def drum_figures(r: dict, drums: np.ndarray) -> str:
+    cfg = OptimizeConfig()
+    ref = level(torch.from_numpy(drums)[None], cfg.peak, cfg.rms)[0].numpy()
+    env = onset_envelope(ref)
+    corr = [float(np.corrcoef(env, onset_envelope(l))[0, 1]) for l in r["loops"]]
+    resid = [20 * math.log10(np.sqrt(np.mean((l - ref) ** 2)) / np.sqrt(np.mean(ref ** 2))) for l in r["loops"]]
+    return (f"onset correlation with the drums median {np.median(corr):.2f} (p10 {np.percentile(corr, 10):.2f}), "
+            f"residual median {np.median(resid):.1f} dB")
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--checkpoint", default=str(REPO / "checkpoints" / "small.pt"))
+    p.add_argument("--steps", type=int, default=60)
+    p.add_argument("--channels", type=int, default=3, help="random channels per block")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--quick", action="store_true", help="a few steps on a few blocks (tests)")
+    p.add_argument("--no-compare", action="store_true", help="skip the parameterization comparison")
+    p.add_argument("--no-ablation", action="store_true", help="skip the regularizer ablation")
+    p.add_argument("--every", type=int, default=1, help="every k-th block only (quicker looks)")
+    p.add_argument("--side-every", type=int, default=2,
+                   help="the comparison and the ablation use the first drawn channel of every k-th block")
+    p.add_argument("--starts", default="noise,silence,drums", help="comma-separated subset of noise,silence,drums")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="override an optimize setting, e.g. --set learning_rate=0.1 (repeatable)")
+    args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    model, mcfg, _ = load_model(args.checkpoint, "cpu")
+    model.eval()
+    sr = mcfg.scaleogram.sample_rate
+    n = 4 * sr
+    with torch.no_grad():
+        names = list(activations_of(model, torch.zeros(1, n))[0])
+    layers = block_layers(names)[::args.every]
+    steps, channels = args.steps, args.channels
+    if args.quick:
+        layers, steps, channels = [layers[0], layers[len(layers) // 2], layers[-1]], 4, 1
+    bench = Bench(model, layers, channels, n, sr, steps, args.seed)
+    overrides = {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        kind = type(getattr(OptimizeConfig(), key))
+        overrides[key] = kind(value)
+    cfg = OptimizeConfig(seed=args.seed, **overrides)
+    cfg.validate("optimize.")
+    print(f"checkpoint {args.checkpoint}; {len(layers)} blocks x {channels} random channels (seed {args.seed}); "
+          f"{steps} steps; threads {torch.get_num_threads()}; defaults: {cfg.parameterization}, {cfg.objective}, "
+          f"lr {cfg.learning_rate}", flush=True)
+    drums = drum_loop(n, sr, args.seed)
+    starts = {"noise": start_clip("noise", n, sr, args.seed), "silence": start_clip("silence", n, sr, args.seed),
+              "drums": drums}
+    results = {}
+    for name in args.starts.split(","):
+        start = starts[name]
+        results[name] = r = bench.run(start, cfg)
+        print(f"from {name:8s}: {summary(r)}", flush=True)
+        if name == "drums":
+            print(f"               {drum_figures(r, drums.numpy())}; the drum loop's own seam step "
+                  f"{seam_step(drums.numpy()):.2f}", flush=True)
+    if "noise" not in results:
+        return
+    per_block = {}
+    for t, g, s in zip(results["noise"]["targets"], results["noise"]["gain"], results["noise"]["selectivity"]):
+        per_block.setdefault(t.layer, []).append(f"ch {t.channels[0]}: x{g:.1f} (sel {s:.1f})")
+    print("from noise, per block:")
+    for layer, cells in per_block.items():
+        print(f"  {layer:24s} " + "  ".join(cells))
+    if not args.no_compare:
+        print(f"parameterizations (from noise, the first drawn channel of every {args.side_every}. block):")
+        for kind in ("waveform", "spectral", "harmonic"):
+            r = bench.run(starts["noise"], dataclasses.replace(cfg, parameterization=kind), pick=0,
+                          every=args.side_every)
+            print(f"  {kind:9s} {summary(r)}", flush=True)
+    if not args.no_ablation:
+        print(f"regularizer ablation (from noise, the first drawn channel of every {args.side_every}. block):")
+        base = bench.run(starts["noise"], cfg, pick=0, every=args.side_every)
+        print(f"  {'defaults':16s} {summary(base)}", flush=True)
+        for name, off in ABLATIONS.items():
+            r = bench.run(starts["noise"], dataclasses.replace(cfg, **off), pick=0, every=args.side_every)
+            print(f"  {name + ' off':16s} {summary(r)}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

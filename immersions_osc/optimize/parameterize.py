@@ -1,0 +1,171 @@
+"""What the optimizer moves: three parameterizations of a batch of loops (feature visualization's
+"preconditioning": the same objective, different coordinates, different sounds).
+
+- ``waveform``: the raw samples.
+- ``spectral``: circular-STFT coefficients scaled by a 1/f-style prior (amplitude ~ f^-decay), so
+  an equal step in the parameters is a pink, not white, change of the sound (lucent's fft image).
+- ``harmonic``: a differentiable harmonic-plus-filtered-noise synthesizer in the spirit of DDSP:
+  a few voices, each a time-varying fundamental with harmonic amplitudes, plus noise shaped by a
+  time-varying filter; everything periodic over the loop (phase wraps exactly, controls wrap).
+
+Every parameterization keeps its parameters at unit RMS between steps (``renormalize``): the
+model hears the loop at its playback level anyway (``transforms.level``), so this only fixes the
+scale the learning rate is measured against: the step size follows the loop's level.
+"""
+from __future__ import annotations
+
+import math
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+from .stft import CircularSTFT
+from .transforms import soft_threshold
+
+KINDS = ("waveform", "spectral", "harmonic")
+
+
+def _unit_rms(p: torch.Tensor) -> None:
+    dims = tuple(range(1, p.dim()))
+    p.div_(p.pow(2).mean(dim=dims, keepdim=True).sqrt().clamp_min(1e-12))
+
+
+class Waveform:
+    kind = "waveform"
+
+    def __init__(self, start: torch.Tensor, generator: torch.Generator, sample_rate: int):
+        self.param = start.clone()
+        _unit_rms(self.param)
+        self.param.requires_grad_(True)
+
+    def parameters(self) -> list[torch.Tensor]:
+        return [self.param]
+
+    def audio(self) -> torch.Tensor:
+        return self.param
+
+    @torch.no_grad()
+    def renormalize(self) -> None:
+        _unit_rms(self.param)
+
+    @torch.no_grad()
+    def denoise(self, strength: float) -> None:
+        if strength > 0:
+            from .transforms import denoise
+            self.param.copy_(denoise(self.param, strength))
+
+
+class Spectral:
+    """Complex circular-STFT coefficients ``c[f, t]``; the loop is ``istft(c * prior[f])``."""
+    kind = "spectral"
+    decay = 0.5  # amplitude ~ f^-0.5: power ~ 1/f (pink), flat on a constant-Q scaleogram
+
+    def __init__(self, start: torch.Tensor, generator: torch.Generator, sample_rate: int,
+                 n_fft: int = 2048, f_low: float = 40.0):
+        self.stft = CircularSTFT(start.shape[-1], n_fft, n_fft // 4, start.device, start.dtype)
+        freqs = torch.fft.rfftfreq(n_fft, 1.0 / sample_rate).to(start.device, start.dtype)
+        self.prior = (f_low / freqs.clamp_min(f_low)).pow(self.decay)[:, None]  # [F, 1], 1 at f_low
+        c = self.stft.analyze(start) / self.prior
+        self.param = torch.view_as_real(c).clone()  # [B, F, T, 2]
+        _unit_rms(self.param)
+        self.param.requires_grad_(True)
+
+    def parameters(self) -> list[torch.Tensor]:
+        return [self.param]
+
+    def audio(self) -> torch.Tensor:
+        return self.stft.synthesize(torch.view_as_complex(self.param) * self.prior)
+
+    @torch.no_grad()
+    def renormalize(self) -> None:
+        _unit_rms(self.param)
+
+    @torch.no_grad()
+    def denoise(self, strength: float) -> None:
+        if strength > 0:
+            c = soft_threshold(torch.view_as_complex(self.param) * self.prior, strength) / self.prior
+            self.param.copy_(torch.view_as_real(c))
+
+
+class Harmonic:
+    """``voices`` harmonic oscillators (fundamental + ``harmonics`` partials, amplitudes ~ 1/k at
+    the start) and filtered noise (``bands`` log-spaced bands), all controlled ``control_rate``
+    times a second with periodic linear interpolation."""
+    kind = "harmonic"
+    # step-size scales per tensor (f0 in log2 Hz: a full step would be a fifth of an octave)
+    lr_scales = {0: 0.05, 1: 1.0, 2: 1.0}
+
+    def __init__(self, start: torch.Tensor, generator: torch.Generator, sample_rate: int,
+                 voices: int = 3, harmonics: int = 16, control_rate: float = 43.0, bands: int = 32,
+                 n_fft: int = 1024):
+        b, n = start.shape
+        dev, dt = start.device, start.dtype
+        self.n, self.sr, self.harmonics = n, sample_rate, harmonics
+        self.frames = max(2, int(round(n / sample_rate * control_rate)))
+        rand = lambda *shape: torch.randn(*shape, generator=generator).to(dev, dt)
+        # fundamentals: voices spread over 55..440 Hz (log2 Hz), jittered per candidate
+        base = torch.linspace(math.log2(55.0), math.log2(440.0), voices, device=dev, dtype=dt)
+        self.log_f0 = (base[None, :, None] + 0.5 * rand(b, voices, 1) + 0.05 * rand(b, voices, self.frames))
+        k = torch.arange(1, harmonics + 1, device=dev, dtype=dt)
+        self.k = k
+        # harmonic amplitudes (softplus-ed), starting around 1/k
+        self.amps = (torch.log(torch.expm1(0.1 / k))[None, None, :, None] + 0.3 * rand(b, voices, harmonics, self.frames))
+        # filtered noise: band gains (log magnitude) per STFT frame, started from the start clip's envelope
+        self.stft = CircularSTFT(n, n_fft, n_fft // 4, dev, dt)
+        freqs = torch.fft.rfftfreq(n_fft, 1.0 / sample_rate).to(dev, dt)
+        edges = torch.logspace(math.log10(40.0), math.log10(sample_rate / 2), bands + 1, device=dev, dtype=dt)
+        centre = (edges[:-1] * edges[1:]).sqrt()
+        # [F, bands] triangular interpolation weights on log frequency
+        lf, lc = torch.log(freqs.clamp_min(20.0))[:, None], torch.log(centre)[None]
+        width = (lc[0, 1] - lc[0, 0])
+        self.band_to_bin = torch.clamp(1 - (lf - lc).abs() / width, min=0)
+        self.band_to_bin = self.band_to_bin / self.band_to_bin.sum(1, keepdim=True).clamp_min(1e-6)
+        spec = self.stft.analyze(start).abs()  # [B, F, T]
+        band_mag = torch.einsum("bft,fk->bkt", spec, self.band_to_bin / self.band_to_bin.sum(0, keepdim=True).clamp_min(1e-6))
+        self.noise_gain = torch.log(band_mag.clamp_min(1e-6))
+        phase = torch.rand(b, self.stft.bins, self.stft.frames, generator=generator).to(dev, dt) * 2 * math.pi
+        self.noise_phase = torch.polar(torch.ones_like(phase), phase)
+        for p in self.parameters():
+            p.requires_grad_(True)
+
+    def parameters(self) -> list[torch.Tensor]:
+        return [self.log_f0, self.amps, self.noise_gain]
+
+    def _upsample(self, c: torch.Tensor) -> torch.Tensor:
+        """[..., frames] control values -> [..., n] samples, periodic linear interpolation."""
+        shape = c.shape
+        c = torch.cat([c, c[..., :1]], -1).reshape(-1, 1, shape[-1] + 1)
+        up = F.interpolate(c, size=self.n + 1, mode="linear", align_corners=True)  # period: n samples
+        return up[..., :self.n].reshape(*shape[:-1], self.n)
+
+    def audio(self) -> torch.Tensor:
+        f0 = 2.0 ** self._upsample(self.log_f0.clamp(math.log2(20.0), math.log2(self.sr / 4)))  # [B, V, N]
+        phase = torch.cumsum(2 * math.pi * f0 / self.sr, dim=-1)
+        total = phase[..., -1:]
+        wrap = total - 2 * math.pi * torch.round(total / (2 * math.pi))  # close the phase exactly
+        ramp = torch.arange(1, self.n + 1, device=phase.device, dtype=phase.dtype) / self.n
+        phase = phase - wrap.detach() * ramp
+        amps = F.softplus(self.amps)  # [B, V, K, frames]
+        out = 0
+        for j, k in enumerate(self.k.tolist()):
+            a = self._upsample(amps[:, :, j]) * (k * f0 < self.sr / 2)
+            out = out + (a * torch.sin(k * phase)).sum(1)
+        gains = torch.einsum("bkt,fk->bft", torch.exp(self.noise_gain), self.band_to_bin)
+        return out + self.stft.synthesize(gains * self.noise_phase)
+
+    @torch.no_grad()
+    def renormalize(self) -> None:
+        # level lives in the amplitudes: keep harmonics and noise on one scale (their mean log
+        # magnitude at 0), the balance between them and every shape free
+        shift = torch.log(F.softplus(self.amps).mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-12))
+        self.amps.copy_(torch.log(torch.expm1((F.softplus(self.amps) / shift.exp()).clamp_min(1e-12))))
+        self.noise_gain.sub_(shift[..., 0])
+
+    def denoise(self, strength: float) -> None:
+        return None  # no broadband residue to remove: the noise is a parameter of its own
+
+
+def make(kind: str, start: torch.Tensor, generator: torch.Generator, sample_rate: int):
+    cls = {"waveform": Waveform, "spectral": Spectral, "harmonic": Harmonic}[kind]
+    return cls(start, generator, sample_rate)

@@ -1,0 +1,333 @@
+"""The audio backend in a process of its own, so the audio callback never waits for the GIL.
+
+JACK-Client and sounddevice call the audio callback in Python, which needs the interpreter lock.
+In the service process the optimizer, the activation stream and the OSC threads hold that lock in
+turns; on a busy machine the holder can be preempted by other programs while holding it, and the
+callback then misses its period (an xrun) however high its own priority.  Here the player and the
+backend (:func:`.audio.open_audio`: JACK, PortAudio or the clock) run in a small child process
+that imports neither torch nor the model: its only busy thread is the callback.
+
+Parent and child share, without copies per block:
+  * a status array (playhead, loop version, loops started, xruns, the last block's time and start
+    position, samples recorded, input position, frames, output latency) the child's player writes
+    at every block (plain float stores: no allocation, no lock);
+  * the live-input ring and the recording buffer (the child's player writes them in place).
+Loops, volume, play/stop, crossfade and seeks go to the child through a pipe, received by the
+child's command thread (never by the callback).  The child's log lines come back through the pipe.
+
+:class:`RemotePlayer` is the parent's view: the same interface as :class:`.player.LoopPlayer` for
+everything the service uses; :class:`AudioProcess` is the backend object (``kind``, ``xruns``,
+``close``).
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import threading
+import time
+from types import SimpleNamespace
+from typing import Callable, Optional
+
+import numpy as np
+
+from ..errors import UserError
+from .player import LoopPlayer
+
+Log = Callable[[str], None]
+FIELDS = ("pos", "version", "loops_started", "xruns", "render_time", "render_pos", "recorded", "input_pos",
+          "frames", "output_latency")
+F = {name: i for i, name in enumerate(FIELDS)}
+AUDIO_SETTINGS = ("audio", "jack_client", "start_jack", "output_device", "input_device", "block_size", "latency",
+                  "audio_priority", "loops_dir")
+KEEP_LOOPS = 8  # loops the parent remembers by version (the playing one, the queued one, a few older)
+
+
+class RemotePlayer:
+    """The parent side of the player that plays in the audio process."""
+
+    def __init__(self, sample_rate: int, crossfade_ms: float = 10.0, volume: float = 0.8,
+                 input_seconds: float = 8.0, record_seconds: float = 0.0):
+        ctx = mp.get_context("spawn")
+        self.sample_rate = sample_rate
+        self._status_raw = ctx.RawArray("d", len(FIELDS))
+        self._input_raw = ctx.RawArray("f", max(1, int(input_seconds * sample_rate)))
+        self._record_raw = ctx.RawArray("f", max(1, int(record_seconds * sample_rate)))
+        self._record_len = int(record_seconds * sample_rate)
+        self._status = np.frombuffer(self._status_raw, np.float64)
+        self._status[F["version"]] = -1
+        self._status[F["render_time"]] = -1.0
+        self._input = np.frombuffer(self._input_raw, np.float32)
+        self._record = np.frombuffer(self._record_raw, np.float32)
+        self._volume, self._playing, self._crossfade_ms = float(volume), True, float(crossfade_ms)
+        self._queued: Optional[tuple[np.ndarray, int]] = None
+        self._loops: dict[int, np.ndarray] = {}
+        self._send: Callable[[tuple], None] = lambda message: None  # until the process runs
+
+    # --- what the service sets ------------------------------------------------------------------------
+    def queue(self, audio: np.ndarray, version: int) -> None:
+        loop = np.ascontiguousarray(audio, dtype=np.float32)
+        self._queued = (loop, int(version))
+        self._loops[int(version)] = loop
+        for old in sorted(self._loops)[:-KEEP_LOOPS]:
+            if old != self.version:
+                del self._loops[old]
+        self._send(("queue", loop, int(version)))
+
+    @property
+    def volume(self) -> float:
+        return self._volume
+
+    @volume.setter
+    def volume(self, gain: float) -> None:
+        self._volume = float(gain)
+        self._send(("volume", self._volume))
+
+    @property
+    def playing(self) -> bool:
+        return self._playing
+
+    @playing.setter
+    def playing(self, on: bool) -> None:
+        self._playing = bool(on)
+        self._send(("playing", self._playing))
+
+    def set_crossfade(self, ms: float) -> None:
+        self._crossfade_ms = float(ms)
+        self._send(("crossfade", self._crossfade_ms))
+
+    def seek(self, pos: int) -> None:
+        self._send(("seek", int(pos)))
+
+    def initial_state(self) -> list[tuple]:
+        state = [("volume", self._volume), ("playing", self._playing), ("crossfade", self._crossfade_ms)]
+        if self._queued is not None:
+            state.append(("queue", self._queued[0], self._queued[1]))
+        return state
+
+    # --- what the service reads -----------------------------------------------------------------------
+    def _get(self, name: str) -> float:
+        return float(self._status[F[name]])
+
+    @property
+    def version(self) -> int:
+        return int(self._get("version"))
+
+    @property
+    def pos(self) -> int:
+        return int(self._get("pos"))
+
+    @property
+    def loops_started(self) -> int:
+        return int(self._get("loops_started"))
+
+    @property
+    def render_time(self) -> Optional[float]:
+        t = self._get("render_time")
+        return None if t < 0 else t
+
+    @property
+    def render_pos(self) -> int:
+        return int(self._get("render_pos"))
+
+    def queued(self) -> Optional[np.ndarray]:
+        q = self._queued
+        return q[0] if q is not None else None
+
+    def playhead(self) -> tuple[Optional[np.ndarray], int]:
+        loop = self._loops.get(self.version)
+        if loop is None:
+            return None, 0
+        return loop, self.pos % len(loop)
+
+    def input_window(self, n: int) -> np.ndarray:
+        ring, end = self._input, int(self._get("input_pos"))
+        n = min(n, len(ring))
+        return ring[np.arange(end - n, end) % len(ring)]
+
+    def recording(self) -> np.ndarray:
+        return self._record[:min(int(self._get("recorded")), self._record_len)].copy()
+
+
+class AudioProcess:
+    """Starts the audio process, forwards the player's changes to it, relays its log lines."""
+
+    def __init__(self, player: RemotePlayer, scfg, log: Log = print, timeout: float = 60.0,
+                 warn: Optional[Log] = None):
+        self.player, self.log, self.warn = player, log, warn or log
+        ctx = mp.get_context("spawn")
+        self._conn, child = ctx.Pipe(duplex=True)
+        self._send_lock = threading.Lock()
+        settings = {name: getattr(scfg, name) for name in AUDIO_SETTINGS}
+        self.proc = ctx.Process(target=_child_main, name="immersions-audio", daemon=True,
+                                args=(child, settings, player.sample_rate, player._status_raw, player._input_raw,
+                                      player._record_raw, player._record_len))
+        self.proc.start()
+        child.close()
+        self.kind, self.description = "none", ""
+        self._ready = threading.Event()
+        self._error: Optional[str] = None
+        self._closed = threading.Event()
+        self._reader = threading.Thread(target=self._read, name="immersions-audio-log", daemon=True)
+        self._reader.start()
+        for message in player.initial_state():
+            self._send(message)
+        if not self._ready.wait(timeout):
+            self.close()
+            raise UserError(f"the audio process did not start within {timeout:g} s")
+        if self._error is not None:
+            self.close()
+            raise UserError(self._error)
+        player._send = self._send
+
+    def start(self) -> "AudioProcess":
+        return self
+
+    def _send(self, message: tuple) -> None:
+        with self._send_lock:
+            try:
+                self._conn.send(message)
+            except (OSError, ValueError):  # the process is gone (closing): nothing to tell it
+                pass
+
+    def _read(self) -> None:
+        while True:
+            try:
+                message = self._conn.recv()
+            except (EOFError, OSError):
+                break
+            what = message[0]
+            if what == "log":
+                self.log(message[1])
+            elif what == "warn":
+                self.warn(message[1])
+            elif what == "ready":
+                self.kind, self.description = message[1], message[2]
+                self._ready.set()
+            elif what == "error":
+                self._error = message[1]
+                self._ready.set()
+            elif what == "closed":
+                break
+        self._ready.set()
+        self._closed.set()
+
+    @property
+    def xruns(self) -> int:
+        return int(self.player._get("xruns"))
+
+    @property
+    def frames(self) -> int:
+        return int(self.player._get("frames"))
+
+    def output_latency(self) -> float:
+        return self.player._get("output_latency")
+
+    def close(self) -> None:
+        self._send(("close",))
+        self._closed.wait(15.0)
+        self.proc.join(5.0)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join(5.0)
+        self._conn.close()
+
+
+class _SharedLoopPlayer(LoopPlayer):
+    """The child's player: renders as LoopPlayer and publishes its state in the shared status
+    array after every block (float stores into a preallocated array)."""
+
+    def __init__(self, sample_rate: int, status: np.ndarray, input_ring: np.ndarray, record: np.ndarray):
+        super().__init__(sample_rate)
+        self._status = status
+        self._input = input_ring
+        self._record = record
+
+    def render(self, out: np.ndarray) -> None:
+        super().render(out)
+        st = self._status
+        st[0] = self.pos
+        st[1] = self.version
+        st[2] = self.loops_started
+        st[4] = self.render_time if self.render_time is not None else -1.0
+        st[5] = self.render_pos
+        st[6] = self.recorded
+
+    def write_input(self, block: np.ndarray) -> None:
+        super().write_input(block)
+        self._status[7] = self._input_pos
+
+
+def _child_main(conn, settings: dict, sample_rate: int, status_raw, input_raw, record_raw, record_len: int) -> None:
+    """The audio process: the player, the backend, and a command loop on the pipe."""
+    import signal
+
+    from .audio import open_audio
+
+    # Ctrl-C reaches the whole process group: the service stops this process itself (or, gone,
+    # closes the pipe)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    lock = threading.Lock()
+
+    def send(message: tuple) -> None:
+        with lock:
+            try:
+                conn.send(message)
+            except (OSError, ValueError):
+                pass
+
+    def log(line: str) -> None:
+        send(("log", line))
+
+    def warn(line: str) -> None:
+        send(("warn", line))
+
+    status = np.frombuffer(status_raw, np.float64)
+    record = np.frombuffer(record_raw, np.float32)[:record_len]
+    player = _SharedLoopPlayer(sample_rate, status, np.frombuffer(input_raw, np.float32), record)
+    audio = jackd = None
+    # the state the parent sent before the backend opens (the start loop, volume, ...)
+    while conn.poll(0.05):
+        _apply(player, conn.recv())
+    try:
+        audio, jackd = open_audio(player, SimpleNamespace(**settings), log, warn)
+    except UserError as exc:
+        send(("error", str(exc)))
+        return
+    latency = getattr(audio, "output_latency", None)
+    status[F["output_latency"]] = latency() if latency is not None else 0.0
+    send(("ready", audio.kind, getattr(audio, "description", "")))
+    try:
+        while True:
+            if conn.poll(0.1):
+                try:
+                    message = conn.recv()
+                except (EOFError, OSError):
+                    break  # the service is gone
+                if message[0] == "close":
+                    break
+                _apply(player, message)
+            status[F["xruns"]] = getattr(audio, "xruns", 0)
+            status[F["frames"]] = getattr(audio, "frames", 0)
+    finally:
+        audio.close()
+        if jackd is not None:
+            jackd.terminate()
+            try:
+                jackd.wait(5)
+            except Exception:
+                jackd.kill()
+        send(("closed",))
+
+
+def _apply(player: LoopPlayer, message: tuple) -> None:
+    what = message[0]
+    if what == "queue":
+        player.queue(message[1], message[2])
+    elif what == "volume":
+        player.volume = message[1]
+    elif what == "playing":
+        player.playing = message[1]
+    elif what == "crossfade":
+        player.set_crossfade(message[1])
+    elif what == "seek":
+        player.seek(message[1])
