@@ -167,7 +167,8 @@ def main(argv=None) -> None:
     p.add_argument("--every", type=int, default=1, help="every k-th block only (quicker looks)")
     p.add_argument("--side-every", type=int, default=2,
                    help="the comparison and the ablation use the first drawn channel of every k-th block")
-    p.add_argument("--starts", default="noise,silence,drums", help="comma-separated subset of noise,silence,drums")
+    p.add_argument("--starts", default="noise,silence,drums",
+                   help="comma-separated subset of noise,silence,drums, or none (only the side tables)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="override an optimize setting, e.g. --set learning_rate=0.1 (repeatable)")
     args = p.parse_args(argv)
@@ -197,26 +198,30 @@ def main(argv=None) -> None:
     starts = {"noise": start_clip("noise", n, sr, args.seed), "silence": start_clip("silence", n, sr, args.seed),
               "drums": drums}
     results = {}
-    for name in args.starts.split(","):
+    for name in [] if args.starts == "none" else args.starts.split(","):
         start = starts[name]
         results[name] = r = bench.run(start, cfg)
         print(f"from {name:8s}: {summary(r)}", flush=True)
         if name == "drums":
             print(f"               {drum_figures(r, drums.numpy())}; the drum loop's own seam step "
                   f"{seam_step(drums.numpy()):.2f}", flush=True)
-    if "noise" not in results:
-        return
     per_block = {}
-    for t, g, s in zip(results["noise"]["targets"], results["noise"]["gain"], results["noise"]["selectivity"]):
+    noise = results.get("noise", {"targets": [], "gain": [], "selectivity": []})
+    for t, g, s in zip(noise["targets"], noise["gain"], noise["selectivity"]):
         per_block.setdefault(t.layer, []).append(f"ch {t.channels[0]}: x{g:.1f} (sel {s:.1f})")
-    print("from noise, per block:")
+    if per_block:
+        print("from noise, per block:")
     for layer, cells in per_block.items():
         print(f"  {layer:24s} " + "  ".join(cells))
     if not args.no_compare:
         print(f"parameterizations (from noise, the first drawn channel of every {args.side_every}. block):")
         for kind in ("waveform", "spectral", "harmonic"):
-            r = bench.run(starts["noise"], dataclasses.replace(cfg, parameterization=kind), pick=0,
-                          every=args.side_every)
+            try:
+                r = bench.run(starts["noise"], dataclasses.replace(cfg, parameterization=kind), pick=0,
+                              every=args.side_every)
+            except FloatingPointError as exc:
+                print(f"  {kind:9s} failed: {exc}", flush=True)
+                continue
             print(f"  {kind:9s} {summary(r)}", flush=True)
     if not args.no_ablation:
         print(f"regularizer ablation (from noise, the first drawn channel of every {args.side_every}. block):")

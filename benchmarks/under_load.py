@@ -1,6 +1,7 @@
 """The key figures idle, beside one and beside two CPU-burning processes, side by side.
 
-    PYTHONPATH=. python benchmarks/under_load.py [--threads N] [--rounds 1] [--service-seconds 20] [--only NAME ...]
+    PYTHONPATH=. python benchmarks/under_load.py [--threads N | --compare-threads 1 2] [--rounds 1]
+        [--service-seconds 20] [--only NAME ...]
 
 A laptop running a DAW is a loaded machine: this measures how much each figure suffers from
 other work.  For every figure, in turn: idle (whatever else already runs on the machine: the
@@ -174,10 +175,12 @@ def stop_burners(procs: list[subprocess.Popen]) -> None:
         p.wait()
 
 
-def measure(name: str, args: argparse.Namespace, burners: int, env: dict | None = None) -> dict:
+def measure(name: str, args: argparse.Namespace, burners: int, env: dict | None = None,
+            n_threads: int | None = None) -> dict:
     cmd = [sys.executable, __file__, "--figure", name, "--service-seconds", str(args.service_seconds)]
-    if args.threads is not None:
-        cmd += ["--threads", str(args.threads)]
+    n_threads = args.threads if n_threads is None else n_threads
+    if n_threads is not None:
+        cmd += ["--threads", str(n_threads)]
     procs = start_burners(burners)
     try:
         time.sleep(0.5)  # let the burners get going
@@ -195,6 +198,8 @@ def main() -> int:
     ap.add_argument("--service-seconds", dest="service_seconds", type=float, default=20.0)
     ap.add_argument("--rounds", type=int, default=1,
                     help="repeat idle / 1 / 2 busy this many times, interleaved; the median is shown")
+    ap.add_argument("--compare-threads", dest="compare_threads", type=int, nargs="+",
+                    help="measure at each of these thread counts, interleaved (one row per count)")
     ap.add_argument("--only", nargs="+", choices=("service", "optimizer", "scaleogram", "layout", "render"),
                     help="measure only these figures")
     ap.add_argument("--figure", help=argparse.SUPPRESS)  # a worker process: measure one figure, print JSON
@@ -216,19 +221,25 @@ def main() -> int:
     figures = args.only or ["service", "optimizer", "scaleogram", "layout", "render"]
     print(f"{'figure':32s} {'idle':>9s} {'1 busy':>9s} {'2 busy':>9s} {'ratio 1':>8s} {'ratio 2':>8s}", flush=True)
     worst = [1.0, 1.0]
-    for name in figures:  # each figure's row printed as soon as it is measured
-        rounds = [[measure(name, args, n) for n in CONDITIONS] for _ in range(args.rounds)]
-        for key in rounds[0][0]:
-            if key == "policy":
-                continue
-            idle, one, two = (statistics.median(r[i][key] for r in rounds) for i in range(len(CONDITIONS)))
-            if "xruns" in key:
-                print(f"{key:32s} {idle:9.0f} {one:9.0f} {two:9.0f}", flush=True)
-                continue
-            higher_is_better = "/s" in key
-            ratios = [(idle / v if higher_is_better else v / idle) if v and idle else float("nan") for v in (one, two)]
-            worst = [max(w, r) for w, r in zip(worst, ratios)]
-            print(f"{key:32s} {idle:9.2f} {one:9.2f} {two:9.2f} {ratios[0]:8.2f} {ratios[1]:8.2f}", flush=True)
+    counts = args.compare_threads or [args.threads]
+    for name in figures:  # each figure's rows printed as soon as they are measured
+        rounds = [[[measure(name, args, n, n_threads=c) for n in CONDITIONS] for c in counts]
+                  for _ in range(args.rounds)]
+        for j, count in enumerate(counts):
+            label = f" [{count} thr]" if args.compare_threads else ""
+            for key in rounds[0][j][0]:
+                if key == "policy":
+                    continue
+                idle, one, two = (statistics.median(r[j][i][key] for r in rounds) for i in range(len(CONDITIONS)))
+                if "xruns" in key:
+                    print(f"{key + label:32s} {idle:9.0f} {one:9.0f} {two:9.0f}", flush=True)
+                    continue
+                higher_is_better = "/s" in key
+                ratios = [(idle / v if higher_is_better else v / idle) if v and idle else float("nan")
+                          for v in (one, two)]
+                worst = [max(w, r) for w, r in zip(worst, ratios)]
+                print(f"{key + label:32s} {idle:9.2f} {one:9.2f} {two:9.2f} {ratios[0]:8.2f} {ratios[1]:8.2f}",
+                      flush=True)
     print(f"\nworst ratio: {worst[0]:.2f} beside one busy process (bar 1.5), {worst[1]:.2f} beside two (bar 3)")
     return 0
 

@@ -229,7 +229,7 @@ class OptimizeConfig:
     """Sonification: gradient ascent on a batch of loops (see immersions_osc/optimize)."""
     # what is optimized: waveform (raw samples), spectral (circular-STFT coefficients with a 1/f
     # prior) or harmonic (a differentiable harmonic-plus-noise synthesizer)
-    parameterization: str = "waveform"
+    parameterization: str = "spectral"
     # what is maximized: log_ratio (the target against the rest of its layer) or activation
     objective: str = "log_ratio"
     # sgd: Nesterov momentum on the gradient at unit RMS (keeps its spectral shape); adam

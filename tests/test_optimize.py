@@ -402,3 +402,11 @@ def test_render_is_reproducible_with_a_seed_and_sweeps_every_block(tmp_path):
     render("--sweep", "--steps", "1", "--out", str(tmp_path / "sweep" / "x.wav"))
     wavs = sorted(p.name for p in (tmp_path / "sweep").glob("*.wav"))
     assert len(wavs) == 8 + 9 and "encoder_blocks_0_relu2.wav" in wavs and "ar_blocks_8_relu.wav" in wavs
+
+
+def test_the_harmonic_synthesizer_stays_finite_at_any_amplitude():
+    from immersions_osc.optimize.parameterize import _inverse_softplus
+
+    y = torch.tensor([1e-9, 0.1, 5.0, 30.0, 1e4])
+    x = _inverse_softplus(y)
+    assert torch.isfinite(x).all() and torch.allclose(torch.nn.functional.softplus(x), y.clamp_min(1e-12), rtol=1e-4)

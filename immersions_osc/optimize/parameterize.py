@@ -151,7 +151,7 @@ class Harmonic:
         for j, k in enumerate(self.k.tolist()):
             a = self._upsample(amps[:, :, j]) * (k * f0 < self.sr / 2)
             out = out + (a * torch.sin(k * phase)).sum(1)
-        gains = torch.einsum("bkt,fk->bft", torch.exp(self.noise_gain), self.band_to_bin)
+        gains = torch.einsum("bkt,fk->bft", torch.exp(self.noise_gain.clamp(-30, 30)), self.band_to_bin)
         return out + self.stft.synthesize(gains * self.noise_phase)
 
     @torch.no_grad()
@@ -159,11 +159,17 @@ class Harmonic:
         # level lives in the amplitudes: keep harmonics and noise on one scale (their mean log
         # magnitude at 0), the balance between them and every shape free
         shift = torch.log(F.softplus(self.amps).mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-12))
-        self.amps.copy_(torch.log(torch.expm1((F.softplus(self.amps) / shift.exp()).clamp_min(1e-12))))
-        self.noise_gain.sub_(shift[..., 0])
+        self.amps.copy_(_inverse_softplus(F.softplus(self.amps) / shift.exp()).clamp(-30, 30))
+        self.noise_gain.sub_(shift[..., 0]).clamp_(-30, 30)
 
     def denoise(self, strength: float) -> None:
         return None  # no broadband residue to remove: the noise is a parameter of its own
+
+
+def _inverse_softplus(y: torch.Tensor) -> torch.Tensor:
+    """x with softplus(x) = y, finite for every y > 0 (no expm1 overflow for large y)."""
+    y = y.clamp_min(1e-12)
+    return torch.where(y > 20, y, torch.log(torch.expm1(y.clamp_max(20))))
 
 
 def make(kind: str, start: torch.Tensor, generator: torch.Generator, sample_rate: int):
