@@ -3,6 +3,10 @@
 Run: ./run bench train_speed [--steps N] [--preset small|seed] [--device cpu|cuda]
 Trains from scratch for a few steps on the synthetic stream and prints clips/s per step
 (the first step, which includes start-up, is not counted) for each preset requested.
+With ``--corpus DIR`` (a folder made by ``immersions-osc corpus``) it also prints the corpus's
+decode speed beside it: seconds of music decoded per second from randomly drawn source files
+(Ogg Vorbis/Opus/MP3, inside archives too, to mono at 44.1 kHz), and training crops per second read
+from the decoded WAVs, which is what the trainer does per clip.
 """
 from __future__ import annotations
 
@@ -43,6 +47,36 @@ def measure(preset: str, device: str, steps: int, batch_size: int, workers: int)
     return median
 
 
+def corpus_speed(folder: str, files: int, crops: int, seed: int = 0) -> None:
+    import random
+
+    from immersions_osc.data.corpus import SourceSpec, decode_item, find_items, read_index
+    from immersions_osc.data.folder import AudioFolderDataset
+
+    tracks = read_index(folder)
+    rng = random.Random(seed)
+    chosen = rng.sample(tracks, min(files, len(tracks)))
+    decoded = spent = 0.0
+    for t in chosen:
+        path, _, member = t.origin.partition("!")
+        spec = SourceSpec(t.source, path)
+        item = next(i for i in find_items(spec) if i.origin == t.origin) if member else \
+            next(iter(find_items(spec)))
+        start = time.perf_counter()
+        audio = decode_item(item, 44100)
+        spent += time.perf_counter() - start
+        decoded += len(audio) / 44100
+    print(f"corpus decode: {decoded:.0f} s of music from {len(chosen)} random source files in {spent:.1f} s "
+          f"= {decoded / spent:.0f}x real time ({decoded / spent * 44100 / 270336:.0f} crops' worth/s)")
+    dataset = AudioFolderDataset(os.path.join(folder, "audio", "train"), crop_samples=270336, length=crops,
+                                 seed=seed)
+    start = time.perf_counter()
+    for i in range(crops):
+        dataset[i]
+    wall = time.perf_counter() - start
+    print(f"corpus crops: {crops / wall:.0f} training crops/s read from the decoded WAVs ({crops} random crops)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=8)
@@ -50,6 +84,8 @@ def main() -> None:
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--corpus", help="also measure this corpus's decode speed (immersions-osc corpus)")
+    parser.add_argument("--corpus-files", type=int, default=5)
     parser.add_argument("--threads", type=int, help="torch threads (default: the thread policy)")
     args = parser.parse_args()
     policy = threads.apply(args.threads)
@@ -57,6 +93,8 @@ def main() -> None:
     print(f"{policy.describe()}; crops of 270336 samples (6.13 s at {crop.sample_rate} Hz)")
     for preset in args.preset or (["small"] if args.device == "cpu" else ["small", "seed"]):
         measure(preset, args.device, args.steps, args.batch_size, args.workers)
+    if args.corpus:
+        corpus_speed(args.corpus, args.corpus_files, crops=200)
 
 
 if __name__ == "__main__":

@@ -177,7 +177,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
         data = build_probe_set(examples, cfg)
     report = run_probe(model, cfg, data, device, name=f"CPC ({os.path.basename(args.checkpoint)}, "
                                                        f"step {payload.get('step', '?')})",
-                       supervised=not args.no_supervised, log=lambda line: print(line, file=sys.stderr))
+                       supervised=not args.no_supervised, baselines=not args.model_only, log=lambda line: print(line, file=sys.stderr))
     print(report.table(layers=args.layers))
     print("linear-classifier L2 penalty chosen by cross-validation on the train split: "
           + ", ".join(f"{k}: {v:g}" for k, v in report.extra.get("l2", {}).items() if "pooled" not in k))
@@ -252,6 +252,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layers", action="store_true", help="also print every layer's pooled read-out")
     p.add_argument("--no-supervised", dest="no_supervised", action="store_true",
                    help="skip the supervised-from-scratch baseline (the slowest row)")
+    p.add_argument("--model-only", dest="model_only", action="store_true",
+                   help="only this checkpoint's rows (the baselines depend on the architecture, task and seed "
+                        "only: reuse them from a probe of another checkpoint of the same architecture)")
     p.add_argument("--label", default="family", help="synthetic label to classify (default: %(default)s)")
     p.add_argument("--files-per-class", dest="files_per_class", type=int, default=12,
                    help="synthetic files per class (default: %(default)s)")

@@ -41,6 +41,7 @@ from .model import CPCModel, build_model
 from .progress import Progress
 
 BOOTSTRAP_RESAMPLES = 1000
+POOLED_DIMS = 1024  # at most this many features per layer in the pooled read-outs
 
 
 @dataclass(frozen=True)
@@ -273,8 +274,10 @@ def extract_readouts(model: CPCModel, audio: torch.Tensor, device: torch.device,
                      batch_size: int = 16) -> dict[str, torch.Tensor]:
     """{'c (last step)': [N, c_dim], 'pooled <layer>': [N, 2 C] for every layer} in one pass per batch.
 
-    A layer's pooled read-out: each channel's mean over frequency and time, and the standard
-    deviation over time of its frequency mean.
+    A layer's pooled read-out: the mean and standard deviation over time of each channel, and of a
+    2D layer each channel's frequency profile averaged into at most ``POOLED_DIMS / (2 C)`` bands
+    (so a read-out keeps where in frequency a channel is active, as log-CQT statistics do, with at
+    most ``POOLED_DIMS`` features per layer).
     """
     from .activations import as_layer_tensor, hooked
 
@@ -292,9 +295,10 @@ def extract_readouts(model: CPCModel, audio: torch.Tensor, device: torch.device,
         out.setdefault("c (last step)", []).append(c[..., -1].float().cpu())
         for name, act in captured.items():
             a = act.float()
-            series = a.mean(2) if a.dim() == 4 else a  # [B, C, T]
-            pooled = torch.cat([series.mean(-1), series.std(-1) if series.shape[-1] > 1
-                                else torch.zeros_like(series[..., 0])], dim=1)
+            if a.dim() == 4:  # [B, C, F, T] -> [B, C * bands, T]
+                bands = max(1, min(a.shape[2], POOLED_DIMS // (2 * a.shape[1])))
+                a = F.adaptive_avg_pool2d(a, (bands, a.shape[3])).flatten(1, 2)
+            pooled = torch.cat([a.mean(-1), a.std(-1) if a.shape[-1] > 1 else torch.zeros_like(a[..., 0])], dim=1)
             out.setdefault(f"pooled {name}", []).append(pooled.cpu())
     return {k: torch.cat(v) for k, v in out.items()}
 
@@ -329,7 +333,7 @@ def cv_loss(x: torch.Tensor, y: torch.Tensor, files: torch.Tensor, n_classes: in
         val = fold == k
         if val.all() or not val.any():
             continue
-        total += fit_linear_probe(x[~val], y[~val], x[val], y[val], n_classes, l2)[0]
+        total += fit_linear_probe(x[~val], y[~val], x[val], y[val], n_classes, l2, CV_ITERATIONS)[0]
         used += 1
     return total / max(used, 1)
 
@@ -341,14 +345,19 @@ def choose_l2(x: torch.Tensor, y: torch.Tensor, files: torch.Tensor, n_classes: 
     return grid[int(np.argmin(losses))]
 
 
-def _fit(train_x, train_y, test_x, n_classes, l2) -> torch.Tensor:
+CV_ITERATIONS = 100     # L-BFGS iterations of each cross-validation fit (choosing l2 and layers)
+FINAL_ITERATIONS = 500  # ... of the fit that is tested
+
+
+def _fit(train_x, train_y, test_x, n_classes, l2, max_iter: int = FINAL_ITERATIONS) -> torch.Tensor:
     """Test logits of a multinomial logistic regression (standardized features, L-BFGS)."""
     mean, std = train_x.mean(0), train_x.std(0) + 1e-6
     xtr, xte = (train_x - mean) / std, (test_x - mean) / std
     linear = nn.Linear(xtr.shape[1], n_classes)
     nn.init.zeros_(linear.weight)
     nn.init.zeros_(linear.bias)
-    optimizer = torch.optim.LBFGS(linear.parameters(), lr=1.0, max_iter=500, line_search_fn="strong_wolfe")
+    optimizer = torch.optim.LBFGS(linear.parameters(), lr=1.0, max_iter=max_iter, tolerance_change=1e-7,
+                                  line_search_fn="strong_wolfe")
 
     def closure():
         optimizer.zero_grad()
@@ -362,9 +371,10 @@ def _fit(train_x, train_y, test_x, n_classes, l2) -> torch.Tensor:
 
 
 def fit_linear_probe(train_x: torch.Tensor, train_y: torch.Tensor, test_x: torch.Tensor,
-                     test_y: torch.Tensor, n_classes: int, l2: float) -> tuple[float, float]:
+                     test_y: torch.Tensor, n_classes: int, l2: float,
+                     max_iter: int = FINAL_ITERATIONS) -> tuple[float, float]:
     """Multinomial logistic regression (standardized features, L-BFGS); returns test (loss, accuracy)."""
-    logits = _fit(train_x, train_y, test_x, n_classes, l2)
+    logits = _fit(train_x, train_y, test_x, n_classes, l2, max_iter)
     return F.cross_entropy(logits, test_y).item(), (logits.argmax(1) == test_y).float().mean().item()
 
 
@@ -437,8 +447,12 @@ def hand_made_features(audio: torch.Tensor, cfg: Config) -> dict[str, torch.Tens
 
 def run_probe(model: CPCModel, cfg: Config, data: ProbeSet, device: torch.device,
               name: str = "CPC (this checkpoint)", show_progress: bool = True, supervised: bool = True,
-              log: Callable[[str], None] = lambda line: None) -> ProbeReport:
-    """Every read-out of ``model`` and every baseline on one group split of ``data``."""
+              baselines: bool = True, log: Callable[[str], None] = lambda line: None) -> ProbeReport:
+    """Every read-out of ``model`` and every baseline on one group split of ``data``.
+
+    ``baselines=False`` gives the model's rows only: the random-init, supervised and hand-made
+    rows depend only on the architecture, the data, the split and the seed, so a second checkpoint
+    of the same architecture on the same task can reuse them."""
     if len(data.classes) < 2:
         raise UserError(f"probe: need at least 2 classes, found {len(data.classes)}")
     train_idx, test_idx = split_indices(data, cfg)
@@ -463,21 +477,30 @@ def run_probe(model: CPCModel, cfg: Config, data: ProbeSet, device: torch.device
         logits = _fit(features[train_idx], ytr, features[test_idx], n_classes, l2)
         return _row(row_name, logits, yte, gte, p.seed, kind), loss
 
+    layer_l2 = float(np.median(p.l2_grid)) if p.l2_grid else p.l2
+
     def model_rows(label: str, readouts: dict[str, torch.Tensor]) -> None:
         row, _ = linear(f"{label}: c (last step)", readouts["c (last step)"], "model")
         rows.append(row)
-        layer_rows = []
+        # layers are ranked by cross-validation at one penalty (the grid's median); the best one then
+        # gets its own penalty from the whole grid.  All of it on the training split only.
+        ranked = []
         for key, feats in readouts.items():
             if key.startswith("pooled "):
-                r, cv = linear(f"{label}: {key}", feats, "layer")
-                layer_rows.append((cv, r))
-        cv, best = min(layer_rows, key=lambda t: t[0])
-        rows.append(ProbeRow(f"{label}: best layer by train-split CV ({best.name.split('pooled ')[-1]})",
-                             best.loss, best.accuracy, best.low, best.high, "model"))
-        rows.extend(r for _, r in layer_rows)
+                cv = cv_loss(feats[train_idx], ytr, gtr, n_classes, layer_l2, p.cv_folds, p.seed)
+                logits = _fit(feats[train_idx], ytr, feats[test_idx], n_classes, layer_l2)
+                ranked.append((cv, key, _row(f"{label}: {key}", logits, yte, gte, p.seed, "layer")))
+        _, key, _ = min(ranked, key=lambda t: t[0])
+        best, _ = linear(f"{label}: best layer by train-split CV ({key.split('pooled ')[-1]})", readouts[key],
+                         "model")
+        rows.append(best)
+        rows.extend(r for _, _, r in ranked)
 
     log("probe: read-outs of the trained model")
     model_rows(name, extract_readouts(model, data.audio, device))
+    if not baselines:
+        return ProbeReport(rows, data.classes, len(train_idx), len(test_idx), len(set(gtr.tolist())),
+                           len(set(gte.tolist())), extra={"l2": chosen})
     log("probe: read-outs of the random-init model")
     torch.manual_seed(p.seed)
     random_model = build_model(cfg).to(device)
