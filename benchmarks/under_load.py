@@ -100,18 +100,17 @@ def figure_render(thread_args: list[str]) -> dict:
 
 def figure_service(thread_args: list[str], seconds: float) -> dict:
     out = subprocess.run([sys.executable, str(REPO / "benchmarks" / "service_rates.py"), "--seconds", str(seconds),
-                          "--device", "cpu", *thread_args], capture_output=True, text=True, timeout=seconds + 240)
+                          "--backends", "jack", "--blocks", "1024", "--device", "cpu", *thread_args],
+                         capture_output=True, text=True, timeout=seconds + 240)
     if out.returncode != 0:
         raise SystemExit(f"service_rates failed:\n{out.stdout}\n{out.stderr}")
-    text = out.stdout
-
-    def number(pattern: str) -> float:
-        m = re.search(pattern, text)
-        return float(m.group(1)) if m else float("nan")
-
-    return {"service frames/s": number(r"frames received complete\s*:\s*([\d.]+) frames/s"),
-            "service xruns": number(r"JACK xruns\s*:\s*(\d+)"),
-            "service optimizer (steps/s)": number(r"optimizer while streaming\s*:\s*([\d.]+) steps/s")}
+    # service_rates prints one table row per backend and block:
+    # backend block frames/s audio-frames/s xruns ack-ms audible-ms steps/s ...
+    row = re.search(r"^jack\s+1024\s+([\d.]+)\s+\d+\s+(\d+)\s+[\d.na]+\s+[\d.na]+\s+([\d.]+)", out.stdout, re.M)
+    if row is None:
+        raise SystemExit(f"service_rates printed no jack 1024 row:\n{out.stdout}")
+    return {"service frames/s": float(row.group(1)), "service xruns": float(row.group(2)),
+            "service optimizer (steps/s)": float(row.group(3))}
 
 
 def _median_s(fn, repeats: int) -> float:
