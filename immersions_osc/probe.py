@@ -23,7 +23,6 @@ group fall on the same side, stratified by label, or as a predefined ``split`` c
 """
 from __future__ import annotations
 
-import csv
 import os
 import random
 import warnings
@@ -116,13 +115,9 @@ def read_probe_csv(path: str) -> list[Example]:
     """A probe CSV: columns ``path,label`` and optionally ``group``, ``split`` (train/test) and
     ``start`` (seconds).  Relative paths are relative to the CSV's folder."""
     base = os.path.dirname(os.path.abspath(path))
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-    except FileNotFoundError:
-        raise UserError(f"probe CSV not found: {path}") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise UserError(f"unreadable probe CSV {path}: {exc}") from None
+    from .data.tables import read_csv_rows
+
+    rows = read_csv_rows(path, "probe CSV")
     examples = []
     for i, row in enumerate(rows, start=2):
         if not row.get("path") or not row.get("label"):

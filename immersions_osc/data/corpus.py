@@ -36,6 +36,7 @@ import soundfile as sf
 from ..atomic import atomic_write, atomic_write_bytes
 from . import DataError, DataWarning
 from .folder import SILENCE_PEAK, _mono, _one_line, resample
+from .tables import read_csv_rows
 
 CORPUS_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3")
 ARCHIVE_EXTENSIONS = (".pk3", ".zip")
@@ -197,13 +198,7 @@ def assign_splits(tracks: Sequence[tuple[str, str]], test_fraction: float, seed:
 
 def read_index(folder: str) -> list[Track]:
     path = os.path.join(folder, INDEX_CSV)
-    try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = list(csv.DictReader(fh))
-    except FileNotFoundError:
-        raise DataError(f"no corpus index at {path}: build one with `immersions-osc corpus --out {folder}`") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"unreadable corpus index {path}: {_one_line(exc)}") from None
+    rows = read_csv_rows(path, "corpus index", f"build one with `immersions-osc corpus --out {folder}`")
     tracks = []
     for i, row in enumerate(rows, start=2):
         try:
