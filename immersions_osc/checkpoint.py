@@ -60,8 +60,10 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
         # crafted file runs code) is refused by torch's restricted unpickler
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated, foreign or crafted file: torch raises many kinds
-        kind = "holds objects other than weights (refused)" if "weights_only" in str(exc) else \
-            f"is not a readable Immersions checkpoint ({type(exc).__name__})"
+        # torch names weights_only in its unpickling errors, also for a file that is merely garbage
+        kind = ("is not a readable Immersions checkpoint: it holds objects other than weights or is not a "
+                "checkpoint at all (refused)" if "weights_only" in str(exc) else
+                f"is not a readable Immersions checkpoint ({type(exc).__name__})")
         raise UserError(f"{path} {kind}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise UserError(f"{path} is not an Immersions checkpoint")

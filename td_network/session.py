@@ -59,7 +59,11 @@ class Session:
         if status and status is not self.last_status:  # a new status message
             up = status.get('seconds_up')
             back = self.last_status_time is not None and now - self.last_status_time > self.gap
-            younger = up is not None and self.seconds_up is not None and up + 0.5 < self.seconds_up
+            # a running service's uptime grows with the clock: one that is more than a second behind
+            # what the last status plus the time since predicts is a new process (a restart, however
+            # quick; a gap of silence alone misses a restart faster than STATUS_GAP_SECONDS)
+            younger = (up is not None and self.seconds_up is not None
+                       and up + 1.0 < self.seconds_up + (now - self.last_status_time))
             if back or younger:
                 restarted = True
                 self.restarts += 1
