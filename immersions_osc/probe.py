@@ -243,9 +243,9 @@ def split_indices(data: ProbeSet, cfg: Config) -> tuple[torch.Tensor, torch.Tens
             raise UserError("probe: the predefined split leaves a class without training clips, or no test clips")
     else:
         train, test = split_by_group(data.labels, data.files, cfg.probe.test_fraction, cfg.probe.seed)
-    groups = data.files
-    if set(groups[train].tolist()) & set(groups[test].tolist()):  # never, by construction: a guard
-        raise UserError("probe: a group reached both sides of the split")
+    is_test = torch.zeros(len(data.files), dtype=torch.bool)
+    is_test[test] = True
+    check_no_leak(data.files, is_test)  # never, by construction: a guard
     return train, test
 
 

@@ -27,7 +27,6 @@ arguments are malformed comes back with its ``error``, so that only it is refuse
 from __future__ import annotations
 
 import re
-import struct
 from dataclasses import dataclass
 from typing import Any, Iterator, Optional
 
@@ -35,7 +34,7 @@ from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_message import OscMessage
 from pythonosc.parsing import osc_types
 
-from .protocol import OSCDecodeError
+from .protocol import OSCDecodeError, bundle_elements
 
 KNOWN_TAGS = frozenset("ihfdsSbcrmtTFNI[]")
 RETAG = bytes.maketrans(b"cSI", b"isN")  # what python-osc does not know -> the same wire encoding it knows
@@ -104,16 +103,8 @@ def _walk(data: bytes, depth: int) -> Iterator[Incoming]:
             raise OSCDecodeError(f"OSC bundles nested more than {MAX_DEPTH} deep")
         if len(data) < 16:
             raise OSCDecodeError("OSC bundle is truncated")
-        pos = 16  # "#bundle\0" + the time tag
-        while pos < len(data):
-            if pos + 4 > len(data):
-                raise OSCDecodeError("OSC bundle element is truncated")
-            (n,) = struct.unpack_from(">i", data, pos)
-            pos += 4
-            if n <= 0 or pos + n > len(data):
-                raise OSCDecodeError("OSC bundle element size is wrong")
-            yield from _walk(data[pos:pos + n], depth + 1)
-            pos += n
+        for element in bundle_elements(data):
+            yield from _walk(element, depth + 1)
         return
     yield _message(data)
 

@@ -129,6 +129,20 @@ def decode_message(data: bytes) -> tuple[str, str, list]:
     return address, tags, args
 
 
+def bundle_elements(data: bytes) -> Iterator[bytes]:
+    """The size-prefixed elements of an OSC bundle (after "#bundle\0" and its time tag), in order."""
+    pos = 16
+    while pos < len(data):
+        if pos + 4 > len(data):
+            raise OSCDecodeError("OSC bundle element is truncated")
+        (n,) = struct.unpack_from(">i", data, pos)
+        pos += 4
+        if n <= 0 or pos + n > len(data):
+            raise OSCDecodeError("OSC bundle element size is wrong")
+        yield data[pos:pos + n]
+        pos += n
+
+
 def decode_packet(data: bytes, depth: int = 0) -> list[tuple[str, str, list]]:
     """Every message in a datagram (a message or a bundle, nested bundles flattened)."""
     if not data or len(data) % 4:
@@ -136,17 +150,7 @@ def decode_packet(data: bytes, depth: int = 0) -> list[tuple[str, str, list]]:
     if data.startswith(b"#bundle\0"):
         if depth > 8:
             raise OSCDecodeError("OSC bundles nested too deeply")
-        pos, out = 16, []
-        while pos < len(data):
-            if pos + 4 > len(data):
-                raise OSCDecodeError("OSC bundle element is truncated")
-            (n,) = struct.unpack_from(">i", data, pos)
-            pos += 4
-            if n <= 0 or pos + n > len(data):
-                raise OSCDecodeError("OSC bundle element size is wrong")
-            out.extend(decode_packet(data[pos:pos + n], depth + 1))
-            pos += n
-        return out
+        return [m for element in bundle_elements(data) for m in decode_packet(element, depth + 1)]
     return [decode_message(data)]
 
 
