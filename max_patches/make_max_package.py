@@ -196,6 +196,16 @@ def dump(patcher: Patcher) -> str:
     return json.dumps({"patcher": patcher.to_dict()}, indent="\t") + "\n"
 
 
+def free(p: Patcher, src, outlet, x, y, lookup: str, other: str):
+    """src's key -> [coll ---lookup] -> [prepend remove] -> [coll ---other] (returned): what the key
+    maps to is freed in the other map (a control's old CC, a CC's old control)."""
+    found = p.obj(x, y, f"coll ---{lookup}")
+    p.connect(src, outlet, found)
+    freed = p.obj(x, y + 60, f"coll ---{other}")
+    p.via(found, 0, p.obj(x, y + 30, "prepend remove"), freed)
+    return freed
+
+
 # --- the abstraction ----------------------------------------------------------------------------------------------
 
 def abstraction() -> Patcher:
@@ -316,10 +326,7 @@ def abstraction() -> Patcher:
     two = p.msg(1000, 430, "2")
     p.connect(t_learn, 3, two)
     p.connect(two, 0, learn_gate)
-    old_cc = p.obj(1060, 460, "coll ---names")
-    p.connect(t_learn, 2, old_cc)
-    ccmap_w = p.obj(1060, 520, "coll ---ccmap")
-    p.via(old_cc, 0, p.obj(1060, 490, "prepend remove"), ccmap_w)  # the control's old CC is freed
+    ccmap_w = free(p, t_learn, 2, 1060, 460, "names", "ccmap")  # the control's old CC is freed
     learned = p.obj(1120, 560, "pack 0 s")
     p.connect(t_learn, 1, learned, 1)
     tell = p.obj(1000, 560, "prepend learn: move a MIDI control for")
@@ -329,10 +336,7 @@ def abstraction() -> Patcher:
     p.connect(learn_gate, 1, l_unpack)
     t_cc = p.obj(860, 460, "t b i i")
     p.connect(l_unpack, 0, t_cc)
-    old_name = p.obj(920, 490, "coll ---ccmap")
-    p.connect(t_cc, 2, old_name)
-    names_w = p.obj(920, 550, "coll ---names")
-    p.via(old_name, 0, p.obj(920, 520, "prepend remove"), names_w)
+    names_w = free(p, t_cc, 2, 920, 490, "ccmap", "names")  # the CC's old control is freed
     p.connect(t_cc, 1, learned)
     t_store = p.obj(1120, 590, "t l l l")
     p.connect(learned, 0, t_store)
@@ -453,6 +457,13 @@ def abstraction() -> Patcher:
 
 # --- the help patch -----------------------------------------------------------------------------------------------
 
+def tab(title: str, w: int = 400) -> Patcher:
+    """A tab of the help patch, titled."""
+    t = Patcher([0.0, 26.0, 900.0, 654.0])
+    t.comment(15, 10, title, w=w, size=18)
+    return t
+
+
 def help_patch() -> Patcher:
     top = Patcher([100.0, 100.0, 900.0, 680.0], showrootpatcherontab=0, showontab=0)
 
@@ -529,8 +540,7 @@ def help_patch() -> Patcher:
     basic.connect(imm, 3, not_errors)
     basic.connect(not_errors, 1, basic.obj(700, 510, "print immersions-events"))
 
-    midi = Patcher([0.0, 26.0, 900.0, 654.0])
-    midi.comment(15, 10, "MIDI and learn mode", w=400, size=18)
+    midi = tab("MIDI and learn mode")
     midi.comment(15, 50, "[immersions] listens to every MIDI input ([ctlin]); the default map is the Behringer "
                          "BCF2000's preset 1 (faders CC 81-88, encoders 1-4, buttons 65-72). Learn: send 'learn "
                          "<control>', then move a knob: it takes over that control (its old CC is freed), as "
@@ -545,8 +555,7 @@ def help_patch() -> Patcher:
     midi.comment(15, 340, "Controls by name, with the CC map: " + ", ".join(f"{n} ({cc})" for n, cc, *_ in CONTROLS),
                  w=850)
 
-    audio = Patcher([0.0, 26.0, 900.0, 654.0])
-    audio.comment(15, 10, "audio: the loop into Max", w=400, size=18)
+    audio = tab("audio: the loop into Max")
     audio.comment(15, 50, "The service plays the loop on its audio output; [immersions]'s left outlet is audio "
                           "input 1 ([adc~ 1] inside; 'input 3' picks another). Route the loop to an input Max "
                           "can see:", w=850)
@@ -565,8 +574,7 @@ def help_patch() -> Patcher:
         m = audio.msg(15 + 90 * k, 360, text)
         audio.connect(m, 0, s_help2)
 
-    osc = Patcher([0.0, 26.0, 900.0, 654.0])
-    osc.comment(15, 10, "any OSC control", w=400, size=18)
+    osc = tab("any OSC control")
     osc.comment(15, 50, "Messages that start with /immersions/ go to the service as they are (docs/osc.md lists "
                         "every address). Acks and errors come out of the events outlet.", w=850)
     s_help3 = osc.obj(15, 320, "s immersions-help-in")
@@ -577,8 +585,7 @@ def help_patch() -> Patcher:
         m = osc.msg(15, 100 + 40 * k, text)
         osc.connect(m, 0, s_help3)
 
-    info = Patcher([0.0, 26.0, 900.0, 654.0])
-    info.comment(15, 10, "?", w=100, size=18)
+    info = tab("?", w=100)
     info.comment(15, 50, "Arguments (attributes): " + "; ".join(f"@{k} ({what}, default {v})"
                                                              for k, v, what in SETTINGS), w=850)
     info.comment(15, 110, "Inlets: " + " | ".join(INLETS), w=850)

@@ -142,6 +142,40 @@ def osc_words(address: str) -> str:
     return " ".join(address.strip("/").split("/"))
 
 
+NAMES = "list store " + " ".join(name for name, *_ in CONTROLS)  # [get N 1( on it: the name of slot N + 1
+
+
+def verbose_print(c: Canvas, source, outlet, x, y, printer):
+    """source's outlet -> [spigot] at x, y, open while $0-verbose is 1 -> [print printer]."""
+    gate = c.obj(x, y, "spigot")
+    c.connect(source, outlet, gate)
+    c.connect(c.obj(x + 60, y - 25, "r $0-verbose"), 0, gate, 1)
+    c.connect(gate, 0, c.obj(x, y + 25, f"print {printer}"))
+
+
+def slot_name(c: Canvas, source, outlet, x, y):
+    """A control slot from source's outlet -> [- 1] -> [get $1 1( -> [list store NAMES]: its name (returned)."""
+    minus = c.obj(x, y, "- 1")
+    get = c.msg(x, y + 25, "get $1 1")
+    names = c.obj(x, y + 50, NAMES)
+    c.connect(source, outlet, minus)
+    c.chain(minus, get, names)
+    return names
+
+
+def each_cc(c: Canvas, count, reset, x, y):
+    """[count( (128) bangs [until] -> [f] counting from what [reset( sets -> [t f f] (returned): every CC number."""
+    until = c.obj(x, y, "until")
+    counter = c.obj(x, y + 25, "f")
+    inc = c.obj(x + 40, y + 50, "+ 1")
+    c.chain(count, until, counter, inc)
+    c.connect(inc, 0, counter, 1)
+    c.connect(reset, 0, counter, 1)
+    each = c.obj(x, y + 50, "t f f")
+    c.connect(counter, 0, each)
+    return each
+
+
 # --- [pd connection]: the socket, the subscription, the parsed replies ------------------------------------------
 
 def connection() -> Canvas:
@@ -263,10 +297,7 @@ def replies() -> Canvas:
     c.connect(set_play, 0, c.obj(480, 205, "s $0-play-in"))
     c.connect(set_volume, 0, c.obj(575, 205, "s $0-volume-in"))
     c.connect(set_run, 0, c.obj(100, 230, "s $0-run-in"))
-    gate_status = c.obj(200, 100, "spigot")
-    c.connect(t_status, 1, gate_status)
-    c.connect(c.obj(260, 70, "r $0-verbose"), 0, gate_status, 1)
-    c.connect(gate_status, 0, c.obj(200, 125, "print immersions-status"))
+    verbose_print(c, t_status, 1, 200, 100, "immersions-status")
     # watchdog: the first status after silence says "connected", silence says "no status" once
     t_watch = c.obj(420, 70, "t b b b")
     c.connect(t_status, 2, t_watch)
@@ -287,17 +318,11 @@ def replies() -> Canvas:
     c.connect(zero, 0, connected, 1)
     c.connect(lost, 0, c.obj(750, 150, "print immersions"))
     # acks (verbose), errors (always), new loops (verbose)
-    gate_ack = c.obj(10, 300, "spigot")
-    c.connect(route, 1, gate_ack)
-    c.connect(c.obj(70, 275, "r $0-verbose"), 0, gate_ack, 1)
-    c.connect(gate_ack, 0, c.obj(10, 325, "print immersions-ack"))
+    verbose_print(c, route, 1, 10, 300, "immersions-ack")
     c.connect(route, 2, c.obj(200, 300, "print immersions-error"))
     loop = c.obj(400, 300, "route new")
-    gate_loop = c.obj(400, 325, "spigot")
     c.connect(route, 3, loop)
-    c.connect(loop, 0, gate_loop)
-    c.connect(c.obj(460, 300, "r $0-verbose"), 0, gate_loop, 1)
-    c.connect(gate_loop, 0, c.obj(400, 350, "print immersions-loop"))
+    verbose_print(c, loop, 0, 400, 325, "immersions-loop")
     # energy: one value per layer -> the array on the main canvas (resized to the layer count,
     # its top following the largest energy seen, decaying slowly)
     energy = c.obj(10, 400, "route energy")
@@ -407,13 +432,9 @@ def midi() -> Canvas:
     c.connect(r_request, 0, t_req)
     v_learning = c.obj(800, 310, "v $0-learning")
     c.connect(t_req, 1, v_learning)
-    names_a = c.obj(700, 335, "list store " + " ".join(name for name, *_ in CONTROLS))
-    get_a = c.msg(700, 310, "get $1 1")
-    minus_a = c.obj(640, 310, "- 1")
-    c.connect(t_req, 0, minus_a)
-    c.chain(minus_a, get_a, names_a)
-    tell = c.msg(700, 360, "learn: move the MIDI control for $1 now")
-    c.chain(names_a, tell, c.obj(700, 385, "print immersions"))
+    names_a = slot_name(c, t_req, 0, 640, 310)
+    tell = c.msg(640, 385, "learn: move the MIDI control for $1 now")
+    c.chain(names_a, tell, c.obj(640, 410, "print immersions"))
     one = c.msg(900, 310, "1")
     zero = c.msg(950, 310, "0")
     c.connect(t_req, 2, one)
@@ -434,14 +455,7 @@ def midi() -> Canvas:
     c.connect(t_clear, 1, reset)
     count = c.msg(560, 445, "128")
     c.connect(t_clear, 0, count)
-    until = c.obj(560, 470, "until")
-    counter = c.obj(560, 495, "f")
-    inc = c.obj(600, 520, "+ 1")
-    c.chain(count, until, counter, inc)
-    c.connect(inc, 0, counter, 1)
-    c.connect(reset, 0, counter, 1)
-    t_i = c.obj(560, 520, "t f f")
-    c.connect(counter, 0, t_i)
+    t_i = each_cc(c, count, reset, 560, 470)
     read = c.obj(560, 545, "tabread $0-ccmap")
     keep = c.obj(560, 570, "expr if($f1 == $f2, 0, $f1)")
     write = c.obj(560, 595, "tabwrite $0-ccmap")
@@ -459,11 +473,8 @@ def midi() -> Canvas:
     t_say = c.obj(300, 420, "t f b")
     c.connect(t_cc, 1, t_say)
     v_l4 = c.obj(330, 445, "v $0-learning")
-    minus_b = c.obj(330, 470, "- 1")
-    get_b = c.msg(330, 495, "get $1 1")
-    names_b = c.obj(330, 520, "list store " + " ".join(name for name, *_ in CONTROLS))
     c.connect(t_say, 1, v_l4)
-    c.chain(v_l4, minus_b, get_b, names_b)
+    names_b = slot_name(c, v_l4, 0, 330, 470)
     say = c.obj(300, 545, "list append")
     c.connect(names_b, 0, say, 1)
     c.connect(t_say, 0, say)
@@ -482,26 +493,16 @@ def midi() -> Canvas:
     c.connect(r_map, 0, t_map)
     m_count = c.msg(800, 470, "128")
     m_reset = c.msg(850, 470, "0")
-    m_until = c.obj(800, 495, "until")
-    m_counter = c.obj(800, 520, "f")
-    m_inc = c.obj(840, 520, "+ 1")
     c.connect(t_map, 1, m_reset)
     c.connect(t_map, 0, m_count)
-    c.chain(m_count, m_until, m_counter, m_inc)
-    c.connect(m_inc, 0, m_counter, 1)
-    c.connect(m_reset, 0, m_counter, 1)
-    m_t = c.obj(800, 545, "t f f")
-    c.connect(m_counter, 0, m_t)
+    m_t = each_cc(c, m_count, m_reset, 800, 495)
     m_read = c.obj(800, 570, "tabread $0-ccmap")
     m_moses = c.obj(800, 595, "moses 1")
-    m_minus = c.obj(860, 620, "- 1")
-    m_get = c.msg(860, 645, "get $1 1")
-    m_names = c.obj(860, 670, "list store " + " ".join(name for name, *_ in CONTROLS))
+    c.chain(m_t, m_read, m_moses)
+    m_names = slot_name(c, m_moses, 1, 860, 620)
     m_prepend = c.obj(860, 695, "list prepend")
     c.connect(m_t, 1, m_prepend, 1)
-    c.chain(m_t, m_read, m_moses)
-    c.connect(m_moses, 1, m_minus)
-    c.chain(m_minus, m_get, m_names, m_prepend)
+    c.connect(m_names, 0, m_prepend)
     m_say = c.msg(860, 720, "CC $1 -> $2")
     c.chain(m_prepend, m_say, c.obj(860, 745, "print immersions-map"))
     return c
@@ -532,20 +533,17 @@ def controls() -> Canvas:
         if kind == "l":
             continue  # the monitor in [pd audio] listens to $0-monitor / $0-filter itself
         r_gui = c.obj(x + 100, y, f"r $0-{name}")
-        words = osc_words(address)
-        if kind == "f":
-            fmt = c.obj(x + 100, y + 88, f"oscformat -f f {words}")
-            c.connect(r_gui, 0, fmt)
-        elif kind == "t":
-            fmt = c.obj(x + 100, y + 88, f"oscformat -f i {words}")
-            c.connect(r_gui, 0, fmt)
-        elif mapping:  # start clip: a string argument
-            arg = c.msg(x + 100, y + 66, f"list {mapping}")
-            fmt = c.obj(x + 100, y + 88, f"oscformat -f s {words}")
-            c.chain(r_gui, arg, fmt)
+        # a slider's float, a toggle's int; a bang sends its start clip (a string) or no argument
+        if kind in "ft":
+            arg, types = None, {"f": "-f f ", "t": "-f i "}[kind]
+        elif mapping:
+            arg, types = c.msg(x + 100, y + 66, f"list {mapping}"), "-f s "
         else:
-            arg = c.msg(x + 100, y + 66, "list")
-            fmt = c.obj(x + 100, y + 88, f"oscformat {words}")
+            arg, types = c.msg(x + 100, y + 66, "list"), ""
+        fmt = c.obj(x + 100, y + 88, f"oscformat {types}{osc_words(address)}")
+        if arg is None:
+            c.connect(r_gui, 0, fmt)
+        else:
             c.chain(r_gui, arg, fmt)
         c.connect(fmt, 0, c.obj(x + 100, y + 110, "s immersions-packet"))
     return c
