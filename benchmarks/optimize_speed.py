@@ -16,7 +16,6 @@ sys.path.insert(0, str(REPO))  # run from a checkout without installing
 from immersions_osc import threads  # noqa: E402  (first: sets OMP_WAIT_POLICY before torch loads)
 
 import argparse
-import statistics
 import time
 
 import torch
@@ -28,22 +27,21 @@ from immersions_osc.optimize.loop import Optimizer
 from immersions_osc.optimize.start import start_clip
 from immersions_osc.optimize.targets import Target
 
+from _timing import median_seconds  # noqa: E402  (benchmarks/, on sys.path when run as a script)
+
 PUBLISH_EVERY = 50  # steps per published loop in the live generator (its default)
 
 
 def measure(model, device: str, label: str, steps: int = 60) -> None:
     start = start_clip("noise", 4 * 44100, 44100)
     run = Optimizer(model.to(device), start, [Target("encoder.blocks.6.relu2", channels=[0, 1])], OptimizeConfig())
-    for _ in range(5):  # warm-up
-        run.step()
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
+
+    def step():
         run.step()
         if device == "cuda":
             torch.cuda.synchronize()
-        times.append(time.perf_counter() - t0)
-    per_step = statistics.median(times)
+
+    per_step = median_seconds(step, steps, warmup=5)
     print(f"{label:28s} {device:5s} {1 / per_step:8.1f} steps/s   {per_step * PUBLISH_EVERY:6.2f} s per new loop "
           f"({PUBLISH_EVERY} steps)   {per_step * 200:6.2f} s for a 200-step render")
 

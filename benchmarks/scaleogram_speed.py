@@ -17,8 +17,6 @@ sys.path.insert(0, str(REPO))  # run from a checkout without installing
 from immersions_osc import threads  # noqa: E402  (first: sets OMP_WAIT_POLICY before torch loads)
 
 import argparse
-import statistics
-import time
 import warnings
 
 import numpy as np
@@ -28,17 +26,13 @@ from immersions_osc.config import Config, ModelConfig, ScaleogramConfig
 from immersions_osc.model import build_model
 from immersions_osc.scaleogram import Scaleogram
 
+from _timing import median_seconds  # noqa: E402  (benchmarks/, on sys.path when run as a script)
+
 SR, SECONDS = 44100, 4.0
 
 
 def median_ms(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1000
+    return median_seconds(fn, repeats) * 1000
 
 
 def main() -> None:

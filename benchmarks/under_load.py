@@ -41,6 +41,8 @@ import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 
+from _timing import median_seconds  # noqa: E402  (benchmarks/, on sys.path when run as a script)
+
 BURN_LIMIT_S = 900  # a background process never outlives this, even if this script is killed
 CONDITIONS = (0, 1, 2)  # background processes
 
@@ -57,8 +59,8 @@ def figure_scaleogram() -> dict:
     x1 = torch.randn(1, 4 * 44100) * 0.1
     x16 = torch.randn(16, 4 * 44100) * 0.1
     with torch.no_grad():
-        return {"scaleogram 1 clip (ms)": _median_s(lambda: s(x1), 20) * 1000,
-                "scaleogram per clip in 16 (ms)": _median_s(lambda: s(x16), 5) * 1000 / 16}
+        return {"scaleogram 1 clip (ms)": median_seconds(lambda: s(x1), 20) * 1000,
+                "scaleogram per clip in 16 (ms)": median_seconds(lambda: s(x16), 5) * 1000 / 16}
 
 
 def figure_optimizer() -> dict:
@@ -73,7 +75,7 @@ def figure_optimizer() -> dict:
                     [Target("encoder.blocks.6.relu2", channels=[0, 1])], OptimizeConfig())
     for _ in range(3):
         run.step()
-    return {"optimizer (steps/s)": 1.0 / _median_s(run.step, 20)}
+    return {"optimizer (steps/s)": 1.0 / median_seconds(run.step, 20)}
 
 
 def _cli_seconds(argv: list[str]) -> float:
@@ -111,16 +113,6 @@ def figure_service(thread_args: list[str], seconds: float) -> dict:
         raise SystemExit(f"service_rates printed no jack 1024 row:\n{out.stdout}")
     return {"service frames/s": float(row.group(1)), "service xruns": float(row.group(2)),
             "service optimizer (steps/s)": float(row.group(3))}
-
-
-def _median_s(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def spin_probe() -> dict:
