@@ -31,23 +31,30 @@ def _unit_rms(p: torch.Tensor) -> None:
     p.div_(p.pow(2).mean(dim=dims, keepdim=True).sqrt().clamp_min(1e-12))
 
 
-class Waveform:
-    kind = "waveform"
+class _OneTensor:
+    """A parameterization that is one tensor, ``param``, kept at unit RMS."""
 
-    def __init__(self, start: torch.Tensor, generator: torch.Generator, sample_rate: int):
-        self.param = start.clone()
+    def _set_param(self, value: torch.Tensor) -> None:
+        self.param = value.clone()
         _unit_rms(self.param)
         self.param.requires_grad_(True)
 
     def parameters(self) -> list[torch.Tensor]:
         return [self.param]
 
-    def audio(self) -> torch.Tensor:
-        return self.param
-
     @torch.no_grad()
     def renormalize(self) -> None:
         _unit_rms(self.param)
+
+
+class Waveform(_OneTensor):
+    kind = "waveform"
+
+    def __init__(self, start: torch.Tensor, generator: torch.Generator, sample_rate: int):
+        self._set_param(start)
+
+    def audio(self) -> torch.Tensor:
+        return self.param
 
     @torch.no_grad()
     def denoise(self, strength: float) -> None:
@@ -56,7 +63,7 @@ class Waveform:
             self.param.copy_(denoise(self.param, strength))
 
 
-class Spectral:
+class Spectral(_OneTensor):
     """Complex circular-STFT coefficients ``c[f, t]``; the loop is ``istft(c * prior[f])``."""
     kind = "spectral"
     decay = 0.5  # amplitude ~ f^-0.5: power ~ 1/f (pink), flat on a constant-Q scaleogram
@@ -67,19 +74,10 @@ class Spectral:
         freqs = torch.fft.rfftfreq(n_fft, 1.0 / sample_rate).to(start.device, start.dtype)
         self.prior = (f_low / freqs.clamp_min(f_low)).pow(self.decay)[:, None]  # [F, 1], 1 at f_low
         c = self.stft.analyze(start) / self.prior
-        self.param = torch.view_as_real(c).clone()  # [B, F, T, 2]
-        _unit_rms(self.param)
-        self.param.requires_grad_(True)
-
-    def parameters(self) -> list[torch.Tensor]:
-        return [self.param]
+        self._set_param(torch.view_as_real(c))  # [B, F, T, 2]
 
     def audio(self) -> torch.Tensor:
         return self.stft.synthesize(torch.view_as_complex(self.param) * self.prior)
-
-    @torch.no_grad()
-    def renormalize(self) -> None:
-        _unit_rms(self.param)
 
     @torch.no_grad()
     def denoise(self, strength: float) -> None:
