@@ -333,11 +333,18 @@ def cv_loss(x: torch.Tensor, y: torch.Tensor, files: torch.Tensor, n_classes: in
     return total / max(used, 1)
 
 
+def best_l2(x: torch.Tensor, y: torch.Tensor, files: torch.Tensor, n_classes: int,
+            grid: tuple[float, ...], folds: int, seed: int) -> tuple[float, float]:
+    """(the L2 penalty with the lowest validation loss in file-grouped cross-validation, that loss)."""
+    losses = [cv_loss(x, y, files, n_classes, l2, folds, seed) for l2 in grid]
+    best = int(np.argmin(losses))
+    return grid[best], losses[best]
+
+
 def choose_l2(x: torch.Tensor, y: torch.Tensor, files: torch.Tensor, n_classes: int,
               grid: tuple[float, ...], folds: int, seed: int) -> float:
     """The L2 penalty with the lowest validation loss in file-grouped cross-validation."""
-    losses = [cv_loss(x, y, files, n_classes, l2, folds, seed) for l2 in grid]
-    return grid[int(np.argmin(losses))]
+    return best_l2(x, y, files, n_classes, grid, folds, seed)[0]
 
 
 CV_ITERATIONS = 100     # L-BFGS iterations of each cross-validation fit (choosing l2 and layers)
@@ -462,9 +469,7 @@ def run_probe(model: CPCModel, cfg: Config, data: ProbeSet, device: torch.device
         """(l2, its cross-validation loss) chosen on the training split only."""
         if not p.l2_grid:
             return p.l2, cv_loss(features[train_idx], ytr, gtr, n_classes, p.l2, p.cv_folds, p.seed)
-        losses = [cv_loss(features[train_idx], ytr, gtr, n_classes, l2, p.cv_folds, p.seed) for l2 in p.l2_grid]
-        best = int(np.argmin(losses))
-        return p.l2_grid[best], losses[best]
+        return best_l2(features[train_idx], ytr, gtr, n_classes, p.l2_grid, p.cv_folds, p.seed)
 
     def linear(row_name: str, features: torch.Tensor, kind: str) -> tuple[ProbeRow, float]:
         l2, loss = l2_for(features)
