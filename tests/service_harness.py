@@ -14,12 +14,25 @@ import subprocess
 import sys
 import time
 import uuid
-from typing import Optional
+from contextlib import contextmanager
+from typing import Callable, Iterator, Optional
+
+import numpy as np
 
 from immersions_osc.service.protocol import FrameAssembler, decode_packet, encode_message, parse_chunk
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HAVE_JACKD = shutil.which("jackd") is not None
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 30.0) -> bool:
+    """Poll ``condition`` (every 50 ms) until it is true (True) or ``timeout`` seconds pass (False)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def free_udp_port() -> int:
@@ -158,6 +171,20 @@ class OSCClient:
         self.sock.close()
 
 
+@contextmanager
+def serving(*args: str, env: Optional[dict] = None) -> Iterator[tuple[ServiceProcess, OSCClient]]:
+    """The service as a subprocess and an OSC client, once the service answers; afterwards the client
+    is closed and the service stopped (exit code: ``service.proc.returncode``, output: ``service.output``)."""
+    service = ServiceProcess(*args, env=env)
+    osc = OSCClient(service.port)
+    try:
+        osc.wait_ready()
+        yield service, osc
+    finally:
+        osc.close()
+        service.stop()
+
+
 def in_process_config(**service):
     """A config for an in-process ``Service``: no audio device, any free port, no loop files,
     the shipped checkpoint; ``service`` overrides more ``service.*`` fields."""
@@ -187,3 +214,24 @@ def running_viewer(**service):
     finally:
         server.close()
         running.close()
+
+
+def stream_input(osc: OSCClient) -> np.ndarray:
+    """Subscribe ``osc`` to the activations of the live input (float16 frames); returns the mean of
+    the next 5 frames (the input as it is now)."""
+    osc.send("/immersions/stream/source", "s", "input")
+    osc.wait_for("/immersions/ack", predicate=lambda a: a == ["/immersions/stream/source"])
+    osc.send("/immersions/stream/format", "s", "float16")
+    osc.subscribe()
+    return np.mean([v for _, v in osc.frames(5)], axis=0)
+
+
+def frames_after_input_change(osc: OSCClient, n: int = 5) -> list[np.ndarray]:
+    """``n`` activation frames once the whole analysis window holds the new input."""
+    time.sleep(6.0)
+    osc.receive(0.2)
+    return [v for _, v in osc.frames(n)]
+
+
+def relative_change(before: np.ndarray, after: np.ndarray) -> float:
+    return float(np.linalg.norm(after - before) / max(np.linalg.norm(before), 1e-9))

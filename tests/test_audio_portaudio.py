@@ -16,7 +16,8 @@ import time
 import numpy as np
 import pytest
 
-from service_harness import HAVE_JACKD, JackServer, OSCClient, ServiceProcess
+from service_harness import (HAVE_JACKD, JackServer, frames_after_input_change, relative_change, serving,
+                             stream_input)
 
 pytestmark = pytest.mark.skipif(not HAVE_JACKD, reason="needs jackd (Debian jackd2)")
 sd = pytest.importorskip("sounddevice")
@@ -156,37 +157,28 @@ def test_unsupported_rate_is_one_line(portaudio_on_jack):
 
 def test_service_analyses_portaudio_input_and_survives_losing_the_device(tmp_path):
     server = JackServer()
-    service = ServiceProcess("--audio", "portaudio", "--loops-dir", str(tmp_path), env=server.env)
-    osc = OSCClient(service.port)
     recorder = None
     try:
-        osc.wait_ready()
-        osc.send("/immersions/stream/source", "s", "input")
-        osc.wait_for("/immersions/ack", predicate=lambda a: a == ["/immersions/stream/source"])
-        osc.send("/immersions/stream/format", "s", "float16")
-        osc.subscribe()
-        silent = np.mean([v for _, v in osc.frames(5)], axis=0)
-        recorder = Recorder(server, seconds=1.0)
-        for i in range(2):
-            recorder.client.connect(recorder.out, f"PortAudio:in_{i}")
-        time.sleep(6.0)  # the whole analysis window is now the sine
-        osc.receive(0.2)
-        steady = np.mean([v for _, v in osc.frames(5)], axis=0)
-        change = np.linalg.norm(steady - silent) / max(np.linalg.norm(silent), 1e-9)
-        assert change > 0.1, change  # the input from the PortAudio device moved the network
-        recorder.close()
-        recorder = None
-        server.stop()  # the device goes away
-        time.sleep(4.0)
-        osc.receive(0.2)
-        _, status = osc.wait_for("/immersions/status", timeout=10)  # still running, still streaming
-        assert len(osc.frames(3)) == 3
+        with serving("--audio", "portaudio", "--loops-dir", str(tmp_path), env=server.env) as (service, osc):
+            silent = stream_input(osc)
+            recorder = Recorder(server, seconds=1.0)
+            for i in range(2):
+                recorder.client.connect(recorder.out, f"PortAudio:in_{i}")
+            steady = np.mean(frames_after_input_change(osc), axis=0)
+            change = relative_change(silent, steady)
+            assert change > 0.1, change  # the input from the PortAudio device moved the network
+            recorder.close()
+            recorder = None
+            server.stop()  # the device goes away
+            time.sleep(4.0)
+            osc.receive(0.2)
+            _, status = osc.wait_for("/immersions/status", timeout=10)  # still running, still streaming
+            assert len(osc.frames(3)) == 3
     finally:
         if recorder is not None:
             recorder.close()
-        osc.close()
-        code = service.stop()
         server.stop()
+    code = service.proc.returncode
     out = service.output
     assert "audio: PortAudio output 'system'" in out
     lost = [line for line in out.splitlines() if "device stopped" in line]

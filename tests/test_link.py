@@ -14,16 +14,9 @@ from immersions_osc.service.link import LinkSync  # noqa: E402
 from immersions_osc.service.player import LoopPlayer  # noqa: E402
 from immersions_osc.service.tempo import loop_phase_samples, loop_samples  # noqa: E402
 
+from service_harness import wait_until  # noqa: E402
+
 SR = 44100
-
-
-def wait(condition, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_link_tempo_and_bar_phase():
@@ -45,14 +38,14 @@ def test_link_tempo_and_bar_phase():
     peer = link.Link(120.0)
     peer.enabled = True
     try:
-        assert wait(lambda: peer.numPeers() >= 1 and sync.peers >= 1), "the Link peers did not find each other"
+        assert wait_until(lambda: peer.numPeers() >= 1 and sync.peers >= 1, 10), "the Link peers did not find each other"
         bpm = round(rng.uniform(70, 170), 1)
         s = peer.captureSessionState()
         s.setTempo(bpm, peer.clock().micros())
         peer.commitSessionState(s)
-        assert wait(lambda: abs(state["bpm"] - bpm) < 0.01), state  # the peer's tempo is ours
+        assert wait_until(lambda: abs(state["bpm"] - bpm) < 0.01, 10), state  # the peer's tempo is ours
         n = loop_samples(bpm, 2, 4, SR)
-        assert wait(lambda: player.playhead()[0] is not None and len(player.playhead()[0]) == n, 15)
+        assert wait_until(lambda: player.playhead()[0] is not None and len(player.playhead()[0]) == n, 15)
         time.sleep(1.0)  # a few polls: aligned
         drifts = []
         for _ in range(10):  # where the playhead is vs where the peer's session says the bar is

@@ -1,6 +1,5 @@
 import os
 import threading
-import time
 
 import pytest
 import torch
@@ -9,6 +8,8 @@ from immersions_osc.config import OptimizeConfig, ConfigError
 from immersions_osc.optimize.generator import LoopGenerator
 from immersions_osc.optimize.start import start_clip
 from immersions_osc.optimize.targets import Target
+
+from service_harness import wait_until
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -20,21 +21,12 @@ def model():
     return load_model(os.path.join(REPO, "checkpoints", "small.pt"))[0]
 
 
-def wait_for(condition, timeout=60.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return True
-        time.sleep(0.01)
-    return False
-
-
 def test_publishes_loops_without_blocking_readers_and_applies_changes(model, monkeypatch):
     published = []
     gen = LoopGenerator(model, start_clip("noise", 44100, 44100), [Target("ar.blocks.0.relu", channels=[1])],
                         OptimizeConfig(), publish_every=5, on_publish=published.append).start()
     try:
-        assert wait_for(lambda: gen.latest().version >= 2)
+        assert wait_until(lambda: gen.latest().version >= 2, 60)
         # readers never wait for a step: with a step held up, latest() still answers
         entered, release = threading.Event(), threading.Event()
         optimizer_class = type(gen._run)
@@ -60,8 +52,8 @@ def test_publishes_loops_without_blocking_readers_and_applies_changes(model, mon
 
         gen.set_params(learning_rate=0.01)
         gen.set_targets([Target("encoder.blocks.2.relu2", channels=[0])])
-        assert wait_for(lambda: gen._run.targets[0].layer == "encoder.blocks.2.relu2")
-        assert wait_for(lambda: gen._run.optimizer.param_groups[0]["lr"] == 0.01)
+        assert wait_until(lambda: gen._run.targets[0].layer == "encoder.blocks.2.relu2", 60)
+        assert wait_until(lambda: gen._run.optimizer.param_groups[0]["lr"] == 0.01, 60)
         with pytest.raises(ConfigError):
             gen.set_params(learning_rate=-1.0)  # rejected at once, never reaches the thread
     finally:
@@ -86,7 +78,7 @@ def test_a_non_finite_step_restores_the_last_good_loop(model, monkeypatch):
     monkeypatch.setattr(type(gen._run), "step", sometimes_nan)
     gen.start()
     try:
-        assert wait_for(lambda: gen.stats.resets == 1 and gen.latest().version >= 4)
+        assert wait_until(lambda: gen.stats.resets == 1 and gen.latest().version >= 4, 60)
         assert torch.isfinite(gen.latest().audio).all()
     finally:
         gen.stop()

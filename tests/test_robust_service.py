@@ -18,7 +18,7 @@ from immersions_osc.service.sinks import (MAX_FAILURES, MAX_SINKS, MAX_SUBSCRIBE
                                           TokenBucket, UdpReply)
 
 from robust_attacks import bombs, rss_mb, stalled_websocket
-from service_harness import OSCClient, running_viewer
+from service_harness import OSCClient, running_viewer, wait_until
 
 P = "/immersions"
 
@@ -32,15 +32,6 @@ def apply(service, address, tags="", *args, reply=None):
     replies = []
     service.handle_datagram(encode_message(address, tags, list(args)), reply or replies.append, "test")
     return [decode_packet(r)[0] for r in replies]
-
-
-def wait_until(condition, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 # --- start clips ------------------------------------------------------------------------------------

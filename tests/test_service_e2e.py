@@ -7,7 +7,8 @@ import pytest
 
 from immersions_osc.layout.export import load_layout
 
-from service_harness import HAVE_JACKD, REPO, JackServer, OSCClient, ServiceProcess
+from service_harness import (HAVE_JACKD, REPO, JackServer, frames_after_input_change, relative_change, serving,
+                             stream_input)
 
 pytestmark = [pytest.mark.skipif(not HAVE_JACKD, reason="jackd is not installed (apt-get install jackd2)"),
               pytest.mark.slow]
@@ -65,73 +66,61 @@ def jack_server():
 
 
 def test_service_end_to_end(jack_server, tmp_path):
-    service = ServiceProcess("--audio", "jack", "--loops-dir", str(tmp_path), env=jack_server.env)
-    osc = OSCClient(service.port)
-    listener = None
-    try:
-        osc.wait_ready()
+    with serving("--audio", "jack", "--loops-dir", str(tmp_path), env=jack_server.env) as (service, osc):
         listener = Listener(jack_server)
-        listener.connect()
-        osc.subscribe()
-        # 1. activation frames reassemble to exactly the layout's neuron count
-        n_neurons = len(load_layout(f"{REPO}/checkpoints/small_layout.npz").positions)
-        frames = osc.frames(5)
-        assert len(frames) == 5
-        assert all(values.shape == (n_neurons,) and np.isfinite(values).all() for _, values in frames)
-        assert all(values.max() > 0 for _, values in frames)  # ReLU layers: something is active
-        # 2. a target change is acknowledged, shows in the status and leads to a new loop
-        osc.send("/immersions/target/channel", "sif", "encoder.blocks.6.relu2", 3, 1.0)
-        osc.wait_for("/immersions/ack", predicate=lambda a: a == ["/immersions/target/channel"])
-        osc.wait_for("/immersions/status", timeout=5, predicate=lambda a: "encoder.blocks.6.relu2 ch 3" in a[3])
-        # loop/new names the targets the loop was optimized for (recorded when it was published)
-        _, new = osc.wait_for("/immersions/loop/new", timeout=60,
-                              predicate=lambda a: "encoder.blocks.6.relu2 ch 3" in a[3])
-        assert new[0] > 0 and new[1] > 0  # version, optimizer step
-        # 3. the listener hears non-silent audio that changes after the new loop
-        time.sleep(1.0)
-        heard = listener.heard()
-        assert len(heard) > 44100
-        assert np.sqrt(np.mean(heard[-44100:] ** 2)) > 1e-3
-        _, status = osc.wait_for("/immersions/status", timeout=5)
-        # the xrun counter is reported (how many depends on the machine's load: a figure for
-        # benchmarks/service_rates.py, not a pass/fail test)
-        assert isinstance(status[2], int) and status[2] >= 0
-        print(f"xruns during the test: {status[2]}")
-    finally:
-        if listener is not None:
+        try:
+            listener.connect()
+            osc.subscribe()
+            # 1. activation frames reassemble to exactly the layout's neuron count
+            n_neurons = len(load_layout(f"{REPO}/checkpoints/small_layout.npz").positions)
+            frames = osc.frames(5)
+            assert len(frames) == 5
+            assert all(values.shape == (n_neurons,) and np.isfinite(values).all() for _, values in frames)
+            assert all(values.max() > 0 for _, values in frames)  # ReLU layers: something is active
+            # 2. a target change is acknowledged, shows in the status and leads to a new loop
+            osc.send("/immersions/target/channel", "sif", "encoder.blocks.6.relu2", 3, 1.0)
+            osc.wait_for("/immersions/ack", predicate=lambda a: a == ["/immersions/target/channel"])
+            osc.wait_for("/immersions/status", timeout=5, predicate=lambda a: "encoder.blocks.6.relu2 ch 3" in a[3])
+            # loop/new names the targets the loop was optimized for (recorded when it was published)
+            _, new = osc.wait_for("/immersions/loop/new", timeout=60,
+                                  predicate=lambda a: "encoder.blocks.6.relu2 ch 3" in a[3])
+            assert new[0] > 0 and new[1] > 0  # version, optimizer step
+            # 3. the listener hears non-silent audio that changes after the new loop
+            time.sleep(1.0)
+            heard = listener.heard()
+            assert len(heard) > 44100
+            assert np.sqrt(np.mean(heard[-44100:] ** 2)) > 1e-3
+            _, status = osc.wait_for("/immersions/status", timeout=5)
+            # the xrun counter is reported (how many depends on the machine's load: a figure for
+            # benchmarks/service_rates.py, not a pass/fail test)
+            assert isinstance(status[2], int) and status[2] >= 0
+            print(f"xruns during the test: {status[2]}")
+        finally:
             listener.close()
-        osc.close()
-        code = service.stop()
-    assert code == 0, service.output[-3000:]
+    assert service.proc.returncode == 0, service.output[-3000:]
     assert (tmp_path / "last_loop.wav").is_file()
 
 
 def test_loop_content_changes_at_the_boundary(jack_server, tmp_path):
     """Two different loops in a row: the audio of consecutive loop periods differs after loop/new."""
-    service = ServiceProcess("--audio", "jack", "--loops-dir", str(tmp_path), "--loop-seconds", "1",
-                             env=jack_server.env)
-    osc = OSCClient(service.port)
-    listener = None
-    try:
-        osc.wait_ready()
+    with serving("--audio", "jack", "--loops-dir", str(tmp_path), "--loop-seconds", "1",
+                 env=jack_server.env) as (service, osc):
         listener = Listener(jack_server)
-        listener.connect()
-        osc.subscribe("summary")
-        osc.send("/immersions/optimize/publish_every", "i", 5)
-        start = listener.n
-        osc.wait_for("/immersions/loop/new", timeout=60, predicate=lambda a: a[0] >= 2)
-        time.sleep(2.5)
-        heard = listener.heard()[start:]
-        sr = 44100
-        periods = [heard[i * sr:(i + 1) * sr] for i in range(len(heard) // sr)]
-        assert len(periods) >= 3
-        differences = [np.abs(a - b).max() for a, b in zip(periods, periods[1:])]
-        assert max(differences) > 1e-3  # the sound morphed from one loop to the next
-    finally:
-        if listener is not None:
+        try:
+            listener.connect()
+            osc.subscribe("summary")
+            osc.send("/immersions/optimize/publish_every", "i", 5)
+            start = listener.n
+            osc.wait_for("/immersions/loop/new", timeout=60, predicate=lambda a: a[0] >= 2)
+            time.sleep(2.5)
+            heard = listener.heard()[start:]
+            sr = 44100
+            periods = [heard[i * sr:(i + 1) * sr] for i in range(len(heard) // sr)]
+            assert len(periods) >= 3
+            differences = [np.abs(a - b).max() for a, b in zip(periods, periods[1:])]
+            assert max(differences) > 1e-3  # the sound morphed from one loop to the next
+        finally:
             listener.close()
-        osc.close()
-        service.stop()
 
 
 class SineSource:
@@ -151,28 +140,16 @@ class SineSource:
 
 
 def test_live_input_is_what_the_activations_follow(jack_server, tmp_path):
-    service = ServiceProcess("--audio", "jack", "--loops-dir", str(tmp_path), env=jack_server.env)
-    osc = OSCClient(service.port)
-    sine = None
-    try:
-        osc.wait_ready()
-        osc.send("/immersions/stream/source", "s", "input")
-        osc.wait_for("/immersions/ack", predicate=lambda a: a == ["/immersions/stream/source"])
-        osc.send("/immersions/stream/format", "s", "float16")
-        osc.subscribe()
-        silent = np.mean([v for _, v in osc.frames(5)], axis=0)
+    with serving("--audio", "jack", "--loops-dir", str(tmp_path), env=jack_server.env) as (service, osc):
+        silent = stream_input(osc)
         sine = SineSource(jack_server)
-        sine.client.connect("sine:out", "immersions:in")
-        time.sleep(6.0)  # the whole analysis window is now the sine
-        osc.receive(0.2)
-        with_sine = [v for _, v in osc.frames(5)]
-        steady = np.mean(with_sine, axis=0)
-        change = np.linalg.norm(steady - silent) / max(np.linalg.norm(silent), 1e-9)
-        assert change > 0.1, change  # the input moved the network ...
-        spread = max(np.linalg.norm(v - steady) for v in with_sine) / np.linalg.norm(steady)
-        assert spread < change  # ... to a steady state of its own (a steady sine: steady activations)
-    finally:
-        if sine is not None:
+        try:
+            sine.client.connect("sine:out", "immersions:in")
+            with_sine = frames_after_input_change(osc)
+            steady = np.mean(with_sine, axis=0)
+            change = relative_change(silent, steady)
+            assert change > 0.1, change  # the input moved the network ...
+            spread = max(np.linalg.norm(v - steady) for v in with_sine) / np.linalg.norm(steady)
+            assert spread < change  # ... to a steady state of its own (a steady sine: steady activations)
+        finally:
             sine.close()
-        osc.close()
-        service.stop()

@@ -9,7 +9,7 @@ import pytest
 
 from immersions_osc.service.server import Service
 
-from service_harness import free_udp_port, in_process_config
+from service_harness import free_udp_port, in_process_config, wait_until
 
 HAVE_LIBLO_TOOLS = shutil.which("oscsend") is not None and shutil.which("oscdump") is not None
 
@@ -54,15 +54,6 @@ class OscDump:
         self.proc.wait(5)
 
 
-def wait_until(condition, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 @pytest.mark.skipif(not HAVE_LIBLO_TOOLS, reason="needs oscsend/oscdump (Debian liblo-tools)")
 def test_oscsend_pattern_and_true_false_change_the_service_and_oscdump_shows_the_ack(running):
     dump = OscDump()
@@ -81,7 +72,7 @@ def test_oscsend_pattern_and_true_false_change_the_service_and_oscdump_shows_the
         for types, playing in (("F", False), ("T", True)):
             mark = len(dump.lines)
             oscsend(running.port, "/immersions/*/pl?y", types)
-            assert wait_until(lambda: running.player.playing is playing)
+            assert wait_until(lambda: running.player.playing is playing, 10)
             dump.wait_for('/immersions/ack s "/immersions/player/play"', since=mark)
         mark = len(dump.lines)
         volume = running.player.volume
@@ -90,7 +81,7 @@ def test_oscsend_pattern_and_true_false_change_the_service_and_oscdump_shows_the
         assert '"/immersions/player/volume" "gain (argument 1): expected a number, got a MIDI message (m)"' in line
         assert running.player.volume == volume
         oscsend(running.port, "/immersions/stream/unsubscribe", "si", "127.0.0.1", str(dump.port))
-        assert wait_until(lambda: ("udp", "127.0.0.1", dump.port) not in running.sinks)  # no ack for oscdump now
+        assert wait_until(lambda: ("udp", "127.0.0.1", dump.port) not in running.sinks, 10)  # no ack for oscdump now
     finally:
         dump.close()
 
