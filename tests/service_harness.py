@@ -25,13 +25,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HAVE_JACKD = shutil.which("jackd") is not None
 
 
-def wait_until(condition: Callable[[], object], timeout: float = 30.0) -> bool:
-    """Poll ``condition`` (every 50 ms) until it is true (True) or ``timeout`` seconds pass (False)."""
+def wait_until(condition: Callable[[], object], timeout: float = 30.0, interval: float = 0.05) -> bool:
+    """Poll ``condition`` every ``interval`` s until it is true (True) or ``timeout`` seconds pass (False)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
             return True
-        time.sleep(0.05)
+        time.sleep(interval)
     return False
 
 
@@ -49,7 +49,7 @@ class JackServer:
         from immersions_osc.service.audio import start_dummy_jackd
 
         self.name = f"imm{uuid.uuid4().hex[:8]}"
-        self.sample_rate = sample_rate
+        self.sample_rate, self.period = sample_rate, period
         self.proc = start_dummy_jackd(sample_rate, period, name=self.name, port_max=port_max, realtime=realtime)
         self.env = dict(os.environ, JACK_DEFAULT_SERVER=self.name, JACK_NO_AUDIO_RESERVATION="1")
 
@@ -57,6 +57,20 @@ class JackServer:
         import jack
 
         return jack.Client(name, no_start_server=True, servername=self.name)
+
+    def restart(self) -> None:
+        """A new server of the same name (after this one died or was stopped)."""
+        from immersions_osc.service.audio import start_dummy_jackd
+
+        self.proc = start_dummy_jackd(self.sample_rate, self.period, name=self.name)
+
+    def has_port(self, name: str) -> bool:
+        """Whether a port called ``name`` exists now (asked by a short-lived client)."""
+        client = self.client("probe")
+        try:
+            return bool(client.get_ports(name))
+        finally:
+            client.close()
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -109,31 +123,28 @@ class OSCClient:
     def subscribe(self, kind: str = "all") -> None:
         self.send("/immersions/stream/subscribe", "sis", "127.0.0.1", self.port, kind)
 
-    def receive(self, timeout: float = 0.5) -> list[tuple[str, str, list]]:
-        """Every message that arrives within ``timeout`` seconds."""
-        out = []
+    def _datagrams(self, timeout: float) -> Iterator[list[tuple[str, str, list]]]:
+        """The decoded messages of each datagram that arrives within ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
         while True:
             left = deadline - time.monotonic()
             if left <= 0:
-                return out
+                return
             self.sock.settimeout(left)
             try:
                 data, _ = self.sock.recvfrom(65536)
             except socket.timeout:
-                return out
-            out.extend(decode_packet(data))
+                return
+            yield decode_packet(data)
+
+    def receive(self, timeout: float = 0.5) -> list[tuple[str, str, list]]:
+        """Every message that arrives within ``timeout`` seconds."""
+        return [message for messages in self._datagrams(timeout) for message in messages]
 
     def wait_for(self, address: str, timeout: float = 30.0, predicate=None) -> tuple[str, list]:
         """Wait for a message at ``address`` (and ``predicate(args)``); returns (tags, args)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
-            try:
-                data, _ = self.sock.recvfrom(65536)
-            except socket.timeout:
-                break
-            for addr, tags, args in decode_packet(data):
+        for messages in self._datagrams(timeout):
+            for addr, tags, args in messages:
                 if addr == address and (predicate is None or predicate(args)):
                     return tags, args
         raise TimeoutError(f"no {address} within {timeout} s")
@@ -153,18 +164,14 @@ class OSCClient:
     def frames(self, n: int, address: str = "/immersions/activations", timeout: float = 30.0):
         """The next ``n`` complete reassembled frames: list of (frame id, values)."""
         assembler, out = FrameAssembler(), []
-        deadline = time.monotonic() + timeout
-        while len(out) < n and time.monotonic() < deadline:
-            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
-            try:
-                data, _ = self.sock.recvfrom(65536)
-            except socket.timeout:
-                break
-            for addr, tags, args in decode_packet(data):
+        for messages in self._datagrams(timeout):
+            for addr, tags, args in messages:
                 if addr == address:
                     done = assembler.add(parse_chunk(tags, args))
                     if done is not None:
                         out.append(done)
+            if len(out) >= n:
+                break
         return out
 
     def close(self) -> None:

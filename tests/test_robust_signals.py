@@ -9,25 +9,19 @@ import time
 
 import pytest
 
-from service_harness import HAVE_JACKD, REPO, JackServer, OSCClient, ServiceProcess
+from service_harness import HAVE_JACKD, REPO, JackServer, serving, wait_until
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("first, second", [(signal.SIGTERM, signal.SIGTERM), (signal.SIGINT, signal.SIGINT)],
                          ids=["TERM-TERM", "INT-INT"])
 def test_serve_survives_a_second_signal_during_shutdown(tmp_path, first, second):
-    service = ServiceProcess("--audio", "none", "--loops-dir", str(tmp_path))
-    osc = OSCClient(service.port)
-    try:
-        osc.wait_ready()
+    with serving("--audio", "none", "--loops-dir", str(tmp_path)) as (service, osc):
         service.proc.send_signal(first)
         time.sleep(0.02)
         service.proc.send_signal(second)
         out, _ = service.proc.communicate(timeout=60)
         service.output += out
-    finally:
-        osc.close()
-        service.stop()
     assert service.proc.returncode == 0, service.output[-3000:]
     assert "Traceback" not in service.output
     assert "already stopping" in service.output
@@ -64,32 +58,21 @@ def test_demo_survives_a_second_signal_during_shutdown(tmp_path):
 def test_jackd_killed_with_sigkill(tmp_path):
     """The JACK server dies without a word (SIGKILL: no shutdown callback, its sockets left behind):
     the service keeps answering, reconnects to a new server of the same name, and stops cleanly."""
-    from immersions_osc.service.audio import start_dummy_jackd
-
     server = JackServer()
-    service = ServiceProcess("--audio", "jack", "--loops-dir", str(tmp_path), env=server.env)
-    osc = OSCClient(service.port)
     try:
-        osc.wait_ready()
-        osc.subscribe("summary")
-        server.proc.kill()
-        server.proc.wait(10)
-        time.sleep(2.0)
-        osc.wait_ready(timeout=20)  # still answering
-        assert service.proc.poll() is None
-        osc.send("/immersions/player/volume", "f", 0.5)
-        osc.wait_for("/immersions/ack", timeout=10, predicate=lambda a: a == ["/immersions/player/volume"])
-        server.proc = start_dummy_jackd(44100, 1024, name=server.name)
-        deadline, found = time.monotonic() + 60, False
-        while time.monotonic() < deadline and not found:
-            client = server.client("probe")
-            found = bool(client.get_ports("immersions:out"))
-            client.close()
-            time.sleep(0.5)
-        assert found, "the service did not reconnect to the new JACK server"
+        with serving("--audio", "jack", "--loops-dir", str(tmp_path), env=server.env) as (service, osc):
+            osc.subscribe("summary")
+            server.proc.kill()
+            server.proc.wait(10)
+            time.sleep(2.0)
+            osc.wait_ready(timeout=20)  # still answering
+            assert service.proc.poll() is None
+            osc.send("/immersions/player/volume", "f", 0.5)
+            osc.wait_for("/immersions/ack", timeout=10, predicate=lambda a: a == ["/immersions/player/volume"])
+            server.restart()
+            assert wait_until(lambda: server.has_port("immersions:out"), 60, interval=0.5), \
+                "the service did not reconnect to the new JACK server"
     finally:
-        osc.close()
-        code = service.stop()
         server.stop()
-    assert code == 0 and "Traceback" not in service.output, service.output[-3000:]
+    assert service.proc.returncode == 0 and "Traceback" not in service.output, service.output[-3000:]
     assert (tmp_path / "last_loop.wav").is_file()

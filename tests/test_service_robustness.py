@@ -10,7 +10,7 @@ import pytest
 from immersions_osc.service.controls import CONTROLS
 from immersions_osc.service.protocol import encode_message
 
-from service_harness import HAVE_JACKD, JackServer, OSCClient, ServiceProcess
+from service_harness import HAVE_JACKD, JackServer, serving, wait_until
 
 
 def proc_status(pid: int) -> dict[str, int]:
@@ -53,10 +53,7 @@ def random_datagrams(rng: random.Random, n: int):
 
 @pytest.mark.slow
 def test_fuzzing_the_control_port(tmp_path):
-    service = ServiceProcess("--audio", "none", "--loops-dir", str(tmp_path))
-    osc = OSCClient(service.port)
-    try:
-        osc.wait_ready()
+    with serving("--audio", "none", "--loops-dir", str(tmp_path)) as (service, osc):
         time.sleep(2.0)  # let the threads settle
         before = proc_status(service.proc.pid)
         rng = random.Random(1234)
@@ -76,10 +73,7 @@ def test_fuzzing_the_control_port(tmp_path):
         assert after["Threads"] == before["Threads"], (before, after)
         assert after["VmRSS"] < before["VmRSS"] * 1.25 + 30_000, (before, after)  # roughly flat (kB)
         assert service.proc.poll() is None
-    finally:
-        osc.close()
-        code = service.stop()
-    assert code == 0
+    assert service.proc.returncode == 0
     assert "rejected OSC message" in service.output  # logged ...
     assert service.output.count("rejected OSC message") < 200  # ... but rate-limited
     rejected = int(service.output.split(" OSC messages rejected")[0].rsplit(" ", 1)[-1])
@@ -92,10 +86,7 @@ def test_fuzzing_the_control_port(tmp_path):
 def test_the_service_never_talks_to_itself(tmp_path):
     """Subscribing the service to its own port is refused, and messages of its own vocabulary
     (another service's stream) are ignored, not answered: no endless error ping-pong."""
-    service = ServiceProcess("--audio", "none", "--loops-dir", "")
-    osc = OSCClient(service.port)
-    try:
-        osc.wait_ready()
+    with serving("--audio", "none", "--loops-dir", "") as (service, osc):
         osc.send("/immersions/stream/subscribe", "si", "127.0.0.1", service.port)
         osc.wait_for("/immersions/error", timeout=5, predicate=lambda a: "its own port" in a[1])
         osc.send("/immersions/status", "ffisiifif", 1.0, 1.0, 0, "x", 1, 1, 1.0, 0, 1.0)
@@ -103,25 +94,16 @@ def test_the_service_never_talks_to_itself(tmp_path):
         got = osc.receive(1.0)
         assert not [m for m in got if m[0] == "/immersions/error"], got
         osc.wait_ready(timeout=10)
-    finally:
-        osc.close()
-        code = service.stop()
-    assert code == 0
+    assert service.proc.returncode == 0
     rejected = int(service.output.split(" OSC messages rejected")[0].rsplit(" ", 1)[-1])
     assert rejected == 1  # only the self-subscription
 
 
 @pytest.mark.slow
 def test_sigterm_shuts_down_cleanly_and_saves_the_loop(tmp_path):
-    service = ServiceProcess("--audio", "none", "--loops-dir", str(tmp_path))
-    osc = OSCClient(service.port)
-    try:
-        osc.wait_ready()
+    with serving("--audio", "none", "--loops-dir", str(tmp_path)) as (service, osc):
         service.proc.send_signal(signal.SIGTERM)
         code = service.proc.wait(30)
-    finally:
-        osc.close()
-        service.stop()
     assert code == 0
     assert (tmp_path / "last_loop.wav").is_file()
     assert "Traceback" not in service.output
@@ -131,31 +113,18 @@ def test_sigterm_shuts_down_cleanly_and_saves_the_loop(tmp_path):
 @pytest.mark.skipif(not HAVE_JACKD, reason="jackd is not installed (apt-get install jackd2)")
 def test_jack_server_goes_away_and_comes_back(tmp_path):
     server = JackServer()
-    service = ServiceProcess("--audio", "jack", "--loops-dir", str(tmp_path), env=server.env)
-    osc = OSCClient(service.port)
     try:
-        osc.wait_ready()
-        osc.subscribe("summary")
-        server.stop()  # the JACK server dies mid-run
-        time.sleep(2.0)
-        osc.wait_ready(timeout=10)  # the service is still answering
-        assert service.proc.poll() is None
-        # a server with the same name comes back: the service reconnects and plays again
-        from immersions_osc.service.audio import start_dummy_jackd
-
-        server.proc = start_dummy_jackd(44100, 1024, name=server.name)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            client = server.client("probe")
-            found = client.get_ports("immersions:out")
-            client.close()
-            if found:
-                break
-            time.sleep(0.5)
-        assert found, "the service did not reconnect to the new JACK server"
-        osc.wait_ready(timeout=10)
+        with serving("--audio", "jack", "--loops-dir", str(tmp_path), env=server.env) as (service, osc):
+            osc.subscribe("summary")
+            server.stop()  # the JACK server dies mid-run
+            time.sleep(2.0)
+            osc.wait_ready(timeout=10)  # the service is still answering
+            assert service.proc.poll() is None
+            # a server with the same name comes back: the service reconnects and plays again
+            server.restart()
+            assert wait_until(lambda: server.has_port("immersions:out"), 30, interval=0.5), \
+                "the service did not reconnect to the new JACK server"
+            osc.wait_ready(timeout=10)
     finally:
-        osc.close()
-        service.stop()
         server.stop()
     assert "JACK server went away" in service.output and "reconnected" in service.output
