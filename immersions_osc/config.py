@@ -90,8 +90,7 @@ class LossConfig:
     kind: str = "cpc"
 
     def validate(self, prefix: str) -> None:
-        if self.kind not in ("cpc", "sat"):
-            raise ConfigError(f"{prefix}kind must be 'cpc' or 'sat', got {self.kind!r}")
+        _one_of(self, prefix, "kind", ("cpc", "sat"))
 
 
 @dataclass
@@ -105,8 +104,7 @@ class DataConfig:
     num_workers: int = 1
 
     def validate(self, prefix: str) -> None:
-        if self.source not in ("synthetic", "folder"):
-            raise ConfigError(f"{prefix}source must be 'synthetic' or 'folder', got {self.source!r}")
+        _one_of(self, prefix, "source", ("synthetic", "folder"))
         if self.source == "folder" and not self.folder:
             raise ConfigError(f"{prefix}folder must name an audio folder when {prefix}source is 'folder'")
         _positive(self, prefix, "items_per_epoch")
@@ -213,13 +211,9 @@ class LayoutConfig:
                   "force_limit", "iterations_coarse", "iterations_fine", "coarsest_size", "max_depth",
                   "rebuild_every")
         _non_negative(self, prefix, "centering", "perturbation", "snapshot_iterations")
-        for name in ("damping", "snapshot_mix"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ConfigError(f"{prefix}{name} must be between 0 and 1, got {getattr(self, name)}")
-        if self.init not in ("mds", "random"):
-            raise ConfigError(f"{prefix}init must be 'mds' or 'random', got {self.init!r}")
-        if self.method not in ("barnes-hut", "exact"):
-            raise ConfigError(f"{prefix}method must be 'barnes-hut' or 'exact', got {self.method!r}")
+        _fraction(self, prefix, "damping", "snapshot_mix")
+        _one_of(self, prefix, "init", ("mds", "random"))
+        _one_of(self, prefix, "method", ("barnes-hut", "exact"))
         if self.max_depth > 30:
             raise ConfigError(f"{prefix}max_depth must be <= 30, got {self.max_depth}")
 
@@ -275,9 +269,7 @@ class OptimizeConfig:
         _non_negative(self, prefix, "energy_penalty", "sparsity_penalty", "high_frequency_penalty",
                       "time_shift", "pitch_shift", "level_jitter", "mask", "gradient_noise", "denoise",
                       "diversity")
-        for name in ("time_shift", "mask", "mix_original"):
-            if not 0 <= getattr(self, name) <= 1:
-                raise ConfigError(f"{prefix}{name} must be between 0 and 1, got {getattr(self, name)}")
+        _fraction(self, prefix, "time_shift", "mask", "mix_original")
         if self.peak > 1:
             raise ConfigError(f"{prefix}peak must be <= 1 (0 dBFS), got {self.peak}")
         if self.rms > 0.5:
@@ -382,8 +374,7 @@ class ServiceConfig:
         for name in ("port", "web_port"):
             if not 0 <= getattr(self, name) <= 65535:
                 raise ConfigError(f"{prefix}{name} must be a UDP/TCP port 0..65535, got {getattr(self, name)}")
-        if self.audio not in ("auto", "jack", "portaudio", "none"):
-            raise ConfigError(f"{prefix}audio must be 'auto', 'jack', 'portaudio' or 'none', got {self.audio!r}")
+        _one_of(self, prefix, "audio", ("auto", "jack", "portaudio", "none"))
         if not 0 <= self.audio_priority <= 99:
             raise ConfigError(f"{prefix}audio_priority must be 0..99 (0 = off), got {self.audio_priority}")
         if not 0 <= self.block_size <= 16384:
@@ -395,10 +386,8 @@ class ServiceConfig:
                 seconds = -1.0
             if not 0 < seconds <= 2:
                 raise ConfigError(f"{prefix}latency must be 'low', 'high' or seconds 0..2, got {self.latency!r}")
-        if self.format not in ("uint8", "float16"):
-            raise ConfigError(f"{prefix}format must be 'uint8' or 'float16', got {self.format!r}")
-        if self.source not in ("loop", "input"):
-            raise ConfigError(f"{prefix}source must be 'loop' or 'input', got {self.source!r}")
+        _one_of(self, prefix, "format", ("uint8", "float16"))
+        _one_of(self, prefix, "source", ("loop", "input"))
         if not 256 <= self.max_datagram <= 65507:
             raise ConfigError(f"{prefix}max_datagram must be 256..65507 bytes, got {self.max_datagram}")
         if self.loop_seconds < 0.5 or self.loop_seconds > 60:
@@ -489,6 +478,20 @@ def _non_negative(obj: Any, prefix: str, *names: str) -> None:
         value = getattr(obj, name)
         if value < 0:
             raise ConfigError(f"{prefix}{name} must be >= 0, got {value}")
+
+
+def _fraction(obj: Any, prefix: str, *names: str) -> None:
+    for name in names:
+        value = getattr(obj, name)
+        if not 0 <= value <= 1:
+            raise ConfigError(f"{prefix}{name} must be between 0 and 1, got {value}")
+
+
+def _one_of(obj: Any, prefix: str, name: str, allowed: tuple[str, ...]) -> None:
+    value = getattr(obj, name)
+    if value not in allowed:
+        options = ", ".join(repr(a) for a in allowed[:-1]) + f" or {allowed[-1]!r}"
+        raise ConfigError(f"{prefix}{name} must be {options}, got {value!r}")
 
 
 def _type_name(tp: Any) -> str:

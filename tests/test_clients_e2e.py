@@ -174,6 +174,30 @@ LEARN_DRIVER = """#N canvas 0 0 400 300 12;
 """
 
 
+def run_pd_with_driver(driver, *sends: str) -> tuple[subprocess.CompletedProcess, list[OscMessage]]:
+    """Pd in batch mode (no audio, no MIDI) with patches/immersions.pd and ``driver`` open, ``sends``
+    sent first, its service a UDP socket here: the finished Pd and every OSC message the socket got."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.5)
+    try:
+        sends = [*sends, f"immersions-listen {free_udp_port()}",
+                 f"immersions-service 127.0.0.1 {sock.getsockname()[1]}"]
+        proc = subprocess.run([PD, "-nogui", "-nosound", "-nomidi", "-nrt", "-stderr", "-batch",
+                               "-open", os.path.join(REPO, "patches", "immersions.pd"), "-open", str(driver),
+                               *(arg for text in sends for arg in ("-send", text))],
+                              capture_output=True, text=True, timeout=30)
+        received = []
+        while True:
+            try:
+                received.append(OscMessage(sock.recvfrom(65536)[0]))
+            except socket.timeout:
+                break
+    finally:
+        sock.close()
+    return proc, received
+
+
 @pytest.mark.skipif(not PD, reason="Pure Data is not installed (apt-get install puredata-core)")
 def test_pure_data_midi_learn(tmp_path):
     """Learn mode like SuperCollider's: the next CC takes over the control (that first move only
@@ -188,25 +212,8 @@ def test_pure_data_midi_learn(tmp_path):
     cc = rng.choice([n for n in range(128) if n not in used])
     a, b, c = rng.sample(range(1, 128), 3)
     (tmp_path / "driver.pd").write_text(LEARN_DRIVER.format(default=default, a=a, name=name, cc=cc, b=b, c=c))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(0.5)
-    try:
-        proc = subprocess.run([PD, "-nogui", "-nosound", "-nomidi", "-nrt", "-stderr", "-batch",
-                               "-open", os.path.join(REPO, "patches", "immersions.pd"), "-open", str(tmp_path / "driver.pd"),
-                               "-send", f"immersions-listen {free_udp_port()}",
-                               "-send", f"immersions-service 127.0.0.1 {sock.getsockname()[1]}"],
-                              capture_output=True, text=True, timeout=30)
-        sent = []
-        while True:
-            try:
-                m = OscMessage(sock.recvfrom(65536)[0])
-            except socket.timeout:
-                break
-            if m.address != "/immersions/stream/subscribe":
-                sent.append((m.address, m.params))
-    finally:
-        sock.close()
+    proc, received = run_pd_with_driver(tmp_path / "driver.pd")
+    sent = [(m.address, m.params) for m in received if m.address != "/immersions/stream/subscribe"]
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     expected = lambda v: pd_expr(mapping, v)  # noqa: E731
@@ -241,28 +248,13 @@ def test_pure_data_cc_mappings_and_buttons(tmp_path):
     (tmp_path / "driver.pd").write_text(
         "#N canvas 0 0 400 300 12;\n#X obj 10 10 loadbang;\n#X obj 10 40 delay 100;\n"
         f"#X msg 10 70 {lines} \\; pd quit;\n#X connect 0 0 1 0;\n#X connect 1 0 2 0;\n")
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(0.5)
-    try:
-        proc = subprocess.run([PD, "-nogui", "-nosound", "-nomidi", "-nrt", "-stderr", "-batch",
-                               "-open", os.path.join(REPO, "patches", "immersions.pd"), "-open", str(tmp_path / "driver.pd"),
-                               "-send", "immersions-token s3cret-token",
-                               "-send", f"immersions-listen {free_udp_port()}",
-                               "-send", f"immersions-service 127.0.0.1 {sock.getsockname()[1]}"],
-                              capture_output=True, text=True, timeout=30)
-        sent, session = [], []
-        while True:
-            try:
-                m = OscMessage(sock.recvfrom(65536)[0])
-            except socket.timeout:
-                break
-            if m.address in ("/immersions/stream/subscribe", "/immersions/auth"):
-                session.append((m.address, m.params))
-            else:
-                sent.append(m)
-    finally:
-        sock.close()
+    proc, received = run_pd_with_driver(tmp_path / "driver.pd", "immersions-token s3cret-token")
+    sent, session = [], []
+    for m in received:
+        if m.address in ("/immersions/stream/subscribe", "/immersions/auth"):
+            session.append((m.address, m.params))
+        else:
+            sent.append(m)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert session and len(session) % 2 == 0, session
     for auth, subscribe in zip(session[::2], session[1::2]):
