@@ -1,9 +1,12 @@
 """Render and live-generator speed (steps/s) of this tree against an older commit, side by side.
 
 Run: python benchmarks/optimize_speed_vs_commit.py [--commit 2024cce] [--rounds 2] [--steps 20]
+    [--layer encoder.blocks.6.relu2]
 Both trees run the same probe, alternately, in fresh subprocesses at one torch thread on the
-shipped checkpoint (default regularizers, one channel of encoder block 6, noise start), so a
-loaded machine slows both alike; the ratios are the figure.  Needs git (``git archive``).
+shipped checkpoint (default regularizers, channel 3 of ``--layer``, noise start), so a loaded
+machine slows both alike; the ratios are the figure.  The layer matters since the model hears a
+loop in its steady state: an encoder target needs 1.5 s of the loop's end before it, an
+autoregressive one 4.8 s (try ``--layer ar.blocks.4.relu``).  Needs git (``git archive``).
 """
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ from immersions_osc.optimize.targets import Target
 steps = int(sys.argv[2])
 model, _, _ = load_model(sys.argv[1], "cpu")
 start = start_clip("noise", 4 * 44100, 44100)
-targets = [Target("encoder.blocks.6.relu2", channels=[3])]
+targets = [Target(sys.argv[3], channels=[3])]
 run = Optimizer(model, start, targets, OptimizeConfig())
 for _ in range(3):
     run.step()
@@ -49,9 +52,9 @@ print(json.dumps({"render": render, "live": live}))
 """
 
 
-def probe(tree: str, steps: int) -> dict:
+def probe(tree: str, steps: int, layer: str) -> dict:
     env = dict(os.environ, PYTHONPATH=tree, OMP_NUM_THREADS="1")
-    out = subprocess.run([sys.executable, "-c", PROBE, str(REPO / "checkpoints" / "small.pt"), str(steps)],
+    out = subprocess.run([sys.executable, "-c", PROBE, str(REPO / "checkpoints" / "small.pt"), str(steps), layer],
                          env=env, capture_output=True, text=True, check=True, cwd=tempfile.gettempdir())
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -61,6 +64,7 @@ def main() -> None:
     p.add_argument("--commit", default="2024cce", help="the older commit (default: %(default)s, before issue 13)")
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--layer", default="encoder.blocks.6.relu2", help="the target's layer (channel 3)")
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as old:
         archive = subprocess.run(["git", "archive", args.commit, "immersions_osc"], cwd=REPO, capture_output=True,
@@ -68,12 +72,13 @@ def main() -> None:
         subprocess.run(["tar", "-x", "-C", old], input=archive, check=True)
         rows = {"old": [], "new": []}
         for _ in range(args.rounds):
-            rows["old"].append(probe(old, args.steps))
-            rows["new"].append(probe(str(REPO), args.steps))
+            rows["old"].append(probe(old, args.steps, args.layer))
+            rows["new"].append(probe(str(REPO), args.steps, args.layer))
     for key in ("render", "live"):
         o = statistics.median(r[key] for r in rows["old"])
         n = statistics.median(r[key] for r in rows["new"])
-        print(f"{key:6s} steps/s at 1 thread: {args.commit} {o:6.1f}   this tree {n:6.1f}   ratio {n / o:.2f}")
+        print(f"{key:6s} steps/s at 1 thread ({args.layer}): {args.commit} {o:6.1f}   this tree {n:6.1f}   "
+              f"ratio {n / o:.2f}")
 
 
 if __name__ == "__main__":

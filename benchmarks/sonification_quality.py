@@ -45,7 +45,7 @@ import torch
 from immersions_osc.checkpoint import load_model
 from immersions_osc.config import OptimizeConfig
 from immersions_osc.optimize.command import block_layers
-from immersions_osc.optimize.loop import Optimizer, activations_of
+from immersions_osc.optimize.loop import Optimizer, activations_of, steady_tail
 from immersions_osc.optimize.start import start_clip
 from immersions_osc.optimize.targets import Target
 from immersions_osc.optimize.transforms import level
@@ -113,8 +113,9 @@ class Bench:
         seconds = time.perf_counter() - t0
         loops = run.loops()
         with torch.no_grad():
-            before, _ = activations_of(self.model, level(start[None], cfg.peak, cfg.rms))
-            after, spec = activations_of(self.model, loops)
+            tail = steady_tail(self.model, self.n)  # heard as it plays: the loop after itself
+            before, _ = activations_of(self.model, level(start[None], cfg.peak, cfg.rms), tail=tail)
+            after, spec = activations_of(self.model, loops, tail=tail)
         gains, selectivity = [], []
         for b, t in enumerate(targets):
             c = t.channels[0]
@@ -157,7 +158,7 @@ def drum_figures(r: dict, drums: np.ndarray) -> str:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--checkpoint", default=str(REPO / "checkpoints" / "small.pt"))
-    p.add_argument("--steps", type=int, default=60)
+    p.add_argument("--steps", type=int, default=OptimizeConfig().steps, help="optimization steps (the render default)")
     p.add_argument("--channels", type=int, default=3, help="random channels per block")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)

@@ -232,30 +232,32 @@ def test_penalties_act_in_their_documented_range(synthetic):
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_a_target_change_keeps_the_optimizer_state(shipped, optimizer):
     """After a target change the optimizer carries on (momentum, Adam's moments): its first step
-    continues the previous ones (a fresh one would not), and under Adam it is a small step, not a
-    fresh Adam's full-size sign step."""
+    heads where the carried momentum pointed (a fresh one would not), and under Adam it is not a
+    fresh Adam's sign step (every sample moved by the learning rate)."""
     from immersions_osc.config import OptimizeConfig
     from immersions_osc.optimize.loop import Optimizer
 
     cfg = OptimizeConfig(schedule="constant", optimizer=optimizer)
     run = step_loops(shipped, cfg, 8)
-    previous = run.param.param.detach().clone()
-    run.step()
-    last_step = run.param.param.detach() - previous
     new = [Target("ar.blocks.2.relu", channels=[7])]
     fresh = Optimizer(shipped, run.loop(), new, cfg)
     state = {k: dict(v) for k, v in run.optimizer.state.items()}
     run.set_targets(new)
     assert state and all(run.optimizer.state[k] is not None for k in state)  # the moments survived
+    # the direction the previous steps were heading (the momentum the optimizer carries)
+    (carried,) = [v["exp_avg"] / (v["exp_avg_sq"].sqrt() + 1e-8) if optimizer == "adam"
+                  else v["momentum_buffer"].clone() for v in state.values()]
     before, fresh_before = run.param.param.detach().clone(), fresh.param.param.detach().clone()
     run.step()
     fresh.step()
     kept_step = run.param.param.detach() - before
     fresh_step = fresh.param.param.detach() - fresh_before
     cos = lambda a, b: float((a * b).sum() / (a.norm() * b.norm()))
-    assert cos(kept_step, last_step) > cos(fresh_step, last_step) + 0.1
-    if optimizer == "adam":
-        assert float(kept_step.abs().mean()) < 0.8 * float(fresh_step.abs().mean())
+    # a step goes against the (ascent) gradient's momentum: -carried is where it was heading
+    assert cos(kept_step, -carried) > cos(fresh_step, -carried) + 0.1
+    if optimizer == "adam":  # a fresh Adam's first step is a sign step: every sample moves by lr
+        near_lr = lambda step: float(((step.abs() - cfg.learning_rate).abs() < 0.2 * cfg.learning_rate).float().mean())
+        assert near_lr(fresh_step) > 0.5 and near_lr(kept_step) < 0.5 * near_lr(fresh_step), (near_lr(fresh_step), near_lr(kept_step))
 
 
 def test_candidates_keep_the_best_and_per_candidate_targets_split_the_batch(shipped):
@@ -313,6 +315,63 @@ def test_the_played_loop_is_the_optimized_loop():
     quiet = torch.randn(4000, generator=gen()) * 0.01
     played = Streaming.playable(fake, quiet, optimized=False)
     assert np.sqrt(np.mean(played ** 2)) == pytest.approx(0.1, rel=0.02)
+
+
+def test_the_optimizer_hears_a_loop_as_it_plays(shipped):
+    """With ``tail`` the model hears the loop after itself (its steady state, what the service's
+    activation stream shows): every layer's columns equal those of the loop played over and over
+    (a long input of the loop repeated, whose last columns end where the loop ends), not those of
+    a cold start (zero-padded past), which differ."""
+    from immersions_osc.optimize.loop import activations_of, steady_tail
+
+    deepest = shipped.step_samples * shipped.ar.time_stride
+    n = 4 * deepest  # a loop whose end is a column end of every layer in the repeated input too
+    loop = level(torch.randn(1, n, generator=gen(2)), 0.9, 0.1)
+    tail = steady_tail(shipped, n)
+    assert tail >= shipped.window_samples and (tail + n) % deepest == 0
+    repeats = math.ceil((tail + n) / n) + 1
+    with torch.no_grad():
+        steady, spec = activations_of(shipped, loop, tail=tail)
+        repeated, _ = activations_of(shipped, loop.repeat(1, repeats))
+        cold, _ = activations_of(shipped, loop)
+    assert spec is not None and abs(spec.shape[-1] - cold_frames(shipped, n)) <= 1
+    for name in ("encoder.blocks.0.relu1", "encoder.blocks.7.relu2", "ar.blocks.8.relu"):
+        a, b = steady[name], repeated[name][..., -steady[name].shape[-1]:]
+        assert a.shape[-1] == cold[name].shape[-1]  # the loop's own columns
+        assert float((a - b).abs().max()) <= 1e-4 * max(1.0, float(b.abs().max()))
+    deep = "ar.blocks.8.relu"
+    assert float((steady[deep] - cold[deep]).abs().max()) > 1e-3 * float(steady[deep].abs().max())
+    # encoder targets need only the encoder's receptive field before the loop: the same columns
+    short = steady_tail(shipped, n, ["encoder.blocks.7.relu2"])
+    assert short < tail
+    with torch.no_grad():
+        enc, _ = activations_of(shipped, loop, tail=short)
+    a, b = enc["encoder.blocks.7.relu2"], steady["encoder.blocks.7.relu2"]
+    assert a.shape == b.shape and float((a - b).abs().max()) <= 1e-4 * max(1.0, float(b.abs().max()))
+
+
+def cold_frames(model, n):
+    with torch.no_grad():
+        return model.scaleogram(torch.zeros(1, n)).shape[-1]
+
+
+def test_a_relu_silent_on_the_start_still_gets_a_gradient_when_redirected(shipped):
+    """Lucid's redirected ReLU: the forward values are unchanged, and a neuron that is 0 everywhere
+    passes its input's gradient (without redirect its gradient is exactly 0)."""
+    from immersions_osc.optimize.loop import activations_of
+
+    x = level(torch.randn(1, 44100, generator=gen(4)), 0.9, 0.1).requires_grad_(True)
+    plain, _ = activations_of(shipped, x)
+    silent = [(name, c) for name, a in plain.items() if "relu" in name
+              for c in range(a.shape[1]) if float(a[0, c].detach().abs().max()) == 0.0]
+    assert silent, "no ReLU channel is silent on this clip"
+    layer, c = silent[0]
+    grad_plain, = torch.autograd.grad(plain[layer][:, c].mean(), x, allow_unused=True)
+    assert grad_plain is None or float(grad_plain.abs().max()) == 0.0
+    redirected, _ = activations_of(shipped, x, redirect=True)
+    assert torch.equal(redirected[layer].detach(), plain[layer].detach())
+    grad, = torch.autograd.grad(redirected[layer][:, c].mean(), x)
+    assert float(grad.abs().max()) > 0
 
 
 def test_start_clips(tmp_path):

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import Config
-from ..scaleogram import Scaleogram
+from ..scaleogram import Scaleogram, decimation_delay, octave_groups
 from .ar import AutoregressiveModel
 from .encoder import Encoder
 from .presets import PRESETS
@@ -125,6 +125,26 @@ class CPCModel(nn.Module):
         its receptive field, a whole number of encoder steps."""
         steps = self.ar.receptive_field + math.ceil(self.encoder.receptive_field / self.encoder.time_stride)
         return steps * self.step_samples
+
+    def window_for(self, layers) -> int:
+        """Audio that makes the last step of every named layer that of continuous listening: the
+        encoder's receptive field when every layer is in the encoder, else :attr:`window_samples`."""
+        if layers and all(str(name).startswith("encoder.") for name in layers):
+            cfg = self.cfg.scaleogram  # the scaleogram's own support: its longest kernel, decimated
+            support = max(g.kernel_length * g.decimation + 2 * decimation_delay(cfg, g.decimation)
+                          for g in octave_groups(cfg))
+            steps = math.ceil(self.encoder.receptive_field / self.encoder.time_stride)
+            return steps * self.step_samples + math.ceil(support / self.step_samples) * self.step_samples
+        return self.window_samples
+
+    def steady_tail(self, n: int, window: int | None = None) -> int:
+        """Samples of a loop's own end to put before a loop of ``n`` samples so that every layer
+        hears the loop in its steady state (the loop having played before itself), as the service
+        analyses a playing loop: ``window`` (default: the receptive field), rounded up so that the
+        whole input is a multiple of the deepest layer's time step (every column ends on a step)."""
+        window = self.window_samples if window is None else window
+        deepest = self.cfg.scaleogram.hop_length * self.encoder.time_stride * self.ar.time_stride
+        return window + (-(window + n) % deepest)
 
     @property
     def z_dim(self) -> int:

@@ -29,23 +29,52 @@ from .transforms import (compose, level, noisy_gradient, random_gain, random_mas
 DENOISE_EVERY = 4  # steps between de-noising passes (a pass costs about half a step)
 
 
+def steady_tail(model: nn.Module, n: int, layers: Optional[Sequence[str]] = None) -> int:
+    """Samples of a loop's own end that the model hears before the loop (0: none), so that it hears
+    the loop in its steady state, exactly as the service's activation stream analyses a playing
+    loop (``service.engine.LoopAnalysis``).  The CPC ear: its receptive field (the deepest layers
+    of the small preset see 4.8 s, more than a 4 s loop: heard from a cold start, their first
+    columns are the zero-padded past, which an optimizer exploits and playback never shows).
+    With ``layers`` (the layers that matter, e.g. the targets'), only as much as they hear: the
+    encoder's receptive field (0.6 s) when they are all encoder layers.  Another model (any time
+    axes, not necessarily causal): 0."""
+    from ..model import CPCModel
+
+    if not isinstance(model, CPCModel):
+        return 0
+    return model.steady_tail(n, model.window_for(layers) if layers else None)
+
+
 def activations_of(model: nn.Module, audio: torch.Tensor,
-                   spectrum_transform: Optional[Callable[[torch.Tensor], torch.Tensor]] = None
+                   spectrum_transform: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
+                   tail: int = 0, redirect: bool = False
                    ) -> tuple[dict[str, torch.Tensor], Optional[torch.Tensor]]:
     """Every neuron layer's output (with gradients, canonical layout) and the frontend's
     spectrogram, for audio [B, N].  ``spectrum_transform`` changes what the rest of the model sees
     of the frontend's output (the masking regularizer); a model without a ``frontend`` (see
-    immersions_osc/contract.py) returns None for the spectrogram and ignores the transform."""
+    immersions_osc/contract.py) returns None for the spectrogram and ignores the transform.
+
+    ``tail`` > 0: the audio is a loop; the model hears its last ``tail`` samples (circularly)
+    before it, and every output keeps only the columns of the loop itself (``steady_tail``).
+    ``redirect``: a ReLU's gradient also flows where it is 0 (straight through to its input, the
+    forward values unchanged), so a neuron silent on the start can still be woken (Lucid's
+    redirected ReLU)."""
     captured: dict[str, torch.Tensor] = {}
     spectra: list[torch.Tensor] = []
 
     def keep(layer, module, inputs, output):
+        if redirect and isinstance(module, nn.ReLU) and inputs and inputs[0].shape == output.shape:
+            pre = inputs[0]
+            output = output + (pre - pre.detach()) * (output <= 0)
         captured[layer] = output
 
     def frontend_hook(module, inputs, output):
         spectra.append(output)
         return None if spectrum_transform is None else spectrum_transform(output)
 
+    n = audio.shape[-1]
+    if tail > 0:
+        audio = audio[..., (torch.arange(tail + n, device=audio.device) - tail) % n]
     frontend = describe(model).frontend
     handle = frontend.register_forward_hook(frontend_hook) if frontend is not None else None
     try:
@@ -54,13 +83,21 @@ def activations_of(model: nn.Module, audio: torch.Tensor,
     finally:
         if handle is not None:
             handle.remove()
-    return captured, (spectra[0] if spectra else None)
+    spectrum = spectra[0] if spectra else None
+    if tail > 0:
+        def loop_part(a: torch.Tensor) -> torch.Tensor:  # the columns that end inside the loop
+            return a[..., -math.ceil(a.shape[-1] * n / (tail + n)):]
+        captured = {k: loop_part(v) for k, v in captured.items()}
+        spectrum = None if spectrum is None else loop_part(spectrum)
+    return captured, spectrum
 
 
 @torch.no_grad()
 def measure(model: nn.Module, audio: torch.Tensor, targets: Sequence[Target]) -> list[float]:
-    """Mean activation of each target on audio [N] (or [B, N], averaged)."""
-    acts, _ = activations_of(model.eval(), audio.reshape(-1, audio.shape[-1]))
+    """Mean activation of each target on the loop audio [N] (or [B, N], averaged), heard in its
+    steady state (as it plays)."""
+    audio = audio.reshape(-1, audio.shape[-1])
+    acts, _ = activations_of(model.eval(), audio, tail=steady_tail(model, audio.shape[-1], [t.layer for t in targets]))
     return [float(target_activation(acts, t).mean()) for t in targets]
 
 
@@ -110,6 +147,7 @@ class Optimizer:
             raise UserError(f"optimize.sparsity_penalty and high_frequency_penalty need a model with a "
                             f"`frontend` (a spectrogram module); {type(self.model).__name__} has none")
         self.sample_rate = info.sample_rate
+        self.tail = 0  # set with the targets (set_targets)
         self.param = make(cfg.parameterization, start, self.generator, self.sample_rate)
         self.optimizer = make_optimizer(cfg, self.param)
         self.floor = scaleogram_floor(self.model)
@@ -123,8 +161,9 @@ class Optimizer:
 
     def set_targets(self, targets: Sequence[Target]) -> None:
         """New targets from the current loops on; the optimizer's state (Adam moments) carries on."""
+        self.tail = steady_tail(self.model, self.original.shape[-1], [t.layer for t in targets])
         with torch.no_grad():
-            acts, _ = activations_of(self.model, self.loops_now())
+            acts, _ = activations_of(self.model, self.loops_now(), tail=self.tail)
         shapes = layer_shapes(acts)
         targets = list(targets)
         if self.per_candidate and len(targets) != self.candidates:
@@ -170,7 +209,8 @@ class Optimizer:
             group["lr"] = self.learning_rate() * group["scale"]
         x = self.transform()(self.loops_now(), self.generator)
         mask = random_mask(cfg.mask, cfg.mask, self.floor)
-        acts, spec = activations_of(self.model, x, lambda s: mask(s, self.generator))
+        acts, spec = activations_of(self.model, x, lambda s: mask(s, self.generator), tail=self.tail,
+                                    redirect=True)
         loss, value, activation = objective(acts, spec, self.targets, self.terms, cfg)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()

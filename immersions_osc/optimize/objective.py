@@ -4,11 +4,14 @@ Per candidate loop ``b`` (a batch of loops is optimized at once), with ``a_t`` t
 of target ``t`` and ``r_t`` the mean activation of the other neurons of its layer:
 
 - ``objective = "activation"``: ``value_b = sum_t w_t * a_t``
-- ``objective = "log_ratio"``: ``value_b = sum_t w_t * (log g_t - log mean_n g_n)``, with ``g`` the
-  gain of an activation over its value on the loop the target was set on (``(a + eps) / (a0 +
-  eps)``, ``eps`` 1 % of the layer's mean there) and ``n`` running over the layer's other neurons
-  (time-averaged): the target's gain *against the rest of its layer's* (selective, and the same
-  scale for every layer)
+- ``objective = "log_ratio"``: ``value_b = sum_t w_t * (log g_t - log g_rest)``, with ``g`` the
+  gain of a mean activation over its value on the loop the target was set on (``(a + eps) / (a0 +
+  eps)``, ``eps`` 1 % of the layer's mean there) and ``rest`` the layer's other neurons taken
+  together (their mean activation, time-averaged): the target's gain *against the rest of its
+  layer's* (selective, and the same scale for every layer).  Taken together, not neuron by
+  neuron: a mean of per-neuron gains is ruled by the few neurons that were silent on the start,
+  and chasing those cost a third of the selectivity and most of the gain
+  (benchmarks/sonification_quality.py)
 
 ``loss_b = -value_b``
 ``  + energy_penalty * (mean squared activation of the rest of the target layers) / (its value at the start)``
@@ -75,9 +78,13 @@ def objective(activations: dict[str, torch.Tensor], log_power: torch.Tensor, tar
             x = activations[t.layer]
             x = x if x.dim() == 4 else x.unsqueeze(2)
             now = x[..., time_slice(t, x.shape[-1])].mean(-1)  # [B, C, F]
-            rest = ((now + eps) / (terms.base[i] + eps))[:, ~m.to(x.device)]  # the others' gains
             own = (a + eps) / (terms.base_target[:, i] + eps)
-            value = value + w * (torch.log(own) - torch.log(rest.mean(1) if rest.shape[1] else torch.ones_like(own)))
+            others = ~m.to(x.device)
+            if others.any():  # the rest of the layer as one: its mean activation's gain
+                rest = (now[:, others].mean(1) + eps) / (terms.base[i][:, others].mean(1) + eps)
+            else:
+                rest = torch.ones_like(own)
+            value = value + w * (torch.log(own) - torch.log(rest))
         else:
             value = value + w * a
         if cfg.energy_penalty > 0:

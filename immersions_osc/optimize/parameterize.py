@@ -15,7 +15,6 @@ scale the learning rate is measured against: the step size follows the loop's le
 from __future__ import annotations
 
 import math
-from typing import Optional
 
 import torch
 import torch.nn.functional as F

@@ -144,9 +144,8 @@ class LoopAnalysis:
             self._windowed(model, loop, vector, window, device, frames, batch)
             return
         hop = model.scaleogram.cfg.hop_length
-        deepest = hop * model.encoder.time_stride * model.ar.time_stride
         n = len(loop)
-        tail = window + (-(window + n) % deepest)
+        tail = model.steady_tail(n, window)
         extended = loop[(np.arange(tail + n) - tail) % n]  # x[k] = loop[(k - tail) mod n]
         self.tail, self.hop = tail, hop
         captured: dict[str, torch.Tensor] = {}
