@@ -52,9 +52,21 @@ print(json.dumps({"render": render, "live": live}))
 """
 
 
-def probe(tree: str, steps: int, layer: str) -> dict:
+def checkpoint_for_old_tree(folder: str, model_sections=("scaleogram", "model", "loss")) -> str:
+    """The shipped checkpoint with only the config sections that build the model (the older code
+    may not know the newer settings of the others; the same weights, so the same speed)."""
+    import torch
+
+    ckpt = torch.load(REPO / "checkpoints" / "small.pt", map_location="cpu", weights_only=False)
+    ckpt["config"] = {k: v for k, v in ckpt["config"].items() if k in model_sections}
+    path = os.path.join(folder, "small.pt")
+    torch.save(ckpt, path)
+    return path
+
+
+def probe(tree: str, steps: int, layer: str, checkpoint: str) -> dict:
     env = dict(os.environ, PYTHONPATH=tree, OMP_NUM_THREADS="1")
-    out = subprocess.run([sys.executable, "-c", PROBE, str(REPO / "checkpoints" / "small.pt"), str(steps), layer],
+    out = subprocess.run([sys.executable, "-c", PROBE, checkpoint, str(steps), layer],
                          env=env, capture_output=True, text=True, check=True, cwd=tempfile.gettempdir())
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -70,10 +82,11 @@ def main() -> None:
         archive = subprocess.run(["git", "archive", args.commit, "immersions_osc"], cwd=REPO, capture_output=True,
                                  check=True).stdout
         subprocess.run(["tar", "-x", "-C", old], input=archive, check=True)
+        old_checkpoint = checkpoint_for_old_tree(old)
         rows = {"old": [], "new": []}
         for _ in range(args.rounds):
-            rows["old"].append(probe(old, args.steps, args.layer))
-            rows["new"].append(probe(str(REPO), args.steps, args.layer))
+            rows["old"].append(probe(old, args.steps, args.layer, old_checkpoint))
+            rows["new"].append(probe(str(REPO), args.steps, args.layer, str(REPO / "checkpoints" / "small.pt")))
     for key in ("render", "live"):
         o = statistics.median(r[key] for r in rows["old"])
         n = statistics.median(r[key] for r in rows["new"])
