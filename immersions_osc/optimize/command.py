@@ -26,7 +26,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, help="optimization steps (default: the config's, 200)")
     p.add_argument("--lr", type=float, help="learning rate")
     p.add_argument("--parameterization", choices=("waveform", "spectral", "harmonic"),
-                   help="what is optimized (default: the config's, waveform)")
+                   help="what is optimized (default: the config's, spectral)")
     p.add_argument("--candidates", type=int, help="loops optimized at once, the best is kept (default: 1)")
     p.add_argument("--start", default="noise", help="silence, noise or an audio file (default: %(default)s)")
     p.add_argument("--seconds", type=float, default=4.0, help="loop length (default: %(default)s)")

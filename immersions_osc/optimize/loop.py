@@ -36,7 +36,7 @@ def steady_tail(model: nn.Module, n: int, layers: Optional[Sequence[str]] = None
     of the small preset see 4.8 s, more than a 4 s loop: heard from a cold start, their first
     columns are the zero-padded past, which an optimizer exploits and playback never shows).
     With ``layers`` (the layers that matter, e.g. the targets'), only as much as they hear: the
-    encoder's receptive field (0.6 s) when they are all encoder layers.  Another model (any time
+    scaleogram's and the encoder's receptive field (1.5 s) when they are all encoder layers.  Another model (any time
     axes, not necessarily causal): 0."""
     from ..model import CPCModel
 

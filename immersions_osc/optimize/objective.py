@@ -73,13 +73,13 @@ def objective(activations: dict[str, torch.Tensor], log_power: torch.Tensor, tar
         w = terms.weights[:, i]
         a = target_activation(activations, t, m)
         activation = activation + w * a
+        x = activations[t.layer]
+        x = x if x.dim() == 4 else x.unsqueeze(2)  # [B, C, F, T]
+        others = ~m.to(x.device)  # the rest of the target's layer
         if cfg.objective == "log_ratio":
             eps = terms.eps[i]
-            x = activations[t.layer]
-            x = x if x.dim() == 4 else x.unsqueeze(2)
             now = x[..., time_slice(t, x.shape[-1])].mean(-1)  # [B, C, F]
             own = (a + eps) / (terms.base_target[:, i] + eps)
-            others = ~m.to(x.device)
             if others.any():  # the rest of the layer as one: its mean activation's gain
                 rest = (now[:, others].mean(1) + eps) / (terms.base[i][:, others].mean(1) + eps)
             else:
@@ -88,9 +88,7 @@ def objective(activations: dict[str, torch.Tensor], log_power: torch.Tensor, tar
         else:
             value = value + w * a
         if cfg.energy_penalty > 0:
-            x = activations[t.layer]
-            x = x if x.dim() == 4 else x.unsqueeze(2)
-            rest = x[:, ~m.to(x.device)]
+            rest = x[:, others]
             if rest.numel():
                 value = value - (w != 0) * cfg.energy_penalty * rest.pow(2).mean(dim=(1, 2)) / terms.rest_energy[i]
     if cfg.sparsity_penalty > 0 or cfg.high_frequency_penalty > 0:

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from .stft import CircularSTFT
-from .transforms import soft_threshold
+from .transforms import denoise, soft_threshold
 
 KINDS = ("waveform", "spectral", "harmonic")
 
@@ -58,7 +58,6 @@ class Waveform(_OneTensor):
     @torch.no_grad()
     def denoise(self, strength: float) -> None:
         if strength > 0:
-            from .transforms import denoise
             self.param.copy_(denoise(self.param, strength))
 
 
