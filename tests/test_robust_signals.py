@@ -6,10 +6,45 @@ import signal
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from service_harness import HAVE_JACKD, REPO, JackServer, serving, wait_until
+
+
+def test_a_second_signal_is_ignored_with_one_line():
+    """The handler itself, deterministically (in a child: the handlers stay for the process's life):
+    the first signal sets the event, a second one after it says it is ignored and changes nothing."""
+    script = (
+        "import os, signal, threading, time\n"
+        "from immersions_osc.service.command import stop_on_signals\n"
+        "stop = threading.Event(); stop_on_signals(stop)\n"
+        "os.kill(os.getpid(), signal.SIG{first})\n"
+        "assert stop.wait(10)\n"
+        "os.kill(os.getpid(), signal.SIG{second})\n"
+        "time.sleep(0.2)\n"
+        "print('still here')\n")
+    for first, second in (("INT", "INT"), ("TERM", "TERM"), ("TERM", "HUP")):
+        done = subprocess.run([sys.executable, "-c", script.format(first=first, second=second)], cwd=REPO,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == "still here"
+        assert done.stderr.count("already stopping") == 1 and f"SIG{second} ignored" in done.stderr, done.stderr
+
+
+def signal_through_the_shutdown(proc: subprocess.Popen, first, second, every: float) -> int:
+    """Send ``first``, then ``second`` every ``every`` seconds until the process ends (a fixed gap can
+    miss: two signals that arrive before Python runs its handler count once, and the service's
+    shutdown can be shorter than the gap); returns how many were sent while it still ran."""
+    proc.send_signal(first)
+    sent = 0
+    while proc.poll() is None:
+        time.sleep(every)
+        if proc.poll() is None:
+            proc.send_signal(second)
+            sent += 1
+    return sent
 
 
 @pytest.mark.slow
@@ -17,14 +52,15 @@ from service_harness import HAVE_JACKD, REPO, JackServer, serving, wait_until
                          ids=["TERM-TERM", "INT-INT"])
 def test_serve_survives_a_second_signal_during_shutdown(tmp_path, first, second):
     with serving("--audio", "none", "--loops-dir", str(tmp_path)) as (service, osc):
-        service.proc.send_signal(first)
-        time.sleep(0.02)
-        service.proc.send_signal(second)
-        out, _ = service.proc.communicate(timeout=60)
-        service.output += out
+        reader = ThreadPoolExecutor(1).submit(service.proc.stdout.read)  # keep the pipe drained
+        sent = signal_through_the_shutdown(service.proc, first, second, every=0.005)
+        service.output += reader.result(timeout=60)
+        service.proc.wait(60)
+    # The service's shutdown takes ~40 ms, so whether a repeat lands inside it is up to the scheduler;
+    # the message itself is proven above.  Here: repeats never break the shutdown.
+    assert sent >= 1
     assert service.proc.returncode == 0, service.output[-3000:]
     assert "Traceback" not in service.output
-    assert "already stopping" in service.output
     assert (tmp_path / "last_loop.wav").is_file()
 
 
@@ -39,17 +75,17 @@ def test_demo_survives_a_second_signal_during_shutdown(tmp_path):
             output += line
             if "stop 1/" in line:
                 break
-        proc.send_signal(signal.SIGINT)
-        time.sleep(0.02)
-        proc.send_signal(signal.SIGINT)
-        rest, _ = proc.communicate(timeout=120)
-        output += rest
+        reader = ThreadPoolExecutor(1).submit(proc.stdout.read)
+        sent = signal_through_the_shutdown(proc, signal.SIGINT, signal.SIGINT, every=0.005)
+        output += reader.result(timeout=120)
+        proc.wait(120)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+    assert sent >= 1
     assert proc.returncode == 0, output[-3000:]
-    assert "Traceback" not in output and "already stopping" in output
+    assert "Traceback" not in output  # (the one-line message is proven by the handler's own test)
     assert (tmp_path / "demo.wav").is_file() and (tmp_path / "loops" / "last_loop.wav").is_file()
 
 
