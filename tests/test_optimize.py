@@ -84,6 +84,17 @@ def test_noisy_gradient_is_identity_forward_and_noisy_backward():
     assert torch.equal(x3.grad, torch.ones(1, 10))
 
 
+def test_noisy_gradient_is_sized_per_loop():
+    """Each loop of a batch gets noise of its own gradient's scale: a loop with a gradient 1000x
+    smaller than its neighbour's (a deep target beside a shallow one) keeps its direction."""
+    x = torch.randn(2, 4000, requires_grad=True)
+    clean = torch.randn(2, 4000, generator=gen()) * torch.tensor([[1.0], [1e-3]])
+    (noisy_gradient(0.5)(x, gen()) * clean).sum().backward()
+    for b in range(2):
+        ratio = float((x.grad[b] - clean[b]).std() / clean[b].std())
+        assert 0.4 < ratio < 0.6, (b, ratio)
+
+
 def test_denoise_raises_the_signal_to_noise_ratio():
     n = 44100
     t = torch.arange(n) / 44100

@@ -110,12 +110,17 @@ class _NoisyGradient(torch.autograd.Function):
     def backward(ctx, grad):
         g = torch.Generator(device="cpu").manual_seed(ctx.seed)
         noise = torch.randn(grad.shape, generator=g).to(grad.device, grad.dtype)
-        scale = grad.detach().std() if grad.numel() > 1 else grad.detach().abs()
+        flat = grad.detach().reshape(grad.shape[0] if grad.dim() > 1 else 1, -1)
+        # each loop's own std: a loop whose gradient is small (a deep target, another objective in
+        # the batch) must not drown in noise sized by its neighbours'
+        scale = flat.std(dim=1) if flat.shape[1] > 1 else flat.abs()[:, 0]
+        scale = scale.reshape(-1, *[1] * (grad.dim() - 1)) if grad.dim() > 1 else scale
         return grad + ctx.std * scale * noise, None, None
 
 
 def noisy_gradient(std: float = 0.1) -> Transform:
-    """Identity forward; backward adds Gaussian noise of ``std`` times the gradient's own std."""
+    """Identity forward; backward adds Gaussian noise of ``std`` times the gradient's own std (each
+    batch item's own: [B, N] audio, one std per loop)."""
     def apply(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         if std <= 0:
             return x
