@@ -4,14 +4,20 @@ Run: python benchmarks/sonification_quality.py [--checkpoint checkpoints/small.p
 
 Channels are drawn at random (seeded), ``--channels`` per block (the last nonlinearity of every
 encoder and autoregressive block), and optimized from three starts: low noise, silence and a drum
-loop this script synthesizes.  One batch per start holds a channel of every block; each loop in
+loop this script synthesizes.  (The model hears every loop at the playback level, so silence's
+inaudible dither is brought up to -20 dBFS: white noise like the noise start, drawn from the same
+seed.  Its figures differ from noise's only through rounding, which 200 steps amplify: a measure
+of how much the figures move between runs.)  One batch per start holds a channel of every block; each loop in
 it optimizes its own channel (``Optimizer(per_candidate=True)``).  Printed figures:
 
 - gain: the target channel's mean activation on the loop / on the start clip, both at the playback
   level (the start clip brought to the loop's peak level, as the service plays it), so loudness
   alone earns nothing (activations are offset by 1 % of the layer's mean on the start, so a
   channel silent on the start does not divide by ~0).
-- selectivity: the target's gain / the mean gain of the other channels of its layer.
+- selectivity: the target's gain / the mean gain of the other channels of its layer.  Beside it,
+  the target's gain / the gain of the rest of the layer taken as one (its mean activation: what
+  the log-ratio objective maximizes), and the share of the other channels that were silent on the
+  start (< 1 % of the layer's mean) and woke up (>= x10): those rule the mean of gains.
 - fraction of channels with gain >= x2; median and 10th percentile of gain.
 - layer distinctness: mean correlation of the long-term spectra (time-averaged log scaleogram)
   between loops of different blocks (lower = the blocks sound more different).
@@ -116,15 +122,21 @@ class Bench:
             tail = steady_tail(self.model, self.n)  # heard as it plays: the loop after itself
             before, _ = activations_of(self.model, level(start[None], cfg.peak, cfg.rms), tail=tail)
             after, spec = activations_of(self.model, loops, tail=tail)
-        gains, selectivity = [], []
+        gains, selectivity, together, woken = [], [], [], []
         for b, t in enumerate(targets):
             c = t.channels[0]
-            base = channel_means(before, t.layer)[0]
+            base, now = channel_means(before, t.layer)[0], channel_means(after, t.layer)[b]
             eps = 0.01 * float(base.mean()) + 1e-9  # a channel silent on the start must not divide by ~0
-            g = (channel_means(after, t.layer)[b] + eps) / (base + eps)
-            others = torch.cat([g[:c], g[c + 1:]])
+            g = (now + eps) / (base + eps)
+            rest = torch.ones_like(g, dtype=torch.bool)
+            rest[c] = False
             gains.append(float(g[c]))
-            selectivity.append(float(g[c] / others.mean()) if len(others) else float("nan"))
+            selectivity.append(float(g[c] / g[rest].mean()) if rest.any() else float("nan"))
+            # the rest of the layer as one (the objective's view): the gain of its mean activation
+            together.append(float(g[c] * (base[rest].mean() + eps) / (now[rest].mean() + eps)) if rest.any()
+                            else float("nan"))
+            # the others that were silent on the start (< 1 % of the layer's mean) and woke up (>= x10)
+            woken.append(float(((base[rest] < 0.01 * base.mean()) & (g[rest] >= 10)).float().mean()))
         spectra = spec[:, 0].mean(-1).numpy()  # [B, F] long-term log spectrum
         block_of = [t.layer for t in targets]
         corr = np.corrcoef(spectra)
@@ -132,7 +144,8 @@ class Bench:
                  if block_of[i] != block_of[j]]
         x = loops.numpy()
         return {"targets": targets, "gain": np.array(gains),
-                "selectivity": np.array(selectivity), "distinct": float(np.mean(pairs)) if pairs else float("nan"),
+                "selectivity": np.array(selectivity), "selectivity_together": np.array(together),
+                "woken": np.array(woken), "distinct": float(np.mean(pairs)) if pairs else float("nan"),
                 "seam": float(np.median([seam_step(l) for l in x])), "loops": x, "seconds": seconds,
                 "candidate_steps_per_s": len(targets) * self.steps / seconds}
 
@@ -140,7 +153,8 @@ class Bench:
 def summary(r: dict) -> str:
     g, s = r["gain"], r["selectivity"]
     return (f"gain median x{np.median(g):5.2f} p10 x{np.percentile(g, 10):5.2f}  >=x2 {np.mean(g >= 2):4.0%}  "
-            f"selectivity median {np.median(s):5.2f}  "
+            f"selectivity median {np.median(s):5.2f} (vs the rest as one {np.median(r['selectivity_together']):5.2f}; "
+            f"others woken from silence {np.mean(r['woken']):4.0%})  "
             f"block spectra corr {r['distinct']:.2f}  seam step {r['seam']:.2f}  "
             f"({r['candidate_steps_per_s']:.1f} loop-steps/s)")
 
