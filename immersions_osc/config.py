@@ -232,7 +232,7 @@ class OptimizeConfig:
     # adam normalizes per sample anyway, so this has no effect there)
     normalize_gradient: bool = True
     # step size, relative to the loop's level (the parameters are kept at unit RMS)
-    learning_rate: float = 0.005
+    learning_rate: float = 0.002
     steps: int = 200
     # learning-rate schedule of finite runs (render, benchmark): cosine (down to 10 %) or constant;
     # the live generator always runs at the constant rate
