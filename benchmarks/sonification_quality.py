@@ -49,7 +49,7 @@ import numpy as np
 import torch
 
 from immersions_osc.checkpoint import load_model
-from immersions_osc.config import OptimizeConfig
+from immersions_osc.config import PARAMETERIZATIONS, OptimizeConfig
 from immersions_osc.optimize.command import block_layers
 from immersions_osc.optimize.loop import Optimizer, activations_of, steady_tail
 from immersions_osc.optimize.start import start_clip
@@ -178,6 +178,8 @@ def main(argv=None) -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--quick", action="store_true", help="a few steps on a few blocks (tests)")
     p.add_argument("--no-compare", action="store_true", help="skip the parameterization comparison")
+    p.add_argument("--parameterizations", default=",".join(PARAMETERIZATIONS),
+                   help="comma-separated parameterizations the comparison runs (default: all)")
     p.add_argument("--no-ablation", action="store_true", help="skip the regularizer ablation")
     p.add_argument("--every", type=int, default=1, help="every k-th block only (quicker looks)")
     p.add_argument("--side-every", type=int, default=2,
@@ -230,7 +232,7 @@ def main(argv=None) -> None:
         print(f"  {layer:24s} " + "  ".join(cells))
     if not args.no_compare:
         print(f"parameterizations (from noise, the first drawn channel of every {args.side_every}. block):")
-        for kind in ("waveform", "spectral", "harmonic"):
+        for kind in args.parameterizations.split(","):
             try:
                 r = bench.run(starts["noise"], dataclasses.replace(cfg, parameterization=kind), pick=0,
                               every=args.side_every)

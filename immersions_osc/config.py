@@ -218,11 +218,16 @@ class LayoutConfig:
             raise ConfigError(f"{prefix}max_depth must be <= 30, got {self.max_depth}")
 
 
+# what the optimizer moves (immersions_osc/optimize/parameterize.py)
+PARAMETERIZATIONS = ("waveform", "spectral", "spectral_envelope", "harmonic")
+
+
 @dataclass
 class OptimizeConfig:
     """Sonification: gradient ascent on a batch of loops (see immersions_osc/optimize)."""
     # what is optimized: waveform (raw samples), spectral (circular-STFT coefficients with a 1/f
-    # prior) or harmonic (a differentiable harmonic-plus-noise synthesizer)
+    # prior), spectral_envelope (the same with a learnable band envelope) or harmonic (a
+    # differentiable harmonic-plus-noise synthesizer)
     parameterization: str = "spectral"
     # what is maximized: log_ratio (the target against the rest of its layer) or activation
     objective: str = "log_ratio"
@@ -274,7 +279,7 @@ class OptimizeConfig:
             raise ConfigError(f"{prefix}peak must be <= 1 (0 dBFS), got {self.peak}")
         if self.rms > 0.5:
             raise ConfigError(f"{prefix}rms must be <= 0.5 (-6 dBFS; the limiter does the rest), got {self.rms}")
-        choices = {"parameterization": ("waveform", "spectral", "harmonic"),
+        choices = {"parameterization": PARAMETERIZATIONS,
                    "objective": ("log_ratio", "activation"), "schedule": ("cosine", "constant"),
                    "optimizer": ("sgd", "adam")}
         for name, allowed in choices.items():

@@ -285,7 +285,7 @@ def test_candidates_keep_the_best_and_per_candidate_targets_split_the_batch(ship
     assert split.loops().shape == (2, 44100)
 
 
-@pytest.mark.parametrize("kind", ["waveform", "spectral", "harmonic"])
+@pytest.mark.parametrize("kind", ["waveform", "spectral", "spectral_envelope", "harmonic"])
 def test_every_parameterization_makes_a_seamless_loop_that_rises(synthetic, kind):
     from immersions_osc.config import OptimizeConfig
     from immersions_osc.optimize import measure
@@ -310,6 +310,36 @@ def test_every_parameterization_makes_a_seamless_loop_that_rises(synthetic, kind
         return  # known: its wrap point is not yet seamless (the benchmark's seam step, README)
     step = (loop[1:] - loop[:-1]).abs()
     assert float((loop[0] - loop[-1]).abs()) <= 5 * float(step.median()) + 1e-6
+
+
+def test_the_spectral_envelope_starts_as_the_start_and_moves_energy_between_bands():
+    """The envelope is 0 at the start (the loop is the start clip, as with ``spectral``), and a
+    step on it alone (the coefficients untouched) shifts the loop's energy towards the band the
+    loss asks for: what a band-selective channel needs."""
+    from immersions_osc.optimize.parameterize import Spectral, SpectralEnvelope
+
+    sr = 22050
+    start = torch.randn(2, sr, generator=gen(7)) * 0.1
+    env = SpectralEnvelope(start, gen(), sr)
+    assert torch.allclose(env.audio(), Spectral(start, gen(), sr).audio(), atol=1e-6)
+    x = env.audio().detach()  # the start clip, at the parameters' unit scale
+    assert torch.allclose(x / x.std(dim=1, keepdim=True), start / start.std(dim=1, keepdim=True), atol=1e-3)
+
+    def band_share(x):  # share of power in 1-2 kHz
+        power = torch.fft.rfft(x).abs().pow(2)
+        f = torch.fft.rfftfreq(x.shape[-1], 1 / sr)
+        return power[:, (f > 1000) & (f < 2000)].sum(1) / power.sum(1)
+
+    before = band_share(env.audio().detach())
+    opt = torch.optim.SGD([env.envelope], lr=1.0)
+    for _ in range(5):
+        opt.zero_grad()
+        (-band_share(env.audio())).sum().backward()
+        assert env.param.grad is not None and env.envelope.grad is not None
+        env.param.grad = None
+        opt.step()
+    after = band_share(env.audio().detach())
+    assert (after > 1.5 * before).all(), (before, after)
 
 
 def test_the_played_loop_is_the_optimized_loop():

@@ -9,6 +9,7 @@ import json
 import os
 import time
 
+from ..config import PARAMETERIZATIONS
 from ..device import resolve_device
 from ..errors import UserError
 
@@ -25,7 +26,7 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--frequencies", type=int, nargs=2, metavar=("LO", "HI"), help="frequency rows [LO, HI)")
     p.add_argument("--steps", type=int, help="optimization steps (default: the config's, 200)")
     p.add_argument("--lr", type=float, help="learning rate")
-    p.add_argument("--parameterization", choices=("waveform", "spectral", "harmonic"),
+    p.add_argument("--parameterization", choices=PARAMETERIZATIONS,
                    help="what is optimized (default: the config's, spectral)")
     p.add_argument("--candidates", type=int, help="loops optimized at once, the best is kept (default: 1)")
     p.add_argument("--start", default="noise", help="silence, noise or an audio file (default: %(default)s)")

@@ -1,9 +1,11 @@
-"""What the optimizer moves: three parameterizations of a batch of loops (feature visualization's
+"""What the optimizer moves: four parameterizations of a batch of loops (feature visualization's
 "preconditioning": the same objective, different coordinates, different sounds).
 
 - ``waveform``: the raw samples.
 - ``spectral``: circular-STFT coefficients scaled by a 1/f-style prior (amplitude ~ f^-decay), so
   an equal step in the parameters is a pink, not white, change of the sound (lucent's fft image).
+- ``spectral_envelope``: the same with a learnable band envelope on top (energy moves between
+  bands quickly).
 - ``harmonic``: a differentiable harmonic-plus-filtered-noise synthesizer in the spirit of DDSP:
   a few voices, each a time-varying fundamental with harmonic amplitudes, plus noise shaped by a
   time-varying filter; everything periodic over the loop (phase wraps exactly, controls wrap).
@@ -19,10 +21,11 @@ import math
 import torch
 import torch.nn.functional as F
 
+from ..config import PARAMETERIZATIONS
 from .stft import CircularSTFT
 from .transforms import denoise, soft_threshold
 
-KINDS = ("waveform", "spectral", "harmonic")
+KINDS = PARAMETERIZATIONS
 
 
 def _unit_rms(p: torch.Tensor) -> None:
@@ -82,6 +85,44 @@ class Spectral(_OneTensor):
         if strength > 0:
             c = soft_threshold(torch.view_as_complex(self.param) * self.prior, strength) / self.prior
             self.param.copy_(torch.view_as_real(c))
+
+
+def log_band_weights(freqs: torch.Tensor, bands: int, f_low: float, f_high: float) -> torch.Tensor:
+    """[F, bands]: triangular interpolation on log frequency between ``bands`` log-spaced band
+    centres from ``f_low`` to ``f_high``, each bin's weights summing to 1."""
+    edges = torch.logspace(math.log10(f_low), math.log10(f_high), bands + 1, device=freqs.device, dtype=freqs.dtype)
+    centre = torch.log((edges[:-1] * edges[1:]).sqrt())[None]
+    lf = torch.log(freqs.clamp_min(20.0))[:, None]
+    w = torch.clamp(1 - (lf - centre).abs() / (centre[0, 1] - centre[0, 0]), min=0)
+    return w / w.sum(1, keepdim=True).clamp_min(1e-6)
+
+
+class SpectralEnvelope(Spectral):
+    """``spectral`` times a learnable log-gain envelope over ``bands`` log-spaced bands (0 at the
+    start: the same loop), stepping ``lr_scales[1]`` times faster than the coefficients: the
+    optimizer can move the loop's energy between bands in a few steps instead of reshaping
+    thousands of coefficients one step size at a time (what a channel that answers to one band of
+    noise needs)."""
+    kind = "spectral_envelope"
+    lr_scales = {0: 1.0, 1: 5.0}
+
+    def __init__(self, start: torch.Tensor, generator: torch.Generator, sample_rate: int,
+                 n_fft: int = 2048, f_low: float = 40.0, bands: int = 24):
+        super().__init__(start, generator, sample_rate, n_fft, f_low)
+        freqs = torch.fft.rfftfreq(n_fft, 1.0 / sample_rate).to(start.device, start.dtype)
+        self.band_to_bin = log_band_weights(freqs, bands, f_low, sample_rate / 2)  # [F, bands]
+        self.envelope = torch.zeros(start.shape[0], bands, device=start.device, dtype=start.dtype,
+                                    requires_grad=True)
+
+    def parameters(self) -> list[torch.Tensor]:
+        return [self.param, self.envelope]
+
+    def gain(self) -> torch.Tensor:
+        """[B, F, 1] linear gain per STFT bin."""
+        return torch.exp(self.envelope.clamp(-20, 20) @ self.band_to_bin.T)[:, :, None]
+
+    def audio(self) -> torch.Tensor:
+        return self.stft.synthesize(torch.view_as_complex(self.param) * self.prior * self.gain())
 
 
 class Harmonic:
@@ -169,5 +210,5 @@ def _inverse_softplus(y: torch.Tensor) -> torch.Tensor:
 
 
 def make(kind: str, start: torch.Tensor, generator: torch.Generator, sample_rate: int):
-    cls = {"waveform": Waveform, "spectral": Spectral, "harmonic": Harmonic}[kind]
+    cls = {"waveform": Waveform, "spectral": Spectral, "spectral_envelope": SpectralEnvelope, "harmonic": Harmonic}[kind]
     return cls(start, generator, sample_rate)
