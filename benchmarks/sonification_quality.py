@@ -18,7 +18,9 @@ it optimizes its own channel (``Optimizer(per_candidate=True)``).  Printed figur
   the target's gain / the gain of the rest of the layer taken as one (its mean activation: what
   the log-ratio objective maximizes), and the share of the other channels that were silent on the
   start (< 1 % of the layer's mean) and woke up (>= x10): those rule the mean of gains.
-- fraction of channels with gain >= x2; median and 10th percentile of gain.
+- fraction of channels with gain >= x2; median and 10th percentile of gain; which drawn channels
+  answer most to the noise start itself among probe clips (sines over 7 octaves, clicks, the
+  drums), and the fraction >= x2 among those and among the rest.
 - layer distinctness: mean correlation of the long-term spectra (time-averaged log scaleogram)
   between loops of different blocks (lower = the blocks sound more different).
 - seam step: |x[0] - x[-1]| over the loop's median |x[k+1] - x[k]| (1 = the wrap point is an
@@ -82,6 +84,28 @@ def drum_loop(n: int, sr: int, seed: int = 0) -> torch.Tensor:
         out[at:at + eighth] += hat
     out *= 0.9 / np.abs(out).max()
     return torch.from_numpy(out.astype(np.float32))
+
+
+def probe_clips(n: int, sr: int, seed: int = 0) -> dict[str, torch.Tensor]:
+    """Clips any channel might prefer to the noise start: sines over 7 octaves, clicks, drums."""
+    t = torch.arange(n) / sr
+    clips = {"noise": start_clip("noise", n, sr, seed), "drums": drum_loop(n, sr, seed),
+             "clicks": (torch.arange(n) % (sr // 4) == 0).float()}
+    for f in (55, 110, 220, 440, 880, 1760, 3520, 7040):
+        clips[f"sine {f} Hz"] = torch.sin(2 * math.pi * f * t)
+    return clips
+
+
+def noise_lovers(bench: "Bench", cfg: OptimizeConfig) -> list[tuple[str, int]]:
+    """The drawn channels that answer most to the noise start itself among :func:`probe_clips`,
+    every clip at the playback level and heard as it plays: the channels for which a gain over
+    noise means finding something noisier than noise."""
+    clips = probe_clips(bench.n, bench.sr)
+    x = level(torch.stack(list(clips.values())), cfg.peak, cfg.rms)
+    with torch.no_grad():
+        acts, _ = activations_of(bench.model, x, tail=steady_tail(bench.model, bench.n))
+    return [(layer, c) for layer in bench.layers for c in bench.channels[layer]
+            if int(channel_means(acts, layer)[:, c].argmax()) == 0]
 
 
 def channel_means(acts: dict[str, torch.Tensor], layer: str) -> torch.Tensor:
@@ -211,6 +235,11 @@ def main(argv=None) -> None:
     print(f"checkpoint {args.checkpoint}; {len(layers)} blocks x {channels} random channels (seed {args.seed}); "
           f"{steps} steps; threads {torch.get_num_threads()}; defaults: {cfg.parameterization}, {cfg.objective}, "
           f"lr {cfg.learning_rate}", flush=True)
+    lovers = noise_lovers(bench, cfg)
+    drawn = sum(len(bench.channels[layer]) for layer in layers)
+    print(f"{len(lovers)} of {drawn} drawn channels answer most to the noise start itself among "
+          f"{len(probe_clips(n, sr))} probe clips (sines, clicks, drums): "
+          + ", ".join(f"{layer} ch {c}" for layer, c in lovers), flush=True)
     drums = drum_loop(n, sr, args.seed)
     starts = {"noise": start_clip("noise", n, sr, args.seed), "silence": start_clip("silence", n, sr, args.seed),
               "drums": drums}
@@ -219,6 +248,11 @@ def main(argv=None) -> None:
         start = starts[name]
         results[name] = r = bench.run(start, cfg)
         print(f"from {name:8s}: {summary(r)}", flush=True)
+        loves = np.array([(t.layer, t.channels[0]) in lovers for t in r["targets"]])
+        if loves.any() and (~loves).any():
+            g = r["gain"]
+            print(f"               gain >= x2: {np.sum(g[loves] >= 2)} of the {loves.sum()} channels that answer most "
+                  f"to noise, {np.sum(g[~loves] >= 2)} of the other {(~loves).sum()}", flush=True)
         if name == "drums":
             print(f"               {drum_figures(r, drums.numpy())}; the drum loop's own seam step "
                   f"{seam_step(drums.numpy()):.2f}", flush=True)
