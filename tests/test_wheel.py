@@ -83,6 +83,18 @@ def test_demo_runs_from_an_empty_folder(installed):
     assert "Traceback" not in out.stdout + out.stderr
 
 
+def test_render_and_layout_find_the_shipped_checkpoint_from_an_empty_folder(installed):
+    """Without --checkpoint, render and layout use the model inside the wheel, not a
+    checkpoints/ folder that an empty folder does not have."""
+    out = run(installed, "render", "--layer", "encoder.blocks.3.relu2", "--channels", "1", "--steps", "2",
+              "--seconds", "1", "--out", "loop.wav")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert (installed["cwd"] / "loop.wav").is_file()
+    out = run(installed, "layout", "--out", "layout.npz", "--quiet")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert (installed["cwd"] / "layout.npz").is_file()
+
+
 def test_serve_runs_from_an_empty_folder(installed):
     import queue
     import threading

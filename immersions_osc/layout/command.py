@@ -8,8 +8,8 @@ import time
 
 from ..device import resolve_device
 from ..errors import UserError
+from ..shipped import DEFAULT_CHECKPOINT_SPEC as DEFAULT_CHECKPOINT, resolve_checkpoint
 
-DEFAULT_CHECKPOINT = "checkpoints/small.pt"
 # the clips whose activation variance gives the charges
 CLIP_SECONDS = 4.0
 # audio used to probe the graph's connectivity (short: only the structure matters)
@@ -111,7 +111,7 @@ def load_any(args: argparse.Namespace, device):
         return load(args.model, device), args.model
     from ..checkpoint import load_model
 
-    path = args.checkpoint or DEFAULT_CHECKPOINT
+    path = resolve_checkpoint(args.checkpoint or DEFAULT_CHECKPOINT)  # from any folder: the shipped one
     model, _, _ = load_model(path, device)
     return model.eval(), path
 
