@@ -96,11 +96,10 @@ def probe_clips(n: int, sr: int, seed: int = 0) -> dict[str, torch.Tensor]:
     return clips
 
 
-def noise_lovers(bench: "Bench", cfg: OptimizeConfig) -> list[tuple[str, int]]:
-    """The drawn channels that answer most to the noise start itself among :func:`probe_clips`,
-    every clip at the playback level and heard as it plays: the channels for which a gain over
-    noise means finding something noisier than noise."""
-    clips = probe_clips(bench.n, bench.sr)
+def noise_lovers(bench: "Bench", cfg: OptimizeConfig, clips: dict[str, torch.Tensor]) -> list[tuple[str, int]]:
+    """The drawn channels that answer most to the noise start itself (the first of ``clips``, see
+    :func:`probe_clips`), every clip at the playback level and heard as it plays: the channels for
+    which a gain over noise means finding something noisier than noise."""
     x = level(torch.stack(list(clips.values())), cfg.peak, cfg.rms)
     with torch.no_grad():
         acts, _ = activations_of(bench.model, x, tail=steady_tail(bench.model, bench.n))
@@ -235,10 +234,11 @@ def main(argv=None) -> None:
     print(f"checkpoint {args.checkpoint}; {len(layers)} blocks x {channels} random channels (seed {args.seed}); "
           f"{steps} steps; threads {torch.get_num_threads()}; defaults: {cfg.parameterization}, {cfg.objective}, "
           f"lr {cfg.learning_rate}", flush=True)
-    lovers = noise_lovers(bench, cfg)
+    clips = probe_clips(n, sr)
+    lovers = noise_lovers(bench, cfg, clips)
     drawn = sum(len(bench.channels[layer]) for layer in layers)
     print(f"{len(lovers)} of {drawn} drawn channels answer most to the noise start itself among "
-          f"{len(probe_clips(n, sr))} probe clips (sines, clicks, drums): "
+          f"{len(clips)} probe clips (sines, clicks, drums): "
           + ", ".join(f"{layer} ch {c}" for layer, c in lovers), flush=True)
     drums = drum_loop(n, sr, args.seed)
     starts = {"noise": start_clip("noise", n, sr, args.seed), "silence": start_clip("silence", n, sr, args.seed),

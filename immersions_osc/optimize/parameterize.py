@@ -151,13 +151,7 @@ class Harmonic:
         # filtered noise: band gains (log magnitude) per STFT frame, started from the start clip's envelope
         self.stft = CircularSTFT(n, n_fft, n_fft // 4, dev, dt)
         freqs = torch.fft.rfftfreq(n_fft, 1.0 / sample_rate).to(dev, dt)
-        edges = torch.logspace(math.log10(40.0), math.log10(sample_rate / 2), bands + 1, device=dev, dtype=dt)
-        centre = (edges[:-1] * edges[1:]).sqrt()
-        # [F, bands] triangular interpolation weights on log frequency
-        lf, lc = torch.log(freqs.clamp_min(20.0))[:, None], torch.log(centre)[None]
-        width = (lc[0, 1] - lc[0, 0])
-        self.band_to_bin = torch.clamp(1 - (lf - lc).abs() / width, min=0)
-        self.band_to_bin = self.band_to_bin / self.band_to_bin.sum(1, keepdim=True).clamp_min(1e-6)
+        self.band_to_bin = log_band_weights(freqs, bands, 40.0, sample_rate / 2)  # [F, bands]
         spec = self.stft.analyze(start).abs()  # [B, F, T]
         band_mag = torch.einsum("bft,fk->bkt", spec, self.band_to_bin / self.band_to_bin.sum(0, keepdim=True).clamp_min(1e-6))
         self.noise_gain = torch.log(band_mag.clamp_min(1e-6))
