@@ -385,6 +385,9 @@ def test_the_optimizer_hears_a_loop_as_it_plays(shipped):
     # encoder targets need only the encoder's receptive field before the loop: the same columns
     short = steady_tail(shipped, n, ["encoder.blocks.7.relu2"])
     assert short < tail
+    # a layer outside the encoder, or a name the model does not have, gets the whole window
+    assert steady_tail(shipped, n, ["encoder.blocks.7.relu2", "ar.blocks.0.relu"]) == tail
+    assert steady_tail(shipped, n, ["encoder.no.such.layer"]) == tail
     with torch.no_grad():
         enc, _ = activations_of(shipped, loop, tail=short)
     a, b = enc["encoder.blocks.7.relu2"], steady["encoder.blocks.7.relu2"]

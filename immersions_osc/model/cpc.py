@@ -128,8 +128,10 @@ class CPCModel(nn.Module):
 
     def window_for(self, layers) -> int:
         """Audio that makes the last step of every named layer that of continuous listening: the
-        encoder's receptive field when every layer is in the encoder, else :attr:`window_samples`."""
-        if layers and all(str(name).startswith("encoder.") for name in layers):
+        encoder's receptive field when every layer is one of the encoder's modules, else
+        :attr:`window_samples` (a name the model does not have gets the whole window)."""
+        modules, encoder = dict(self.named_modules()), {id(m) for m in self.encoder.modules()}
+        if layers and all(name in modules and id(modules[name]) in encoder for name in layers):
             cfg = self.cfg.scaleogram  # the scaleogram's own support: its longest kernel, decimated
             support = max(g.kernel_length * g.decimation + 2 * decimation_delay(cfg, g.decimation)
                           for g in octave_groups(cfg))
