@@ -21,6 +21,9 @@ it optimizes its own channel (``Optimizer(per_candidate=True)``).  Printed figur
 - fraction of channels with gain >= x2; median and 10th percentile of gain; which drawn channels
   answer most to the noise start itself among probe clips (sines over 7 octaves, clicks, the
   drums), and the fraction >= x2 among those and among the rest.
+- reference (no optimization): per drawn channel the best gain and the best selectivity that any
+  of the other probe clips, and with ``--corpus`` random excerpts of the corpus's held-out tracks,
+  reaches against the noise start: what picking the best existing sound per channel would give.
 - layer distinctness: mean correlation of the long-term spectra (time-averaged log scaleogram)
   between loops of different blocks (lower = the blocks sound more different).
 - seam step: |x[0] - x[-1]| over the loop's median |x[k+1] - x[k]| (1 = the wrap point is an
@@ -147,19 +150,11 @@ class Bench:
             after, spec = activations_of(self.model, loops, tail=tail)
         gains, selectivity, together, woken = [], [], [], []
         for b, t in enumerate(targets):
-            c = t.channels[0]
-            base, now = channel_means(before, t.layer)[0], channel_means(after, t.layer)[b]
-            eps = 0.01 * float(base.mean()) + 1e-9  # a channel silent on the start must not divide by ~0
-            g = (now + eps) / (base + eps)
-            rest = torch.ones_like(g, dtype=torch.bool)
-            rest[c] = False
-            gains.append(float(g[c]))
-            selectivity.append(float(g[c] / g[rest].mean()) if rest.any() else float("nan"))
-            # the rest of the layer as one (the objective's view): the gain of its mean activation
-            together.append(float(g[c] * (base[rest].mean() + eps) / (now[rest].mean() + eps)) if rest.any()
-                            else float("nan"))
-            # the others that were silent on the start (< 1 % of the layer's mean) and woke up (>= x10)
-            woken.append(float(((base[rest] < 0.01 * base.mean()) & (g[rest] >= 10)).float().mean()))
+            m = measures(channel_means(before, t.layer)[0], channel_means(after, t.layer)[b], t.channels[0])
+            gains.append(m["gain"])
+            selectivity.append(m["selectivity"])
+            together.append(m["together"])
+            woken.append(m["woken"])
         spectra = spec[:, 0].mean(-1).numpy()  # [B, F] long-term log spectrum
         block_of = [t.layer for t in targets]
         corr = np.corrcoef(spectra)
@@ -171,6 +166,69 @@ class Bench:
                 "woken": np.array(woken), "distinct": float(np.mean(pairs)) if pairs else float("nan"),
                 "seam": float(np.median([seam_step(l) for l in x])), "loops": x, "seconds": seconds,
                 "candidate_steps_per_s": len(targets) * self.steps / seconds}
+
+
+def measures(base: torch.Tensor, now: torch.Tensor, c: int) -> dict:
+    """The figures of one target channel ``c`` from its layer's channel means [C] on the start
+    (``base``) and on the loop (``now``)."""
+    eps = 0.01 * float(base.mean()) + 1e-9  # a channel silent on the start must not divide by ~0
+    g = (now + eps) / (base + eps)
+    rest = torch.ones_like(g, dtype=torch.bool)
+    rest[c] = False
+    if not rest.any():
+        return {"gain": float(g[c]), "selectivity": float("nan"), "together": float("nan"), "woken": float("nan")}
+    return {"gain": float(g[c]), "selectivity": float(g[c] / g[rest].mean()),
+            # the rest of the layer as one (the objective's view): the gain of its mean activation
+            "together": float(g[c] * (base[rest].mean() + eps) / (now[rest].mean() + eps)),
+            # the others that were silent on the start (< 1 % of the layer's mean) and woke up (>= x10)
+            "woken": float(((base[rest] < 0.01 * base.mean()) & (g[rest] >= 10)).float().mean())}
+
+
+def corpus_clips(folder: str, count: int, n: int, sr: int, seed: int) -> list[torch.Tensor]:
+    """``count`` excerpts of ``n`` samples at random places (seeded) of the corpus's held-out tracks
+    (``immersions-osc corpus``: music the model was not trained on)."""
+    import soundfile as sf
+    from immersions_osc.data.corpus import read_index
+
+    tracks = [t for t in read_index(folder) if t.split == "test"] or read_index(folder)
+    rng = random.Random(seed)
+    clips = []
+    for _ in range(50 * count):
+        if len(clips) == count:
+            break
+        path = Path(folder) / rng.choice(tracks).path
+        info = sf.info(str(path))
+        if info.samplerate != sr:
+            sys.exit(f"{path}: {info.samplerate} Hz, the model hears {sr} Hz")
+        if info.frames <= n:
+            continue
+        x, _ = sf.read(str(path), frames=n, start=rng.randrange(info.frames - n), dtype="float32", always_2d=True)
+        x = x.mean(1)
+        if np.sqrt(np.mean(x ** 2)) > 1e-3:  # not a silent gap
+            clips.append(torch.from_numpy(x))
+    return clips
+
+
+def best_of_clips(bench: "Bench", cfg: OptimizeConfig, start: torch.Tensor, clips: list[torch.Tensor]) -> dict:
+    """Per drawn channel, the best gain and the best selectivity that any of ``clips`` reaches
+    against ``start`` (no optimization; the same measures as the optimized loops, every clip at
+    the playback level and heard as it plays): what choosing the best existing sound would give."""
+    x = level(torch.stack([start, *clips]), cfg.peak, cfg.rms)
+    tail = steady_tail(bench.model, bench.n)
+    means: dict[str, list[torch.Tensor]] = {layer: [] for layer in bench.layers}
+    with torch.no_grad():
+        for i in range(0, len(x), 8):
+            acts, _ = activations_of(bench.model, x[i:i + 8], tail=tail)
+            for layer in bench.layers:
+                means[layer].append(channel_means(acts, layer))
+    gain, selectivity = [], []
+    for layer in bench.layers:
+        m = torch.cat(means[layer])
+        for c in bench.channels[layer]:
+            rows = [measures(m[0], m[k], c) for k in range(1, len(m))]
+            gain.append(max(r["gain"] for r in rows))
+            selectivity.append(max(r["selectivity"] for r in rows))
+    return {"gain": np.array(gain), "selectivity": np.array(selectivity)}
 
 
 def summary(r: dict) -> str:
@@ -209,6 +267,9 @@ def main(argv=None) -> None:
                    help="the comparison and the ablation use the first drawn channel of every k-th block")
     p.add_argument("--starts", default="noise,silence,drums",
                    help="comma-separated subset of noise,silence,drums, or none (only the side tables)")
+    p.add_argument("--corpus", help="a corpus folder (immersions-osc corpus): the reference row also tries "
+                   "random excerpts of its held-out tracks")
+    p.add_argument("--reference", type=int, default=200, help="corpus excerpts the reference row tries")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="override an optimize setting, e.g. --set learning_rate=0.1 (repeatable)")
     args = p.parse_args(argv)
@@ -234,14 +295,24 @@ def main(argv=None) -> None:
     print(f"checkpoint {args.checkpoint}; {len(layers)} blocks x {channels} random channels (seed {args.seed}); "
           f"{steps} steps; threads {torch.get_num_threads()}; defaults: {cfg.parameterization}, {cfg.objective}, "
           f"lr {cfg.learning_rate}", flush=True)
-    clips = probe_clips(n, sr)
+    clips = probe_clips(n, sr, args.seed)
     lovers = noise_lovers(bench, cfg, clips)
     drawn = sum(len(bench.channels[layer]) for layer in layers)
     print(f"{len(lovers)} of {drawn} drawn channels answer most to the noise start itself among "
           f"{len(clips)} probe clips (sines, clicks, drums): "
           + ", ".join(f"{layer} ch {c}" for layer, c in lovers), flush=True)
     drums = drum_loop(n, sr, args.seed)
-    starts = {"noise": start_clip("noise", n, sr, args.seed), "silence": start_clip("silence", n, sr, args.seed),
+    noise_start = clips["noise"]
+    reference = [c for name, c in clips.items() if name != "noise"]
+    if args.corpus:
+        reference += corpus_clips(args.corpus, args.reference, n, sr, args.seed)
+    best = best_of_clips(bench, cfg, noise_start, reference)
+    print(f"reference, no optimization: per channel the best of {len(reference)} real clips ("
+          + (f"{len(reference) - len(clips) + 1} random held-out corpus excerpts and " if args.corpus else "")
+          + f"the {len(clips) - 1} other probe clips) against the noise start: gain median x{np.median(best['gain']):5.2f}, "
+          f">=x2 {np.mean(best['gain'] >= 2):4.0%}; best selectivity median {np.median(best['selectivity']):5.2f}, "
+          f">= 5 {np.mean(best['selectivity'] >= 5):4.0%}", flush=True)
+    starts = {"noise": noise_start, "silence": start_clip("silence", n, sr, args.seed),
               "drums": drums}
     results = {}
     for name in [] if args.starts == "none" else args.starts.split(","):
