@@ -234,7 +234,7 @@ def best_of_clips(bench: "Bench", cfg: OptimizeConfig, start: torch.Tensor, clip
 def summary(r: dict) -> str:
     g, s = r["gain"], r["selectivity"]
     return (f"gain median x{np.median(g):5.2f} p10 x{np.percentile(g, 10):5.2f}  >=x2 {np.mean(g >= 2):4.0%}  "
-            f"selectivity median {np.median(s):5.2f} (vs the rest as one {np.median(r['selectivity_together']):5.2f}; "
+            f"selectivity median {np.median(s):5.2f}, >= 5 {np.mean(s >= 5):4.0%} (vs the rest as one {np.median(r['selectivity_together']):5.2f}; "
             f"others woken from silence {np.mean(r['woken']):4.0%})  "
             f"block spectra corr {r['distinct']:.2f}  seam step {r['seam']:.2f}  "
             f"({r['candidate_steps_per_s']:.1f} loop-steps/s)")
