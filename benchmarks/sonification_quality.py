@@ -267,6 +267,8 @@ def main(argv=None) -> None:
                    help="the comparison and the ablation use the first drawn channel of every k-th block")
     p.add_argument("--starts", default="noise,silence,drums",
                    help="comma-separated subset of noise,silence,drums, or none (only the side tables)")
+    p.add_argument("--targets", help="comma-separated LAYER:CHANNEL list optimized instead of the random draw "
+                   "(e.g. the channels one run left below x2)")
     p.add_argument("--corpus", help="a corpus folder (immersions-osc corpus): the reference row also tries "
                    "random excerpts of its held-out tracks")
     p.add_argument("--reference", type=int, default=200, help="corpus excerpts the reference row tries")
@@ -279,12 +281,27 @@ def main(argv=None) -> None:
     sr = mcfg.scaleogram.sample_rate
     n = 4 * sr
     with torch.no_grad():
-        names = list(activations_of(model, torch.zeros(1, n))[0])
+        widths = {name: a.shape[1] for name, a in activations_of(model, torch.zeros(1, n))[0].items()}
+    names = list(widths)
     layers = block_layers(names)[::args.every]
     steps, channels = args.steps, args.channels
     if args.quick:
         layers, steps, channels = [layers[0], layers[len(layers) // 2], layers[-1]], 4, 1
+    if args.targets:
+        try:
+            chosen = [(layer, int(c)) for layer, c in (item.rsplit(":", 1) for item in args.targets.split(","))]
+        except ValueError:
+            sys.exit(f"--targets: expected LAYER:CHANNEL,..., got {args.targets!r}")
+        unknown = sorted({layer for layer, _ in chosen} - set(block_layers(names)))
+        if unknown:
+            sys.exit(f"--targets: not a block layer of this model: {', '.join(unknown)}")
+        wrong = [f"{layer}:{c}" for layer, c in chosen if layer in widths and not 0 <= c < widths[layer]]
+        if wrong:
+            sys.exit(f"--targets: no such channel: {', '.join(wrong)}")
+        layers = list(dict.fromkeys(layer for layer, _ in chosen))
     bench = Bench(model, layers, channels, n, sr, steps, args.seed)
+    if args.targets:
+        bench.channels = {layer: [c for m, c in chosen if m == layer] for layer in layers}
     overrides = {}
     for item in args.set:
         key, _, value = item.partition("=")
