@@ -16,8 +16,10 @@ it optimizes its own channel (``Optimizer(per_candidate=True)``).  Printed figur
   channel silent on the start does not divide by ~0).
 - selectivity: the target's gain / the mean gain of the other channels of its layer.  Beside it,
   the target's gain / the gain of the rest of the layer taken as one (its mean activation: what
-  the log-ratio objective maximizes), and the share of the other channels that were silent on the
-  start (< 1 % of the layer's mean) and woke up (>= x10): those rule the mean of gains.
+  the log-ratio objective maximizes), the same mean of gains over only the others that were
+  active on the start (a silent channel's gain is set by the offset alone), and the share of the
+  other channels that were silent on the start (< 1 % of the layer's mean) and woke up (>= x10):
+  those rule the mean of gains.
 - fraction of channels with gain >= x2; median and 10th percentile of gain; which drawn channels
   answer most to the noise start itself among probe clips (sines over 7 octaves, clicks, the
   drums), and the fraction >= x2 among those and among the rest.
@@ -148,13 +150,10 @@ class Bench:
             tail = steady_tail(self.model, self.n)  # heard as it plays: the loop after itself
             before, _ = activations_of(self.model, level(start[None], cfg.peak, cfg.rms), tail=tail)
             after, spec = activations_of(self.model, loops, tail=tail)
-        gains, selectivity, together, woken = [], [], [], []
-        for b, t in enumerate(targets):
-            m = measures(channel_means(before, t.layer)[0], channel_means(after, t.layer)[b], t.channels[0])
-            gains.append(m["gain"])
-            selectivity.append(m["selectivity"])
-            together.append(m["together"])
-            woken.append(m["woken"])
+        rows = [measures(channel_means(before, t.layer)[0], channel_means(after, t.layer)[b], t.channels[0])
+                for b, t in enumerate(targets)]
+        gains, selectivity, together, woken, active = ([row[k] for row in rows]
+                                                       for k in ("gain", "selectivity", "together", "woken", "active"))
         spectra = spec[:, 0].mean(-1).numpy()  # [B, F] long-term log spectrum
         block_of = [t.layer for t in targets]
         corr = np.corrcoef(spectra)
@@ -163,6 +162,7 @@ class Bench:
         x = loops.numpy()
         return {"targets": targets, "gain": np.array(gains),
                 "selectivity": np.array(selectivity), "selectivity_together": np.array(together),
+                "selectivity_active": np.array(active),
                 "woken": np.array(woken), "distinct": float(np.mean(pairs)) if pairs else float("nan"),
                 "seam": float(np.median([seam_step(l) for l in x])), "loops": x, "seconds": seconds,
                 "candidate_steps_per_s": len(targets) * self.steps / seconds}
@@ -176,8 +176,12 @@ def measures(base: torch.Tensor, now: torch.Tensor, c: int) -> dict:
     rest = torch.ones_like(g, dtype=torch.bool)
     rest[c] = False
     if not rest.any():
-        return {"gain": float(g[c]), "selectivity": float("nan"), "together": float("nan"), "woken": float("nan")}
+        return {"gain": float(g[c]), "selectivity": float("nan"), "together": float("nan"), "woken": float("nan"),
+                "active": float("nan")}
+    active = rest & (base >= 0.01 * base.mean())  # the others that were not silent on the start
     return {"gain": float(g[c]), "selectivity": float(g[c] / g[rest].mean()),
+            # the same over the others active on the start (a silent channel's gain is set by eps)
+            "active": float(g[c] / g[active].mean()) if active.any() else float("nan"),
             # the rest of the layer as one (the objective's view): the gain of its mean activation
             "together": float(g[c] * (base[rest].mean() + eps) / (now[rest].mean() + eps)),
             # the others that were silent on the start (< 1 % of the layer's mean) and woke up (>= x10)
@@ -235,6 +239,7 @@ def summary(r: dict) -> str:
     g, s = r["gain"], r["selectivity"]
     return (f"gain median x{np.median(g):5.2f} p10 x{np.percentile(g, 10):5.2f}  >=x2 {np.mean(g >= 2):4.0%}  "
             f"selectivity median {np.median(s):5.2f}, >= 5 {np.mean(s >= 5):4.0%} (vs the rest as one {np.median(r['selectivity_together']):5.2f}; "
+            f"vs the others active on the start {np.nanmedian(r['selectivity_active']):5.2f}; "
             f"others woken from silence {np.mean(r['woken']):4.0%})  "
             f"block spectra corr {r['distinct']:.2f}  seam step {r['seam']:.2f}  "
             f"({r['candidate_steps_per_s']:.1f} loop-steps/s)")
@@ -309,7 +314,9 @@ def main(argv=None) -> None:
         overrides[key] = kind(value)
     cfg = OptimizeConfig(seed=args.seed, **overrides)
     cfg.validate("optimize.")
-    print(f"checkpoint {args.checkpoint}; {len(layers)} blocks x {channels} random channels (seed {args.seed}); "
+    which = (f"{len(chosen)} channels given by --targets in {len(layers)} blocks" if args.targets
+             else f"{len(layers)} blocks x {channels} random channels")
+    print(f"checkpoint {args.checkpoint}; {which} (seed {args.seed}); "
           f"{steps} steps; threads {torch.get_num_threads()}; defaults: {cfg.parameterization}, {cfg.objective}, "
           f"lr {cfg.learning_rate}", flush=True)
     clips = probe_clips(n, sr, args.seed)

@@ -35,3 +35,5 @@ def test_a_silent_channel_that_wakes_counts_as_woken():
     assert m["woken"] == pytest.approx(1 / 9) and m["selectivity"] < 0.2
     # taken as one, the rest of the layer barely moved: the woken channel is small beside it
     assert m["together"] > 0.85
+    # and among the others that were active on the start nothing changed
+    assert m["active"] == pytest.approx(1)
