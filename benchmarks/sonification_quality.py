@@ -29,7 +29,8 @@ it optimizes its own channel (``Optimizer(per_candidate=True)``).  Printed figur
 - layer distinctness: mean correlation of the long-term spectra (time-averaged log scaleogram)
   between loops of different blocks (lower = the blocks sound more different).
 - seam step: |x[0] - x[-1]| over the loop's median |x[k+1] - x[k]| (1 = the wrap point is an
-  ordinary sample step).
+  ordinary sample step), and the seam curvature: the second difference across the wrap over the
+  loop's median (a loop steep where it wraps has a large step there that still continues it).
 - drum start: correlation of the loop's onset envelope with the drum loop's, and the residual
   (loop - drums) level in dB relative to the drums (>= -10 dB: the change is audible).
 - parameterizations compared (from noise), and a regularizer ablation (from noise: each
@@ -127,6 +128,15 @@ def seam_step(x: np.ndarray) -> float:
     return float(abs(x[0] - x[-1]) / max(np.median(np.abs(np.diff(x))), 1e-12))
 
 
+def seam_curvature(x: np.ndarray) -> float:
+    """The larger second difference across the wrap (x[-2], x[-1], x[0], x[1]) over the loop's
+    median |second difference|: 1-3 when the wrap continues the waveform.  Unlike the seam step
+    it does not flag a loop that is merely steep where it wraps (a harmonic loop, whose partials
+    all start at phase 0) and still flags a jump."""
+    wrap = np.diff(np.concatenate([x[-2:], x[:2]]), 2)
+    return float(np.abs(wrap).max() / max(np.median(np.abs(np.diff(x, 2))), 1e-12))
+
+
 class Bench:
     def __init__(self, model, layers, channels, n_samples, sr, steps, seed):
         self.model, self.layers, self.steps, self.sr, self.n = model, layers, steps, sr, n_samples
@@ -164,7 +174,8 @@ class Bench:
                 "selectivity": np.array(selectivity), "selectivity_together": np.array(together),
                 "selectivity_active": np.array(active),
                 "woken": np.array(woken), "distinct": float(np.mean(pairs)) if pairs else float("nan"),
-                "seam": float(np.median([seam_step(l) for l in x])), "loops": x, "seconds": seconds,
+                "seam": float(np.median([seam_step(l) for l in x])),
+                "seam_curvature": float(np.median([seam_curvature(l) for l in x])), "loops": x, "seconds": seconds,
                 "candidate_steps_per_s": len(targets) * self.steps / seconds}
 
 
@@ -241,7 +252,7 @@ def summary(r: dict) -> str:
             f"selectivity median {np.median(s):5.2f}, >= 5 {np.mean(s >= 5):4.0%} (vs the rest as one {np.median(r['selectivity_together']):5.2f}; "
             f"vs the others active on the start {np.nanmedian(r['selectivity_active']):5.2f}; "
             f"others woken from silence {np.mean(r['woken']):4.0%})  "
-            f"block spectra corr {r['distinct']:.2f}  seam step {r['seam']:.2f}  "
+            f"block spectra corr {r['distinct']:.2f}  seam step {r['seam']:.2f} (curvature {r['seam_curvature']:.2f})  "
             f"({r['candidate_steps_per_s']:.1f} loop-steps/s)")
 
 
