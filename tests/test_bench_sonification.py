@@ -37,3 +37,25 @@ def test_a_silent_channel_that_wakes_counts_as_woken():
     assert m["together"] > 0.85
     # and among the others that were active on the start nothing changed
     assert m["active"] == pytest.approx(1)
+
+
+def test_silent_shares_count_the_channels_below_one_percent_of_the_layer_mean():
+    """benchmarks/silent_channels.py on the shipped model: one share per block and clip, and it
+    is the share it says (recomputed here from the activations)."""
+    from immersions_osc.checkpoint import load_model
+    from immersions_osc.optimize.loop import activations_of, steady_tail
+    from immersions_osc.optimize.transforms import level
+
+    silent = pytest.importorskip("silent_channels")
+    model = load_model(os.path.join(os.path.dirname(__file__), "..", "checkpoints", "small.pt"))[0].eval()
+    n = 44100
+    clips = torch.stack([silent.coloured_noise(n, 44100, tilt, 0) for tilt in (0.0, -1.0)])
+    shares = silent.silent_shares(model, clips)
+    with torch.no_grad():
+        acts, _ = activations_of(model, level(clips, 0.9, 0.1), tail=steady_tail(model, n))
+    layer = "ar.blocks.8.relu"
+    means = acts[layer].reshape(2, acts[layer].shape[1], -1).mean(-1)
+    for k in range(2):
+        expected = sum(float(m) < 0.01 * float(means[k].mean()) for m in means[k]) / means.shape[1]
+        assert float(shares[layer][k]) == pytest.approx(expected)
+    assert all(s.shape == (2,) and bool(((s >= 0) & (s <= 1)).all()) for s in shares.values())
