@@ -204,20 +204,33 @@ def corpus_clips(folder: str, count: int, n: int, sr: int, seed: int) -> list[to
     (``immersions-osc corpus``: music the model was not trained on)."""
     import soundfile as sf
     from immersions_osc.data.corpus import read_index
+    from immersions_osc.errors import UserError
 
-    tracks = [t for t in read_index(folder) if t.split == "test"] or read_index(folder)
+    if count < 1:
+        sys.exit(f"the number of corpus excerpts must be at least 1, got {count}")
+    try:
+        tracks = read_index(folder)
+    except UserError as exc:
+        sys.exit(f"--corpus: {exc}")
+    tracks = [t for t in tracks if t.split == "test"] or tracks
+    if not tracks:
+        sys.exit(f"--corpus: {folder} lists no tracks")
     rng = random.Random(seed)
     clips = []
     for _ in range(50 * count):
         if len(clips) == count:
             break
         path = Path(folder) / rng.choice(tracks).path
-        info = sf.info(str(path))
-        if info.samplerate != sr:
-            sys.exit(f"{path}: {info.samplerate} Hz, the model hears {sr} Hz")
-        if info.frames <= n:
-            continue
-        x, _ = sf.read(str(path), frames=n, start=rng.randrange(info.frames - n), dtype="float32", always_2d=True)
+        try:
+            info = sf.info(str(path))
+            if info.samplerate != sr:
+                sys.exit(f"--corpus: {path}: {info.samplerate} Hz, the model hears {sr} Hz")
+            if info.frames <= n:
+                continue
+            x, _ = sf.read(str(path), frames=n, start=rng.randrange(info.frames - n), dtype="float32",
+                           always_2d=True)
+        except (OSError, RuntimeError) as exc:  # a missing or unreadable WAV (soundfile's errors)
+            sys.exit(f"--corpus: cannot read {path}: {exc}")
         x = x.mean(1)
         if np.sqrt(np.mean(x ** 2)) > 1e-3:  # not a silent gap
             clips.append(torch.from_numpy(x))
