@@ -16,16 +16,17 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from a checkout without installing
+sys.path.insert(0, str(REPO / "benchmarks"))
 
 import argparse
 
 import torch
 
-from immersions_osc.checkpoint import load_model
 from immersions_osc.config import OptimizeConfig
 from immersions_osc.optimize.command import block_layers
 from immersions_osc.optimize.loop import activations_of, steady_tail
 from immersions_osc.optimize.transforms import level
+from sonification_quality import SILENT, channel_means, corpus_clips, load_bench_model
 
 
 def coloured_noise(n: int, sr: int, tilt: float, seed: int) -> torch.Tensor:
@@ -42,9 +43,8 @@ def silent_shares(model, clips: torch.Tensor) -> dict[str, torch.Tensor]:
         acts, _ = activations_of(model, level(clips, cfg.peak, cfg.rms), tail=steady_tail(model, clips.shape[-1]))
     shares = {}
     for layer in block_layers(list(acts)):
-        a = acts[layer]
-        means = a.reshape(a.shape[0], a.shape[1], -1).mean(-1)
-        shares[layer] = (means < 0.01 * means.mean(1, keepdim=True)).float().mean(1)
+        means = channel_means(acts, layer)
+        shares[layer] = (means < SILENT * means.mean(1, keepdim=True)).float().mean(1)
     return shares
 
 
@@ -56,17 +56,11 @@ def main(argv=None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    model, mcfg, _ = load_model(args.checkpoint, "cpu")
-    model.eval()
-    sr = mcfg.scaleogram.sample_rate
+    model, sr = load_bench_model(args.checkpoint, args.threads)
     n = 4 * sr
     clips = {"white": coloured_noise(n, sr, 0.0, args.seed), "pink": coloured_noise(n, sr, -0.5, args.seed),
              "brown": coloured_noise(n, sr, -1.0, args.seed)}
     if args.corpus:
-        sys.path.insert(0, str(REPO / "benchmarks"))
-        from sonification_quality import corpus_clips
-
         for i, clip in enumerate(corpus_clips(args.corpus, args.excerpts, n, sr, args.seed)):
             clips[f"music {i + 1}"] = clip
     shares = silent_shares(model, torch.stack(list(clips.values())))

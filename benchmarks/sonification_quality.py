@@ -138,13 +138,12 @@ def seam_curvature(x: np.ndarray) -> float:
 
 
 class Bench:
-    def __init__(self, model, layers, channels, n_samples, sr, steps, seed):
+    def __init__(self, model, layers, channels, n_samples, sr, steps, seed, widths=None):
+        """``widths``: channels per layer (:func:`layer_widths`; computed when not given)."""
         self.model, self.layers, self.steps, self.sr, self.n = model, layers, steps, sr, n_samples
         rng = random.Random(seed)
-        with torch.no_grad():
-            acts, _ = activations_of(model, torch.zeros(1, n_samples))
-        self.channels = {layer: rng.sample(range(acts[layer].shape[1]), min(channels, acts[layer].shape[1]))
-                         for layer in layers}
+        widths = widths or layer_widths(model, n_samples)
+        self.channels = {layer: rng.sample(range(widths[layer]), min(channels, widths[layer])) for layer in layers}
 
     def run(self, start: torch.Tensor, cfg: OptimizeConfig, pick: int | None = None, every: int = 1) -> dict:
         """Optimize every drawn channel (or only the ``pick``-th of every ``every``-th block) from ``start``."""
@@ -179,24 +178,40 @@ class Bench:
                 "candidate_steps_per_s": len(targets) * self.steps / seconds}
 
 
+SILENT = 0.01  # a channel below this share of its layer's mean activation is silent (and the gain offset)
+
+
+def layer_widths(model, n: int) -> dict[str, int]:
+    """Channels of every layer the model exposes (one forward pass of ``n`` samples of silence)."""
+    with torch.no_grad():
+        return {name: a.shape[1] for name, a in activations_of(model, torch.zeros(1, n))[0].items()}
+
+
+def load_bench_model(checkpoint: str, threads: int):
+    """(model in eval mode, its sample rate) on the CPU at ``threads`` torch threads."""
+    torch.set_num_threads(threads)
+    model, mcfg, _ = load_model(checkpoint, "cpu")
+    return model.eval(), mcfg.scaleogram.sample_rate
+
+
 def measures(base: torch.Tensor, now: torch.Tensor, c: int) -> dict:
     """The figures of one target channel ``c`` from its layer's channel means [C] on the start
     (``base``) and on the loop (``now``)."""
-    eps = 0.01 * float(base.mean()) + 1e-9  # a channel silent on the start must not divide by ~0
+    eps = SILENT * float(base.mean()) + 1e-9  # a channel silent on the start must not divide by ~0
     g = (now + eps) / (base + eps)
     rest = torch.ones_like(g, dtype=torch.bool)
     rest[c] = False
     if not rest.any():
         return {"gain": float(g[c]), "selectivity": float("nan"), "together": float("nan"), "woken": float("nan"),
                 "active": float("nan")}
-    active = rest & (base >= 0.01 * base.mean())  # the others that were not silent on the start
+    active = rest & (base >= SILENT * base.mean())  # the others that were not silent on the start
     return {"gain": float(g[c]), "selectivity": float(g[c] / g[rest].mean()),
             # the same over the others active on the start (a silent channel's gain is set by eps)
             "active": float(g[c] / g[active].mean()) if active.any() else float("nan"),
             # the rest of the layer as one (the objective's view): the gain of its mean activation
             "together": float(g[c] * (base[rest].mean() + eps) / (now[rest].mean() + eps)),
             # the others that were silent on the start (< 1 % of the layer's mean) and woke up (>= x10)
-            "woken": float(((base[rest] < 0.01 * base.mean()) & (g[rest] >= 10)).float().mean())}
+            "woken": float(((base[rest] < SILENT * base.mean()) & (g[rest] >= 10)).float().mean())}
 
 
 def corpus_clips(folder: str, count: int, n: int, sr: int, seed: int) -> list[torch.Tensor]:
@@ -304,13 +319,9 @@ def main(argv=None) -> None:
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="override an optimize setting, e.g. --set learning_rate=0.1 (repeatable)")
     args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    model, mcfg, _ = load_model(args.checkpoint, "cpu")
-    model.eval()
-    sr = mcfg.scaleogram.sample_rate
+    model, sr = load_bench_model(args.checkpoint, args.threads)
     n = 4 * sr
-    with torch.no_grad():
-        widths = {name: a.shape[1] for name, a in activations_of(model, torch.zeros(1, n))[0].items()}
+    widths = layer_widths(model, n)
     names = list(widths)
     layers = block_layers(names)[::args.every]
     steps, channels = args.steps, args.channels
@@ -328,7 +339,7 @@ def main(argv=None) -> None:
         if wrong:
             sys.exit(f"--targets: no such channel: {', '.join(wrong)}")
         layers = list(dict.fromkeys(layer for layer, _ in chosen))
-    bench = Bench(model, layers, channels, n, sr, steps, args.seed)
+    bench = Bench(model, layers, channels, n, sr, steps, args.seed, widths)
     if args.targets:
         bench.channels = {layer: [c for m, c in chosen if m == layer] for layer in layers}
     overrides = {}

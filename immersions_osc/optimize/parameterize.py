@@ -21,11 +21,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ..config import PARAMETERIZATIONS
 from .stft import CircularSTFT
 from .transforms import denoise, soft_threshold
-
-KINDS = PARAMETERIZATIONS
 
 
 def _unit_rms(p: torch.Tensor) -> None:
@@ -204,5 +201,6 @@ def _inverse_softplus(y: torch.Tensor) -> torch.Tensor:
 
 
 def make(kind: str, start: torch.Tensor, generator: torch.Generator, sample_rate: int):
-    cls = {"waveform": Waveform, "spectral": Spectral, "spectral_envelope": SpectralEnvelope, "harmonic": Harmonic}[kind]
+    """The parameterization named ``kind`` (one of config.PARAMETERIZATIONS) of ``start``."""
+    cls = {c.kind: c for c in (Waveform, Spectral, SpectralEnvelope, Harmonic)}[kind]
     return cls(start, generator, sample_rate)
