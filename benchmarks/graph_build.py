@@ -24,7 +24,7 @@ import time
 import torch
 
 from immersions_osc.config import Config
-from immersions_osc.layout.command import PROBE_SECONDS
+from immersions_osc.layout.build import PROBE_SECONDS
 from immersions_osc.layout.graph import probe_graph
 from immersions_osc.model import build_model
 

@@ -27,10 +27,10 @@ import socket
 import statistics
 import time
 
-from immersions_osc.service.controls import CONTROL_BY_ADDRESS, parse_args
+from immersions_osc.osc.controls import CONTROL_BY_ADDRESS, parse_args
 from immersions_osc.service.dispatch import MATCH
-from immersions_osc.service.incoming import decode
-from immersions_osc.service.protocol import decode_packet
+from immersions_osc.osc.incoming import decode
+from immersions_osc.osc.protocol import decode_packet
 
 
 def message_mix(n: int, seed: int) -> list[bytes]:

@@ -44,7 +44,7 @@ import time  # noqa: E402
 import urllib.error  # noqa: E402
 import urllib.request  # noqa: E402
 
-from immersions_osc.service.protocol import decode_packet, encode_message  # noqa: E402
+from immersions_osc.osc.protocol import decode_packet, encode_message  # noqa: E402
 from robust_attacks import bombs, rss_mb, stalled_websocket  # noqa: E402
 from service_harness import HAVE_JACKD, JackServer, OSCClient, free_udp_port  # noqa: E402
 

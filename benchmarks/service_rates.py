@@ -35,7 +35,7 @@ import time
 import numpy as np
 
 from immersions_osc.layout.export import load_layout
-from immersions_osc.service.protocol import FrameAssembler, decode_packet, parse_chunk
+from immersions_osc.osc.protocol import FrameAssembler, decode_packet, parse_chunk
 from service_harness import JackServer, OSCClient, ServiceProcess
 
 SOURCES = {"jack": ["immersions:out"], "portaudio": ["PortAudio:out_0"]}

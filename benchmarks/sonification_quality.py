@@ -58,7 +58,7 @@ import torch
 
 from immersions_osc.checkpoint import load_model
 from immersions_osc.config import PARAMETERIZATIONS, OptimizeConfig
-from immersions_osc.optimize.command import block_layers
+from immersions_osc.optimize.targets import block_layers
 from immersions_osc.optimize.loop import Optimizer, activations_of, steady_tail
 from immersions_osc.optimize.start import start_clip
 from immersions_osc.optimize.targets import Target

@@ -34,7 +34,7 @@ import time
 import numpy as np
 
 from immersions_osc.service import decoder
-from immersions_osc.service.protocol import encode_vector
+from immersions_osc.osc.protocol import encode_vector
 
 
 def load(name):

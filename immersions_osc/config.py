@@ -399,7 +399,7 @@ class ServiceConfig:
             raise ConfigError(f"{prefix}loop_seconds must be 0.5..60, got {self.loop_seconds}")
         if self.volume > 2:
             raise ConfigError(f"{prefix}volume must be 0..2, got {self.volume}")
-        from .service.tempo import check_tempo  # pure arithmetic, no service import
+        from .audio.tempo import check_tempo  # pure arithmetic, no service import
 
         try:
             check_tempo(self.tempo, self.bars, self.beats_per_bar)

@@ -290,3 +290,18 @@ def default_layout_path(spec: str) -> str:
     if where.endswith(".py"):
         return os.path.splitext(where)[0] + f"_{attr}_layout.npz"
     return f"{where.replace('.', '_')}_{attr}_layout.npz"
+
+
+def load_any(model: Optional[str], checkpoint: Optional[str], device) -> tuple[nn.Module, str]:
+    """(model in eval mode, description) from a ``--model`` spec or a ``--checkpoint`` (not both;
+    neither: the shipped checkpoint, found from any folder)."""
+    if model:
+        if checkpoint:
+            raise UserError("give --model or --checkpoint, not both")
+        return load(model, device), model
+    from .checkpoint import load_model
+    from .shipped import DEFAULT_CHECKPOINT_SPEC, resolve_checkpoint
+
+    path = resolve_checkpoint(checkpoint or DEFAULT_CHECKPOINT_SPEC)
+    net, _, _ = load_model(path, device)
+    return net.eval(), path

@@ -98,7 +98,7 @@ def build(parent_path='/project1', name='immersions'):
         raise RuntimeError('set REPO (or the IMMERSIONS_REPO environment variable) to the repository folder')
     if REPO not in sys.path:
         sys.path.insert(0, REPO)
-    import immersions_osc.service.decoder  # noqa: F401  (fails here, loudly, if numpy is missing)
+    import immersions_osc.osc.decoder  # noqa: F401  (fails here, loudly, if numpy is missing)
     import td_network.session  # noqa: F401
 
     parent = op(parent_path)

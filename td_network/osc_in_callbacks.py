@@ -1,12 +1,12 @@
 # OSC In DAT callbacks: every message from the Immersions service arrives here.
 #
 # build_network.py copies this file into the 'osc_in_callbacks' Text DAT.  All the decoding is
-# done by the immersions_osc package (immersions_osc/service/decoder.py, the same code the tests
+# done by the immersions_osc package (immersions_osc/osc/decoder.py, the same code the tests
 # check); this only hands each message over and asks the Script CHOP to redraw.
 #
 # The receiver (one per network) is kept in the parent COMP's storage under 'immersions'.
 
-from immersions_osc.service.decoder import ActivationReceiver
+from immersions_osc.osc.decoder import ActivationReceiver
 
 
 def receiver(comp):

@@ -92,7 +92,7 @@ def layout_url(host, port, token=''):
 
 def fetch_layout(url, timeout=5.0):
     """(positions [N, 2], layer per neuron [N], layer names) from a /layout.npz URL (numpy only)."""
-    from immersions_osc.service.decoder import load_layout_npz
+    from immersions_osc.osc.decoder import load_layout_npz
     with urllib.request.urlopen(url, timeout=timeout) as response:
         return load_layout_npz(io.BytesIO(response.read()))
 

@@ -19,7 +19,8 @@ from typing import Callable, Iterator, Optional
 
 import numpy as np
 
-from immersions_osc.service.protocol import FrameAssembler, decode_packet, encode_message, parse_chunk
+from immersions_osc.audio.jack import start_dummy_jackd, stop_jackd
+from immersions_osc.osc.protocol import FrameAssembler, decode_packet, encode_message, parse_chunk
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HAVE_JACKD = shutil.which("jackd") is not None
@@ -46,8 +47,6 @@ class JackServer:
 
     def __init__(self, period: int = 1024, sample_rate: int = 44100, port_max: Optional[int] = None,
                  realtime: bool = False):
-        from immersions_osc.service.audio import start_dummy_jackd
-
         self.name = f"imm{uuid.uuid4().hex[:8]}"
         self.sample_rate, self.period = sample_rate, period
         self.proc = start_dummy_jackd(sample_rate, period, name=self.name, port_max=port_max, realtime=realtime)
@@ -60,8 +59,6 @@ class JackServer:
 
     def restart(self) -> None:
         """A new server of the same name (after this one died or was stopped)."""
-        from immersions_osc.service.audio import start_dummy_jackd
-
         self.proc = start_dummy_jackd(self.sample_rate, self.period, name=self.name)
 
     def has_port(self, name: str) -> bool:
@@ -73,13 +70,7 @@ class JackServer:
             client.close()
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_jackd(self.proc)
 
 
 class ServiceProcess:

@@ -2,7 +2,7 @@
 import pytest
 
 from immersions_osc.config import Config, ConfigError, parse_config, to_dict
-from immersions_osc.service.tempo import bar_seconds, bars_for, check_tempo, loop_phase_samples, loop_samples
+from immersions_osc.audio.tempo import bar_seconds, bars_for, check_tempo, loop_phase_samples, loop_samples
 
 
 def service(**changes):

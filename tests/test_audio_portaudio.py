@@ -23,9 +23,10 @@ pytestmark = pytest.mark.skipif(not HAVE_JACKD, reason="needs jackd (Debian jack
 sd = pytest.importorskip("sounddevice")
 
 from immersions_osc.config import Config  # noqa: E402
-from immersions_osc.service.audio import ClockAudio, open_audio  # noqa: E402
-from immersions_osc.service.player import LoopPlayer  # noqa: E402
-from immersions_osc.service.portaudio import PortAudioAudio, PortAudioUnavailable, rescan  # noqa: E402
+from immersions_osc.audio.backends import open_audio  # noqa: E402
+from immersions_osc.audio.clock import ClockAudio  # noqa: E402
+from immersions_osc.audio.player import LoopPlayer  # noqa: E402
+from immersions_osc.audio.portaudio import PortAudioAudio, PortAudioUnavailable, rescan  # noqa: E402
 
 SR = 44100
 

@@ -1,5 +1,5 @@
 """TouchDesigner decoding: the service's real datagrams (captured from a running service) through the
-shared decoder (immersions_osc/service/decoder.py) and through td_network's callbacks, outside TD."""
+shared decoder (immersions_osc/osc/decoder.py) and through td_network's callbacks, outside TD."""
 import importlib.util
 import os
 import random
@@ -9,9 +9,9 @@ import time
 import numpy as np
 import pytest
 
-from immersions_osc.service.decoder import (ActivationReceiver, brightness, layer_colors, load_layout_npz,
+from immersions_osc.osc.decoder import (ActivationReceiver, brightness, layer_colors, load_layout_npz,
                                             normalized_positions)
-from immersions_osc.service.protocol import FrameAssembler, decode_packet, decode_values, encode_vector, parse_chunk
+from immersions_osc.osc.protocol import FrameAssembler, decode_packet, decode_values, encode_vector, parse_chunk
 
 from service_harness import REPO, OSCClient, ServiceProcess, free_udp_port
 

@@ -9,10 +9,10 @@ import pytest
 
 link = pytest.importorskip("link")  # LinkPython-extern
 
-from immersions_osc.service.audio import ClockAudio  # noqa: E402
-from immersions_osc.service.link import LinkSync  # noqa: E402
-from immersions_osc.service.player import LoopPlayer  # noqa: E402
-from immersions_osc.service.tempo import loop_phase_samples, loop_samples  # noqa: E402
+from immersions_osc.audio.clock import ClockAudio  # noqa: E402
+from immersions_osc.audio.link import LinkSync  # noqa: E402
+from immersions_osc.audio.player import LoopPlayer  # noqa: E402
+from immersions_osc.audio.tempo import loop_phase_samples, loop_samples  # noqa: E402
 
 from service_harness import wait_until  # noqa: E402
 

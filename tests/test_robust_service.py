@@ -13,7 +13,7 @@ import pytest
 
 from immersions_osc.config import ConfigError, parse_config
 from immersions_osc.service.access import Access
-from immersions_osc.service.protocol import decode_packet, encode_message
+from immersions_osc.osc.protocol import decode_packet, encode_message
 from immersions_osc.service.sinks import (MAX_FAILURES, MAX_SINKS, MAX_SUBSCRIBERS, MAX_VIEWERS, Sink, Sinks,
                                           TokenBucket, UdpReply)
 

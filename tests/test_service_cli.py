@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from immersions_osc.images import read_png
-from immersions_osc.service.player import LoopPlayer
+from immersions_osc.audio.player import LoopPlayer
 
 from service_harness import REPO, free_udp_port
 

@@ -5,9 +5,9 @@ import re
 import numpy as np
 import pytest
 
-from immersions_osc.service.controls import CONTROLS, MESSAGES, ArgumentError, markdown, parse_args
-from immersions_osc.service.player import LoopPlayer
-from immersions_osc.service.protocol import decode_packet, encode_message
+from immersions_osc.osc.controls import CONTROLS, MESSAGES, ArgumentError, markdown, parse_args
+from immersions_osc.audio.player import LoopPlayer
+from immersions_osc.osc.protocol import decode_packet, encode_message
 from immersions_osc.service.server import Service, check_dispatch
 
 from service_harness import in_process_config
@@ -191,7 +191,7 @@ def test_tempo_fits_loops_to_whole_bars(service):
     tempo 0 goes back to free lengths in seconds.  Bars/tempo drawn at random (seeded)."""
     import random
 
-    from immersions_osc.service.tempo import bar_seconds
+    from immersions_osc.audio.tempo import bar_seconds
 
     rng = random.Random(15)
     sr = service.sample_rate

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from immersions_osc.layout.export import load_layout
-from immersions_osc.service.decoder import ActivationReceiver
-from immersions_osc.service.protocol import FrameAssembler, decode_packet, encode_message, parse_chunk
+from immersions_osc.osc.decoder import ActivationReceiver
+from immersions_osc.osc.protocol import FrameAssembler, decode_packet, encode_message, parse_chunk
 
 from service_harness import REPO, ServiceProcess
 

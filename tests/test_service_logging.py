@@ -9,7 +9,7 @@ import pytest
 from immersions_osc.cli import build_parser
 from immersions_osc.service.logs import (EscapingFormatter, RateLimitedLog, escape_controls, level_from_args,
                                          setup_logging)
-from immersions_osc.service.protocol import encode_message
+from immersions_osc.osc.protocol import encode_message
 from immersions_osc.service.server import EVENT_BURST, Service
 from immersions_osc.service.sinks import Sink
 

@@ -4,9 +4,9 @@ import struct
 
 import pytest
 
-from immersions_osc.service.controls import CONTROL_BY_ADDRESS, ArgumentError, parse_args
-from immersions_osc.service.incoming import decode
-from immersions_osc.service.protocol import OSCDecodeError, decode_packet
+from immersions_osc.osc.controls import CONTROL_BY_ADDRESS, ArgumentError, parse_args
+from immersions_osc.osc.incoming import decode
+from immersions_osc.osc.protocol import OSCDecodeError, decode_packet
 from immersions_osc.service.server import Service
 
 from service_harness import in_process_config

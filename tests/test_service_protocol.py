@@ -6,7 +6,7 @@ import pytest
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from immersions_osc.service.protocol import (FrameAssembler, OSCDecodeError, chunk_capacity, decode_packet,
+from immersions_osc.osc.protocol import (FrameAssembler, OSCDecodeError, chunk_capacity, decode_packet,
                                              encode_message, encode_vector, parse_chunk)
 
 

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from immersions_osc.service.controls import CONTROLS
-from immersions_osc.service.protocol import encode_message
+from immersions_osc.osc.controls import CONTROLS
+from immersions_osc.osc.protocol import encode_message
 
 from service_harness import HAVE_JACKD, JackServer, serving, wait_until
 

@@ -7,7 +7,7 @@ import urllib.request
 import numpy as np
 import pytest
 
-from immersions_osc.service.decoder import ActivationReceiver, load_layout_npz
+from immersions_osc.osc.decoder import ActivationReceiver, load_layout_npz
 
 from service_harness import running_viewer
 

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from service_harness import running_viewer
-from immersions_osc.service.controls import CONTROLS
-from immersions_osc.service.protocol import FrameAssembler, decode_packet, encode_message, parse_chunk
+from immersions_osc.osc.controls import CONTROLS
+from immersions_osc.osc.protocol import FrameAssembler, decode_packet, encode_message, parse_chunk
 from websockets.sync.client import connect
 from immersions_osc.web.server import STATIC
 

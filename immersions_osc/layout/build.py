@@ -3,6 +3,7 @@ optional snapshots.  Used by ``immersions-osc layout`` and by the service when a
 no layout yet; works for any model that meets the contract (immersions_osc/contract.py)."""
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -12,8 +13,15 @@ import torch
 from torch import nn
 
 from ..config import LayoutConfig
+from ..errors import UserError
 from .export import Layout
 from .graph import NeuronGraph, cached_graph
+
+
+# the clips whose activation variance gives the charges
+CLIP_SECONDS = 4.0
+# audio used to probe the graph's connectivity (short: only the structure matters)
+PROBE_SECONDS = 0.25
 
 
 @dataclass
@@ -29,7 +37,6 @@ def probe_samples(model: nn.Module) -> int:
     contract's analysis window for any other model (its layers must all see some time steps)."""
     from ..contract import describe
     from ..model import CPCModel
-    from .command import PROBE_SECONDS
 
     if isinstance(model, CPCModel):
         return int(PROBE_SECONDS * model.sample_rate)
@@ -43,7 +50,6 @@ def build_layout(model: nn.Module, lcfg: LayoutConfig, device, *, data: str = "s
     from ..contract import describe
     from ..progress import Progress
     from . import simulate
-    from .command import _frames, validation_clips
 
     model.eval()
     sr = describe(model).sample_rate
@@ -75,7 +81,7 @@ def build_layout(model: nn.Module, lcfg: LayoutConfig, device, *, data: str = "s
     with torch.no_grad():
         acts = capture_activations(model, audio[0])
     animation = np.zeros((0, graph.num_vertices, 2), np.float32)
-    frame_values = _frames(acts, graph.names, max(1, snapshots))
+    frame_values = frames_at(acts, graph.names, max(1, snapshots))
     if snapshots:
         bar = Progress(len(frame_values), "snapshots", enabled=not quiet, every=max(1, len(frame_values) // 10))
         animation = simulate.snapshots(graph, charges, frame_values, pos, lcfg, device, bar.update).cpu().numpy()
@@ -89,3 +95,46 @@ def build_layout(model: nn.Module, lcfg: LayoutConfig, device, *, data: str = "s
                   "seconds": round(elapsed, 3), "device": str(device), "sample_rate": sr,
                   "config": {k: getattr(lcfg, k) for k in lcfg.__dataclass_fields__}})
     return LayoutResult(layout, graph, elapsed, frame_values[-1].numpy())
+
+
+def validation_clips(data: str, n: int, sample_rate: int, seed: int):
+    """Yield ``n`` clips [1, samples] (float32 tensors) of CLIP_SECONDS."""
+    import numpy as np
+    import torch
+
+    length = int(CLIP_SECONDS * sample_rate)
+    if data == "synthetic":
+        from ..data.synth import SyntheticMusic
+
+        music = SyntheticMusic(sample_rate=sample_rate, seed=seed)
+        for i in range(n):
+            yield torch.from_numpy(np.asarray(music.clip(i, length)[0], np.float32)).unsqueeze(0)
+        return
+    if not os.path.isdir(data):
+        raise UserError(f"--data {data}: not 'synthetic' and not a folder")
+    from ..data.folder import load_audio, scan_audio_folder
+
+    # unreadable, silent and too-short files are skipped with a warning; none usable -> DataError
+    for file in scan_audio_folder(data, sample_rate, length)[:n]:
+        audio = np.asarray(load_audio(file.path, sample_rate), np.float32)[:length]
+        yield torch.from_numpy(audio).unsqueeze(0)
+
+
+def frames_at(acts, names, n_frames: int):
+    """[T, N] activations at ``n_frames`` evenly spread steps of the finest time axis; a pooled
+    layer is read at the step that covers the same moment (aligned to the end)."""
+    import torch
+
+    t_max = max(acts[name].shape[-1] for name in names)
+    steps = torch.linspace(0, t_max - 1, min(n_frames, t_max)).round().long()
+    frames = []
+    for t in steps.tolist():
+        row = []
+        for name in names:
+            a = acts[name][0]
+            a = a if a.dim() == 3 else a.unsqueeze(1)  # [C, F, T]
+            t_layer = a.shape[-1]
+            idx = max(0, t_layer - 1 - (t_max - 1 - t) * t_layer // t_max)
+            row.append(a[..., idx].flatten().float().cpu())
+        frames.append(torch.cat(row))
+    return torch.stack(frames)

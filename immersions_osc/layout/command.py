@@ -7,13 +7,9 @@ import os
 import time
 
 from ..device import resolve_device
+from ..contract import load_any
 from ..errors import UserError
-from ..shipped import DEFAULT_CHECKPOINT_SPEC as DEFAULT_CHECKPOINT, resolve_checkpoint
-
-# the clips whose activation variance gives the charges
-CLIP_SECONDS = 4.0
-# audio used to probe the graph's connectivity (short: only the structure matters)
-PROBE_SECONDS = 0.25
+from ..shipped import DEFAULT_CHECKPOINT_SPEC as DEFAULT_CHECKPOINT
 
 
 def register(subparsers) -> argparse.ArgumentParser:
@@ -37,29 +33,6 @@ def register(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def validation_clips(data: str, n: int, sample_rate: int, seed: int):
-    """Yield ``n`` clips [1, samples] (float32 tensors) of CLIP_SECONDS."""
-    import numpy as np
-    import torch
-
-    length = int(CLIP_SECONDS * sample_rate)
-    if data == "synthetic":
-        from ..data.synth import SyntheticMusic
-
-        music = SyntheticMusic(sample_rate=sample_rate, seed=seed)
-        for i in range(n):
-            yield torch.from_numpy(np.asarray(music.clip(i, length)[0], np.float32)).unsqueeze(0)
-        return
-    if not os.path.isdir(data):
-        raise UserError(f"--data {data}: not 'synthetic' and not a folder")
-    from ..data.folder import load_audio, scan_audio_folder
-
-    # unreadable, silent and too-short files are skipped with a warning; none usable -> DataError
-    for file in scan_audio_folder(data, sample_rate, length)[:n]:
-        audio = np.asarray(load_audio(file.path, sample_rate), np.float32)[:length]
-        yield torch.from_numpy(audio).unsqueeze(0)
-
-
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -73,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     if args.snapshots < 0:
         raise UserError(f"--snapshots must be >= 0, got {args.snapshots}")
     device = resolve_device(args.device)
-    model, source = load_any(args, device)
+    model, source = load_any(args.model, args.checkpoint, device)
     if args.out is None:
         from ..contract import default_layout_path
 
@@ -99,38 +72,3 @@ def run(args: argparse.Namespace) -> int:
         write_png(base + "-activation.png", render.activation_image(pos, result.last_frame))
         print(f"pictures : {base}.png, {base}-activation.png")
     return 0
-
-
-def load_any(args: argparse.Namespace, device):
-    """(model, description) from ``--model`` or ``--checkpoint`` (not both)."""
-    if getattr(args, "model", None):
-        if getattr(args, "checkpoint", None):
-            raise UserError("give --model or --checkpoint, not both")
-        from ..contract import load
-
-        return load(args.model, device), args.model
-    from ..checkpoint import load_model
-
-    path = resolve_checkpoint(args.checkpoint or DEFAULT_CHECKPOINT)  # from any folder: the shipped one
-    model, _, _ = load_model(path, device)
-    return model.eval(), path
-
-
-def _frames(acts, names, n_frames: int):
-    """[T, N] activations at ``n_frames`` evenly spread steps of the finest time axis; a pooled
-    layer is read at the step that covers the same moment (aligned to the end)."""
-    import torch
-
-    t_max = max(acts[name].shape[-1] for name in names)
-    steps = torch.linspace(0, t_max - 1, min(n_frames, t_max)).round().long()
-    frames = []
-    for t in steps.tolist():
-        row = []
-        for name in names:
-            a = acts[name][0]
-            a = a if a.dim() == 3 else a.unsqueeze(1)  # [C, F, T]
-            t_layer = a.shape[-1]
-            idx = max(0, t_layer - 1 - (t_max - 1 - t) * t_layer // t_max)
-            row.append(a[..., idx].flatten().float().cpu())
-        frames.append(torch.cat(row))
-    return torch.stack(frames)

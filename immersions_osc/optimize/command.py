@@ -40,29 +40,19 @@ def register(subparsers) -> argparse.ArgumentParser:
     return p
 
 
-def block_layers(layer_names: list[str]) -> list[str]:
-    """The last nonlinearity of every block: encoder.blocks.i.relu2, ar.blocks.i.relu."""
-    last: dict[str, str] = {}
-    for name in layer_names:
-        block = name.rsplit(".", 1)[0]
-        last[block] = name
-    return list(last.values())
-
-
 def run(args: argparse.Namespace) -> int:
     import torch
 
     from ..config import load_config
-    from ..contract import describe
-    from ..layout.command import load_any
+    from ..contract import describe, load_any
     from .loop import activations_of
     from .start import start_clip
-    from .targets import Target
+    from .targets import Target, block_layers
 
     if args.seconds <= 0.5:
         raise UserError(f"--seconds must be more than 0.5, got {args.seconds:g}")
     device = resolve_device(args.device)
-    model, args.source = load_any(args, device)
+    model, args.source = load_any(args.model, args.checkpoint, device)
     # optimization settings come from --config or the defaults, never from the training checkpoint
     ocfg = load_config(args.config).optimize
     flags = {"steps": args.steps, "learning_rate": args.lr, "parameterization": args.parameterization,

@@ -86,3 +86,12 @@ def check_targets(targets: Sequence[Target], shapes: dict[str, tuple[int, int]])
     for t in targets:
         if not neuron_mask(t, shapes).any():
             raise UserError(f"the target in {t.layer} selects no neuron")
+
+
+def block_layers(layer_names: list[str]) -> list[str]:
+    """The last nonlinearity of every block: encoder.blocks.i.relu2, ar.blocks.i.relu."""
+    last: dict[str, str] = {}
+    for name in layer_names:
+        block = name.rsplit(".", 1)[0]
+        last[block] = name
+    return list(last.values())

@@ -198,7 +198,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
 def tour_layers(layer_names: list[str], stops: int) -> list[str]:
     """``stops`` layers spread evenly from the first to the last block (the last nonlinearity of each)."""
-    from ..optimize.command import block_layers
+    from ..optimize.targets import block_layers
 
     blocks = block_layers(layer_names)
     if stops <= 1:
@@ -213,7 +213,7 @@ def run_demo(args: argparse.Namespace) -> int:
 
     from ..images import write_png
     from ..layout.render import activation_image
-    from .protocol import encode_message
+    from ..osc.protocol import encode_message
     from .server import Service, Sink, write_wav
 
     setup_logging(level_from_args(args.log_level, args.verbose, args.quiet))
@@ -301,7 +301,7 @@ def _tour(service, stops: list[tuple[str, int]], seconds: float, stop: threading
     more loop until it is).  The first stop's target is set before anything plays (a noise or
     silence start plays nothing), and the tour ends when the last stop's window is over."""
     from ..optimize.targets import Target
-    from .protocol import encode_message
+    from ..osc.protocol import encode_message
     from .streaming import describe_targets
 
     player = service.player
@@ -386,8 +386,8 @@ def _tour_summary(service, cfg, stops: list[tuple[str, int]], played: list) -> l
 
 
 def run_devices(args: argparse.Namespace) -> int:
-    from .audio import jack_server_running
-    from .portaudio import describe_devices
+    from ..audio.jack import jack_server_running
+    from ..audio.portaudio import describe_devices
 
     print(f"JACK: {'a server runs (--audio auto picks it: client immersions)' if jack_server_running() else 'no server running'}")
     print(describe_devices())
@@ -395,7 +395,7 @@ def run_devices(args: argparse.Namespace) -> int:
 
 
 def run_osc_table(args: argparse.Namespace) -> int:
-    from .controls import markdown
+    from ..osc.controls import markdown
 
     print(markdown(), end="")
     return 0

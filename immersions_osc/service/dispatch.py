@@ -13,10 +13,10 @@ import socket
 from typing import Optional
 
 from ..errors import UserError
-from .controls import CONTROL_BY_ADDRESS, MESSAGES, PREFIX, ArgumentError, Control, parse_args
-from .incoming import AddressMatcher, PatternError, decode, is_pattern
+from ..osc.controls import CONTROL_BY_ADDRESS, MESSAGES, PREFIX, ArgumentError, Control, parse_args
+from ..osc.incoming import AddressMatcher, PatternError, decode, is_pattern
 from .logs import LOGGER
-from .protocol import OSCDecodeError, encode_message
+from ..osc.protocol import OSCDecodeError, encode_message
 from .sinks import Send, UdpReply
 
 AUTH = f"{PREFIX}/auth"

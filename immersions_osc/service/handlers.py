@@ -18,9 +18,9 @@ import torch
 from ..errors import UserError
 from ..optimize.start import START_KINDS, fit_length, start_clip
 from ..optimize.targets import Target, check_targets, neuron_mask
-from .controls import CONTROLS, OPTIMIZE_FIELDS
+from ..osc.controls import CONTROLS, OPTIMIZE_FIELDS
 from .sinks import Sink, UdpReply
-from .tempo import bars_for, check_tempo, loop_samples
+from ..audio.tempo import bars_for, check_tempo, loop_samples
 
 
 class ControlHandlers:

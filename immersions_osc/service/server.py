@@ -33,16 +33,17 @@ from ..shipped import osc_table
 from ..optimize.generator import LoopGenerator
 from ..optimize.start import fit_length, start_clip
 from ..optimize.targets import Target, check_targets
-from .controls import PREFIX
+from ..osc.controls import PREFIX
 from .access import Access
 from .clips import ClipLoader
 from .dispatch import ControlDispatch
 from .engine import LoopAnalysis, NeuronVector, analysis_window, in_stream_order
 from .handlers import ControlHandlers, check_dispatch
-from .audio_process import RemotePlayer
+from ..audio.process import RemotePlayer
 from .logs import LOGGER, Log, RateLimitedLog
 from .pacing import PacedSender
-from .player import LoopPlayer
+from ..audio.jack import stop_jackd
+from ..audio.player import LoopPlayer
 from .sinks import Send, Sink, Sinks
 from .streaming import Streaming, describe_targets, write_wav
 
@@ -148,8 +149,8 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
 
     # --- life cycle ------------------------------------------------------------------------------------
     def start(self) -> "Service":
-        from .audio import open_audio
-        from .audio_process import AudioProcess
+        from ..audio.backends import open_audio
+        from ..audio.process import AudioProcess
 
         s = self.scfg
         # the JACK process callback (Python) needs the GIL within one period: make the other threads
@@ -175,7 +176,7 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
             self.close()
             raise
         if s.link:
-            from .link import LinkSync
+            from ..audio.link import LinkSync
 
             try:
                 self.link = LinkSync(self.player, self._tempo, self._follow_tempo, self._output_latency,
@@ -220,11 +221,7 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
             self.send_sock.close()
             self.send_sock = None
         if self.jackd is not None:
-            self.jackd.terminate()
-            try:
-                self.jackd.wait(5)
-            except Exception:
-                self.jackd.kill()
+            stop_jackd(self.jackd)
             self.jackd = None
         if self.scfg.loops_dir:
             try:

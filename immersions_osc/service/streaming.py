@@ -19,9 +19,9 @@ from ..atomic import atomic_write_bytes
 from ..errors import UserError
 from ..optimize.generator import PublishedLoop
 from ..optimize.targets import Target
-from .controls import PREFIX
+from ..osc.controls import PREFIX
 from .engine import LoopAnalysis, current_activations, summarize
-from .protocol import encode_message, encode_vector
+from ..osc.protocol import encode_message, encode_vector
 
 ANALYSE_AHEAD_SECONDS = 1.0  # the queued loop is analysed when the playing one has this much left
 

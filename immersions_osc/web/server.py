@@ -14,7 +14,7 @@ parsing, the RFC 6455 handshake, framing, masking, fragmentation, close codes, p
                        Each binary message is exactly one OSC datagram (``docs/osc.md``).
 ``/info.json``         neuron count, layers (name, offset, shape, colour), the layer of every neuron
                        (run-length), layout animation size, sample rate
-``/controls.json``     the control table (``service/controls.py``) with the current values, so the
+``/controls.json``     the control table (``osc/controls.py``) with the current values, so the
                        page never hard-codes addresses or ranges
 ``/layout.npz``        the layout file (neurons in stream order), for clients that fetch it over HTTP
                        instead of as OSC chunks (TouchDesigner, a script)
@@ -66,8 +66,8 @@ from websockets.sync.server import ServerConnection, serve
 
 from ..errors import UserError
 from ..service.access import is_loopback_address
-from ..service.controls import CONTROLS, OPTIMIZE_FIELDS, PREFIX
-from ..service.protocol import FrameAssembler, OSCDecodeError
+from ..osc.controls import CONTROLS, OPTIMIZE_FIELDS, PREFIX
+from ..osc.protocol import FrameAssembler, OSCDecodeError
 
 STATIC = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
@@ -388,7 +388,7 @@ class WebServer:
 
     def next_frame(self, timeout: float = 5.0) -> Optional[np.ndarray]:
         """The next activation frame of the stream (a temporary sink; nothing runs the model twice)."""
-        from ..service.server import Sink
+        from ..service.sinks import Sink
 
         assembler, done = FrameAssembler(), threading.Event()
         result: list[np.ndarray] = []

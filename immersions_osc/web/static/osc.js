@@ -1,5 +1,5 @@
 // OSC 1.0 messages and the service's chunked vector blobs, in plain JS: the browser side of
-// immersions_osc/service/protocol.py (same rules; see its docstring and docs/osc.md).
+// immersions_osc/osc/protocol.py (same rules; see its docstring and docs/osc.md).
 
 export class OSCError extends Error {}
 

@@ -2,7 +2,7 @@
 
 Plain Python + numpy, no other dependency, so TouchDesigner's own Python can import it
 (``td_network/build_network.py`` puts the repository on ``sys.path``).  The wire format itself --
-the OSC codec and the chunked vectors -- lives in :mod:`immersions_osc.service.protocol`; this
+the OSC codec and the chunked vectors -- lives in :mod:`immersions_osc.osc.protocol`; this
 module only keeps the *state* a client needs:
 
 * the newest complete activation frame (one value per neuron, layout order),
@@ -16,7 +16,7 @@ not at hand; the type tags are inferred from the Python types).  Broken or forei
 counted, never raised: a visual must keep running whatever arrives.
 
 A frame with a lost chunk is dropped (never mixed into the next one): that is
-:class:`~immersions_osc.service.protocol.FrameAssembler`'s rule, used here unchanged.
+:class:`~immersions_osc.osc.protocol.FrameAssembler`'s rule, used here unchanged.
 """
 from __future__ import annotations
 

@@ -276,7 +276,7 @@ def _convert(spec: Arg, arg: OscArg, position: int) -> Any:
 
 DOC_HEADER = """# OSC addresses of the Immersions service
 
-Generated from `immersions_osc/service/controls.py` by `immersions-osc osc-table`; a test checks
+Generated from `immersions_osc/osc/controls.py` by `immersions-osc osc-table`; a test checks
 that this table, that module and the service's dispatcher agree exactly.  Do not edit by hand.
 
 The service listens on UDP port 57130 (`service.port`).  Send `/immersions/stream/subscribe`

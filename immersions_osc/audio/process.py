@@ -260,7 +260,8 @@ def _child_main(conn, settings: dict, sample_rate: int, status_raw, input_raw, r
     """The audio process: the player, the backend, and a command loop on the pipe."""
     import signal
 
-    from .audio import open_audio
+    from .backends import open_audio
+    from .jack import stop_jackd
 
     # Ctrl-C reaches the whole process group: the service stops this process itself (or, gone,
     # closes the pipe)
@@ -311,11 +312,7 @@ def _child_main(conn, settings: dict, sample_rate: int, status_raw, input_raw, r
     finally:
         audio.close()
         if jackd is not None:
-            jackd.terminate()
-            try:
-                jackd.wait(5)
-            except Exception:
-                jackd.kill()
+            stop_jackd(jackd)
         send(("closed",))
 
 

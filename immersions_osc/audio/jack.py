@@ -1,13 +1,9 @@
-"""Audio backends for the loop player: a JACK client, or a real-time clock when there is no audio.
+"""The loop player on a JACK client, and a dummy-driver JACK server for tests and ``--start-jack``.
 
 ``JackAudio``: client ``immersions`` with an output port ``out`` (the loop) and an input port ``in``
 (live audio to analyse).  The process callback only calls ``LoopPlayer.render`` and
 ``LoopPlayer.write_input`` on the ports' buffers.  Xruns are counted.  When the JACK server goes
 away the backend says so and reconnects in the background once a server is back.
-
-``ClockAudio``: no sound card; a thread renders the loop block by block at real-time pace, so the
-playhead, the loop boundaries and everything that follows them (activation frames, loop/new
-messages) behave exactly as with JACK.
 
 ``start_dummy_jackd``: a JACK server on the dummy driver (no audio hardware), for tests, CI and
 ``--start-jack``.
@@ -24,6 +20,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from ..errors import UserError
+from .clock import ClockAudio
 from .player import LoopPlayer
 from .realtime import promote_current_thread
 
@@ -47,40 +44,6 @@ def _import_jack():
 
 def _quiet(message: str) -> None:
     pass
-
-
-class ClockAudio:
-    """Renders the player at real-time pace without a sound card."""
-
-    kind = "none"
-
-    def __init__(self, player: LoopPlayer, block: int = 1024, log: Log = print):
-        self.player, self.block, self.log = player, block, log
-        self.xruns = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="immersions-clock", daemon=True)
-
-    def start(self) -> "ClockAudio":
-        self._thread.start()
-        return self
-
-    def _run(self) -> None:
-        out = np.zeros(self.block, np.float32)
-        period = self.block / self.player.sample_rate
-        next_time = time.perf_counter()
-        while not self._stop.is_set():
-            self.player.render(out)
-            next_time += period
-            delay = next_time - time.perf_counter()
-            if delay > 0:
-                self._stop.wait(delay)
-            elif delay < -0.5:  # fell far behind (machine suspended): resynchronize
-                next_time = time.perf_counter()
-
-    def close(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(2.0)
 
 
 class JackAudio:
@@ -243,55 +206,13 @@ def jack_server_running() -> bool:
     return True
 
 
-def open_audio(player: LoopPlayer, scfg, log: Log = print, warn: Optional[Log] = None):
-    """The audio backend the service config asks for: ``(backend, jackd process or None)``.
-
-    ``auto``: JACK when a server runs, else PortAudio's default device, else none -- and one line
-    says which.  ``jack``: JACK or an error (``start_jack``: a dummy-driver jackd when none runs).
-    ``portaudio``: the chosen device; a device that cannot be opened is one line and the service
-    runs without sound output.  ``none``: the real-time clock only.  ``warn``: where the lines
-    about trouble go (default: ``log``).
-    """
-    warn = warn or log
-    from .portaudio import PortAudioAudio, PortAudioUnavailable, parse_latency
-
-    without = ("; every new loop is written to " + scfg.loops_dir + "/") if scfg.loops_dir else ""
-    block = scfg.block_size or 1024
-    jackd = None
-    if scfg.audio == "jack" or (scfg.audio == "auto" and (scfg.start_jack or jack_server_running())):
-        try:
-            if scfg.start_jack and not jack_server_running():
-                jackd = start_dummy_jackd(player.sample_rate, period=block)
-                log("started jackd (dummy driver)")
-            audio = JackAudio(player, scfg.jack_client, log, priority=scfg.audio_priority).start()
-            log(f"audio: JACK client '{scfg.jack_client}' (ports {scfg.jack_client}:out, {scfg.jack_client}:in)"
-                + (" (auto: a JACK server runs)" if scfg.audio == "auto" else ""))
-            return audio, jackd
-        except JackUnavailable as exc:
-            if jackd is not None:
-                _stop_process(jackd)
-                jackd = None
-            if scfg.audio == "jack":
-                raise
-            warn(f"audio: {exc}; trying PortAudio")
-    if scfg.audio in ("auto", "portaudio"):
-        try:
-            audio = PortAudioAudio(player, scfg.output_device, scfg.input_device, scfg.block_size,
-                                   parse_latency(scfg.latency), log, priority=scfg.audio_priority,
-                                   warn=warn).start()
-            log(f"audio: {audio.description}" + (" (auto: no JACK server; the default PortAudio device)"
-                                                  if scfg.audio == "auto" else ""))
-            return audio, None
-        except PortAudioUnavailable as exc:
-            warn(f"audio: {exc}. Continuing without sound output{without or '.'}")
-    elif scfg.audio == "none":
-        log(f"audio: none (--audio none){without}")
-    return ClockAudio(player, block=block, log=log).start(), None
-
-
-def _stop_process(proc: subprocess.Popen) -> None:
+def stop_jackd(proc: subprocess.Popen) -> None:
+    """Stop a jackd that :func:`start_dummy_jackd` started (SIGTERM, then SIGKILL after 5 s)."""
+    if proc.poll() is not None:
+        return
     proc.terminate()
     try:
         proc.wait(5)
-    except Exception:
+    except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait(5)

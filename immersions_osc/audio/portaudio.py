@@ -28,6 +28,7 @@ from typing import Callable, Optional, Union
 import numpy as np
 
 from ..errors import UserError
+from .clock import ClockAudio
 from .player import LoopPlayer
 from .realtime import promote_current_thread
 
@@ -287,7 +288,6 @@ class PortAudioAudio:
     def _supervise(self) -> None:
         """A stream that stops (device unplugged, its server gone) -> the clock keeps the loop
         moving and the device is reopened when it is back."""
-        from .audio import ClockAudio
 
         last, since = self.callbacks, time.monotonic()
         said = False
