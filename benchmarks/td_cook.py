@@ -33,7 +33,7 @@ import time
 
 import numpy as np
 
-from immersions_osc.service import decoder
+from immersions_osc.osc import decoder
 from immersions_osc.osc.protocol import encode_vector
 
 

@@ -359,16 +359,14 @@ def test_the_spectral_envelope_starts_as_the_start_and_moves_energy_between_band
 def test_the_played_loop_is_the_optimized_loop():
     """The service's re-levelling (``playable``) leaves an optimized loop as it is, so the target's
     activation while it plays equals the optimized one; a quiet clip is brought to the same level."""
-    from types import SimpleNamespace
-
     from immersions_osc.config import OptimizeConfig
-    from immersions_osc.service.streaming import Streaming
+    from immersions_osc.service.streaming import playable
 
-    fake = SimpleNamespace(generator=SimpleNamespace(cfg=OptimizeConfig()))
+    cfg = OptimizeConfig()
     loop = level(torch.randn(1, 4000, generator=gen()), 0.9, 0.1)[0]
-    assert np.array_equal(Streaming.playable(fake, loop), loop.numpy())
+    assert np.array_equal(playable(loop, cfg), loop.numpy())
     quiet = torch.randn(4000, generator=gen()) * 0.01
-    played = Streaming.playable(fake, quiet, optimized=False)
+    played = playable(quiet, cfg, optimized=False)
     assert np.sqrt(np.mean(played ** 2)) == pytest.approx(0.1, rel=0.02)
 
 

@@ -209,7 +209,7 @@ def test_a_bundle_of_layout_requests_gets_a_bounded_answer(web):
         layouts = sum(m[0] == f"{P}/layout/layer" for m in got) / len(service.vector.layer_names)
         # what the sender's budget allows: its burst plus its rate over the time the answers took
         budget = service.sinks.budget
-        size = sum(len(d) + 64 for d in service.layout_datagrams(None))
+        size = sum(len(d) + 64 for d in service.stream.layout_datagrams(None))
         allowed = (budget.burst + budget.per_sender * elapsed) / size
         assert n >= 1500 and 1 <= layouts <= allowed, (layouts, allowed)  # a few layouts, not 1800
         client.send(f"{P}/status/request")

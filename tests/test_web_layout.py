@@ -25,7 +25,7 @@ def fetch(web, path):
 def test_layout_over_http_equals_the_osc_chunks(web):
     service = web.service
     osc = ActivationReceiver()  # what a client reassembles from /immersions/layout/request
-    for d in service.layout_datagrams():
+    for d in service.stream.layout_datagrams():
         osc.feed_datagram(d)
     status, kind, body = fetch(web, "/layout.npz")
     assert status == 200 and kind == "application/octet-stream"
@@ -39,4 +39,4 @@ def test_layout_over_http_equals_the_osc_chunks(web):
     np.testing.assert_array_equal(np.asarray(data["positions"], np.float32).reshape(-1, 2), osc.positions)
     assert [(r["index"], r["name"], r["offset"], r["channels"], r["frequencies"]) for r in data["layers"]] == \
         [(i.index, i.name, i.offset, i.channels, i.frequencies) for i in (osc.layers[k] for k in sorted(osc.layers))]
-    assert data["frame"] == service.layout_frame
+    assert data["frame"] == service.stream.layout_frame

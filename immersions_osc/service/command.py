@@ -189,7 +189,7 @@ def run_serve(args: argparse.Namespace) -> int:
         if web is not None:
             web.close()
         service.close()
-    LOGGER.info(f"stopped: {service.generator.stats.published} loops, {service.frames_sent} activation frames, "
+    LOGGER.info(f"stopped: {service.generator.stats.published} loops, {service.stream.frames_sent} activation frames, "
           f"{service.xruns} xruns, {service.messages_received} OSC messages received, "
           f"{service.rejected} OSC messages rejected" + (f"; last loop saved to {cfg.service.loops_dir}/last_loop.wav"
                                       if cfg.service.loops_dir else ""))
@@ -254,7 +254,7 @@ def run_demo(args: argparse.Namespace) -> int:
     start = time.monotonic()
     try:
         played_loops = _tour(service, stops, args.seconds, stop, start)
-        last_frame = service.activation_frame()
+        last_frame = service.stream.activation_frame()
     finally:
         if web is not None:
             web.close()
@@ -283,9 +283,9 @@ def run_demo(args: argparse.Namespace) -> int:
           f"{g.published} loops optimized ({g.steps} optimizer steps, {g.steps / max(elapsed, 1e-9):.1f} steps/s)"
           f" -> {wav} (RMS {20 * np.log10(max(rms, 1e-9)):.1f} dBFS), its scaleogram -> {spectrum_png}")
     print(f"audio     : {service.audio.kind if service.audio else 'none'}, {service.xruns} xruns"
-          + (f"; loops also written to {cfg.service.loops_dir}/" if service.loops_written else ""))
-    print(f"streamed  : {service.frames_sent} activation frames of {service.vector.size} neurons "
-          f"({service.frames_sent / max(elapsed, 1e-9):.1f} frames/s) -> last one drawn on the layout: {png}")
+          + (f"; loops also written to {cfg.service.loops_dir}/" if service.stream.loops_written else ""))
+    print(f"streamed  : {service.stream.frames_sent} activation frames of {service.vector.size} neurons "
+          f"({service.stream.frames_sent / max(elapsed, 1e-9):.1f} frames/s) -> last one drawn on the layout: {png}")
     print("tour      : per stop, the target's gain in the loop that played in its window "
           "(activation on that loop / on the start clip, both at the playback level)")
     for line in _tour_summary(service, cfg, stops, played_loops):
@@ -314,7 +314,7 @@ def _tour(service, stops: list[tuple[str, int]], seconds: float, stop: threading
         service.handle_datagram(encode_message("/immersions/target/channel", "sif", [layer, channel, 1.0]))
 
     def made_for(version: int) -> tuple[int, str]:
-        return service._published.get(version, (0, "the start clip"))
+        return service.stream.published.get(version, (0, "the start clip"))
 
     def next_boundary(timeout: float) -> bool:
         """Wait until the playhead wraps or a new loop starts; False when stopped."""
@@ -367,7 +367,7 @@ def _tour_summary(service, cfg, stops: list[tuple[str, int]], played: list) -> l
     from ..optimize.start import start_clip
     from ..optimize.targets import Target
 
-    reference = service.playable(start_clip(cfg.service.start, service.loop_samples, service.sample_rate,
+    reference = service.stream.playable(start_clip(cfg.service.start, service.loop_samples, service.sample_rate,
                                             cfg.optimize.seed), optimized=False)
     lines = []
     for i, ((layer, channel), (loop, version, made_for)) in enumerate(zip(stops, played)):

@@ -1,21 +1,25 @@
 """The live service: model + loop generator + player + activation stream + OSC control.
 
-The service is one object made of parts, one module each:
-  * this module: construction, ``start`` and ``close`` (the life cycle);
-  * :mod:`.sinks`: where the streams go (UDP subscribers, the viewer's WebSockets);
-  * :mod:`.dispatch`: control messages in (the ``immersions-osc-in`` thread), acks and errors;
-  * :mod:`.handlers`: what each control does (one ``on_<address>`` per row of :mod:`.controls`);
-  * :mod:`.streaming`: what the service sends on its own (the ``immersions-activations`` and
-    ``immersions-status`` threads), loops queued, analysed and written out.
+:class:`Service` holds the state every part reads (declared in its constructor), the life cycle
+(``start``, ``close``) and the operations that change the state (targets, tempo, settings,
+sinks).  Its parts, each handed what it needs:
+  * ``dispatcher`` (:mod:`.dispatch`): control messages in, acks and errors; it knows nothing of
+    the service and is handed the handlers, the access check and the reply path;
+  * ``handlers`` (:mod:`.handlers`): what each control does (one ``on_<address>`` per row of
+    :mod:`..osc.controls`, one generic setter for the optimizer settings);
+  * ``stream`` (:mod:`.streaming`): what the service sends on its own, loops queued, analysed and
+    written out;
+  * ``sinks`` (:mod:`.sinks`): where the streams go (UDP subscribers, the viewer's WebSockets).
 
-Threads (all daemons, all joined by ``close``): the three above, ``immersions-optimizer`` (the
-LoopGenerator; each published loop is queued on the player) and the audio backend's (JACK process
-callback, or the real-time clock).
+Threads (all daemons, all joined by ``close``): ``immersions-osc-in`` (datagrams to the
+dispatcher), ``immersions-activations`` and ``immersions-status`` (the streamer),
+``immersions-optimizer`` (the LoopGenerator; each published loop is queued on the player) and the
+audio backend's (JACK process callback, PortAudio's, or the real-time clock).
 """
 from __future__ import annotations
 
-import collections
 import copy
+import dataclasses
 import logging
 import os
 import random
@@ -27,31 +31,32 @@ from typing import Optional
 
 import torch
 
+from ..audio.jack import stop_jackd
+from ..audio.player import LoopPlayer
+from ..audio.process import RemotePlayer
+from ..audio.tempo import bars_for, check_tempo, loop_samples
 from ..config import Config
 from ..errors import UserError
-from ..shipped import osc_table
 from ..optimize.generator import LoopGenerator
 from ..optimize.start import fit_length, start_clip
 from ..optimize.targets import Target, check_targets
 from ..osc.controls import PREFIX
+from ..shipped import osc_table
 from .access import Access
 from .clips import ClipLoader
-from .dispatch import ControlDispatch
-from .engine import LoopAnalysis, NeuronVector, analysis_window, in_stream_order
+from .dispatch import Dispatcher, Sender
+from .engine import NeuronVector, analysis_window, in_stream_order
 from .handlers import ControlHandlers, check_dispatch
-from ..audio.process import RemotePlayer
 from .logs import LOGGER, Log, RateLimitedLog
 from .pacing import PacedSender
-from ..audio.jack import stop_jackd
-from ..audio.player import LoopPlayer
-from .sinks import Send, Sink, Sinks
-from .streaming import Streaming, describe_targets, write_wav
+from .sinks import Send, Sink, Sinks, UdpReply
+from .streaming import Streamer, describe_targets, write_wav
 
 EVENT_BURST = 10  # subscribe/unsubscribe/viewer lines logged per error_log_interval before rate limiting
 __all__ = ["Service", "Sink", "check_dispatch", "describe_targets", "write_wav"]
 
 
-class Service(ControlDispatch, ControlHandlers, Streaming):
+class Service:
     def __init__(self, cfg: Config, log: Optional[Log] = None, record_seconds: float = 0.0):
         """``log``: where every line goes instead of the ``immersions_osc.service`` logger (tests
         pass a callable that drops them)."""
@@ -88,53 +93,47 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
         self.stream_model = copy.deepcopy(self.model).eval()
         layout = load_layout(layout_path)
         self.layout, self.vector = in_stream_order(layout, NeuronVector.from_layout(layout))
-        self.loop_samples = self._loop_length()
+        self.loop_samples = self.loop_length()
         start = start_clip(self.scfg.start, self.loop_samples, self.sample_rate, cfg.optimize.seed)
         with torch.no_grad():  # the layout must describe this model
             self.window = analysis_window(self.model, self.scfg.window_seconds, self.sample_rate)
             probe = torch.zeros(1, self.window, device=self.device)
             from ..optimize.loop import activations_of
+
             self.vector.check_model(activations_of(self.model, probe)[0])
         layer = self.scfg.target_layer or self.vector.layer_names[len(self.vector.layer_names) // 2]
-        self.targets = [Target(layer)]
+        self.targets: list[Target] = [Target(layer)]
         check_targets(self.targets, self.vector.shapes)
+        self.rng = random.Random(cfg.optimize.seed)
         # with a sound device the player plays in the audio process (audio_process.py)
         player_class = RemotePlayer if self.scfg.audio != "none" and self.scfg.audio_process else LoopPlayer
         self.player = player_class(self.sample_rate, self.scfg.crossfade_ms, self.scfg.volume,
                                    record_seconds=record_seconds)
+        self.stream = Streamer(self)
         self.generator = LoopGenerator(self.model, start.to(self.device), self.targets, cfg.optimize,
-                                       publish_every=self.scfg.publish_every, on_publish=self._on_publish)
+                                       publish_every=self.scfg.publish_every, on_publish=self.stream.on_publish)
         # a clip (music) plays at once at the playback level; low noise and silence as they are
         # (quiet: no white noise at the playback level before the first optimized loop)
-        self.player.queue(self.playable(start, optimized=self.scfg.start in ("noise", "silence")), 0)
-        self.audio = None
-        self.jackd = None
-        self.link = None
+        self.player.queue(self.stream.playable(start, optimized=self.scfg.start in ("noise", "silence")), 0)
+        self.audio = None  # the audio backend, opened by start()
+        self.jackd = None  # a dummy-driver jackd that start() started (--start-jack)
+        self.link = None  # Ableton Link (--link)
         self.clips: Optional[ClipLoader] = None  # started with the service
         self.access = Access(self.scfg.allow_remote, self.scfg.token, self.scfg.subscription_seconds)
         self.sinks = Sinks(on_expire=lambda key, sink, why: self._sink_event(key, sink, f"expired ({why})", ""))
-        self._control_lock = threading.RLock()
-        self.frames_sent = 0
-        self.messages_received = 0
-        self.rejected = 0
-        self.loops_written = 0
-        self._fps = 0.0
-        self._frame = 0
-        # the layout's frame number: fixed for this run, above the last run's (the clients'
-        # assemblers take a restarted service's layout as new)
-        self.layout_frame = int(time.time()) % (1 << 30)
-        self._layout_npz: Optional[bytes] = None
         self.paced = PacedSender(on_error=self.errors)  # bursts (the layout) at a pace clients can take
-        self._to_write: collections.deque = collections.deque(maxlen=8)  # published loops to write out
-        self._published: dict[int, tuple[int, str]] = {}  # version -> the targets it was optimized for
-        self._analyses: list[LoopAnalysis] = []  # newest first: queued, playing, previous
-        self._analysis_lock = threading.RLock()
-        self._stop = threading.Event()
+        self.control_lock = threading.RLock()  # controls apply one at a time (UDP, WebSocket, Link, demo)
+        self.handlers = ControlHandlers(self)
+        # (late-bound: access and sinks may be replaced while the service runs)
+        self.dispatcher = Dispatcher(self.handlers.for_control, lambda host: self.access.allowed(host),
+                                     lambda reply, datagram: self.sinks.reply(reply, datagram),
+                                     errors=self.errors, trace=self.trace, lock=self.control_lock)
+        self.stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._started = time.monotonic()
+        self.started_at = time.monotonic()
+        self.port: Optional[int] = None  # the UDP control port, once listening
         self.sock: Optional[socket.socket] = None
         self.send_sock: Optional[socket.socket] = None  # the control socket, non-blocking: sends never wait
-        self.rng = random.Random(cfg.optimize.seed)
 
     def _make_layout(self, path: str) -> None:
         """Lay out a ``--model`` that has no layout yet (once; later starts load the file)."""
@@ -179,7 +178,7 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
             from ..audio.link import LinkSync
 
             try:
-                self.link = LinkSync(self.player, self._tempo, self._follow_tempo, self._output_latency,
+                self.link = LinkSync(self.player, self.tempo, self.follow_tempo, self._output_latency,
                                      self.log).start()
                 self.log(f"link: Ableton Link on (tempo {self.link.tempo():g} bpm, quantum {s.bars} bars)")
             except UserError as exc:
@@ -187,8 +186,8 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
         self.clips = ClipLoader(self._load_clip, self._clip_ready, self._clip_failed)
         self.generator.start()
         self.paced.start()
-        for name, target in (("immersions-osc-in", self._serve), ("immersions-activations", self._stream),
-                             ("immersions-status", self._status_loop)):
+        for name, target in (("immersions-osc-in", self._serve), ("immersions-activations", self.stream.run_stream),
+                             ("immersions-status", self.stream.run_status)):
             t = threading.Thread(target=target, name=name, daemon=True)
             t.start()
             self._threads.append(t)
@@ -202,7 +201,7 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
 
     def close(self) -> None:
         """Stop everything, save the current loop (loops_dir/last_loop.wav)."""
-        self._stop.set()
+        self.stopping.set()
         if self.link is not None:
             self.link.close()
         self.generator.stop()
@@ -231,16 +230,87 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
             except OSError as exc:
                 self.warn(f"could not save the last loop: {exc}")
 
+    # --- control messages in -----------------------------------------------------------------------------
+    def _serve(self) -> None:
+        """The ``immersions-osc-in`` thread: every datagram on the control port goes to the dispatcher."""
+        while not self.stopping.is_set():
+            try:
+                data, addr = self.sock.recvfrom(65536)
+            except socket.timeout:
+                continue
+            except OSError:
+                if self.stopping.is_set():
+                    break
+                continue
+            self.dispatcher.handle_datagram(data, self.udp_reply(addr), f"{addr[0]}:{addr[1]}")
+
+    def handle_datagram(self, data: bytes, reply: Optional[Send] = None, origin: Optional[str] = None) -> None:
+        """Apply a datagram as if it came from ``reply`` (the viewer's WebSocket, the demo, tests)."""
+        self.dispatcher.handle_datagram(data, reply, origin)
+
+    def udp_reply(self, addr: tuple[str, int]) -> UdpReply:
+        return UdpReply(lambda: self.send_sock, addr)
+
+    @property
+    def messages_received(self) -> int:
+        return self.dispatcher.received
+
+    @property
+    def rejected(self) -> int:
+        return self.dispatcher.rejected
+
+    # --- what the controls change ---------------------------------------------------------------------------
+    def set_targets(self, targets: list[Target]) -> None:
+        check_targets(targets, self.vector.shapes)
+        self.targets = targets
+        self.generator.set_targets(targets)
+
+    def set_settings(self, **changes) -> None:
+        """Change service settings (the ``service`` config section), as one new value."""
+        self.scfg = dataclasses.replace(self.scfg, **changes)
+
+    def loop_length(self) -> int:
+        """Samples in a loop: whole bars at the tempo, or ``loop_seconds`` without one (tempo.py)."""
+        s = self.scfg
+        if s.tempo > 0:
+            return loop_samples(s.tempo, s.bars, s.beats_per_bar, self.sample_rate)
+        return int(s.loop_seconds * self.sample_rate)
+
+    def tempo(self) -> tuple[float, int, int]:
+        return self.scfg.tempo, self.scfg.bars, self.scfg.beats_per_bar
+
+    def set_tempo(self, bpm: float, bars: int) -> None:
+        check_tempo(bpm, bars, self.scfg.beats_per_bar)
+        self.set_settings(tempo=float(bpm), bars=int(bars))
+        self.refit()
+
+    def follow_tempo(self, bpm: float) -> None:
+        """The Link thread: a peer changed the tempo."""
+        with self.control_lock:
+            try:
+                self.set_tempo(bpm, self.scfg.bars)
+            except UserError:  # e.g. a loop longer than 60 s at that tempo: fewer bars
+                self.set_tempo(bpm, bars_for(30.0, bpm, self.scfg.beats_per_bar))
+            self.log(f"link: tempo {bpm:g} bpm -> loops of {self.scfg.bars} bars ({self.loop_samples} samples)")
+
+    def refit(self) -> None:
+        """The optimization restarts from the current loop fitted to the new length; the loop
+        playing now finishes first (the boundary stays on the bar)."""
+        n = self.loop_length()
+        if n != self.loop_samples:
+            self.loop_samples = n
+            self.generator.set_start(fit_length(self.generator.current_loop(), n))
+
     # --- start clips from files (the clip loader's thread) -------------------------------------------------
     def _load_clip(self, path: str) -> "torch.Tensor":
         return start_clip(path, self.loop_samples, self.sample_rate, detail=False)
 
     def _clip_ready(self, clip: "torch.Tensor") -> None:
-        with self._control_lock:  # the loop length may have changed while it loaded
+        with self.control_lock:  # the loop length may have changed while it loaded
             self.generator.set_start(fit_length(clip, self.loop_samples))
 
     def _clip_failed(self, why: str, reply, origin: str) -> None:
-        self._reject(reply, f"{PREFIX}/optimize/start", why, origin)
+        self.dispatcher.reject(Sender.of(reply, origin), f"{PREFIX}/optimize/start", why)
 
     @property
     def xruns(self) -> int:
@@ -279,12 +349,6 @@ class Service(ControlDispatch, ControlHandlers, Streaming):
             f"{_describe(key, sink, kind=what != 'unsubscribed')} {what}" + (f" (asked by {origin})" if origin else "")
             + f"; {self.sinks.counted()} subscribers and viewers")
 
-    def broadcast(self, datagrams: list[bytes], blobs: bool = False) -> None:
-        self.sinks.broadcast(datagrams, blobs)
-
-    def _reply(self, reply: Optional[Send], datagram: bytes) -> None:
-        """To the sender (when it is not a subscriber already) and to every subscriber."""
-        self.sinks.reply(reply, datagram)
 
 
 def _describe(key: object, sink: Sink, kind: bool = True) -> str:

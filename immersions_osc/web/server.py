@@ -267,7 +267,7 @@ class WebServer:
             self.viewers[viewer] = None
             self.connections += 1
         try:
-            for d in self.service.layout_datagrams() + [self.service.status_datagram()]:
+            for d in self.service.stream.layout_datagrams() + [self.service.stream.status_datagram()]:
                 viewer.send(d, first=True)
             viewer.ready = True
             for data in connection:
@@ -477,10 +477,10 @@ class WebServer:
             if path == "/loop.json":
                 return _json(self.loop_info())
             if path == "/layout.npz":
-                return _body(200, self.service.layout_npz(), "application/octet-stream",
+                return _body(200, self.service.stream.layout_npz(), "application/octet-stream",
                              {"Content-Disposition": 'attachment; filename="layout.npz"'})
             if path == "/layout.json":
-                return _json(self.service.layout_json())
+                return _json(self.service.stream.layout_json())
             if path == "/animation.bin":
                 data = self.animation_bytes()
                 if data is None:
