@@ -248,6 +248,10 @@ class Service:
         """Apply a datagram as if it came from ``reply`` (the viewer's WebSocket, the demo, tests)."""
         self.dispatcher.handle_datagram(data, reply, origin)
 
+    def activation_frame(self):
+        """Every neuron's activation now, in the layout's order (the documented API, docs/api.md)."""
+        return self.stream.activation_frame()
+
     def udp_reply(self, addr: tuple[str, int]) -> UdpReply:
         return UdpReply(lambda: self.send_sock, addr)
 
