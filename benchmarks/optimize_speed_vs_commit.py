@@ -28,14 +28,17 @@ torch.set_num_threads(1)
 from immersions_osc.checkpoint import load_model
 from immersions_osc.config import OptimizeConfig
 from immersions_osc.optimize.generator import LoopGenerator
-from immersions_osc.optimize.loop import Optimizer
+try:
+    from immersions_osc.optimize.ascent import LoopAscent
+except ImportError:  # an older tree, where the class is optimize.loop.Optimizer
+    from immersions_osc.optimize.loop import Optimizer as LoopAscent
 from immersions_osc.optimize.start import start_clip
 from immersions_osc.optimize.targets import Target
 steps = int(sys.argv[2])
 model, _, _ = load_model(sys.argv[1], "cpu")
 start = start_clip("noise", 4 * 44100, 44100)
 targets = [Target(sys.argv[3], channels=[3])]
-run = Optimizer(model, start, targets, OptimizeConfig())
+run = LoopAscent(model, start, targets, OptimizeConfig())
 for _ in range(3):
     run.step()
 times = []

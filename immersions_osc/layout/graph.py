@@ -289,7 +289,7 @@ def _probing(model: nn.Module):
     training = model.training
     inplace = [(m, m.inplace) for _, m in nonlinearity_modules(model) if hasattr(m, "inplace")]
     # parameters that need gradients make autograd keep the inputs of every operation (what the
-    # structure reader reads): a frozen model (the optimizer freezes its model) is unfrozen meanwhile
+    # structure reader reads): a frozen model (LoopAscent freezes its model) is unfrozen meanwhile
     frozen = [p for p in model.parameters() if not p.requires_grad]
     model.eval()
     for m, _ in inplace:
