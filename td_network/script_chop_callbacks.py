@@ -16,7 +16,7 @@
 
 import numpy as np
 
-from immersions_osc.service import decoder
+from immersions_osc.osc import decoder
 
 CHANNELS = ('tx', 'ty', 'r', 'g', 'b', 'activation')
 
