@@ -76,7 +76,7 @@ def probe(tree: str, steps: int, layer: str, checkpoint: str) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--commit", default="2024cce", help="the older commit (default: %(default)s, before issue 13)")
+    p.add_argument("--commit", default="2024cce", help="the older commit (default: %(default)s)")
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--layer", default="encoder.blocks.6.relu2", help="the target's layer (channel 3)")

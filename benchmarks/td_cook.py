@@ -11,8 +11,8 @@ layout's neuron count.  Per frame it times
   ActivationReceiver), the OSC In DAT's work;
 * cook: td_network/script_chop_callbacks.py's onCook into a stand-in Script CHOP whose
   copyNumpyArray copies the block (what TouchDesigner's does), the Script CHOP's work;
-* the previous cook (re-normalising the positions every frame and `.tolist()` per channel) on the
-  same frames, side by side, for the ratio.
+* the list-based cook ("previous cook" in the output: re-normalising the positions every frame and
+  `.tolist()` per channel) on the same frames, side by side, for the ratio.
 
 Prints median and 95th percentile per frame (wall clock, and the thread's CPU time, which other
 work preempting it does not inflate), the thread count and the machine's load average (the
@@ -40,8 +40,8 @@ from td_fakes import BlockScriptCHOP, FakeComp, FakeDat, load_td
 
 
 def previous_cook(scriptOp, comp, values, positions, layers):
-    """The cook before this change (kept here only to measure the ratio): positions re-normalised,
-    colours re-indexed and every channel converted to a Python list, every frame."""
+    """The list-based cook, the yardstick for the ratio: positions re-normalised, colours
+    re-indexed and every channel converted to a Python list, every frame."""
     xy = decoder.normalized_positions(positions)
     light = decoder.brightness(values, comp.par.Gain.eval())
     colours = decoder.layer_colors(int(layers.max()) + 1)[layers] * light[:, None]

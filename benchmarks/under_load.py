@@ -18,7 +18,7 @@ measurement runs in a fresh process under the thread policy (immersions_osc/thre
   render    `immersions-osc render --steps 20` (s)
 
 The ratio columns are load / idle for times and idle / load for rates (1.0 = unaffected).  The
-issue's bar: every ratio <= 1.5 beside one process, <= 3 beside two.  It also measures what
+bar to meet: every ratio <= 1.5 beside one process, <= 3 beside two.  It also measures what
 OpenMP wait policy took effect: CPU time burnt while a 2-thread torch process waits between
 small parallel operations, with OMP_WAIT_POLICY=PASSIVE (the policy) and unset.
 """

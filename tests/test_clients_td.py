@@ -212,7 +212,7 @@ def test_td_callbacks_on_real_datagrams(captured):
     xy = normalized_positions(positions)
     assert np.allclose(script.channels["tx"].vals, xy[:, 0])
     assert np.allclose(script.channels["ty"].vals, xy[:, 1])
-    # the Gain parameter is applied (it used to stay 0: a black picture)
+    # the Gain parameter reaches the brightness (left at 0, the picture would be black)
     light = brightness(receiver.values, comp.par.Gain.eval())
     assert np.allclose(script.channels["activation"].vals, light)
     assert light.max() > 0
