@@ -1,5 +1,5 @@
-"""Neuron-graph build time (issue 17 item 3): the structure read from the autograd graph (the
-default), the batched probe, and optionally the row-by-row probe (the old method), for a preset.
+"""Neuron-graph build time: the structure read from the autograd graph (the default), the
+batched probe, and optionally the row-by-row probe (the reference), for a preset.
 
     PYTHONPATH=. OMP_NUM_THREADS=1 nice -n 15 python benchmarks/graph_build.py [--preset seed] [--rows]
 

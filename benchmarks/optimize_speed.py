@@ -23,7 +23,7 @@ import torch
 from immersions_osc.checkpoint import load_model
 from immersions_osc.config import Config, ModelConfig, OptimizeConfig
 from immersions_osc.model import build_model
-from immersions_osc.optimize.loop import Optimizer
+from immersions_osc.optimize.ascent import LoopAscent
 from immersions_osc.optimize.start import start_clip
 from immersions_osc.optimize.targets import Target
 
@@ -34,7 +34,7 @@ PUBLISH_EVERY = 50  # steps per published loop in the live generator (its defaul
 
 def measure(model, device: str, label: str, steps: int = 60) -> None:
     start = start_clip("noise", 4 * 44100, 44100)
-    run = Optimizer(model.to(device), start, [Target("encoder.blocks.6.relu2", channels=[0, 1])], OptimizeConfig())
+    run = LoopAscent(model.to(device), start, [Target("encoder.blocks.6.relu2", channels=[0, 1])], OptimizeConfig())
 
     def step():
         run.step()

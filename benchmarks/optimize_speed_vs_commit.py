@@ -28,14 +28,17 @@ torch.set_num_threads(1)
 from immersions_osc.checkpoint import load_model
 from immersions_osc.config import OptimizeConfig
 from immersions_osc.optimize.generator import LoopGenerator
-from immersions_osc.optimize.loop import Optimizer
+try:
+    from immersions_osc.optimize.ascent import LoopAscent
+except ImportError:  # an older tree, where the class is optimize.loop.Optimizer
+    from immersions_osc.optimize.loop import Optimizer as LoopAscent
 from immersions_osc.optimize.start import start_clip
 from immersions_osc.optimize.targets import Target
 steps = int(sys.argv[2])
 model, _, _ = load_model(sys.argv[1], "cpu")
 start = start_clip("noise", 4 * 44100, 44100)
 targets = [Target(sys.argv[3], channels=[3])]
-run = Optimizer(model, start, targets, OptimizeConfig())
+run = LoopAscent(model, start, targets, OptimizeConfig())
 for _ in range(3):
     run.step()
 times = []
@@ -73,7 +76,7 @@ def probe(tree: str, steps: int, layer: str, checkpoint: str) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--commit", default="2024cce", help="the older commit (default: %(default)s, before issue 13)")
+    p.add_argument("--commit", default="2024cce", help="the older commit (default: %(default)s)")
     p.add_argument("--rounds", type=int, default=2)
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--layer", default="encoder.blocks.6.relu2", help="the target's layer (channel 3)")

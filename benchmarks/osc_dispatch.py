@@ -1,13 +1,13 @@
-"""Decode + dispatch cost of a control message: python-osc vs pyliblo3 (and the hand-written decoder
-the service used before), on the same seeded random mix of control messages.
+"""Decode + dispatch cost of a control message: python-osc vs pyliblo3 (and a hand-written decoder,
+the floor without pattern matching), on the same seeded random mix of control messages.
 
     PYTHONPATH=. python benchmarks/osc_dispatch.py [--messages 20000] [--seed 0]
 
 Every path ends where the service's handler would be called: the control found for the address
 (or address pattern) and its arguments checked (``controls.parse_args``).
   * in process (bytes -> control + values, no socket): the hand-written decoder + dict lookup (it
-    knows no patterns: those messages miss), and python-osc as the service now uses it
-    (``service.incoming``: python-osc's OscMessage and Dispatcher pattern matching);
+    knows no patterns: those messages miss), and python-osc as the service uses it
+    (``osc.incoming``: python-osc's OscMessage and Dispatcher pattern matching);
   * through a UDP socket on localhost (batches of 100 datagrams sent, then timed while received
     and dispatched): the same two, and pyliblo3 (a ``liblo.Server`` with one method per control
     address, which liblo matches against incoming patterns itself; pyliblo3 cannot decode bytes

@@ -1,4 +1,4 @@
-"""The robustness suite: the hostile cases of issue 14 against the real service, on loopback only,
+"""The robustness suite: hostile clients and inputs (the ATTACKS below) against the real service, on loopback only,
 bounded in count and time.  Each attack runs against one service subprocess (``immersions-osc
 serve --web-port``); after each one the suite checks that the process is alive, measures the
 control latency (``/immersions/status/request`` -> ``/immersions/status``, median of 5) and the

@@ -2,14 +2,14 @@
 
     PYTHONPATH=. python benchmarks/scaleogram_accuracy.py [--seconds 5]
 
-The issue's measure: the correlation of log(|X|^2 + 1e-8) (our power floor) over all bins and
+The measure: the correlation of log(|X|^2 + 1e-8) (our power floor) over all bins and
 frames, against librosa.cqt (same bins, same kernel lengths, magnitudes scaled alike), on a chord
 plus an exponential chirp and on steady tones in white noise (seeded).  Ours is causal: bin k's
 frame t is centred on t * hop + offset[k] (scaleogram.frame_centre_offsets), so it is compared
 at librosa's frame centres (t * hop) by delaying the input by the sub-hop part of the offset.
 Columns: ours vs librosa.cqt as shipped; ours vs librosa with sparsity=0 (its kernels exact:
 librosa's default drops the smallest 1% of each kernel's spectrum, which leaks into quiet bins);
-ours at whole-frame alignment only (the old comparison); nnAudio vs librosa.cqt (centred frames
+ours at whole-frame alignment only (without the sub-hop delay, to show what it adds); nnAudio vs librosa.cqt (centred frames
 like librosa's; each bin scaled so that a sinusoid at its centre frequency gives a / 2, like ours
 and librosa's), when nnAudio is installed (pip install --no-deps nnAudio).
 """

@@ -24,7 +24,7 @@ import torch
 
 from immersions_osc.config import OptimizeConfig
 from immersions_osc.optimize.targets import block_layers
-from immersions_osc.optimize.loop import activations_of, steady_tail
+from immersions_osc.optimize.ascent import activations_of, steady_tail
 from immersions_osc.optimize.transforms import level
 from sonification_quality import SILENT, channel_means, corpus_clips, load_bench_model
 

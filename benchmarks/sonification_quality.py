@@ -8,7 +8,7 @@ loop this script synthesizes.  (The model hears every loop at the playback level
 inaudible dither is brought up to -20 dBFS: white noise like the noise start, drawn from the same
 seed.  Its figures differ from noise's only through rounding, which 200 steps amplify: a measure
 of how much the figures move between runs.)  One batch per start holds a channel of every block; each loop in
-it optimizes its own channel (``Optimizer(per_candidate=True)``).  Printed figures:
+it optimizes its own channel (``LoopAscent(per_candidate=True)``).  Printed figures:
 
 - gain: the target channel's mean activation on the loop / on the start clip, both at the playback
   level (the start clip brought to the loop's peak level, as the service plays it), so loudness
@@ -59,7 +59,7 @@ import torch
 from immersions_osc.checkpoint import load_model
 from immersions_osc.config import PARAMETERIZATIONS, OptimizeConfig
 from immersions_osc.optimize.targets import block_layers
-from immersions_osc.optimize.loop import Optimizer, activations_of, steady_tail
+from immersions_osc.optimize.ascent import LoopAscent, activations_of, steady_tail
 from immersions_osc.optimize.start import start_clip
 from immersions_osc.optimize.targets import Target
 from immersions_osc.optimize.transforms import level
@@ -150,7 +150,7 @@ class Bench:
         targets = [Target(layer, channels=[c]) for layer in self.layers[::every]
                    for i, c in enumerate(self.channels[layer]) if pick is None or i == pick]
         t0 = time.perf_counter()
-        run = Optimizer(self.model, start, targets, cfg, per_candidate=True, total_steps=self.steps)
+        run = LoopAscent(self.model, start, targets, cfg, per_candidate=True, total_steps=self.steps)
         for _ in range(self.steps):
             run.step()
         seconds = time.perf_counter() - t0

@@ -11,8 +11,8 @@ layout's neuron count.  Per frame it times
   ActivationReceiver), the OSC In DAT's work;
 * cook: td_network/script_chop_callbacks.py's onCook into a stand-in Script CHOP whose
   copyNumpyArray copies the block (what TouchDesigner's does), the Script CHOP's work;
-* the previous cook (re-normalising the positions every frame and `.tolist()` per channel) on the
-  same frames, side by side, for the ratio.
+* the list-based cook ("previous cook" in the output: re-normalising the positions every frame and
+  `.tolist()` per channel) on the same frames, side by side, for the ratio.
 
 Prints median and 95th percentile per frame (wall clock, and the thread's CPU time, which other
 work preempting it does not inflate), the thread count and the machine's load average (the
@@ -25,9 +25,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))  # the TouchDesigner stand-ins (tests/td_fakes.py)
 
 import argparse
-import importlib.util
 import os
 import time
 
@@ -36,76 +36,12 @@ import numpy as np
 from immersions_osc.osc import decoder
 from immersions_osc.osc.protocol import encode_vector
 
-
-def load(name):
-    spec = importlib.util.spec_from_file_location(name, REPO / "td_network" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-class Par:
-    def __init__(self, value):
-        self.value = value
-
-    def eval(self):
-        return self.value
-
-
-class Comp:
-    def __init__(self, layout):
-        self.storage = {}
-        self.par = type("Pars", (), {"Layoutfile": Par(layout), "Gain": Par(1.0)})()
-
-    def fetch(self, key, default=None, search=True):
-        return self.storage.get(key, default)
-
-    def store(self, key, value):
-        self.storage[key] = value
-
-    def op(self, name):
-        return type("Chop", (), {"cook": lambda self, force=False: None})()
-
-
-class Dat:
-    def __init__(self, comp):
-        self.comp = comp
-
-    def parent(self):
-        return self.comp
-
-
-class Chan:
-    def __init__(self):
-        self.vals = None
-
-
-class ScriptCHOP:
-    """Clear / appendChan / numSamples; copyNumpyArray copies the block, as TouchDesigner does."""
-
-    def __init__(self, comp):
-        self.comp, self.path, self.channels, self.numSamples = comp, "/bench/activations", [], 0
-        self.block = None
-
-    def parent(self):
-        return self.comp
-
-    def clear(self):
-        self.channels = []
-
-    def appendChan(self, name):
-        self.channels.append(Chan())
-        return self.channels[-1]
-
-    def copyNumpyArray(self, array):
-        if self.block is None or self.block.shape != array.shape:
-            self.block = np.empty_like(array)
-        np.copyto(self.block, array)
+from td_fakes import BlockScriptCHOP, FakeComp, FakeDat, load_td
 
 
 def previous_cook(scriptOp, comp, values, positions, layers):
-    """The cook before this change (kept here only to measure the ratio): positions re-normalised,
-    colours re-indexed and every channel converted to a Python list, every frame."""
+    """The list-based cook, the yardstick for the ratio: positions re-normalised, colours
+    re-indexed and every channel converted to a Python list, every frame."""
     xy = decoder.normalized_positions(positions)
     light = decoder.brightness(values, comp.par.Gain.eval())
     colours = decoder.layer_colors(int(layers.max()) + 1)[layers] * light[:, None]
@@ -138,11 +74,11 @@ def main():
         v = rng.gamma(0.7, 1.0, n).astype(np.float32) * (rng.random(n) > 0.6)
         frames.append(encode_vector("/immersions/activations", f, v, args.format, args.max_datagram))
 
-    osc_in, chop = load("osc_in_callbacks"), load("script_chop_callbacks")
-    comp = Comp(args.layout)
-    dat = Dat(comp)
-    script = ScriptCHOP(comp)
-    old = ScriptCHOP(comp)
+    osc_in, chop = load_td("osc_in_callbacks"), load_td("script_chop_callbacks")
+    comp = FakeComp(layout=args.layout)
+    dat = FakeDat(comp)
+    script = BlockScriptCHOP(comp, "/bench/activations")
+    old = BlockScriptCHOP(comp, "/bench/activations")
     decode_ms, cook_ms, old_ms, cpu_ms, old_cpu_ms = [], [], [], [], []
     for k, chunks in enumerate(frames):
         c0, t0 = time.thread_time(), time.perf_counter()

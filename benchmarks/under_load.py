@@ -18,7 +18,7 @@ measurement runs in a fresh process under the thread policy (immersions_osc/thre
   render    `immersions-osc render --steps 20` (s)
 
 The ratio columns are load / idle for times and idle / load for rates (1.0 = unaffected).  The
-issue's bar: every ratio <= 1.5 beside one process, <= 3 beside two.  It also measures what
+bar to meet: every ratio <= 1.5 beside one process, <= 3 beside two.  It also measures what
 OpenMP wait policy took effect: CPU time burnt while a 2-thread torch process waits between
 small parallel operations, with OMP_WAIT_POLICY=PASSIVE (the policy) and unset.
 """
@@ -66,12 +66,12 @@ def figure_scaleogram() -> dict:
 def figure_optimizer() -> dict:
     from immersions_osc.checkpoint import load_model
     from immersions_osc.config import OptimizeConfig
-    from immersions_osc.optimize.loop import Optimizer
+    from immersions_osc.optimize.ascent import LoopAscent
     from immersions_osc.optimize.start import start_clip
     from immersions_osc.optimize.targets import Target
 
     model, _, _ = load_model(REPO / "checkpoints" / "small.pt")
-    run = Optimizer(model, start_clip("noise", 4 * 44100, 44100),
+    run = LoopAscent(model, start_clip("noise", 4 * 44100, 44100),
                     [Target("encoder.blocks.6.relu2", channels=[0, 1])], OptimizeConfig())
     for _ in range(3):
         run.step()

@@ -294,7 +294,7 @@ def apply_thread_policy(args: argparse.Namespace) -> None:
 def _exit_now(code: int) -> None:
     """End the process now, skipping the interpreter's teardown (seconds of torch and module
     finalization): ``serve`` and ``demo`` have stopped every thread and saved everything by then,
-    and a stop must take well under 3 s (issue 14)."""
+    and a stop must take well under 3 s (benchmarks/robustness.py times the shutdown)."""
     import logging
 
     logging.shutdown()

@@ -43,7 +43,7 @@ def test_silent_shares_count_the_channels_below_one_percent_of_the_layer_mean():
     """benchmarks/silent_channels.py on the shipped model: one share per block and clip, and it
     is the share it says (recomputed here from the activations)."""
     from immersions_osc.checkpoint import load_model
-    from immersions_osc.optimize.loop import activations_of, steady_tail
+    from immersions_osc.optimize.ascent import activations_of, steady_tail
     from immersions_osc.optimize.transforms import level
 
     silent = pytest.importorskip("silent_channels")

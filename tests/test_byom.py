@@ -17,16 +17,14 @@ from immersions_osc.contract import check_model, describe, load
 from immersions_osc.errors import UserError
 from immersions_osc.layout.graph import probe_graph
 
+from fixtures import load_file
 from service_harness import REPO, OSCClient, in_process_config
 
 MEL = os.path.join(REPO, "examples", "mel_cnn.py")
 
 
 def example(name: str):
-    spec = importlib.util.spec_from_file_location(f"example_{name}", os.path.join(REPO, "examples", f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file(f"example_{name}", "examples", f"{name}.py")
 
 
 def write_model(tmp_path, body: str, name: str = "user_model.py") -> str:

@@ -1,7 +1,6 @@
 """The bundled clients against the real service: SuperCollider (sclang + scsynth over a dummy-driver
 jackd) and Pure Data (pd headless).  One service serves the whole module (with JACK audio when
 jackd is installed; Pd does not need it)."""
-import importlib.util
 import math
 import os
 import random
@@ -13,6 +12,7 @@ import subprocess
 import pytest
 from pythonosc.osc_message import OscMessage
 
+from fixtures import load_file
 from service_harness import HAVE_JACKD, REPO, JackServer, OSCClient, ServiceProcess, free_udp_port
 
 pytestmark = pytest.mark.slow
@@ -101,10 +101,7 @@ DRIVER = """#N canvas 0 0 400 300 12;
 
 
 def pd_generator():
-    spec = importlib.util.spec_from_file_location("make_pd_patch", os.path.join(REPO, "patches", "make_pd_patch.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file("make_pd_patch", "patches", "make_pd_patch.py")
 
 
 def pd_expr(expr: str, value: float) -> float:

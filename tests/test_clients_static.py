@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from fixtures import load_file
 from service_harness import REPO
 
 CLIENT_DIRS = ["patches", "max_patches", "td_network"]
@@ -290,12 +291,7 @@ MAX_FILES = max_files()
 
 
 def max_generator():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("make_max_package", os.path.join(REPO, "max_patches",
-                                                                                     "make_max_package.py"))
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
-    return gen
+    return load_file("make_max_package", "max_patches", "make_max_package.py")
 
 
 def test_max_package_layout():
@@ -527,10 +523,7 @@ def test_pd_patch_structure():
 
 def test_pd_patch_is_what_its_generator_writes():
     """patches/immersions.pd is written by patches/make_pd_patch.py (run it after editing)."""
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("make_pd_patch", os.path.join(REPO, "patches", "make_pd_patch.py"))
-    gen = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(gen)
+    gen = load_file("make_pd_patch", "patches", "make_pd_patch.py")
     with open(os.path.join(REPO, "patches", "immersions.pd")) as f:
         assert f.read() == gen.patch(), "patches/immersions.pd is out of date: python patches/make_pd_patch.py"
     # every control of the patch is in the generator's map, with a distinct default CC

@@ -1,6 +1,5 @@
 """TouchDesigner decoding: the service's real datagrams (captured from a running service) through the
 shared decoder (immersions_osc/osc/decoder.py) and through td_network's callbacks, outside TD."""
-import importlib.util
 import os
 import random
 import socket
@@ -14,8 +13,9 @@ from immersions_osc.osc.decoder import (ActivationReceiver, brightness, layer_co
 from immersions_osc.osc.protocol import FrameAssembler, decode_packet, decode_values, encode_vector, parse_chunk
 
 from service_harness import REPO, OSCClient, ServiceProcess, free_udp_port
+from td_fakes import (LAYOUT, FakeComp, FakeDat, FakePar, FakeScriptCHOP, FakeScriptCHOP2021,
+                      load_td)
 
-LAYOUT = os.path.join(REPO, "checkpoints", "small_layout.npz")
 ACT = "/immersions/activations"
 
 
@@ -190,106 +190,6 @@ def test_garbage_is_counted_not_raised():
 
 # --- td_network's callbacks, with stand-ins for TouchDesigner's operators ---------------------------------------
 
-def load_td(name):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(REPO, "td_network", name + ".py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-class FakePar:
-    def __init__(self, value):
-        self.value = value
-
-    def eval(self):
-        return self.value
-
-
-class FakeComp:
-    """A COMP's storage, its Immersions page (Layoutfile, Gain, Host, Listenport), its 'activations'
-    CHOP (cook counter) and its 'osc_out' DAT (a real UDP socket: sendOSC encodes with python-osc)."""
-
-    def __init__(self, gain=1.0, service_port=None, listen_port=0):
-        self.storage, self.cooks = {}, 0
-        self.par = type("Pars", (), {"Layoutfile": FakePar(LAYOUT), "Gain": FakePar(gain),
-                                     "Host": FakePar("127.0.0.1"), "Listenport": FakePar(listen_port),
-                                     "Servicehost": FakePar("127.0.0.1"), "Viewerport": FakePar(0)})()
-        self.service_port, self.sent = service_port, []
-
-    def fetch(self, key, default=None, search=True):
-        return self.storage.get(key, default)
-
-    def store(self, key, value):
-        self.storage[key] = value
-
-    def op(self, name):
-        comp = self
-        if name == "osc_out":
-            class OscOut:
-                def sendOSC(self, address, args):
-                    from pythonosc.osc_message_builder import OscMessageBuilder
-                    builder = OscMessageBuilder(address)
-                    for a in args:
-                        builder.add_arg(a)
-                    comp.sent.append((address, list(args)))
-                    if comp.service_port:
-                        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-                            s.sendto(builder.build().dgram, ("127.0.0.1", comp.service_port))
-            return OscOut()
-        assert name == "activations"
-
-        class Chop:
-            def cook(self, force=False):
-                comp.cooks += 1
-        return Chop()
-
-
-class FakeDat:
-    def __init__(self, comp):
-        self.comp = comp
-
-    def parent(self):
-        return self.comp
-
-
-class FakeChan:
-    def __init__(self, name):
-        self.name, self.vals = name, []
-
-
-class FakeScriptCHOP:
-    """A Script CHOP of an older TouchDesigner: clear / numSamples / appendChan / chans."""
-
-    def __init__(self, comp, path="/project1/immersions/activations"):
-        self.comp, self.path, self.channels, self.numSamples = comp, path, {}, 0
-        self.copies = 0
-
-    def parent(self):
-        return self.comp
-
-    def clear(self):
-        self.channels = {}
-
-    def appendChan(self, name):
-        self.channels[name] = FakeChan(name)
-        return self.channels[name]
-
-    def chans(self):
-        return list(self.channels.values())
-
-
-class FakeScriptCHOP2021(FakeScriptCHOP):
-    """... and copyNumpyArray (TouchDesigner 2021+): a [channels, samples] float32 array into the
-    existing channels."""
-
-    def copyNumpyArray(self, array):
-        assert isinstance(array, np.ndarray) and array.dtype == np.float32 and array.ndim == 2
-        assert array.shape == (len(self.channels), self.numSamples)
-        for chan, row in zip(self.channels.values(), array):
-            chan.vals = row.copy()
-        self.copies += 1
-
-
 @pytest.mark.slow
 def test_td_callbacks_on_real_datagrams(captured):
     osc_in, chop = load_td("osc_in_callbacks"), load_td("script_chop_callbacks")
@@ -312,7 +212,7 @@ def test_td_callbacks_on_real_datagrams(captured):
     xy = normalized_positions(positions)
     assert np.allclose(script.channels["tx"].vals, xy[:, 0])
     assert np.allclose(script.channels["ty"].vals, xy[:, 1])
-    # the Gain parameter is applied (it used to stay 0: a black picture)
+    # the Gain parameter reaches the brightness (left at 0, the picture would be black)
     light = brightness(receiver.values, comp.par.Gain.eval())
     assert np.allclose(script.channels["activation"].vals, light)
     assert light.max() > 0

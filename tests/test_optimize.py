@@ -181,10 +181,10 @@ def synthetic():
 
 
 def step_loops(model, cfg, steps, start=None, targets=None):
-    from immersions_osc.optimize.loop import Optimizer
+    from immersions_osc.optimize.ascent import LoopAscent
 
     start = torch.randn(44100, generator=gen(5)) * 0.01 if start is None else start
-    run = Optimizer(model, start, targets or [Target("encoder.blocks.3.relu2", channels=[2])], cfg, total_steps=steps)
+    run = LoopAscent(model, start, targets or [Target("encoder.blocks.3.relu2", channels=[2])], cfg, total_steps=steps)
     for _ in range(steps):
         run.step()
     return run
@@ -193,7 +193,7 @@ def step_loops(model, cfg, steps, start=None, targets=None):
 @pytest.mark.parametrize("name", ["time_shift", "pitch_shift", "level_jitter", "mask", "gradient_noise", "denoise"])
 def test_every_default_regularizer_is_on_and_changes_the_optimization(shipped, name):
     from immersions_osc.config import OptimizeConfig
-    from immersions_osc.optimize.loop import DENOISE_EVERY
+    from immersions_osc.optimize.ascent import DENOISE_EVERY
 
     on = OptimizeConfig()
     assert getattr(on, name) > 0  # on by default
@@ -220,7 +220,7 @@ def spectral_spread_and_centroid(model, loop):
 def test_penalties_act_in_their_documented_range(synthetic):
     """Weights in the documented range (1 to 10) move the figure each penalty names, within 24 steps."""
     from immersions_osc.config import OptimizeConfig
-    from immersions_osc.optimize.loop import activations_of
+    from immersions_osc.optimize.ascent import activations_of
 
     cfg = OptimizeConfig(steps=24)
     target = [Target("encoder.blocks.3.relu2", channels=[2])]
@@ -246,12 +246,12 @@ def test_a_target_change_keeps_the_optimizer_state(shipped, optimizer):
     heads where the carried momentum pointed (a fresh one would not), and under Adam it is not a
     fresh Adam's sign step (every sample moved by the learning rate)."""
     from immersions_osc.config import OptimizeConfig
-    from immersions_osc.optimize.loop import Optimizer
+    from immersions_osc.optimize.ascent import LoopAscent
 
     cfg = OptimizeConfig(schedule="constant", optimizer=optimizer)
     run = step_loops(shipped, cfg, 8)
     new = [Target("ar.blocks.2.relu", channels=[7])]
-    fresh = Optimizer(shipped, run.loop(), new, cfg)
+    fresh = LoopAscent(shipped, run.loop(), new, cfg)
     state = {k: dict(v) for k, v in run.optimizer.state.items()}
     run.set_targets(new)
     assert state and all(run.optimizer.state[k] is not None for k in state)  # the moments survived
@@ -273,13 +273,13 @@ def test_a_target_change_keeps_the_optimizer_state(shipped, optimizer):
 
 def test_candidates_keep_the_best_and_per_candidate_targets_split_the_batch(shipped):
     from immersions_osc.config import OptimizeConfig
-    from immersions_osc.optimize.loop import Optimizer
+    from immersions_osc.optimize.ascent import LoopAscent
 
     run = step_loops(shipped, OptimizeConfig(candidates=3, diversity=0.5), 3)
     assert run.loops().shape == (3, 44100) and run.best == int(run.score.argmax())
     assert torch.equal(run.loop(), run.loops()[run.best])
     targets = [Target("encoder.blocks.3.relu2", channels=[c]) for c in (0, 1)]
-    split = Optimizer(shipped, torch.randn(44100, generator=gen()) * 0.01, targets, OptimizeConfig(), per_candidate=True)
+    split = LoopAscent(shipped, torch.randn(44100, generator=gen()) * 0.01, targets, OptimizeConfig(), per_candidate=True)
     assert split.terms.weights.tolist() == [[1.0, 0.0], [0.0, 1.0]]
     split.step()
     assert split.loops().shape == (2, 44100)
@@ -290,7 +290,7 @@ def test_every_parameterization_makes_a_seamless_loop_that_rises(synthetic, kind
     from immersions_osc.config import OptimizeConfig
     from immersions_osc.optimize import measure
 
-    from immersions_osc.optimize.loop import Optimizer
+    from immersions_osc.optimize.ascent import LoopAscent
 
     start = torch.randn(44100, generator=gen(5)) * 0.01
     targets = [Target("encoder.blocks.3.relu2", channels=[2])]
@@ -298,7 +298,7 @@ def test_every_parameterization_makes_a_seamless_loop_that_rises(synthetic, kind
     # seamless (the other two are periodic by construction)
     quiet = dict(pitch_shift=0.0, level_jitter=0.0, mask=0.0, gradient_noise=0.0, denoise=0.0,
                  time_shift=1.0 if kind == "waveform" else 0.0)
-    run = Optimizer(synthetic, start, targets, OptimizeConfig(parameterization=kind, objective="activation", **quiet),
+    run = LoopAscent(synthetic, start, targets, OptimizeConfig(parameterization=kind, objective="activation", **quiet),
                     total_steps=8)
     first = run.loop()  # the harmonic synthesizer starts from its own sound, not the start clip
     for _ in range(8):
@@ -375,7 +375,7 @@ def test_the_optimizer_hears_a_loop_as_it_plays(shipped):
     activation stream shows): every layer's columns equal those of the loop played over and over
     (a long input of the loop repeated, whose last columns end where the loop ends), not those of
     a cold start (zero-padded past), which differ."""
-    from immersions_osc.optimize.loop import activations_of, steady_tail
+    from immersions_osc.optimize.ascent import activations_of, steady_tail
 
     deepest = shipped.step_samples * shipped.ar.time_stride
     n = 4 * deepest  # a loop whose end is a column end of every layer in the repeated input too
@@ -414,7 +414,7 @@ def cold_frames(model, n):
 def test_a_relu_silent_on_the_start_still_gets_a_gradient_when_redirected(shipped):
     """Lucid's redirected ReLU: the forward values are unchanged, and a neuron that is 0 everywhere
     passes its input's gradient (without redirect its gradient is exactly 0)."""
-    from immersions_osc.optimize.loop import activations_of
+    from immersions_osc.optimize.ascent import activations_of
 
     x = level(torch.randn(1, 44100, generator=gen(4)), 0.9, 0.1).requires_grad_(True)
     plain, _ = activations_of(shipped, x)

@@ -29,15 +29,15 @@ def test_publishes_loops_without_blocking_readers_and_applies_changes(model, mon
         assert wait_until(lambda: gen.latest().version >= 2, 60)
         # readers never wait for a step: with a step held up, latest() still answers
         entered, release = threading.Event(), threading.Event()
-        optimizer_class = type(gen._run)
-        real_step = optimizer_class.step
+        ascent_class = type(gen._run)
+        real_step = ascent_class.step
 
         def held_step(run):
             entered.set()
             release.wait(30)
             return real_step(run)
 
-        monkeypatch.setattr(optimizer_class, "step", held_step)
+        monkeypatch.setattr(ascent_class, "step", held_step)
         assert entered.wait(30)
         reads = []
         reader = threading.Thread(target=lambda: reads.append(gen.latest()))
@@ -45,7 +45,7 @@ def test_publishes_loops_without_blocking_readers_and_applies_changes(model, mon
         reader.join(10)  # generous: a read takes microseconds; a wait would last until release
         answered_during_step = not reader.is_alive()
         release.set()
-        monkeypatch.setattr(optimizer_class, "step", real_step)
+        monkeypatch.setattr(ascent_class, "step", real_step)
         assert answered_during_step and reads[0].audio.shape == (44100,)
         assert [p.version for p in published[:2]] == [1, 2]
         assert not torch.equal(published[0].audio, published[1].audio)  # the loop keeps changing

@@ -17,15 +17,12 @@ from immersions_osc.checkpoint import read_checkpoint, save_checkpoint
 from immersions_osc.config import ConfigError, load_config, parse_config, save_config
 from immersions_osc.errors import UserError
 
+from fixtures import tiny
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMALL = os.path.join(REPO, "checkpoints", "small.pt")
-TINY = {
-    "model": {"preset": "small", "encoder_channels": [4, 4, 8, 8, 8, 8, 16, 16], "ar_channels": [16] * 9,
-              "prediction_steps": 4},
-    "train": {"steps": 100000, "batch_size": 4, "checkpoint_every": 1, "log_every": 1, "warmup_steps": 1,
-              "device": "cpu"},
-    "data": {"num_workers": 0},
-}
+# training without end (killed mid-run), a checkpoint every step
+TINY = tiny(train={"steps": 100000, "checkpoint_every": 1})
 
 
 # --- checkpoints -----------------------------------------------------------------------------------

@@ -78,7 +78,7 @@ def test_frame_centre_offsets_are_the_kernels_centres(scaleogram):
 @pytest.mark.filterwarnings("ignore:n_fft=.*is too large:UserWarning")
 @pytest.mark.parametrize("signal", list(SIGNALS))
 def test_log_magnitude_correlates_with_librosa_cqt(scaleogram, librosa_cqt, signal):
-    """Against librosa.cqt as shipped (>= 0.98, the issue's bar) and against librosa without its
+    """Against librosa.cqt as shipped (>= 0.98, the accuracy asked of the scaleogram) and against librosa without its
     kernel sparsification (sparsity=0: an exact constant-Q transform, >= 0.995).  The difference
     between the two is librosa's own approximation: it drops the smallest 1% of each kernel's
     spectrum, which leaks into quiet bins."""

@@ -253,7 +253,7 @@ def test_activation_frame_matches_a_direct_capture(service):
 
     values = current_activations(service.stream_model, audio, service.vector)
     with torch.no_grad():
-        from immersions_osc.optimize.loop import activations_of
+        from immersions_osc.optimize.ascent import activations_of
         captured, _ = activations_of(service.stream_model, audio[None])
     neurons = np.asarray(service.layout.neurons)
     for i in np.random.default_rng(0).choice(len(neurons), 200, replace=False):

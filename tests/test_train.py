@@ -12,21 +12,11 @@ from immersions_osc.config import parse_config
 from immersions_osc.errors import UserError
 from immersions_osc.train import CHECKPOINT_NAME, LOG_NAME, train
 
-# A tiny model keeps each step well under a second on 2 cores.
-TINY = {
-    "model": {"preset": "small", "encoder_channels": [4, 4, 8, 8, 8, 8, 16, 16], "ar_channels": [16] * 9,
-              "prediction_steps": 4},
-    "train": {"steps": 4, "batch_size": 4, "checkpoint_every": 2, "log_every": 1, "warmup_steps": 1,
-              "device": "cpu"},
-    "data": {"num_workers": 0},
-}
+from fixtures import tiny
 
 
 def tiny_config(**overrides):
-    data = json.loads(json.dumps(TINY))
-    for section, values in overrides.items():
-        data.setdefault(section, {}).update(values)
-    return parse_config(data)
+    return parse_config(tiny(**overrides))
 
 
 def parameters(path):

@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 import torch
@@ -288,7 +289,7 @@ def _probing(model: nn.Module):
     training = model.training
     inplace = [(m, m.inplace) for _, m in nonlinearity_modules(model) if hasattr(m, "inplace")]
     # parameters that need gradients make autograd keep the inputs of every operation (what the
-    # structure reader reads): a frozen model (the optimizer freezes its model) is unfrozen meanwhile
+    # structure reader reads): a frozen model (LoopAscent freezes its model) is unfrozen meanwhile
     frozen = [p for p in model.parameters() if not p.requires_grad]
     model.eval()
     for m, _ in inplace:
@@ -379,13 +380,6 @@ class _Unknown(Exception):
     """A step between two layers that :func:`_read_relations` does not know: probe that layer."""
 
 
-_ELEMENTWISE = frozenset(  # one output position from the same input position (first input)
-    "ReluBackward0 ReluBackward1 GeluBackward0 SigmoidBackward0 TanhBackward0 LeakyReluBackward0 "
-    "LeakyReluBackward1 HardtanhBackward0 SiluBackward0 EluBackward0 MishBackward0 SoftplusBackward0 "
-    "HardswishBackward0 HardsigmoidBackward0 NegBackward0 MulBackward1 DivBackward1 AddBackward1 "
-    "SubBackward1 CloneBackward0 AliasBackward0 ToCopyBackward0 NativeBatchNormBackward0 "
-    "CudnnBatchNormBackward0 MiopenBatchNormBackward0 NativeDropoutBackward0 PowBackward0".split())
-_SUM_OF_INPUTS = frozenset({"AddBackward0", "SubBackward0"})
 _BUDGET = 20_000  # node visits per layer before giving up (pathological graphs: probe instead)
 
 
@@ -410,144 +404,259 @@ def _adaptive(n_out: int, n_in: int) -> torch.Tensor:
     return w
 
 
+class _At(NamedTuple):
+    """One autograd node on the way back from a layer's pre-activation, with the relation of the
+    destination's rows to the node's output: what a rule reads."""
+    node: Any  # the autograd node
+    name: str  # its type name, the key of the rule table
+    next: tuple  # node.next_functions: (input node, index) per input
+    rank: int  # of the node's output: [B, C, F, T] = 4, [B, C, T] = 3, [B, C] = 2 (F = 1 below 4)
+    k: torch.Tensor  # bool [C_dst, C_out]: destination channel -> output channels it depends on
+    m: torch.Tensor  # bool [F_dst, F_out]: the same for frequencies
+    is_probe: Callable[[Any], bool]  # whether an autograd node is an earlier layer's leaf
+
+    def through(self, i: int = 0, rank: int | None = None, k: torch.Tensor | None = None,
+                m: torch.Tensor | None = None) -> tuple:
+        """(input i, rank, K, M) to read on from: what is not given stays as it is at the output."""
+        return (self.next[i][0], self.rank if rank is None else rank, self.k if k is None else k,
+                self.m if m is None else m)
+
+    def unknown(self) -> _Unknown:
+        return _Unknown(self.name)
+
+
+_Rule = Callable[[_At], list]
+_RULES: dict[str, _Rule] = {}  # autograd node type name -> its rule (see _step)
+
+
+def _rule(*names: str) -> Callable[[_Rule], _Rule]:
+    """Register the decorated function as the rule for the autograd nodes ``names``."""
+    def register(fn: _Rule) -> _Rule:
+        for name in names:
+            _RULES[name] = fn
+        return fn
+    return register
+
+
+def _no_rule(at: _At) -> list:
+    """Any other node: its structure is not read (the layer is probed instead)."""
+    raise at.unknown()
+
+
 def _step(node, rank: int, k: torch.Tensor, m: torch.Tensor, is_probe) -> list:
     """The relation of the rows of the destination to this node's *inputs*, from its relation to
     the node's output: [(next node, input rank, K, M)].  ``rank``: of the node's output
-    ([B, C, F, T] = 4, [B, C, T] = 3, [B, C] = 2; F = 1 below rank 4)."""
+    ([B, C, F, T] = 4, [B, C, T] = 3, [B, C] = 2; F = 1 below rank 4).  One rule per kind of
+    node (``_RULES``); a node without one raises :class:`_Unknown`."""
     name = type(node).__name__
-    nxt = node.next_functions
+    at = _At(node, name, node.next_functions, rank, k, m, is_probe)
+    return _RULES.get(name, _no_rule)(at)
 
-    def sizes_ok(shape) -> None:
-        if len(shape) != rank or shape[1] != k.shape[1] or (rank == 4 and shape[2] != m.shape[1]):
-            raise _Unknown(name)
 
-    if name in _ELEMENTWISE:
-        saved = getattr(node, "_saved_input", None) if name.endswith("BatchNormBackward0") else None
-        if saved is not None:
-            sizes_ok(saved.shape)
-        return [(nxt[0][0], rank, k, m)]
-    if name in ("MulBackward0", "DivBackward0"):  # by a constant scalar: element-wise
-        data = [i for i, (fn, _) in enumerate(nxt) if fn is not None
-                and not (type(fn).__name__ == "AccumulateGrad" and not is_probe(fn))]
-        if data == [0]:
-            other = getattr(node, "_saved_other", None)
-            if other is not None and other.numel() == 1:
-                return [(nxt[0][0], rank, k, m)]
-        if data == [1] and name == "MulBackward0":
-            other = getattr(node, "_saved_self", None)
-            if other is not None and other.numel() == 1:
-                return [(nxt[1][0], rank, k, m)]
-        raise _Unknown(name)
-    if name in _SUM_OF_INPUTS:
-        return [(fn, rank, k, m) for fn, _ in nxt]
-    if name == "ConvolutionBackward0":
-        x, w = node._saved_input, node._saved_weight
-        if node._saved_transposed or x.dim() != rank or rank not in (3, 4):
-            raise _Unknown(name)
-        groups = node._saved_groups
-        c_out, c_in = w.shape[0], x.shape[1]
-        if groups == 1:
-            kc = torch.ones(c_out, c_in)
-        else:
-            kc = torch.block_diag(*[torch.ones(c_out // groups, c_in // groups)] * groups)
-        k2 = (k.float() @ kc) > 0
-        if rank == 4:
-            f_in = x.shape[2]
-            band = _window(m.shape[1], f_in, w.shape[2], node._saved_stride[0], node._saved_padding[0],
-                           node._saved_dilation[0])
-            m2 = (m.float() @ band) > 0
-        else:
-            m2 = m
-        return [(nxt[0][0], rank, k2, m2)]
-    if name in ("MaxPool2DWithIndicesBackward0", "AvgPool2DBackward0"):
-        x = node._saved_self
-        if x.dim() != 4 or rank != 4 or x.shape[1] != k.shape[1]:
-            raise _Unknown(name)
-        kernel, stride, padding = node._saved_kernel_size, node._saved_stride, node._saved_padding
-        dilation = getattr(node, "_saved_dilation", (1, 1))
-        stride = stride or kernel
-        band = _window(m.shape[1], x.shape[2], kernel[0], stride[0], padding[0], dilation[0])
-        return [(nxt[0][0], 4, k, (m.float() @ band) > 0)]
-    if name == "AdaptiveAvgPool2DBackward0" or name == "AdaptiveMaxPool2DBackward0":
-        x = node._saved_self
-        if x.dim() != 4 or rank != 4 or x.shape[1] != k.shape[1]:
-            raise _Unknown(name)
-        return [(nxt[0][0], 4, k, (m.float() @ _adaptive(m.shape[1], x.shape[2])) > 0)]
-    if name in ("MeanBackward1", "SumBackward1"):  # a mean or sum over frequency and/or time
-        sizes = tuple(node._saved_self_sym_sizes)
-        dims = {_signed(d) % len(sizes) for d in node._saved_dim}
-        keep = bool(node._saved_keepdim)
-        if len(sizes) != 4 or sizes[1] != k.shape[1] or not dims or not dims <= {2, 3}:
-            raise _Unknown(name)
-        out_rank = 4 if keep else 4 - len(dims)
-        if out_rank != rank or (not keep and dims == {3}):  # [B, C, F] would read as [B, C, T]
-            raise _Unknown(name)
-        if 2 in dims:
-            m = (m.float() @ torch.ones(1, sizes[2])) > 0
-        return [(nxt[0][0], 4, k, m)]
-    if name == "ConstantPadNdBackward0":
-        pad = list(node._saved_pad)
-        if len(pad) <= 2 or (rank == 4 and len(pad) == 4):
-            if len(pad) == 4:
-                lo, hi = pad[2], pad[3]
-                f_in = m.shape[1] - lo - hi
-                if f_in < 1:
-                    raise _Unknown(name)
-                shift = torch.zeros(m.shape[1], f_in)
-                rows = torch.arange(f_in)
-                ok = (rows + lo >= 0) & (rows + lo < m.shape[1])
-                shift[(rows + lo)[ok], rows[ok]] = 1.0
-                m = (m.float() @ shift) > 0
-            return [(nxt[0][0], rank, k, m)]
-        raise _Unknown(name)
-    if name == "SliceBackward0":
-        sizes = tuple(node._saved_self_sym_sizes)
-        d = _signed(node._saved_dim) % len(sizes)
-        if len(sizes) != rank:
-            raise _Unknown(name)
-        time_axis = rank - 1 if rank > 2 else None
-        if d == 0 or d == time_axis:
-            return [(nxt[0][0], rank, k, m)]
-        start, end, step = _signed(node._saved_start or 0), node._saved_end, node._saved_step
-        n = sizes[d]
-        idx = torch.arange(n)[slice(start, None if end is None else min(_signed(end), n), step)]
-        sel = torch.zeros(len(idx), n)
-        sel[torch.arange(len(idx)), idx] = 1.0
-        if d == 1:
-            return [(nxt[0][0], rank, (k.float() @ sel) > 0, m)]
-        return [(nxt[0][0], rank, k, (m.float() @ sel) > 0)]
-    if name == "SqueezeBackward1":
-        sizes = tuple(node._saved_self_sym_sizes)
-        d = _signed(node._saved_dim) % len(sizes)
-        if len(sizes) == 4 and rank == 3 and d == 2 and sizes[2] == 1:
-            return [(nxt[0][0], 4, k, m)]
-        if len(sizes) == 3 and rank == 2 and d == 2 and sizes[2] == 1:  # a dense layer's [B, C, 1] leaf
-            return [(nxt[0][0], 3, k, m)]
-        raise _Unknown(name)
-    if name == "UnsqueezeBackward0":
-        d = _signed(node._saved_dim) % rank
-        if rank == 4 and d == 2 and m.shape[1] == 1:
-            return [(nxt[0][0], 3, k, m)]
-        if rank == 3 and d == 2:  # [B, C] -> [B, C, 1]: a dense layer
-            return [(nxt[0][0], 2, k, m)]
-        raise _Unknown(name)
-    if name in ("ViewBackward0", "UnsafeViewBackward0", "ReshapeAliasBackward0"):
-        sizes = tuple(node._saved_self_sym_sizes)
-        if rank == 2 and len(sizes) in (3, 4) and all(s == 1 for s in sizes[2:]) and sizes[1] == k.shape[1]:
-            return [(nxt[0][0], len(sizes), k, torch.ones(m.shape[0], 1, dtype=torch.bool))]
-        raise _Unknown(name)
-    if name == "AddmmBackward0":
-        x = node._saved_mat1
-        if rank != 2 or x.dim() != 2 or is_probe(nxt[2][0]):
-            raise _Unknown(name)
-        k2 = (k.float() @ torch.ones(k.shape[1], x.shape[1])) > 0
-        out = [(nxt[1][0], 2, k2, m)]
-        if nxt[0][0] is not None and is_probe(nxt[0][0]):
-            out.append((nxt[0][0], 2, k, m))
-        return out
-    if name == "AccumulateGrad":
-        return []
-    raise _Unknown(name)
+@_rule(*"ReluBackward0 ReluBackward1 GeluBackward0 SigmoidBackward0 TanhBackward0 LeakyReluBackward0 "
+       "LeakyReluBackward1 HardtanhBackward0 SiluBackward0 EluBackward0 MishBackward0 SoftplusBackward0 "
+       "HardswishBackward0 HardsigmoidBackward0 NegBackward0 MulBackward1 DivBackward1 AddBackward1 "
+       "SubBackward1 CloneBackward0 AliasBackward0 ToCopyBackward0 NativeDropoutBackward0 "
+       "PowBackward0".split())
+def _elementwise(at: _At) -> list:
+    """One output position from the same position of the first input."""
+    return [at.through()]
+
+
+@_rule("NativeBatchNormBackward0", "CudnnBatchNormBackward0", "MiopenBatchNormBackward0")
+def _batch_norm(at: _At) -> list:
+    """Element-wise (eval mode), when its saved input has the output's shape."""
+    saved = getattr(at.node, "_saved_input", None)
+    if saved is not None:
+        shape = saved.shape
+        if len(shape) != at.rank or shape[1] != at.k.shape[1] or (at.rank == 4 and shape[2] != at.m.shape[1]):
+            raise at.unknown()
+    return [at.through()]
+
+
+@_rule("MulBackward0", "DivBackward0")
+def _by_scalar(at: _At) -> list:
+    """A product or quotient with a one-element constant: element-wise in the other factor (the
+    only input with a gradient besides parameters; a layer's leaf counts as data)."""
+    data = [i for i, (fn, _) in enumerate(at.next) if fn is not None
+            and not (type(fn).__name__ == "AccumulateGrad" and not at.is_probe(fn))]
+    if data == [0]:
+        other = getattr(at.node, "_saved_other", None)
+        if other is not None and other.numel() == 1:
+            return [at.through(0)]
+    if data == [1] and at.name == "MulBackward0":
+        other = getattr(at.node, "_saved_self", None)
+        if other is not None and other.numel() == 1:
+            return [at.through(1)]
+    raise at.unknown()
+
+
+@_rule("AddBackward0", "SubBackward0")
+def _sum_of_inputs(at: _At) -> list:
+    """Every input at the output's position."""
+    return [(fn, at.rank, at.k, at.m) for fn, _ in at.next]
+
+
+@_rule("ConvolutionBackward0")
+def _convolution(at: _At) -> list:
+    """Channels through the (grouped) kernel's channel blocks, frequencies through its window
+    (1-d convolutions: channels only)."""
+    node, rank, k, m = at.node, at.rank, at.k, at.m
+    x, w = node._saved_input, node._saved_weight
+    if node._saved_transposed or x.dim() != rank or rank not in (3, 4):
+        raise at.unknown()
+    groups = node._saved_groups
+    c_out, c_in = w.shape[0], x.shape[1]
+    if groups == 1:
+        kc = torch.ones(c_out, c_in)
+    else:
+        kc = torch.block_diag(*[torch.ones(c_out // groups, c_in // groups)] * groups)
+    k2 = (k.float() @ kc) > 0
+    if rank == 4:
+        f_in = x.shape[2]
+        band = _window(m.shape[1], f_in, w.shape[2], node._saved_stride[0], node._saved_padding[0],
+                       node._saved_dilation[0])
+        m2 = (m.float() @ band) > 0
+    else:
+        m2 = m
+    return [at.through(0, rank, k2, m2)]
+
+
+@_rule("MaxPool2DWithIndicesBackward0", "AvgPool2DBackward0")
+def _pool(at: _At) -> list:
+    """Channel by channel, frequencies through the pooling window."""
+    node, m = at.node, at.m
+    x = node._saved_self
+    if x.dim() != 4 or at.rank != 4 or x.shape[1] != at.k.shape[1]:
+        raise at.unknown()
+    kernel, stride, padding = node._saved_kernel_size, node._saved_stride, node._saved_padding
+    dilation = getattr(node, "_saved_dilation", (1, 1))
+    stride = stride or kernel
+    band = _window(m.shape[1], x.shape[2], kernel[0], stride[0], padding[0], dilation[0])
+    return [at.through(0, 4, at.k, (m.float() @ band) > 0)]
+
+
+@_rule("AdaptiveAvgPool2DBackward0", "AdaptiveMaxPool2DBackward0")
+def _adaptive_pool(at: _At) -> list:
+    """Channel by channel, frequencies through the adaptive windows."""
+    x = at.node._saved_self
+    if x.dim() != 4 or at.rank != 4 or x.shape[1] != at.k.shape[1]:
+        raise at.unknown()
+    return [at.through(0, 4, at.k, (at.m.float() @ _adaptive(at.m.shape[1], x.shape[2])) > 0)]
+
+
+@_rule("MeanBackward1", "SumBackward1")
+def _reduction(at: _At) -> list:
+    """A mean or sum over frequency and/or time: every frequency, when frequency is reduced."""
+    node, m = at.node, at.m
+    sizes = tuple(node._saved_self_sym_sizes)
+    dims = {_signed(d) % len(sizes) for d in node._saved_dim}
+    keep = bool(node._saved_keepdim)
+    if len(sizes) != 4 or sizes[1] != at.k.shape[1] or not dims or not dims <= {2, 3}:
+        raise at.unknown()
+    out_rank = 4 if keep else 4 - len(dims)
+    if out_rank != at.rank or (not keep and dims == {3}):  # [B, C, F] would read as [B, C, T]
+        raise at.unknown()
+    if 2 in dims:
+        m = (m.float() @ torch.ones(1, sizes[2])) > 0
+    return [at.through(0, 4, at.k, m)]
+
+
+@_rule("ConstantPadNdBackward0")
+def _constant_pad(at: _At) -> list:
+    """Padding of time (unchanged) or of frequency (a shift by the padding before)."""
+    rank, m = at.rank, at.m
+    pad = list(at.node._saved_pad)
+    if len(pad) <= 2 or (rank == 4 and len(pad) == 4):
+        if len(pad) == 4:
+            lo, hi = pad[2], pad[3]
+            f_in = m.shape[1] - lo - hi
+            if f_in < 1:
+                raise at.unknown()
+            shift = torch.zeros(m.shape[1], f_in)
+            rows = torch.arange(f_in)
+            ok = (rows + lo >= 0) & (rows + lo < m.shape[1])
+            shift[(rows + lo)[ok], rows[ok]] = 1.0
+            m = (m.float() @ shift) > 0
+        return [at.through(0, rank, at.k, m)]
+    raise at.unknown()
+
+
+@_rule("SliceBackward0")
+def _slice(at: _At) -> list:
+    """A crop: of batch or time (unchanged), of channels or of frequencies (a selection)."""
+    node, rank, k, m = at.node, at.rank, at.k, at.m
+    sizes = tuple(node._saved_self_sym_sizes)
+    d = _signed(node._saved_dim) % len(sizes)
+    if len(sizes) != rank:
+        raise at.unknown()
+    time_axis = rank - 1 if rank > 2 else None
+    if d == 0 or d == time_axis:
+        return [at.through(0, rank, k, m)]
+    start, end, step = _signed(node._saved_start or 0), node._saved_end, node._saved_step
+    n = sizes[d]
+    idx = torch.arange(n)[slice(start, None if end is None else min(_signed(end), n), step)]
+    sel = torch.zeros(len(idx), n)
+    sel[torch.arange(len(idx)), idx] = 1.0
+    if d == 1:
+        return [at.through(0, rank, (k.float() @ sel) > 0, m)]
+    return [at.through(0, rank, k, (m.float() @ sel) > 0)]
+
+
+@_rule("SqueezeBackward1")
+def _squeeze(at: _At) -> list:
+    """Dropping a frequency axis of one: the input has one rank more."""
+    rank = at.rank
+    sizes = tuple(at.node._saved_self_sym_sizes)
+    d = _signed(at.node._saved_dim) % len(sizes)
+    if len(sizes) == 4 and rank == 3 and d == 2 and sizes[2] == 1:
+        return [at.through(0, 4, at.k, at.m)]
+    if len(sizes) == 3 and rank == 2 and d == 2 and sizes[2] == 1:  # a dense layer's [B, C, 1] leaf
+        return [at.through(0, 3, at.k, at.m)]
+    raise at.unknown()
+
+
+@_rule("UnsqueezeBackward0")
+def _unsqueeze(at: _At) -> list:
+    """Adding a frequency axis of one: the input has one rank less."""
+    rank = at.rank
+    d = _signed(at.node._saved_dim) % rank
+    if rank == 4 and d == 2 and at.m.shape[1] == 1:
+        return [at.through(0, 3, at.k, at.m)]
+    if rank == 3 and d == 2:  # [B, C] -> [B, C, 1]: a dense layer
+        return [at.through(0, 2, at.k, at.m)]
+    raise at.unknown()
+
+
+@_rule("ViewBackward0", "UnsafeViewBackward0", "ReshapeAliasBackward0")
+def _flatten(at: _At) -> list:
+    """Flattening a map pooled to one frequency and one time step into [B, C]."""
+    sizes = tuple(at.node._saved_self_sym_sizes)
+    k, m = at.k, at.m
+    if at.rank == 2 and len(sizes) in (3, 4) and all(s == 1 for s in sizes[2:]) and sizes[1] == k.shape[1]:
+        return [at.through(0, len(sizes), k, torch.ones(m.shape[0], 1, dtype=torch.bool))]
+    raise at.unknown()
+
+
+@_rule("AddmmBackward0")
+def _dense(at: _At) -> list:
+    """A dense layer: every input channel to every output channel (a bias that is an earlier
+    layer's leaf: channel to channel)."""
+    nxt, k, m = at.next, at.k, at.m
+    x = at.node._saved_mat1
+    if at.rank != 2 or x.dim() != 2 or at.is_probe(nxt[2][0]):
+        raise at.unknown()
+    k2 = (k.float() @ torch.ones(k.shape[1], x.shape[1])) > 0
+    out = [at.through(1, 2, k2, m)]
+    if nxt[0][0] is not None and at.is_probe(nxt[0][0]):
+        out.append(at.through(0, 2, k, m))
+    return out
+
+
+@_rule("AccumulateGrad")
+def _parameter(at: _At) -> list:
+    """A parameter (an earlier layer's leaf never gets here: _read_relations stops there)."""
+    return []
 
 
 def _read_relations(pre: torch.Tensor, leaves: list[torch.Tensor]) -> list:

@@ -45,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..config import load_config
     from ..contract import describe, load_any
-    from .loop import activations_of
+    from .ascent import activations_of
     from .start import start_clip
     from .targets import Target, block_layers
 
@@ -88,7 +88,7 @@ def render_one(model, ocfg, target, start, out: str, args: argparse.Namespace) -
     from ..contract import describe, spectrum
     from ..images import scaleogram_image, write_png
     from ..progress import Progress
-    from .loop import measure, optimize
+    from .ascent import measure, optimize
 
     if not out.endswith(".wav"):
         raise UserError(f"--out must name a .wav file, got {out}")

@@ -21,7 +21,7 @@ import torch
 
 from ..config import OptimizeConfig
 from ..model import CPCModel
-from .loop import Optimizer
+from .ascent import LoopAscent
 from .targets import Target
 
 
@@ -49,7 +49,7 @@ class LoopGenerator:
     def __init__(self, model: CPCModel, start: torch.Tensor, targets: Sequence[Target], cfg: OptimizeConfig,
                  publish_every: int = 50, on_publish: Optional[Callable[[PublishedLoop], None]] = None):
         self.model, self.cfg, self.publish_every, self.on_publish = model, cfg, publish_every, on_publish
-        self._run = Optimizer(model, start, list(targets), cfg)  # validates the targets now
+        self._run = LoopAscent(model, start, list(targets), cfg)  # validates the targets now
         self._latest = PublishedLoop(self._run.loop().clone(), 0, 0)
         self._pending: dict = {}
         self._lock = threading.Lock()
@@ -118,7 +118,7 @@ class LoopGenerator:
         targets = pending.get("targets", self._run.targets)
         if rebuild:  # a new start, or a new kind or number of loops: a new optimizer
             current = pending["start"] if "start" in pending else self._run.loop()
-            self._run = Optimizer(self.model, current, targets, self.cfg)
+            self._run = LoopAscent(self.model, current, targets, self.cfg)
             return
         if "params" in pending:
             self._run.cfg = self.cfg  # the next step uses the new learning rate and weights
@@ -153,7 +153,7 @@ class LoopGenerator:
             if not ok:
                 self.stats.resets += 1
                 self.stats.last_error = self.stats.last_error or "non-finite loop"
-                self._run = Optimizer(self.model, self._latest.audio, self._run.targets, self.cfg)
+                self._run = LoopAscent(self.model, self._latest.audio, self._run.targets, self.cfg)
                 continue
             self.stats.steps += 1
             window_steps += 1

@@ -363,7 +363,7 @@ def _tour(service, stops: list[tuple[str, int]], seconds: float, stop: threading
 def _tour_summary(service, cfg, stops: list[tuple[str, int]], played: list) -> list[str]:
     import torch
 
-    from ..optimize.loop import measure
+    from ..optimize.ascent import measure
     from ..optimize.start import start_clip
     from ..optimize.targets import Target
 

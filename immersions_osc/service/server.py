@@ -98,7 +98,7 @@ class Service:
         with torch.no_grad():  # the layout must describe this model
             self.window = analysis_window(self.model, self.scfg.window_seconds, self.sample_rate)
             probe = torch.zeros(1, self.window, device=self.device)
-            from ..optimize.loop import activations_of
+            from ..optimize.ascent import activations_of
 
             self.vector.check_model(activations_of(self.model, probe)[0])
         layer = self.scfg.target_layer or self.vector.layer_names[len(self.vector.layer_names) // 2]

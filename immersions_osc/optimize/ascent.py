@@ -109,7 +109,7 @@ def scaleogram_floor(model: nn.Module) -> float:
 
 
 @dataclass
-class Optimizer:
+class LoopAscent:
     """One optimization run's state; ``step()`` may be called forever (the live generator does).
 
     ``per_candidate``: candidate ``i`` optimizes ``targets[i]`` alone (one batch, many channels:
@@ -262,9 +262,9 @@ def make_optimizer(cfg: OptimizeConfig, param) -> torch.optim.Optimizer:
 
 
 def optimize(model: nn.Module, start: torch.Tensor, targets: list[Target], cfg: OptimizeConfig,
-             steps: Optional[int] = None, callback: Optional[Callable[[int, float], None]] = None) -> Optimizer:
+             steps: Optional[int] = None, callback: Optional[Callable[[int, float], None]] = None) -> LoopAscent:
     total = cfg.steps if steps is None else steps
-    run = Optimizer(model, start, targets, cfg, total_steps=total)
+    run = LoopAscent(model, start, targets, cfg, total_steps=total)
     for i in range(total):
         value = run.step()
         if callback is not None:
