@@ -25,30 +25,124 @@ from .errors import UserError
 
 MAX_THREADS = 256  # torch_threads beyond this is a typo, and torch aborts on absurd counts
 
+# How a MIDI fader or a slider moves through a range (x = position 0..1): lin; log (equal ratios
+# per step, lo > 0); amp (lo + (hi - lo) * x^2, SuperCollider's \amp: fine steps at low gain);
+# curve (lo + (hi - lo) * (1 - e^(4x)) / (1 - e^4), SuperCollider's curve 4: fine steps near lo).
+CURVES = ("lin", "log", "amp", "curve")
+
 
 class ConfigError(UserError):
     """A bad configuration value; the message names the key."""
 
 
+@dataclass(frozen=True)
+class Bound:
+    """What values a setting takes: ``lo..hi`` (``lo_open``: lo itself is out), or ``choices``; ``off``
+    is one value outside ``lo..hi`` that is allowed too (tempo 0 = no tempo).  The OSC control of
+    a setting accepts exactly this range; ``curve``, ``fader`` (the span a MIDI fader or slider
+    covers, where it is narrower than the range) and ``cc`` (its default MIDI CC) are what the
+    bundled clients play it with.  ``note`` follows the range in error messages."""
+    lo: Optional[float] = None
+    hi: Optional[float] = None
+    lo_open: bool = False
+    off: Optional[float] = None
+    choices: Optional[tuple[str, ...]] = None
+    curve: str = "lin"
+    fader: Optional[tuple[float, float]] = None
+    cc: Optional[int] = None
+    note: str = ""
+
+    def __post_init__(self):
+        assert self.curve in CURVES, self.curve
+        assert self.curve != "log" or (self.lo or 0) > 0 or (self.fader and self.fader[0] > 0), "log needs lo > 0"
+
+    def accepts(self, value: Any) -> bool:
+        if self.choices is not None:
+            return value in self.choices
+        if self.off is not None and value == self.off:
+            return True
+        if self.lo is not None and (value <= self.lo if self.lo_open else value < self.lo):
+            return False
+        return self.hi is None or value <= self.hi
+
+    def describe(self) -> str:
+        """The range as error messages say it: ``0..2``, ``> 0``, ``'a', 'b' or 'c'``."""
+        if self.choices is not None:
+            return ", ".join(repr(c) for c in self.choices[:-1]) + f" or {self.choices[-1]!r}"
+        lo, hi = _num(self.lo), _num(self.hi)
+        if self.lo is not None and self.hi is not None:
+            text = f"> {lo} and <= {hi}" if self.lo_open else f"{lo}..{hi}"
+        elif self.lo is not None:
+            text = f"> {lo}" if self.lo_open else f">= {lo}"
+        else:
+            text = f"<= {hi}"
+        return f"{text} {self.note}" if self.note else text
+
+    def check(self, prefix: str, name: str, value: Any) -> None:
+        if not self.accepts(value):
+            raise ConfigError(f"{prefix}{name} must be {self.describe()}, got {value!r}"
+                              if self.choices is not None else
+                              f"{prefix}{name} must be {self.describe()}, got {value}")
+
+
+def bound(lo: Optional[float] = None, hi: Optional[float] = None, **kwargs: Any) -> dict:
+    """Field metadata declaring a setting's range: ``field(default=..., metadata=bound(0, 10))``."""
+    return {"bound": Bound(lo, hi, **kwargs)}
+
+
+POSITIVE = bound(0, lo_open=True)
+NON_NEGATIVE = bound(0)
+FRACTION = bound(0, 1)
+
+
+def one_of(*choices: str) -> dict:
+    return bound(choices=tuple(choices))
+
+
+def _num(v: Optional[float]) -> str:
+    return "" if v is None else str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+
+def bounds_of(section: Any) -> dict[str, Bound]:
+    """{field name: Bound} of a config dataclass (or instance), for the fields that declare one."""
+    return {f.name: f.metadata["bound"] for f in dataclasses.fields(section) if "bound" in f.metadata}
+
+
+def setting_bound(setting: str) -> Optional[Bound]:
+    """The Bound of ``section.name`` (``"optimize.learning_rate"``), None when it declares none."""
+    section, name = setting.split(".")
+    return bounds_of(_SECTIONS[section]).get(name)
+
+
+def setting_type(setting: str) -> type:
+    section, name = setting.split(".")
+    return typing.get_type_hints(_SECTIONS[section])[name]
+
+
+def check_bounds(section: Any, prefix: str) -> None:
+    """Every declared range of ``section``, in field order (validate's first step)."""
+    for name, b in bounds_of(section).items():
+        b.check(prefix, name, getattr(section, name))
+
+
 @dataclass
 class ScaleogramConfig:
-    sample_rate: int = 44100
-    hop_length: int = 1024
-    n_bins: int = 216
-    fmin: float = 40.0
-    bins_per_octave: int = 24
+    sample_rate: int = field(default=44100, metadata=POSITIVE)
+    hop_length: int = field(default=1024, metadata=POSITIVE)
+    n_bins: int = field(default=216, metadata=POSITIVE)
+    fmin: float = field(default=40.0, metadata=POSITIVE)
+    bins_per_octave: int = field(default=24, metadata=POSITIVE)
     # Kernel length multiplier: 1.0 gives the classic constant Q = 1 / (2^(1/bpo) - 1).
-    filter_scale: float = 1.0
+    filter_scale: float = field(default=1.0, metadata=POSITIVE)
     # Adds the phase (radians) as a second input channel, as in the seed.
     phase: bool = False
     # Floor added to the power before the log, so silence maps to a finite value.
-    power_floor: float = 1e-8
+    power_floor: float = field(default=1e-8, metadata=POSITIVE)
     # Taps of the causal half-band anti-aliasing filter used between octaves.
     decimation_taps: int = 25
 
     def validate(self, prefix: str) -> None:
-        _positive(self, prefix, "sample_rate", "hop_length", "n_bins", "fmin", "bins_per_octave",
-                  "filter_scale", "power_floor")
+        check_bounds(self, prefix)
         if self.decimation_taps < 3 or self.decimation_taps % 2 == 0:
             raise ConfigError(f"{prefix}decimation_taps must be an odd number >= 3, "
                               f"got {self.decimation_taps}")
@@ -66,12 +160,13 @@ class ModelConfig:
     # Override the preset's channel counts (8 encoder blocks, 9 autoregressive blocks).
     encoder_channels: Optional[list[int]] = None
     ar_channels: Optional[list[int]] = None
-    prediction_steps: int = 16
-    prediction_skip: int = 4
+    prediction_steps: int = field(default=16, metadata=POSITIVE)
+    prediction_skip: int = field(default=4, metadata=NON_NEGATIVE)
 
     def validate(self, prefix: str) -> None:
         from .model.presets import PRESETS, AR_TABLE, ENCODER_TABLE
 
+        check_bounds(self, prefix)
         if self.preset not in PRESETS:
             raise ConfigError(f"{prefix}preset must be one of {sorted(PRESETS)}, got {self.preset!r}")
         for name, table in (("encoder_channels", ENCODER_TABLE), ("ar_channels", AR_TABLE)):
@@ -80,49 +175,46 @@ class ModelConfig:
                 continue
             if len(value) != len(table) or any(c < 1 for c in value):
                 raise ConfigError(f"{prefix}{name} must be {len(table)} positive integers, got {value}")
-        _positive(self, prefix, "prediction_steps")
-        _non_negative(self, prefix, "prediction_skip")
 
 
 @dataclass
 class LossConfig:
     # 'cpc': negatives from the mini-batch; 'sat': also across the predicted time steps.
-    kind: str = "cpc"
+    kind: str = field(default="cpc", metadata=one_of("cpc", "sat"))
 
     def validate(self, prefix: str) -> None:
-        _one_of(self, prefix, "kind", ("cpc", "sat"))
+        check_bounds(self, prefix)
 
 
 @dataclass
 class DataConfig:
     # 'synthetic' (generated on the fly, no download) or 'folder' (audio files under `folder`)
-    source: str = "synthetic"
+    source: str = field(default="synthetic", metadata=one_of("synthetic", "folder"))
     folder: Optional[str] = None
     # crops drawn per epoch from a folder (the synthetic stream is endless)
-    items_per_epoch: int = 4096
+    items_per_epoch: int = field(default=4096, metadata=POSITIVE)
     # DataLoader worker processes (0 = load in the training process)
-    num_workers: int = 1
+    num_workers: int = field(default=1, metadata=NON_NEGATIVE)
 
     def validate(self, prefix: str) -> None:
-        _one_of(self, prefix, "source", ("synthetic", "folder"))
+        check_bounds(self, prefix)
         if self.source == "folder" and not self.folder:
             raise ConfigError(f"{prefix}folder must name an audio folder when {prefix}source is 'folder'")
-        _positive(self, prefix, "items_per_epoch")
-        _non_negative(self, prefix, "num_workers")
 
 
 @dataclass
 class TrainConfig:
-    steps: int = 2000
-    batch_size: int = 16
-    learning_rate: float = 1e-3
-    weight_decay: float = 0.0
+    steps: int = field(default=2000, metadata=POSITIVE)
+    # the other clips of the batch are each clip's negatives
+    batch_size: int = field(default=16, metadata=bound(2, note="(the other clips are the negatives)"))
+    learning_rate: float = field(default=1e-3, metadata=POSITIVE)
+    weight_decay: float = field(default=0.0, metadata=NON_NEGATIVE)
     # linear learning-rate warm-up, then cosine decay to 5 % at the last step
-    warmup_steps: int = 100
+    warmup_steps: int = field(default=100, metadata=NON_NEGATIVE)
     # clip the gradient norm (0 = off)
-    grad_clip: float = 5.0
-    checkpoint_every: int = 200
-    log_every: int = 10
+    grad_clip: float = field(default=5.0, metadata=NON_NEGATIVE)
+    checkpoint_every: int = field(default=200, metadata=POSITIVE)
+    log_every: int = field(default=10, metadata=POSITIVE)
     seed: int = 0
     # 'auto' (CUDA when present), 'cpu', 'cuda', 'cuda:1', ...
     device: str = "auto"
@@ -130,39 +222,32 @@ class TrainConfig:
     mixed_precision: bool = True
 
     def validate(self, prefix: str) -> None:
-        _positive(self, prefix, "steps", "batch_size", "learning_rate", "checkpoint_every", "log_every")
-        if self.batch_size < 2:
-            raise ConfigError(f"{prefix}batch_size must be >= 2 (the other clips are the negatives), "
-                              f"got {self.batch_size}")
-        _non_negative(self, prefix, "weight_decay", "warmup_steps", "grad_clip")
+        check_bounds(self, prefix)
 
 
 @dataclass
 class ProbeConfig:
     # seconds of audio per probe example (the seed: 4 s clips)
-    clip_seconds: float = 4.0
-    crops_per_file: int = 4
+    clip_seconds: float = field(default=4.0, metadata=POSITIVE)
+    crops_per_file: int = field(default=4, metadata=POSITIVE)
     # fraction of *files* held out for evaluation (crops of one file never straddle the split)
     test_fraction: float = 0.3
     # L2 penalty of the linear classifier: chosen from l2_grid by file-grouped cross-validation
     # on the training split (cv_folds folds); with an empty grid, l2 is used as given
     l2: float = 1e-3
     l2_grid: list[float] = field(default_factory=lambda: [1e-4, 1e-3, 1e-2, 1e-1, 1.0])
-    cv_folds: int = 4
+    cv_folds: int = field(default=4, metadata=bound(2))
     # the supervised-from-scratch baseline
-    supervised_epochs: int = 30
-    supervised_learning_rate: float = 1e-3
+    supervised_epochs: int = field(default=30, metadata=POSITIVE)
+    supervised_learning_rate: float = field(default=1e-3, metadata=POSITIVE)
     seed: int = 0
 
     def validate(self, prefix: str) -> None:
-        _positive(self, prefix, "clip_seconds", "crops_per_file", "supervised_epochs",
-                  "supervised_learning_rate")
+        check_bounds(self, prefix)
         if not 0 < self.test_fraction < 1:
             raise ConfigError(f"{prefix}test_fraction must be between 0 and 1, got {self.test_fraction}")
         if self.l2 < 0 or any(v < 0 for v in self.l2_grid):
             raise ConfigError(f"{prefix}l2 and l2_grid must be >= 0, got {self.l2}, {self.l2_grid}")
-        if self.cv_folds < 2:
-            raise ConfigError(f"{prefix}cv_folds must be >= 2, got {self.cv_folds}")
 
 
 @dataclass
@@ -170,52 +255,44 @@ class LayoutConfig:
     """The neural layout: a multilevel Barnes-Hut force simulation (see immersions_osc/layout)."""
     # Barnes-Hut opening angle: two cells of sizes s, s' at distance d interact as single charges
     # when (s + s') / d < theta (at 1.0 the forces are within about 0.5 % of exact)
-    theta: float = 1.0
+    theta: float = field(default=1.0, metadata=POSITIVE)
     # repulsion q_i q_j (p_i - p_j) / |p_i - p_j|^(k+1): magnitude falls off as 1/d^k
-    exponent: float = 2.0
+    exponent: float = field(default=2.0, metadata=POSITIVE)
     # attraction per edge w (p_j - p_i), w = attraction / mean vertex degree (one uniform weight)
-    attraction: float = 1.0
+    attraction: float = field(default=1.0, metadata=POSITIVE)
     # centering -l p_i: l at the coarsest level, multiplied by centering_growth at each finer one
-    centering: float = 0.0005
-    centering_growth: float = 1.5
+    centering: float = field(default=0.0005, metadata=NON_NEGATIVE)
+    centering_growth: float = field(default=1.5, metadata=POSITIVE)
     # each level starts at the scale where the forces' virial vanishes (no breathing oscillation)
     rescale: bool = True
     # Verlet integration: velocity kept per step = 1 - damping; step length dt
-    damping: float = 0.25
-    step: float = 0.5
+    damping: float = field(default=0.25, metadata=FRACTION)
+    step: float = field(default=0.5, metadata=POSITIVE)
     # each vertex's (mass-scaled) force is clipped to this length
-    force_limit: float = 2.0
+    force_limit: float = field(default=2.0, metadata=POSITIVE)
     # Verlet steps at the coarsest level and at every finer level
-    iterations_coarse: int = 30
-    iterations_fine: int = 20
+    iterations_coarse: int = field(default=30, metadata=POSITIVE)
+    iterations_fine: int = field(default=20, metadata=POSITIVE)
     # coarsen until at most this many vertices
-    coarsest_size: int = 300
+    coarsest_size: int = field(default=300, metadata=POSITIVE)
     # start of the coarsest level: 'mds' (classical scaling of its hop distances) or 'random'
     # (uniform in a disc: needs far more steps, e.g. iterations_coarse 300, to unfold the layers)
-    init: str = "mds"
+    init: str = field(default="mds", metadata=one_of("mds", "random"))
     # expanded children start this fraction of the mean edge length away from their parent
-    perturbation: float = 0.1
+    perturbation: float = field(default=0.1, metadata=NON_NEGATIVE)
     # snapshot frames: iterations per frame and weight of the frame's own charges (vs the variance)
-    snapshot_iterations: int = 10
-    snapshot_mix: float = 0.5
+    snapshot_iterations: int = field(default=10, metadata=NON_NEGATIVE)
+    snapshot_mix: float = field(default=0.5, metadata=FRACTION)
     # 'barnes-hut' or 'exact' (O(N^2), chunked: tests and small graphs)
-    method: str = "barnes-hut"
+    method: str = field(default="barnes-hut", metadata=one_of("barnes-hut", "exact"))
     # deepest quadtree level of Barnes-Hut
-    max_depth: int = 16
+    max_depth: int = field(default=16, metadata=bound(1, 30))
     # Barnes-Hut tree and interaction lists are rebuilt every this many steps (reused in between)
-    rebuild_every: int = 5
+    rebuild_every: int = field(default=5, metadata=POSITIVE)
     seed: int = 0
 
     def validate(self, prefix: str) -> None:
-        _positive(self, prefix, "theta", "exponent", "attraction", "centering_growth", "step",
-                  "force_limit", "iterations_coarse", "iterations_fine", "coarsest_size", "max_depth",
-                  "rebuild_every")
-        _non_negative(self, prefix, "centering", "perturbation", "snapshot_iterations")
-        _fraction(self, prefix, "damping", "snapshot_mix")
-        _one_of(self, prefix, "init", ("mds", "random"))
-        _one_of(self, prefix, "method", ("barnes-hut", "exact"))
-        if self.max_depth > 30:
-            raise ConfigError(f"{prefix}max_depth must be <= 30, got {self.max_depth}")
+        check_bounds(self, prefix)
 
 
 # what the optimizer moves (immersions_osc/optimize/parameterize.py)
@@ -228,65 +305,56 @@ class OptimizeConfig:
     # what is optimized: waveform (raw samples), spectral (circular-STFT coefficients with a 1/f
     # prior), spectral_envelope (the same with a learnable band envelope) or harmonic (a
     # differentiable harmonic-plus-noise synthesizer)
-    parameterization: str = "spectral"
+    parameterization: str = field(default="spectral", metadata=one_of(*PARAMETERIZATIONS))
     # what is maximized: log_ratio (the target against the rest of its layer) or activation
-    objective: str = "log_ratio"
+    objective: str = field(default="log_ratio", metadata=one_of("log_ratio", "activation"))
     # sgd: Nesterov momentum on the gradient at unit RMS (keeps its spectral shape); adam
-    optimizer: str = "sgd"
+    optimizer: str = field(default="sgd", metadata=one_of("sgd", "adam"))
     # sgd: bring each candidate's gradient to unit RMS before the step (off: raw gradient steps;
     # adam normalizes per sample anyway, so this has no effect there)
-    normalize_gradient: bool = True
-    # step size, relative to the loop's level (the parameters are kept at unit RMS)
-    learning_rate: float = 0.002
-    steps: int = 200
+    normalize_gradient: bool = field(default=True, metadata=bound(cc=71))
+    # step size, relative to the loop's level (the parameters are kept at unit RMS); a fader
+    # covers the musically useful 1e-4..0.1
+    learning_rate: float = field(default=0.002, metadata=bound(1e-5, 1.0, curve="log", fader=(1e-4, 0.1), cc=83))
+    steps: int = field(default=200, metadata=POSITIVE)
     # learning-rate schedule of finite runs (render, benchmark): cosine (down to 10 %) or constant;
     # the live generator always runs at the constant rate
-    schedule: str = "cosine"
+    schedule: str = field(default="cosine", metadata=one_of("cosine", "constant"))
     # loops optimized at once; the best is kept (diversity: push them apart, 0 = off)
-    candidates: int = 1
-    diversity: float = 0.0
+    candidates: int = field(default=1, metadata=bound(1, 64))
+    diversity: float = field(default=0.0, metadata=bound(0, 10))
     # penalties (0 = off), each of order 1 and level-free, weights 1 to 10 matter: activation
     # energy of the rest of the target layers (relative to the start), spectral spread (1 = flat
     # noise) and spectral centroid (0..1 of the bin axis)
-    energy_penalty: float = 0.0
-    sparsity_penalty: float = 0.0
-    high_frequency_penalty: float = 0.0
+    energy_penalty: float = field(default=0.0, metadata=bound(0, 10, curve="curve", cc=84))
+    sparsity_penalty: float = field(default=0.0, metadata=bound(0, 10, curve="curve", cc=85))
+    high_frequency_penalty: float = field(default=0.0, metadata=bound(0, 10, curve="curve", cc=86))
     # regularizers (0 = off): circular time shift (fraction of the loop), pitch shift
     # (semitones), level jitter (dB below the playback level), scaleogram masking (fraction of
     # time and of frequency, filled with silence), gradient noise (times the gradient's std),
     # circular spectral de-noising every 4th step (times each frame's noise floor)
-    time_shift: float = 1.0
-    pitch_shift: float = 0.25
-    level_jitter: float = 6.0
-    mask: float = 0.05
-    gradient_noise: float = 0.05
-    denoise: float = 0.02
+    time_shift: float = field(default=1.0, metadata=bound(0, 1, cc=2))
+    pitch_shift: float = field(default=0.25, metadata=bound(0, 12, cc=1))
+    level_jitter: float = field(default=6.0, metadata=bound(0, 40))
+    mask: float = field(default=0.05, metadata=bound(0, 1, cc=3))
+    gradient_noise: float = field(default=0.05, metadata=bound(0, 10, curve="curve", cc=4))
+    # (a fader's top: 5 is already a heavy de-noise)
+    denoise: float = field(default=0.02, metadata=bound(0, 10, curve="curve", fader=(0, 5), cc=88))
     # share of the start clip mixed into the loop (0 = none)
-    mix_original: float = 0.0
+    mix_original: float = field(default=0.0, metadata=bound(0, 1, cc=87))
     # playback level of the loop: RMS (0.1 = -20 dBFS), soft-limited at the peak (1.0 = 0 dBFS);
     # the model hears the loop at this level
-    rms: float = 0.1
-    peak: float = 0.9
+    rms: float = field(default=0.1, metadata=bound(0.001, 0.5, curve="log", note="(-60..-6 dBFS; the limiter does the rest)"))
+    peak: float = field(default=0.9, metadata=bound(0.01, 1, curve="log", note="(-40..0 dBFS)"))
     seed: int = 0
 
     def validate(self, prefix: str) -> None:
-        _positive(self, prefix, "learning_rate", "steps", "peak", "rms", "candidates")
-        _non_negative(self, prefix, "energy_penalty", "sparsity_penalty", "high_frequency_penalty",
-                      "time_shift", "pitch_shift", "level_jitter", "mask", "gradient_noise", "denoise",
-                      "diversity")
-        _fraction(self, prefix, "time_shift", "mask", "mix_original")
-        if self.peak > 1:
-            raise ConfigError(f"{prefix}peak must be <= 1 (0 dBFS), got {self.peak}")
-        if self.rms > 0.5:
-            raise ConfigError(f"{prefix}rms must be <= 0.5 (-6 dBFS; the limiter does the rest), got {self.rms}")
-        choices = {"parameterization": PARAMETERIZATIONS,
-                   "objective": ("log_ratio", "activation"), "schedule": ("cosine", "constant"),
-                   "optimizer": ("sgd", "adam")}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise ConfigError(f"{prefix}{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
-        if self.candidates > 64:
-            raise ConfigError(f"{prefix}candidates must be <= 64, got {self.candidates}")
+        check_bounds(self, prefix)
+
+
+# the named start clips (anything else is an audio file's path), the default first: the viewer and
+# the clients' buttons list them in this order
+START_KINDS = ("noise", "silence", "previous")
 
 
 @dataclass
@@ -302,21 +370,21 @@ class ServiceConfig:
     device: str = "auto"
     # OSC control port (UDP) and the interface it listens on
     host: str = "127.0.0.1"
-    port: int = 57130
+    port: int = field(default=57130, metadata=bound(0, 65535, note="(a UDP/TCP port)"))
     # audio output: "auto" (JACK when a server runs, else PortAudio's default device, else "none"),
     # "jack", "portaudio" (any sound device: CoreAudio, WASAPI/ASIO, ALSA, PipeWire, JACK) or "none"
-    audio: str = "auto"
+    audio: str = field(default="auto", metadata=one_of("auto", "jack", "portaudio", "none"))
     jack_client: str = "immersions"
     # PortAudio devices: an index or a part of the name from `immersions-osc devices` ("" = the
     # system default; input "none" = output only)
     output_device: str = ""
     input_device: str = ""
     # frames per audio callback (0 = the device's / JACK's own; also the clock's block without audio)
-    block_size: int = 0
+    block_size: int = field(default=0, metadata=bound(0, 16384, note="frames (0 = the device's)"))
     # PortAudio's suggested latency: "low", "high" or seconds
     latency: str = "high"
     # SCHED_FIFO priority the audio callback thread asks for on Linux (0 = leave it as it is)
-    audio_priority: int = 70
+    audio_priority: int = field(default=70, metadata=bound(0, 99, note="(0 = off)"))
     # run the player and the audio backend in a process of their own (its callback then never
     # waits for the interpreter lock the optimizer and the streams hold); false: in this process
     audio_process: bool = True
@@ -325,46 +393,47 @@ class ServiceConfig:
     # with audio "none" every new loop is written here as WAV ("" = do not write)
     loops_dir: str = "loops"
     # how many of those loop files are kept (the oldest are deleted)
-    keep_loops: int = 20
+    keep_loops: int = field(default=20, metadata=POSITIVE)
     # the loop: length, crossfade at the loop boundary, output volume (linear gain)
-    loop_seconds: float = 4.0
+    loop_seconds: float = field(default=4.0, metadata=bound(0.5, 60, curve="log"))
     # tempo in bpm (0 = none: the loop lasts loop_seconds); with a tempo the loop is `bars` whole
     # bars of `beats_per_bar` beats, its boundary on the bar line
-    tempo: float = 0.0
-    bars: int = 2
-    beats_per_bar: int = 4
+    tempo: float = field(default=0.0, metadata=bound(20, 400, off=0, note="bpm (0 = no tempo)"))
+    bars: int = field(default=2, metadata=bound(1, 64))
+    beats_per_bar: int = field(default=4, metadata=bound(1, 32))
     # follow (and lead) the tempo and bar phase of an Ableton Link session (needs LinkPython-extern)
     link: bool = False
-    crossfade_ms: float = 10.0
-    volume: float = 0.8
+    crossfade_ms: float = field(default=10.0, metadata=bound(0, 500))
+    # (a fader stops at 1.5: louder is for a deliberate OSC message, not a bumped fader)
+    volume: float = field(default=0.8, metadata=bound(0, 2, curve="amp", fader=(0, 1.5), cc=81))
     # start clip of the optimization: silence, noise or an audio file path
     start: str = "noise"
     # first target: a layer (the layout's middle layer when "")
     target_layer: str = ""
     # optimizer steps between two published loops
-    publish_every: int = 50
+    publish_every: int = field(default=50, metadata=bound(1, 10000, curve="log"))
     # activation stream: frames per second, payload format, largest UDP datagram (bytes),
     # what is analysed ("loop" at its playhead or the live "input"), and the window of audio the
     # model runs on for each frame (0 = the model's whole receptive field: exact activations;
     # shorter is cheaper but the deep layers then see less context)
-    frame_rate: float = 30.0
-    format: str = "uint8"
-    max_datagram: int = 8192
-    source: str = "loop"
-    window_seconds: float = 0.0
+    frame_rate: float = field(default=30.0, metadata=bound(1, 240, curve="log"))
+    format: str = field(default="uint8", metadata=one_of("uint8", "float16"))
+    max_datagram: int = field(default=8192, metadata=bound(256, 65507, curve="log", note="bytes"))
+    source: str = field(default="loop", metadata=one_of("loop", "input"))
+    window_seconds: float = field(default=0.0, metadata=bound(0, 60))
     # summary stream: number of most active neurons sent
-    summary_top: int = 8
-    status_rate: float = 1.0
+    summary_top: int = field(default=8, metadata=bound(0, 256))
+    status_rate: float = field(default=1.0, metadata=POSITIVE)
     # torch threads of the service process (the optimizer and the activation engine share them;
     # 0 = the thread policy, threads.intra_op / --threads)
-    torch_threads: int = 0
+    torch_threads: int = field(default=0, metadata=bound(0, MAX_THREADS, note="(0 = the thread policy)"))
     # at most one log line per this many seconds for rejected OSC messages
-    error_log_interval: float = 1.0
+    error_log_interval: float = field(default=1.0, metadata=NON_NEGATIVE)
     # the browser viewer (HTTP + WebSocket on this port; 0 = off)
-    web_port: int = 0
+    web_port: int = field(default=0, metadata=bound(0, 65535, note="(a UDP/TCP port)"))
     # a subscription ends this many seconds after its last /immersions/stream/subscribe: clients
     # renew it by re-sending the subscribe (every third of this is safe)
-    subscription_seconds: float = 60.0
+    subscription_seconds: float = field(default=60.0, metadata=bound(5, 86400))
     # listening on an interface other than loopback (host) needs allow_remote and a shared token
     # ("" = a random one, printed at start): remote OSC senders send /immersions/auth <token>
     # first, remote pages open http://HOST:PORT/?token=<token>
@@ -372,18 +441,7 @@ class ServiceConfig:
     token: str = ""
 
     def validate(self, prefix: str) -> None:
-        _positive(self, prefix, "loop_seconds", "publish_every", "frame_rate", "max_datagram",
-                  "status_rate", "keep_loops")
-        _non_negative(self, prefix, "crossfade_ms", "volume", "summary_top", "error_log_interval",
-                      "window_seconds", "torch_threads")
-        for name in ("port", "web_port"):
-            if not 0 <= getattr(self, name) <= 65535:
-                raise ConfigError(f"{prefix}{name} must be a UDP/TCP port 0..65535, got {getattr(self, name)}")
-        _one_of(self, prefix, "audio", ("auto", "jack", "portaudio", "none"))
-        if not 0 <= self.audio_priority <= 99:
-            raise ConfigError(f"{prefix}audio_priority must be 0..99 (0 = off), got {self.audio_priority}")
-        if not 0 <= self.block_size <= 16384:
-            raise ConfigError(f"{prefix}block_size must be 0..16384 frames (0 = the device's), got {self.block_size}")
+        check_bounds(self, prefix)
         if self.latency not in ("low", "high"):
             try:
                 seconds = float(self.latency)
@@ -391,24 +449,10 @@ class ServiceConfig:
                 seconds = -1.0
             if not 0 < seconds <= 2:
                 raise ConfigError(f"{prefix}latency must be 'low', 'high' or seconds 0..2, got {self.latency!r}")
-        _one_of(self, prefix, "format", ("uint8", "float16"))
-        _one_of(self, prefix, "source", ("loop", "input"))
-        if not 256 <= self.max_datagram <= 65507:
-            raise ConfigError(f"{prefix}max_datagram must be 256..65507 bytes, got {self.max_datagram}")
-        if self.loop_seconds < 0.5 or self.loop_seconds > 60:
-            raise ConfigError(f"{prefix}loop_seconds must be 0.5..60, got {self.loop_seconds}")
-        if self.volume > 2:
-            raise ConfigError(f"{prefix}volume must be 0..2, got {self.volume}")
-        from .audio.tempo import check_tempo  # pure arithmetic, no service import
-
         try:
             check_tempo(self.tempo, self.bars, self.beats_per_bar)
         except ValueError as exc:
             raise ConfigError(f"{prefix}tempo/bars/beats_per_bar: {exc}") from None
-        if self.frame_rate > 240:
-            raise ConfigError(f"{prefix}frame_rate must be <= 240, got {self.frame_rate}")
-        if not 5 <= self.subscription_seconds <= 86400:
-            raise ConfigError(f"{prefix}subscription_seconds must be 5..86400, got {self.subscription_seconds}")
         if not is_loopback(self.host) and not self.allow_remote:
             raise ConfigError(f"{prefix}host {self.host!r} is reachable from other machines: pass --allow-remote "
                               f"(and share the token it prints, or set one with --token) to listen beyond "
@@ -416,27 +460,16 @@ class ServiceConfig:
         if self.token and (len(self.token) < 16 or not self.token.isascii() or not self.token.isprintable()
                            or " " in self.token):
             raise ConfigError(f"{prefix}token must be at least 16 printable ASCII characters without spaces")
-        if self.torch_threads > MAX_THREADS:
-            raise ConfigError(f"{prefix}torch_threads must be 0..{MAX_THREADS} (0 = the thread policy), "
-                              f"got {self.torch_threads}")
-        if self.crossfade_ms > 500:
-            raise ConfigError(f"{prefix}crossfade_ms must be 0..500, got {self.crossfade_ms}")
-        if self.window_seconds > 60:
-            raise ConfigError(f"{prefix}window_seconds must be 0..60, got {self.window_seconds}")
-        if self.summary_top > 256:
-            raise ConfigError(f"{prefix}summary_top must be 0..256, got {self.summary_top}")
 
 
 @dataclass
 class ThreadsConfig:
     """Torch threads of every command (see immersions_osc/threads.py; --threads overrides)."""
     # intra-op threads (0 = the thread policy: half the cores, 1..4; 1 on a 2-core machine)
-    intra_op: int = 0
+    intra_op: int = field(default=0, metadata=bound(0, MAX_THREADS, note="(0 = the thread policy)"))
 
     def validate(self, prefix: str) -> None:
-        if not 0 <= self.intra_op <= MAX_THREADS:
-            raise ConfigError(f"{prefix}intra_op must be 0..{MAX_THREADS} (0 = the thread policy), "
-                              f"got {self.intra_op}")
+        check_bounds(self, prefix)
 
 
 @dataclass
@@ -457,6 +490,35 @@ class Config:
             getattr(self, f.name).validate(f"{prefix}{f.name}.")
 
 
+_SECTIONS = typing.get_type_hints(Config)  # "optimize" -> OptimizeConfig
+
+
+def bar_seconds(bpm: float, beats_per_bar: int) -> float:
+    return 60.0 * beats_per_bar / bpm
+
+
+def check_tempo(bpm: float, bars: int, beats_per_bar: int) -> None:
+    """A tempo of 0 means "no tempo, seconds"; otherwise the loop, ``bars`` whole bars, must last
+    as long as ``service.loop_seconds`` may (a UserError says why not)."""
+    if bpm == 0:
+        return
+    section = bounds_of(ServiceConfig)
+    tempo, loop = section["tempo"], section["loop_seconds"]
+    if not tempo.accepts(bpm):
+        raise UserError(f"tempo must be {tempo.describe()}, got {bpm:g}")
+    if not section["bars"].accepts(bars):
+        raise UserError(f"bars must be {section['bars'].describe()}, got {bars}")
+    if not section["beats_per_bar"].accepts(beats_per_bar):
+        raise UserError(f"beats per bar must be {section['beats_per_bar'].describe()}, got {beats_per_bar}")
+    seconds = bars * bar_seconds(bpm, beats_per_bar)
+    if not loop.accepts(seconds):
+        most = max(1, int(loop.hi // bar_seconds(bpm, beats_per_bar)))
+        raise UserError(f"{bars} bars of {beats_per_bar} beats at {bpm:g} bpm last {seconds:.2f} s; a loop lasts "
+                        f"{loop.describe()} s (at this tempo at most {most} bars)")
+
+
+# --- generic dict <-> dataclass conversion with clear errors -------------------------------------
+
 def is_loopback(host: str) -> bool:
     """Whether ``host`` (an interface to listen on) is this machine only."""
     import ipaddress
@@ -467,36 +529,6 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-
-# --- generic dict <-> dataclass conversion with clear errors -------------------------------------
-
-def _positive(obj: Any, prefix: str, *names: str) -> None:
-    for name in names:
-        value = getattr(obj, name)
-        if not value > 0:
-            raise ConfigError(f"{prefix}{name} must be > 0, got {value}")
-
-
-def _non_negative(obj: Any, prefix: str, *names: str) -> None:
-    for name in names:
-        value = getattr(obj, name)
-        if value < 0:
-            raise ConfigError(f"{prefix}{name} must be >= 0, got {value}")
-
-
-def _fraction(obj: Any, prefix: str, *names: str) -> None:
-    for name in names:
-        value = getattr(obj, name)
-        if not 0 <= value <= 1:
-            raise ConfigError(f"{prefix}{name} must be between 0 and 1, got {value}")
-
-
-def _one_of(obj: Any, prefix: str, name: str, allowed: tuple[str, ...]) -> None:
-    value = getattr(obj, name)
-    if value not in allowed:
-        options = ", ".join(repr(a) for a in allowed[:-1]) + f" or {allowed[-1]!r}"
-        raise ConfigError(f"{prefix}{name} must be {options}, got {value!r}")
 
 
 def _type_name(tp: Any) -> str:

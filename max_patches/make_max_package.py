@@ -18,6 +18,7 @@ Max 9/Packages):
 from __future__ import annotations
 
 import json
+import math
 import os
 from xml.sax.saxutils import escape
 
@@ -28,35 +29,58 @@ LISTEN = 57133  # the abstraction's default listen port
 HELP_LISTEN = 57134  # the help patch's instance: opening the help beside your patch binds no port twice
 RENEW_MS = 5000  # subscription renewal (the service drops subscribers that stop renewing)
 
+# The service's controls, their ranges, curves and default CCs: the table the service generates
+# (immersions-osc osc-table --json), read here so that this package cannot drift from it.
+TABLE = os.path.join(os.path.dirname(HERE), "immersions_osc", "osc", "controls.json")
+E = "2.718281828"  # Max's [expr] and this package's tests both know pow()
+
+
+def num(v: float) -> str:
+    """A float for [scale]/[expr] (a trailing dot: Max's float arithmetic)."""
+    return f"{int(v)}." if float(v).is_integer() else f"{v:g}"
+
+
+def mapping(curve: str, lo: float, hi: float) -> list[str]:
+    """CC 0..127 -> lo..hi along the table's curve (as SuperCollider's ControlSpec): a modern-mode
+    [scale], and an [expr] where the curve needs one."""
+    if curve == "lin":
+        return [f"scale 0 127 {num(lo)} {num(hi)}"]
+    if curve == "amp":
+        return [f"scale 0 127 {num(lo)} {num(hi)} 2."]
+    if curve == "log":
+        return [f"scale 0 127 {num(math.log10(lo))} {num(math.log10(hi))}", "expr pow(10.\\, $f1)"]
+    warp = f"(1.-pow({E}\\, $f1))/(1.-pow({E}\\, 4.))"  # SuperCollider's curve 4
+    scaled = warp if hi - lo == 1 else f"{num(hi - lo)}*{warp}"
+    return ["scale 0 127 0. 4.", "expr " + (scaled if lo == 0 else f"{num(lo)}+{scaled}")]
+
+
+CURVE_NOTE = {"lin": "", "amp": " (CC: squared, like SuperCollider's amp warp)", "log": " (CC: exponential)",
+              "curve": " (CC: fine near the low end, SuperCollider's curve 4)"}
+
+
+def service_controls() -> list[tuple]:
+    with open(TABLE, encoding="utf-8") as f:
+        table = json.load(f)
+    by_name = {c["name"]: c for c in table["controls"]}
+    rows = []
+    for name in table["midi"]:
+        c = by_name[name]
+        if c["type"] == "f":
+            lo, hi = c["fader"]
+            rows.append((name, c["cc"], "f", c["address"], mapping(c["curve"], lo, hi),
+                         f"{c['doc']}: {num(lo).rstrip('.')}..{num(hi).rstrip('.')}{CURVE_NOTE[c['curve']]}"))
+        elif c["type"] == "i" and (c["lo"], c["hi"]) == (0, 1):
+            rows.append((name, c["cc"], "t", c["address"], None, f"{c['doc']}; a CC press toggles"))
+        else:  # a button: no argument, or a preset's fixed one
+            address = c["address"] + (f" {c['value']}" if c["value"] else "")
+            rows.append((name, c["cc"], "b", address, None, c["doc"]))
+    return rows
+
+
 # (name, default CC, kind, OSC address, CC mapping (a [scale]/[expr] chain), what it does)
-#   kind f: float control, t: toggle (0/1, follows the status), b: trigger
-CONTROLS = [
-    ("volume", 81, "f", "/immersions/player/volume", ["scale 0 127 0. 1.5 2."],
-     "service volume 0..1.5 (CC: squared, like SuperCollider's amp warp)"),
-    ("weight", 82, "f", "/immersions/target/weight", ["scale 0 127 -5. 5."], "target weight -5..5 (< 0 suppresses)"),
-    ("learning_rate", 83, "f", "/immersions/optimize/learning_rate", ["scale 0 127 -4. -1.", "expr pow(10.\\, $f1)"],
-     "learning rate 0.0001..0.1 (CC: exponential)"),
-    ("energy_penalty", 84, "f", "/immersions/optimize/energy_penalty", ["scale 0 127 0. 10."], "energy penalty 0..10"),
-    ("sparsity_penalty", 85, "f", "/immersions/optimize/sparsity_penalty", ["scale 0 127 0. 10."],
-     "sparsity penalty 0..10"),
-    ("high_frequency_penalty", 86, "f", "/immersions/optimize/high_frequency_penalty", ["scale 0 127 0. 10."],
-     "high-frequency penalty 0..10"),
-    ("mix_original", 87, "f", "/immersions/optimize/mix_original", ["scale 0 127 0. 1."], "blend of the start clip 0..1"),
-    ("denoise", 88, "f", "/immersions/optimize/denoise", ["scale 0 127 0. 5."], "de-noise 0..5"),
-    ("pitch_shift", 1, "f", "/immersions/optimize/pitch_shift", ["scale 0 127 0. 12."], "pitch shift 0..12 semitones"),
-    ("time_shift", 2, "f", "/immersions/optimize/time_shift", ["scale 0 127 0. 1."], "time shift 0..1"),
-    ("mask", 3, "f", "/immersions/optimize/mask", ["scale 0 127 0. 1."], "scaleogram masking 0..1"),
-    ("gradient_noise", 4, "f", "/immersions/optimize/gradient_noise", ["scale 0 127 0. 10."], "gradient noise 0..10"),
-    ("run", 65, "t", "/immersions/optimize/run", None, "run (1) / pause (0) the optimizer; a CC press toggles"),
-    ("play", 66, "t", "/immersions/player/play", None, "play (1) / stop (0) the loop; a CC press toggles"),
-    ("random", 67, "b", "/immersions/target/random", None, "excite a random channel"),
-    ("noise", 68, "b", "/immersions/optimize/start noise", None, "new start clip: noise"),
-    ("silence", 69, "b", "/immersions/optimize/start silence", None, "new start clip: silence"),
-    ("previous", 70, "b", "/immersions/optimize/start previous", None, "new start clip: the current loop"),
-    ("normalize_gradient", 71, "t", "/immersions/optimize/normalize_gradient", None,
-     "normalize the gradient (1) or not (0); a CC press toggles"),
-    ("status", 72, "b", "/immersions/status/request", None, "ask for the status now"),
-]
+#   kind f: float control, t: toggle (0/1, follows the status), b: trigger; in the controller's order
+#   (a BCF2000 in preset 1: faders CC 81-88, encoders CC 1-8, buttons CC 65-80)
+CONTROLS = service_controls()
 STATUS = [("fps", "0."), ("steps", "0."), ("xruns", "0"), ("target", "s"), ("loops", "0"), ("playing", "0"),
           ("volume", "0."), ("subscribers", "0"), ("seconds", "0.")]  # /immersions/status f f i s i i f i f
 SETTINGS = [("host", "127.0.0.1", "the service's computer"), ("port", "57130", "the service's OSC port"),

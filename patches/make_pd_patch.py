@@ -22,6 +22,7 @@ What the patch does (the user's view is in patches/README.md):
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 
@@ -31,37 +32,54 @@ LISTEN = 57132
 RENEW_MS = 5000  # subscription renewal period (the service drops subscribers silent for longer than its TTL)
 WATCHDOG_MS = 3000  # no status for this long: "no status" once, and the toggles stop following
 
-# (slot name, default CC, kind, OSC address or local key, label, range low, high, mapping of x = CC/127, hsl log)
-#   kind: f = float control (slider), t = toggle (0/1), b = trigger (bang), l = local (this patch's monitor)
-CONTROLS = [
-    ("volume", 81, "f", "/immersions/player/volume", "service volume", 0, 1.5, "1.5*$f1*$f1/16129", 0),
-    ("weight", 82, "f", "/immersions/target/weight", "target weight", -5, 5, "$f1/12.7-5", 0),
-    ("learning_rate", 83, "f", "/immersions/optimize/learning_rate", "learning rate", 0.0001, 0.1,
-     "0.0001*pow(1000, $f1/127)", 1),
-    ("energy_penalty", 84, "f", "/immersions/optimize/energy_penalty", "energy penalty", 0, 10,
-     "10*(1-exp(4*$f1/127))/(1-exp(4))", 0),
-    ("sparsity_penalty", 85, "f", "/immersions/optimize/sparsity_penalty", "sparsity penalty", 0, 10,
-     "10*(1-exp(4*$f1/127))/(1-exp(4))", 0),
-    ("high_frequency_penalty", 86, "f", "/immersions/optimize/high_frequency_penalty", "high-freq. penalty", 0, 10,
-     "10*(1-exp(4*$f1/127))/(1-exp(4))", 0),
-    ("mix_original", 87, "f", "/immersions/optimize/mix_original", "mix original", 0, 1, "$f1/127", 0),
-    ("denoise", 88, "f", "/immersions/optimize/denoise", "denoise", 0, 5, "5*(1-exp(4*$f1/127))/(1-exp(4))", 0),
-    ("pitch_shift", 1, "f", "/immersions/optimize/pitch_shift", "pitch shift", 0, 12, "$f1/127*12", 0),
-    ("time_shift", 2, "f", "/immersions/optimize/time_shift", "time shift", 0, 1, "$f1/127", 0),
-    ("mask", 3, "f", "/immersions/optimize/mask", "mask", 0, 1, "$f1/127", 0),
-    ("gradient_noise", 4, "f", "/immersions/optimize/gradient_noise", "gradient noise", 0, 10,
-     "10*(1-exp(4*$f1/127))/(1-exp(4))", 0),
-    ("monitor", 5, "l", "monitor", "monitor volume", 0, 1, "$f1*$f1/16129", 0),
-    ("filter", 6, "l", "filter", "monitor filter Hz", 60, 18000, "60*pow(300, $f1/127)", 1),
-    ("run", 65, "t", "/immersions/optimize/run", "run optimizer", 0, 1, None, 0),
-    ("play", 66, "t", "/immersions/player/play", "play loop", 0, 1, None, 0),
-    ("random", 67, "b", "/immersions/target/random", "random target", 0, 0, None, 0),
-    ("noise", 68, "b", "/immersions/optimize/start", "start: noise", 0, 0, "noise", 0),
-    ("silence", 69, "b", "/immersions/optimize/start", "start: silence", 0, 0, "silence", 0),
-    ("previous", 70, "b", "/immersions/optimize/start", "start: this loop", 0, 0, "previous", 0),
-    ("normalize_gradient", 71, "t", "/immersions/optimize/normalize_gradient", "normalize gradient", 0, 1, None, 0),
-    ("status", 72, "b", "/immersions/status/request", "status now", 0, 0, None, 0),
+# The service's controls, their ranges, curves and default CCs: the table the service generates
+# (immersions-osc osc-table --json), read here so that this patch cannot drift from it.
+TABLE = os.path.join(os.path.dirname(HERE), "immersions_osc", "osc", "controls.json")
+
+
+def num(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+
+
+def mapping(curve: str, lo: float, hi: float) -> str:
+    """The [expr] of $f1 = CC 0..127 -> lo..hi along the table's curve (as SuperCollider's ControlSpec)."""
+    span, x = hi - lo, "$f1/127"
+    if curve == "log":
+        return f"{num(lo)}*pow({num(hi / lo)}, {x})"
+    shape = {"lin": x, "amp": "$f1*$f1/16129", "curve": "(1-exp(4*$f1/127))/(1-exp(4))"}[curve]
+    scaled = shape if span == 1 else f"{num(span)}*{shape}"
+    return scaled if lo == 0 else f"{scaled}{'+' if lo > 0 else '-'}{num(abs(lo))}"
+
+
+def service_controls() -> list[tuple]:
+    with open(TABLE, encoding="utf-8") as f:
+        table = json.load(f)
+    by_name = {c["name"]: c for c in table["controls"]}
+    rows = []
+    for name in table["midi"]:
+        c = by_name[name]
+        if c["type"] == "f":
+            lo, hi = c["fader"]
+            rows.append((name, c["cc"], "f", c["address"], c["label"], lo, hi, mapping(c["curve"], lo, hi),
+                         int(c["curve"] == "log")))
+        elif c["type"] == "i" and (c["lo"], c["hi"]) == (0, 1):
+            rows.append((name, c["cc"], "t", c["address"], c["label"], 0, 1, None, 0))
+        else:  # a button: no argument, or a preset's fixed one
+            rows.append((name, c["cc"], "b", c["address"], c["label"], 0, 0, c["value"], 0))
+    return rows
+
+
+# this patch's own monitor, on the encoders after the service's (slot name, CC, kind, key, label, range,
+# mapping, hsl log); kind l = local
+LOCAL = [
+    ("monitor", 5, "l", "monitor", "monitor volume", 0, 1, mapping("amp", 0, 1), 0),
+    ("filter", 6, "l", "filter", "monitor filter Hz", 60, 18000, mapping("log", 60, 18000), 1),
 ]
+
+# (slot name, default CC, kind, OSC address or local key, label, range low, high, mapping of x = CC/127, hsl log)
+#   kind: f = float control (slider), t = toggle (0/1), b = trigger (bang), l = local (this patch's monitor);
+#   in the controller's order (a BCF2000 in preset 1: faders CC 81-88, encoders CC 1-8, buttons CC 65-80)
+CONTROLS = sorted(service_controls() + LOCAL, key=lambda c: (c[1] < 81, c[1] >= 65, c[1]))
 SLOT = {c[0]: k + 1 for k, c in enumerate(CONTROLS)}  # slot numbers start at 1 (0 = CC unmapped)
 STATUS = "f f f s f f f f f"  # /immersions/status: fps steps xruns target loops playing volume subscribers seconds
 

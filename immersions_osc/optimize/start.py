@@ -20,13 +20,13 @@ from typing import Optional
 import numpy as np
 import torch
 
+from ..config import START_KINDS
 from ..errors import UserError
 
 # Exact silence is a stationary point (power is quadratic in the samples, so its gradient vanishes
 # at zero): "silence" carries an inaudible dither (-100 dBFS RMS) so the optimization can move.
 SILENCE_DITHER = 1e-5
 LOW_NOISE = 0.01  # RMS of the "noise" start (-40 dBFS)
-START_KINDS = ("silence", "noise", "previous")
 MAX_PATH = 4096
 
 

@@ -13,10 +13,13 @@ a colour, a time tag, a char, a blob) is refused with an error naming the argume
 """
 from __future__ import annotations
 
+import json
 import math
+import os
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
+from ..config import START_KINDS, Config, setting_bound, setting_type
 from .incoming import OscArg, typed
 
 PREFIX = "/immersions"
@@ -32,6 +35,11 @@ class Arg:
     optional: bool = False
     default: Any = None
     repeat: bool = False  # one or more (last argument only)
+    off: Optional[float] = None  # one value outside lo..hi that is accepted too (tempo 0 = none)
+    # how the clients' faders and sliders play it (see config.CURVES); fader: the span a fader
+    # covers where it is narrower than lo..hi
+    curve: str = "lin"
+    fader: Optional[tuple[float, float]] = None
 
     @property
     def pattern(self) -> str:
@@ -45,7 +53,11 @@ class Arg:
             return ""
         lo = "" if self.lo is None else _num(self.lo)
         hi = "" if self.hi is None else _num(self.hi)
-        return f"{lo}..{hi}"
+        return f"{lo}..{hi}" + ("" if self.off is None else f" or {_num(self.off)}")
+
+    def accepts(self, value: float) -> bool:
+        return (value == self.off or (self.lo is None or value >= self.lo)
+                and (self.hi is None or value <= self.hi))
 
 
 def _num(v: float) -> str:
@@ -57,11 +69,20 @@ class Control:
     address: str
     args: tuple[Arg, ...]
     doc: str
-    setting: str = ""  # the config field it sets ("optimize.learning_rate"), for its default
+    setting: str = ""  # the config field it sets ("optimize.learning_rate"): its default and bounds
+    cc: Optional[int] = None  # the clients' default MIDI CC
+    label: str = ""  # what the clients call it ("" = its name)
 
     @property
     def pattern(self) -> str:
         return " ".join(a.pattern for a in self.args) or "-"
+
+    @property
+    def name(self) -> str:
+        """The clients' name for it: /immersions/optimize/learning_rate -> learning_rate,
+        /immersions/status/request -> status."""
+        parts = self.address.split("/")
+        return parts[-2] if parts[-1] == "request" else parts[-1]
 
     @property
     def handler(self) -> str:
@@ -85,27 +106,41 @@ def _s(name, choices=None, optional=False, default=None):
     return Arg(name, "s", choices=choices, optional=optional, default=default)
 
 
+def _setting(address: str, arg: str, doc: str, setting: str, label: str = "") -> Control:
+    """The control that sets config field ``setting``: its argument's type, range, curve and CC are
+    that field's (config.py declares them once, for the config, this table and the clients)."""
+    b, tp = setting_bound(setting), setting_type(setting)
+    if tp is str:
+        spec = Arg(arg, "s", choices=b.choices if b else None)
+    elif tp is bool:
+        spec = Arg(arg, "i", 0, 1)
+    else:
+        assert b is not None and not b.lo_open, f"{setting}: an OSC range is inclusive"
+        spec = Arg(arg, "i" if tp is int else "f", b.lo, b.hi, off=b.off, curve=b.curve, fader=b.fader)
+    return Control(address, (spec,), doc, setting, cc=b.cc if b else None, label=label)
+
+
 P = PREFIX
 WEIGHT = _f("weight", -10, 10, optional=True, default=1.0)
 
-# (field of OptimizeConfig, type, lo, hi, what it does)
+# (field of OptimizeConfig, what it does): /immersions/optimize/<field> sets it
 OPTIMIZE_FIELDS = (
-    ("learning_rate", "f", 1e-5, 1.0, "step size, relative to the loop's level"),
-    ("normalize_gradient", "i", 0, 1, "bring each loop's gradient to unit RMS before an sgd step (1) or not (0)"),
-    ("candidates", "i", 1, 64, "loops optimized at once, the best is played"),
-    ("diversity", "f", 0, 10, "push the candidates apart (0 = off)"),
-    ("energy_penalty", "f", 0, 10, "penalty on the rest of the target layers' activation energy (relative to the start)"),
-    ("sparsity_penalty", "f", 0, 10, "penalty on spectral spread (1 = flat noise)"),
-    ("high_frequency_penalty", "f", 0, 10, "penalty on the spectral centroid (0..1 of the bins)"),
-    ("time_shift", "f", 0, 1, "random circular time shift, fraction of the loop"),
-    ("pitch_shift", "f", 0, 12, "random pitch shift, semitones"),
-    ("level_jitter", "f", 0, 40, "random level jitter, dB below the playback level"),
-    ("mask", "f", 0, 1, "random scaleogram masking (filled with silence), fraction of time and frequency"),
-    ("gradient_noise", "f", 0, 10, "gradient noise, times the gradient's std"),
-    ("denoise", "f", 0, 10, "circular spectral de-noising, times each frame's noise floor"),
-    ("mix_original", "f", 0, 1, "share of the start clip mixed into the loop"),
-    ("rms", "f", 0.001, 0.5, "playback level of the loop, RMS (0.1 = -20 dBFS)"),
-    ("peak", "f", 0.01, 1, "soft-limiter ceiling of the loop (1 = 0 dBFS)"),
+    ("learning_rate", "step size, relative to the loop's level"),
+    ("normalize_gradient", "bring each loop's gradient to unit RMS before an sgd step (1) or not (0)"),
+    ("candidates", "loops optimized at once, the best is played"),
+    ("diversity", "push the candidates apart (0 = off)"),
+    ("energy_penalty", "penalty on the rest of the target layers' activation energy (relative to the start)"),
+    ("sparsity_penalty", "penalty on spectral spread (1 = flat noise)"),
+    ("high_frequency_penalty", "penalty on the spectral centroid (0..1 of the bins)"),
+    ("time_shift", "random circular time shift, fraction of the loop"),
+    ("pitch_shift", "random pitch shift, semitones"),
+    ("level_jitter", "random level jitter, dB below the playback level"),
+    ("mask", "random scaleogram masking (filled with silence), fraction of time and frequency"),
+    ("gradient_noise", "gradient noise, times the gradient's std"),
+    ("denoise", "circular spectral de-noising, times each frame's noise floor"),
+    ("mix_original", "share of the start clip mixed into the loop"),
+    ("rms", "playback level of the loop, RMS (0.1 = -20 dBFS)"),
+    ("peak", "soft-limiter ceiling of the loop (1 = 0 dBFS)"),
 )
 
 CONTROLS: tuple[Control, ...] = (
@@ -119,30 +154,29 @@ CONTROLS: tuple[Control, ...] = (
             "excite these neurons, indices into the activation vector / layout (replaces the targets)"),
     Control(f"{P}/target/add_neurons", (_i("neurons", 0, repeat=True),),
             "add these neurons to the targets"),
-    Control(f"{P}/target/weight", (_f("weight", -10, 10),),
-            "weight of every current target (< 0 suppresses)"),
-    Control(f"{P}/target/random", (), "excite a random channel of a random layer"),
+    Control(f"{P}/target/weight", (Arg("weight", "f", -10, 10, fader=(-5, 5)),),
+            "weight of every current target (< 0 suppresses)", cc=82, label="target weight"),
+    Control(f"{P}/target/random", (), "excite a random channel of a random layer", cc=67, label="random target"),
     # optimization
-    *(Control(f"{P}/optimize/{name}", (Arg(name, tp, lo, hi),), doc, f"optimize.{name}")
-      for name, tp, lo, hi, doc in OPTIMIZE_FIELDS),
+    *(_setting(f"{P}/optimize/{name}", name, doc, f"optimize.{name}") for name, doc in OPTIMIZE_FIELDS),
     Control(f"{P}/optimize/start", (_s("start"),),
             "new start clip: silence, noise, previous (the current loop) or a path to an audio file on the "
             "service's machine (at most 600 s, 8-192 kHz, 8 channels, 256 MB; loaded in the background: "
             "an error follows the ack if it cannot be used)", "service.start"),
-    Control(f"{P}/optimize/run", (_i("on", 0, 1),), "run (1) or pause (0) the optimization"),
-    Control(f"{P}/optimize/publish_every", (_i("steps", 1, 10000),),
-            "optimizer steps between two new loops", "service.publish_every"),
+    Control(f"{P}/optimize/run", (_i("on", 0, 1),), "run (1) or pause (0) the optimization", cc=65,
+            label="run optimizer"),
+    _setting(f"{P}/optimize/publish_every", "steps", "optimizer steps between two new loops", "service.publish_every"),
     # player
-    Control(f"{P}/player/volume", (_f("gain", 0, 2),), "output gain (linear)", "service.volume"),
-    Control(f"{P}/player/play", (_i("on", 0, 1),), "play (1) or stop (0) the loop"),
-    Control(f"{P}/player/loop_seconds", (_f("seconds", 0.5, 60),),
-            "loop length: the optimization restarts from the current loop fitted to the new length "
-            "(with a tempo: the nearest whole number of bars)", "service.loop_seconds"),
-    Control(f"{P}/player/tempo", (_f("bpm", 0, 400),),
-            "tempo: loops of whole bars at this tempo, the loop boundary on the bar (0 = no tempo, "
-            "loop_seconds; with Ableton Link on, the session's tempo too)", "service.tempo"),
-    Control(f"{P}/player/bars", (_i("bars", 1, 64),), "loop length in bars (needs a tempo)", "service.bars"),
-    Control(f"{P}/player/crossfade_ms", (_f("ms", 0, 500),), "crossfade at the loop boundary", "service.crossfade_ms"),
+    _setting(f"{P}/player/volume", "gain", "output gain (linear)", "service.volume", label="service volume"),
+    Control(f"{P}/player/play", (_i("on", 0, 1),), "play (1) or stop (0) the loop", cc=66, label="play loop"),
+    _setting(f"{P}/player/loop_seconds", "seconds",
+             "loop length: the optimization restarts from the current loop fitted to the new length "
+             "(with a tempo: the nearest whole number of bars)", "service.loop_seconds"),
+    _setting(f"{P}/player/tempo", "bpm",
+             "tempo: loops of whole bars at this tempo, the loop boundary on the bar (0 = no tempo, "
+             "loop_seconds; with Ableton Link on, the session's tempo too)", "service.tempo"),
+    _setting(f"{P}/player/bars", "bars", "loop length in bars (needs a tempo)", "service.bars"),
+    _setting(f"{P}/player/crossfade_ms", "ms", "crossfade at the loop boundary", "service.crossfade_ms"),
     # streams
     Control(f"{P}/stream/subscribe",
             (_s("host"), _i("port", 1, 65535), _s("kind", ("all", "summary"), optional=True, default="all")),
@@ -150,25 +184,41 @@ CONTROLS: tuple[Control, ...] = (
             "subscription_seconds; send it again to renew (see Subscriptions below)"),
     Control(f"{P}/stream/unsubscribe", (_s("host"), _i("port", 1, 65535)),
             "stop sending to host:port (from that host, or from the host that subscribed it)"),
-    Control(f"{P}/stream/frame_rate", (_f("fps", 1, 240),), "activation frames per second", "service.frame_rate"),
-    Control(f"{P}/stream/format", (_s("format", ("uint8", "float16")),), "activation payload format", "service.format"),
-    Control(f"{P}/stream/source", (_s("source", ("loop", "input")),),
-            "what is analysed: the loop at its playhead, or the live input port", "service.source"),
-    Control(f"{P}/stream/max_datagram", (_i("bytes", 256, 65507),), "largest datagram sent", "service.max_datagram"),
-    Control(f"{P}/stream/summary_top", (_i("k", 0, 256),), "how many most-active neurons the summary names", "service.summary_top"),
+    _setting(f"{P}/stream/frame_rate", "fps", "activation frames per second", "service.frame_rate"),
+    _setting(f"{P}/stream/format", "format", "activation payload format", "service.format"),
+    _setting(f"{P}/stream/source", "source", "what is analysed: the loop at its playhead, or the live input port",
+             "service.source"),
+    _setting(f"{P}/stream/max_datagram", "bytes", "largest datagram sent", "service.max_datagram"),
+    _setting(f"{P}/stream/summary_top", "k", "how many most-active neurons the summary names", "service.summary_top"),
     # requests
     Control(f"{P}/layout/request", (_i("chunks", 0, optional=True, repeat=True),),
             "send the layer table and the layout positions (to the sender and its host's subscriptions, "
             "within the sender's reply budget), paced for a default receive buffer; with chunk numbers: only "
             "those position chunks again (the positions keep their frame number while the service runs, so "
             "they complete a frame that lost some)"),
-    Control(f"{P}/status/request", (), "send the status now (to the sender and its host's subscriptions)"),
+    Control(f"{P}/status/request", (), "send the status now (to the sender and its host's subscriptions)", cc=72,
+            label="status now"),
     # access
     Control(f"{P}/auth", (_s("token"),), "a sender on another machine (service started with --allow-remote) "
                                          "identifies itself with the shared token before anything else"),
 )
 
 CONTROL_BY_ADDRESS = {c.address: c for c in CONTROLS}
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A button that sends a control with a fixed argument (a named start clip)."""
+    name: str
+    address: str
+    value: str
+    cc: int
+    label: str
+
+
+# the named start clips' buttons (CC, label); the clients show them in START_KINDS' order
+_START_BUTTONS = {"noise": (68, "start: noise"), "silence": (69, "start: silence"), "previous": (70, "start: this loop")}
+PRESETS = tuple(Preset(kind, f"{P}/optimize/start", kind, *_START_BUTTONS[kind]) for kind in START_KINDS)
 
 
 @dataclass(frozen=True)
@@ -267,7 +317,7 @@ def _convert(spec: Arg, arg: OscArg, position: int) -> Any:
         value = int(value)
     else:
         value = float(value)
-    if (spec.lo is not None and value < spec.lo) or (spec.hi is not None and value > spec.hi):
+    if not spec.accepts(value):
         raise ArgumentError(f"{what}: {value:g} is out of range {spec.describe_range()}")
     return value
 
@@ -321,8 +371,6 @@ ACCESS_DOC = """## Subscriptions, limits and remote access
 
 def setting_default(control: Control) -> str:
     """The default of the setting a control changes (from the config dataclasses)."""
-    from ..config import Config
-
     if control.setting:
         section, name = control.setting.split(".")
         value = getattr(getattr(Config(), section), name)
@@ -346,3 +394,59 @@ def markdown() -> str:
     lines += ["", "Defaults of the settings themselves (frame rate, format, volume, ...) are those of the "
               "`service` and `optimize` sections of the config (`immersions-osc config`).", "", ACCESS_DOC]
     return "\n".join(lines)
+
+
+# --- controls.json: what the bundled clients are generated from ----------------------------------------
+
+CONTROLS_JSON = os.path.join(os.path.dirname(os.path.abspath(__file__)), "controls.json")
+
+
+def _bank(cc: int) -> tuple:
+    """A Behringer BCF2000 in its factory preset 1: faders CC 81-88, then encoders CC 1-8, then buttons
+    CC 65-80 -- the order the clients lay their MIDI-mapped controls out in."""
+    return cc < 81, cc >= 65, cc
+
+
+def _default(control: Control) -> Any:
+    if not control.setting:
+        return None
+    section, name = control.setting.split(".")
+    value = getattr(getattr(Config(), section), name)
+    return int(value) if isinstance(value, bool) else value
+
+
+def control_table() -> dict:
+    """Every control of at most one argument (what a fader, toggle or button plays) and the start
+    clip buttons: name, label, address, doc, type ("" = no argument), range (lo, hi, off) or choices,
+    curve and fader span, default MIDI CC, default; ``midi`` names the CC-mapped ones in controller
+    order.  ``immersions-osc osc-table --json`` prints it; immersions_osc/osc/controls.json is it."""
+    entries = []
+    for c in CONTROLS:
+        if len(c.args) > 1 or any(a.repeat for a in c.args):
+            continue
+        a = c.args[0] if c.args else Arg("", "")
+        numeric = a.type in ("i", "f")
+        ranged = numeric and a.lo is not None and a.hi is not None
+        entries.append({"name": c.name, "label": c.label or c.name.replace("_", " "), "address": c.address,
+                        "doc": c.doc, "type": a.type, "lo": a.lo if numeric else None, "hi": a.hi if numeric else None,
+                        "off": a.off, "choices": list(a.choices) if a.choices else None,
+                        "curve": a.curve if ranged else None,
+                        "fader": list(a.fader or (a.lo, a.hi)) if ranged else None,
+                        "cc": c.cc, "default": _default(c), "value": None, "setting": c.setting or None})
+    for p in PRESETS:
+        entries.append({"name": p.name, "label": p.label, "address": p.address,
+                        "doc": f"new start clip: {p.label.split(': ')[1]}", "type": "s", "lo": None,
+                        "hi": None, "off": None, "choices": None, "curve": None, "fader": None, "cc": p.cc,
+                        "default": None, "value": p.value, "setting": None})
+    names = [e["name"] for e in entries]
+    assert len(set(names)) == len(names), "two controls of one name"
+    midi = sorted((e for e in entries if e["cc"] is not None), key=lambda e: _bank(e["cc"]))
+    assert len({e["cc"] for e in midi}) == len(midi), "two controls on one CC"
+    return {"about": "Generated by `immersions-osc osc-table --json` from immersions_osc/osc/controls.py and the "
+                     "bounds in immersions_osc/config.py; the Pure Data, Max and SuperCollider clients are "
+                     "generated from it. Do not edit by hand.",
+            "controls": entries, "midi": [e["name"] for e in midi]}
+
+
+def controls_json() -> str:
+    return json.dumps(control_table(), indent=1) + "\n"

@@ -112,6 +112,9 @@ def register(subparsers) -> None:
 
     p = subparsers.add_parser("osc-table", help="print docs/osc.md (the OSC address table)",
                               description="print the OSC address table (docs/osc.md is this output)")
+    p.add_argument("--json", action="store_true",
+                   help="print the playable controls' table instead (ranges, curves, MIDI CCs, defaults: "
+                        "immersions_osc/osc/controls.json, what the bundled clients are generated from)")
     p.set_defaults(func=run_osc_table)
 
 
@@ -395,7 +398,7 @@ def run_devices(args: argparse.Namespace) -> int:
 
 
 def run_osc_table(args: argparse.Namespace) -> int:
-    from ..osc.controls import markdown
+    from ..osc.controls import controls_json, markdown
 
-    print(markdown(), end="")
+    print(controls_json() if args.json else markdown(), end="")
     return 0

@@ -64,6 +64,7 @@ from websockets.exceptions import ConnectionClosed, ConnectionClosedError
 from websockets.http11 import Request, Response
 from websockets.sync.server import ServerConnection, serve
 
+from ..config import START_KINDS
 from ..errors import UserError
 from ..service.access import is_loopback_address
 from ..osc.controls import CONTROLS, OPTIMIZE_FIELDS, PREFIX
@@ -79,7 +80,6 @@ MAX_BACKLOG = 8 << 20  # bytes queued for one page before its datagrams are drop
 SEND_TIMEOUT = 2.0  # seconds a send to a page may block before that connection is dropped
 REQUEST_TIMEOUT = 10  # seconds for a request (and a WebSocket handshake) to arrive
 SNAPSHOT_SIZES = (64, 2048)
-START_CLIPS = ("noise", "silence", "previous")
 COOKIE = "immersions_token"
 MALFORMED_CODES = (1002, 1007, 1009)  # protocol error, bad data, too big: what the server closes with
 
@@ -306,7 +306,7 @@ class WebServer:
         animation = np.asarray(layout.animation)
         return {"neurons": int(len(layout.positions)), "layers": layers, "layer_runs": runs,
                 "animation_frames": int(animation.shape[0]) if animation.ndim == 3 and animation.shape[1] else 0,
-                "sample_rate": int(s.sample_rate), "prefix": PREFIX, "start_clips": list(START_CLIPS)}
+                "sample_rate": int(s.sample_rate), "prefix": PREFIX, "start_clips": list(START_KINDS)}
 
     def controls(self) -> dict:
         s = self.service
@@ -340,10 +340,12 @@ class WebServer:
             if isinstance(value, (np.floating, np.integer)):
                 value = value.item()
             out.append({"address": c.address, "doc": c.doc, "pattern": c.pattern, "value": value,
-                        "args": [{"name": a.name, "type": a.type, "lo": a.lo, "hi": a.hi,
+                        "args": [{"name": a.name, "type": a.type, "curve": a.curve, "hi": a.hi,
+                                  # a slider's left end: the off value below the range (tempo 0)
+                                  "lo": a.lo if a.off is None else min(a.lo, a.off),
                                   "choices": list(a.choices) if a.choices else None, "optional": a.optional,
                                   "default": a.default, "repeat": a.repeat} for a in c.args]})
-        return {"controls": out, "layers": list(s.vector.layer_names), "start_clips": list(START_CLIPS)}
+        return {"controls": out, "layers": list(s.vector.layer_names), "start_clips": list(START_KINDS)}
 
     def animation_bytes(self) -> Optional[bytes]:
         a = np.asarray(self.service.layout.animation, "<f4")

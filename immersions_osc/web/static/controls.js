@@ -21,12 +21,12 @@ function fmt(v, type) {
   return a !== 0 && (a < 0.01 || a >= 1000) ? v.toExponential(2) : v.toPrecision(3).replace(/\.?0+$/, "");
 }
 
-// one slider: position 0..STEPS <-> value lo..hi (logarithmic when the range spans >= 100x)
+// one slider: position 0..STEPS <-> value lo..hi (logarithmic where the table's curve says so)
 class Slider {
   constructor(control, send) {
     const arg = control.args[0];
     Object.assign(this, { control, arg, send, address: control.address });
-    this.log = arg.lo > 0 && arg.hi / arg.lo >= 100;
+    this.log = arg.curve === "log" && arg.lo > 0;
     this.name = control.address.split("/").slice(3).join(" ").replace(/_/g, " ");
     this.input = el("input", { type: "range", min: 0, max: STEPS, step: 1 });
     this.output = el("output");

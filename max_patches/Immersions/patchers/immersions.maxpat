@@ -1696,19 +1696,37 @@
 			{
 				"box": {
 					"maxclass": "newobj",
-					"text": "scale 0 127 0. 10.",
+					"text": "scale 0 127 0. 4.",
 					"numinlets": 6,
 					"numoutlets": 1,
 					"patching_rect": [
 						201,
 						510,
-						136,
+						129,
 						22
 					],
 					"outlettype": [
 						""
 					],
 					"id": "obj-89"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "expr 10.*(1.-pow(2.718281828\\, $f1))/(1.-pow(2.718281828\\, 4.))",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						201,
+						540,
+						451,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-90"
 				}
 			},
 			{
@@ -1726,7 +1744,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-90"
+					"id": "obj-91"
 				}
 			},
 			{
@@ -1744,25 +1762,43 @@
 					"outlettype": [
 						"float"
 					],
-					"id": "obj-91"
+					"id": "obj-92"
 				}
 			},
 			{
 				"box": {
 					"maxclass": "newobj",
-					"text": "scale 0 127 0. 10.",
+					"text": "scale 0 127 0. 4.",
 					"numinlets": 6,
 					"numoutlets": 1,
 					"patching_rect": [
 						263,
 						540,
-						136,
+						129,
 						22
 					],
 					"outlettype": [
 						""
 					],
-					"id": "obj-92"
+					"id": "obj-93"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "expr 10.*(1.-pow(2.718281828\\, $f1))/(1.-pow(2.718281828\\, 4.))",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						263,
+						570,
+						451,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-94"
 				}
 			},
 			{
@@ -1780,7 +1816,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-93"
+					"id": "obj-95"
 				}
 			},
 			{
@@ -1798,25 +1834,43 @@
 					"outlettype": [
 						"float"
 					],
-					"id": "obj-94"
+					"id": "obj-96"
 				}
 			},
 			{
 				"box": {
 					"maxclass": "newobj",
-					"text": "scale 0 127 0. 10.",
+					"text": "scale 0 127 0. 4.",
 					"numinlets": 6,
 					"numoutlets": 1,
 					"patching_rect": [
 						325,
 						570,
-						136,
+						129,
 						22
 					],
 					"outlettype": [
 						""
 					],
-					"id": "obj-95"
+					"id": "obj-97"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "expr 10.*(1.-pow(2.718281828\\, $f1))/(1.-pow(2.718281828\\, 4.))",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						325,
+						600,
+						451,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-98"
 				}
 			},
 			{
@@ -1834,7 +1888,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-96"
+					"id": "obj-99"
 				}
 			},
 			{
@@ -1852,7 +1906,7 @@
 					"outlettype": [
 						"float"
 					],
-					"id": "obj-97"
+					"id": "obj-100"
 				}
 			},
 			{
@@ -1870,7 +1924,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-98"
+					"id": "obj-101"
 				}
 			},
 			{
@@ -1888,7 +1942,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-99"
+					"id": "obj-102"
 				}
 			},
 			{
@@ -1906,13 +1960,13 @@
 					"outlettype": [
 						"float"
 					],
-					"id": "obj-100"
+					"id": "obj-103"
 				}
 			},
 			{
 				"box": {
 					"maxclass": "newobj",
-					"text": "scale 0 127 0. 5.",
+					"text": "scale 0 127 0. 4.",
 					"numinlets": 6,
 					"numoutlets": 1,
 					"patching_rect": [
@@ -1924,7 +1978,25 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-101"
+					"id": "obj-104"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "expr 5.*(1.-pow(2.718281828\\, $f1))/(1.-pow(2.718281828\\, 4.))",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						449,
+						570,
+						444,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-105"
 				}
 			},
 			{
@@ -1942,7 +2014,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-102"
+					"id": "obj-106"
 				}
 			},
 			{
@@ -1960,7 +2032,7 @@
 					"outlettype": [
 						"float"
 					],
-					"id": "obj-103"
+					"id": "obj-107"
 				}
 			},
 			{
@@ -1978,7 +2050,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-104"
+					"id": "obj-108"
 				}
 			},
 			{
@@ -1996,7 +2068,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-105"
+					"id": "obj-109"
 				}
 			},
 			{
@@ -2014,7 +2086,7 @@
 					"outlettype": [
 						"float"
 					],
-					"id": "obj-106"
+					"id": "obj-110"
 				}
 			},
 			{
@@ -2032,7 +2104,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-107"
+					"id": "obj-111"
 				}
 			},
 			{
@@ -2050,7 +2122,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-108"
+					"id": "obj-112"
 				}
 			},
 			{
@@ -2068,7 +2140,7 @@
 					"outlettype": [
 						"float"
 					],
-					"id": "obj-109"
+					"id": "obj-113"
 				}
 			},
 			{
@@ -2086,7 +2158,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-110"
+					"id": "obj-114"
 				}
 			},
 			{
@@ -2104,7 +2176,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-111"
+					"id": "obj-115"
 				}
 			},
 			{
@@ -2122,25 +2194,43 @@
 					"outlettype": [
 						"float"
 					],
-					"id": "obj-112"
+					"id": "obj-116"
 				}
 			},
 			{
 				"box": {
 					"maxclass": "newobj",
-					"text": "scale 0 127 0. 10.",
+					"text": "scale 0 127 0. 4.",
 					"numinlets": 6,
 					"numoutlets": 1,
 					"patching_rect": [
 						697,
 						570,
-						136,
+						129,
 						22
 					],
 					"outlettype": [
 						""
 					],
-					"id": "obj-113"
+					"id": "obj-117"
+				}
+			},
+			{
+				"box": {
+					"maxclass": "newobj",
+					"text": "expr 10.*(1.-pow(2.718281828\\, $f1))/(1.-pow(2.718281828\\, 4.))",
+					"numinlets": 1,
+					"numoutlets": 1,
+					"patching_rect": [
+						697,
+						600,
+						451,
+						22
+					],
+					"outlettype": [
+						""
+					],
+					"id": "obj-118"
 				}
 			},
 			{
@@ -2158,7 +2248,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-114"
+					"id": "obj-119"
 				}
 			},
 			{
@@ -2176,7 +2266,7 @@
 					"outlettype": [
 						"int"
 					],
-					"id": "obj-115"
+					"id": "obj-120"
 				}
 			},
 			{
@@ -2194,7 +2284,7 @@
 					"outlettype": [
 						"int"
 					],
-					"id": "obj-116"
+					"id": "obj-121"
 				}
 			},
 			{
@@ -2213,7 +2303,7 @@
 						"bang",
 						""
 					],
-					"id": "obj-117"
+					"id": "obj-122"
 				}
 			},
 			{
@@ -2231,7 +2321,7 @@
 					"outlettype": [
 						"bang"
 					],
-					"id": "obj-118"
+					"id": "obj-123"
 				}
 			},
 			{
@@ -2249,7 +2339,7 @@
 					"outlettype": [
 						"int"
 					],
-					"id": "obj-119"
+					"id": "obj-124"
 				}
 			},
 			{
@@ -2267,7 +2357,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-120"
+					"id": "obj-125"
 				}
 			},
 			{
@@ -2285,7 +2375,7 @@
 					"outlettype": [
 						"int"
 					],
-					"id": "obj-121"
+					"id": "obj-126"
 				}
 			},
 			{
@@ -2303,7 +2393,7 @@
 					"outlettype": [
 						"int"
 					],
-					"id": "obj-122"
+					"id": "obj-127"
 				}
 			},
 			{
@@ -2322,7 +2412,7 @@
 						"bang",
 						""
 					],
-					"id": "obj-123"
+					"id": "obj-128"
 				}
 			},
 			{
@@ -2340,7 +2430,7 @@
 					"outlettype": [
 						"bang"
 					],
-					"id": "obj-124"
+					"id": "obj-129"
 				}
 			},
 			{
@@ -2358,7 +2448,7 @@
 					"outlettype": [
 						"int"
 					],
-					"id": "obj-125"
+					"id": "obj-130"
 				}
 			},
 			{
@@ -2376,7 +2466,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-126"
+					"id": "obj-131"
 				}
 			},
 			{
@@ -2395,7 +2485,7 @@
 						"bang",
 						""
 					],
-					"id": "obj-127"
+					"id": "obj-132"
 				}
 			},
 			{
@@ -2413,7 +2503,7 @@
 						185,
 						22
 					],
-					"id": "obj-128"
+					"id": "obj-133"
 				}
 			},
 			{
@@ -2432,7 +2522,7 @@
 						"bang",
 						""
 					],
-					"id": "obj-129"
+					"id": "obj-134"
 				}
 			},
 			{
@@ -2450,7 +2540,7 @@
 						234,
 						22
 					],
-					"id": "obj-130"
+					"id": "obj-135"
 				}
 			},
 			{
@@ -2469,7 +2559,7 @@
 						"bang",
 						""
 					],
-					"id": "obj-131"
+					"id": "obj-136"
 				}
 			},
 			{
@@ -2487,7 +2577,7 @@
 						248,
 						22
 					],
-					"id": "obj-132"
+					"id": "obj-137"
 				}
 			},
 			{
@@ -2506,7 +2596,7 @@
 						"bang",
 						""
 					],
-					"id": "obj-133"
+					"id": "obj-138"
 				}
 			},
 			{
@@ -2524,7 +2614,7 @@
 						255,
 						22
 					],
-					"id": "obj-134"
+					"id": "obj-139"
 				}
 			},
 			{
@@ -2542,7 +2632,7 @@
 					"outlettype": [
 						"int"
 					],
-					"id": "obj-135"
+					"id": "obj-140"
 				}
 			},
 			{
@@ -2560,7 +2650,7 @@
 					"outlettype": [
 						"int"
 					],
-					"id": "obj-136"
+					"id": "obj-141"
 				}
 			},
 			{
@@ -2579,7 +2669,7 @@
 						"bang",
 						""
 					],
-					"id": "obj-137"
+					"id": "obj-142"
 				}
 			},
 			{
@@ -2597,7 +2687,7 @@
 					"outlettype": [
 						"bang"
 					],
-					"id": "obj-138"
+					"id": "obj-143"
 				}
 			},
 			{
@@ -2615,7 +2705,7 @@
 					"outlettype": [
 						"int"
 					],
-					"id": "obj-139"
+					"id": "obj-144"
 				}
 			},
 			{
@@ -2633,7 +2723,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-140"
+					"id": "obj-145"
 				}
 			},
 			{
@@ -2652,7 +2742,7 @@
 						"bang",
 						""
 					],
-					"id": "obj-141"
+					"id": "obj-146"
 				}
 			},
 			{
@@ -2670,7 +2760,7 @@
 						192,
 						22
 					],
-					"id": "obj-142"
+					"id": "obj-147"
 				}
 			},
 			{
@@ -2690,7 +2780,7 @@
 						"int",
 						"int"
 					],
-					"id": "obj-143"
+					"id": "obj-148"
 				}
 			},
 			{
@@ -2709,7 +2799,7 @@
 						"int",
 						"int"
 					],
-					"id": "obj-144"
+					"id": "obj-149"
 				}
 			},
 			{
@@ -2727,7 +2817,7 @@
 					"outlettype": [
 						"int"
 					],
-					"id": "obj-145"
+					"id": "obj-150"
 				}
 			},
 			{
@@ -2745,7 +2835,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-146"
+					"id": "obj-151"
 				}
 			},
 			{
@@ -2763,7 +2853,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-147"
+					"id": "obj-152"
 				}
 			},
 			{
@@ -2786,7 +2876,7 @@
 						"",
 						""
 					],
-					"id": "obj-148"
+					"id": "obj-153"
 				}
 			},
 			{
@@ -2804,7 +2894,7 @@
 					"outlettype": [
 						"bang"
 					],
-					"id": "obj-149"
+					"id": "obj-154"
 				}
 			},
 			{
@@ -2830,7 +2920,7 @@
 						"int",
 						"float"
 					],
-					"id": "obj-150"
+					"id": "obj-155"
 				}
 			},
 			{
@@ -2848,7 +2938,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-151"
+					"id": "obj-156"
 				}
 			},
 			{
@@ -2866,7 +2956,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-152"
+					"id": "obj-157"
 				}
 			},
 			{
@@ -2884,7 +2974,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-153"
+					"id": "obj-158"
 				}
 			},
 			{
@@ -2902,7 +2992,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-154"
+					"id": "obj-159"
 				}
 			},
 			{
@@ -2920,7 +3010,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-155"
+					"id": "obj-160"
 				}
 			},
 			{
@@ -2938,7 +3028,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-156"
+					"id": "obj-161"
 				}
 			},
 			{
@@ -2956,7 +3046,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-157"
+					"id": "obj-162"
 				}
 			},
 			{
@@ -2974,7 +3064,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-158"
+					"id": "obj-163"
 				}
 			},
 			{
@@ -2992,7 +3082,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-159"
+					"id": "obj-164"
 				}
 			},
 			{
@@ -3010,7 +3100,7 @@
 					"outlettype": [
 						"int"
 					],
-					"id": "obj-160"
+					"id": "obj-165"
 				}
 			},
 			{
@@ -3028,7 +3118,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-161"
+					"id": "obj-166"
 				}
 			},
 			{
@@ -3046,7 +3136,7 @@
 						30,
 						22
 					],
-					"id": "obj-162"
+					"id": "obj-167"
 				}
 			},
 			{
@@ -3064,7 +3154,7 @@
 					"outlettype": [
 						"bang"
 					],
-					"id": "obj-163"
+					"id": "obj-168"
 				}
 			},
 			{
@@ -3082,7 +3172,7 @@
 						30,
 						22
 					],
-					"id": "obj-164"
+					"id": "obj-169"
 				}
 			},
 			{
@@ -3101,7 +3191,7 @@
 						"",
 						""
 					],
-					"id": "obj-165"
+					"id": "obj-170"
 				}
 			},
 			{
@@ -3119,7 +3209,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-166"
+					"id": "obj-171"
 				}
 			},
 			{
@@ -3137,7 +3227,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-167"
+					"id": "obj-172"
 				}
 			},
 			{
@@ -3155,7 +3245,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-168"
+					"id": "obj-173"
 				}
 			},
 			{
@@ -3173,7 +3263,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-169"
+					"id": "obj-174"
 				}
 			},
 			{
@@ -3188,7 +3278,7 @@
 						164,
 						22
 					],
-					"id": "obj-170"
+					"id": "obj-175"
 				}
 			},
 			{
@@ -3206,7 +3296,7 @@
 					"outlettype": [
 						"signal"
 					],
-					"id": "obj-171"
+					"id": "obj-176"
 				}
 			},
 			{
@@ -3224,7 +3314,7 @@
 					"outlettype": [
 						""
 					],
-					"id": "obj-172"
+					"id": "obj-177"
 				}
 			}
 		],
@@ -4796,6 +4886,18 @@
 						0
 					],
 					"destination": [
+						"obj-90",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-90",
+						0
+					],
+					"destination": [
 						"obj-88",
 						0
 					]
@@ -4808,7 +4910,7 @@
 						0
 					],
 					"destination": [
-						"obj-90",
+						"obj-91",
 						0
 					]
 				}
@@ -4816,7 +4918,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-90",
+						"obj-91",
 						0
 					],
 					"destination": [
@@ -4832,7 +4934,7 @@
 						4
 					],
 					"destination": [
-						"obj-91",
+						"obj-92",
 						0
 					]
 				}
@@ -4844,6 +4946,30 @@
 						4
 					],
 					"destination": [
+						"obj-93",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-93",
+						0
+					],
+					"destination": [
+						"obj-94",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-94",
+						0
+					],
+					"destination": [
 						"obj-92",
 						0
 					]
@@ -4856,7 +4982,7 @@
 						0
 					],
 					"destination": [
-						"obj-91",
+						"obj-95",
 						0
 					]
 				}
@@ -4864,19 +4990,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-91",
-						0
-					],
-					"destination": [
-						"obj-93",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-93",
+						"obj-95",
 						0
 					],
 					"destination": [
@@ -4892,7 +5006,7 @@
 						5
 					],
 					"destination": [
-						"obj-94",
+						"obj-96",
 						0
 					]
 				}
@@ -4904,54 +5018,6 @@
 						5
 					],
 					"destination": [
-						"obj-95",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-95",
-						0
-					],
-					"destination": [
-						"obj-94",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-94",
-						0
-					],
-					"destination": [
-						"obj-96",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-96",
-						0
-					],
-					"destination": [
-						"obj-12",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-37",
-						6
-					],
-					"destination": [
 						"obj-97",
 						0
 					]
@@ -4960,8 +5026,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-48",
-						6
+						"obj-97",
+						0
 					],
 					"destination": [
 						"obj-98",
@@ -4976,7 +5042,7 @@
 						0
 					],
 					"destination": [
-						"obj-97",
+						"obj-96",
 						0
 					]
 				}
@@ -4984,7 +5050,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-97",
+						"obj-96",
 						0
 					],
 					"destination": [
@@ -5009,7 +5075,7 @@
 				"patchline": {
 					"source": [
 						"obj-37",
-						7
+						6
 					],
 					"destination": [
 						"obj-100",
@@ -5021,7 +5087,7 @@
 				"patchline": {
 					"source": [
 						"obj-48",
-						7
+						6
 					],
 					"destination": [
 						"obj-101",
@@ -5069,7 +5135,7 @@
 				"patchline": {
 					"source": [
 						"obj-37",
-						8
+						7
 					],
 					"destination": [
 						"obj-103",
@@ -5081,7 +5147,7 @@
 				"patchline": {
 					"source": [
 						"obj-48",
-						8
+						7
 					],
 					"destination": [
 						"obj-104",
@@ -5093,18 +5159,6 @@
 				"patchline": {
 					"source": [
 						"obj-104",
-						0
-					],
-					"destination": [
-						"obj-103",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-103",
 						0
 					],
 					"destination": [
@@ -5120,6 +5174,90 @@
 						0
 					],
 					"destination": [
+						"obj-103",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-103",
+						0
+					],
+					"destination": [
+						"obj-106",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-106",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-37",
+						8
+					],
+					"destination": [
+						"obj-107",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-48",
+						8
+					],
+					"destination": [
+						"obj-108",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-108",
+						0
+					],
+					"destination": [
+						"obj-107",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-107",
+						0
+					],
+					"destination": [
+						"obj-109",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-109",
+						0
+					],
+					"destination": [
 						"obj-12",
 						0
 					]
@@ -5132,7 +5270,7 @@
 						9
 					],
 					"destination": [
-						"obj-106",
+						"obj-110",
 						0
 					]
 				}
@@ -5144,7 +5282,7 @@
 						9
 					],
 					"destination": [
-						"obj-107",
+						"obj-111",
 						0
 					]
 				}
@@ -5152,11 +5290,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-107",
+						"obj-111",
 						0
 					],
 					"destination": [
-						"obj-106",
+						"obj-110",
 						0
 					]
 				}
@@ -5164,11 +5302,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-106",
+						"obj-110",
 						0
 					],
 					"destination": [
-						"obj-108",
+						"obj-112",
 						0
 					]
 				}
@@ -5176,7 +5314,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-108",
+						"obj-112",
 						0
 					],
 					"destination": [
@@ -5192,7 +5330,7 @@
 						10
 					],
 					"destination": [
-						"obj-109",
+						"obj-113",
 						0
 					]
 				}
@@ -5204,90 +5342,6 @@
 						10
 					],
 					"destination": [
-						"obj-110",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-110",
-						0
-					],
-					"destination": [
-						"obj-109",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-109",
-						0
-					],
-					"destination": [
-						"obj-111",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-111",
-						0
-					],
-					"destination": [
-						"obj-12",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-37",
-						11
-					],
-					"destination": [
-						"obj-112",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-48",
-						11
-					],
-					"destination": [
-						"obj-113",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-113",
-						0
-					],
-					"destination": [
-						"obj-112",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-112",
-						0
-					],
-					"destination": [
 						"obj-114",
 						0
 					]
@@ -5300,7 +5354,7 @@
 						0
 					],
 					"destination": [
-						"obj-12",
+						"obj-113",
 						0
 					]
 				}
@@ -5308,8 +5362,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-37",
-						12
+						"obj-113",
+						0
 					],
 					"destination": [
 						"obj-115",
@@ -5320,8 +5374,32 @@
 			{
 				"patchline": {
 					"source": [
+						"obj-115",
+						0
+					],
+					"destination": [
+						"obj-12",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-37",
+						11
+					],
+					"destination": [
+						"obj-116",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
 						"obj-48",
-						12
+						11
 					],
 					"destination": [
 						"obj-117",
@@ -5333,7 +5411,7 @@
 				"patchline": {
 					"source": [
 						"obj-117",
-						1
+						0
 					],
 					"destination": [
 						"obj-118",
@@ -5372,7 +5450,7 @@
 						0
 					],
 					"destination": [
-						"obj-115",
+						"obj-12",
 						0
 					]
 				}
@@ -5380,19 +5458,67 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-115",
+						"obj-37",
+						12
+					],
+					"destination": [
+						"obj-120",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-48",
+						12
+					],
+					"destination": [
+						"obj-122",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-122",
+						1
+					],
+					"destination": [
+						"obj-123",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-123",
 						0
 					],
 					"destination": [
-						"obj-116",
-						1
+						"obj-121",
+						0
 					]
 				}
 			},
 			{
 				"patchline": {
 					"source": [
-						"obj-115",
+						"obj-121",
+						0
+					],
+					"destination": [
+						"obj-124",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-124",
 						0
 					],
 					"destination": [
@@ -5408,63 +5534,15 @@
 						0
 					],
 					"destination": [
-						"obj-12",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-37",
-						13
-					],
-					"destination": [
 						"obj-121",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-48",
-						13
-					],
-					"destination": [
-						"obj-123",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-123",
 						1
-					],
-					"destination": [
-						"obj-124",
-						0
 					]
 				}
 			},
 			{
 				"patchline": {
 					"source": [
-						"obj-124",
-						0
-					],
-					"destination": [
-						"obj-122",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-122",
+						"obj-120",
 						0
 					],
 					"destination": [
@@ -5480,7 +5558,7 @@
 						0
 					],
 					"destination": [
-						"obj-121",
+						"obj-12",
 						0
 					]
 				}
@@ -5488,19 +5566,67 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-121",
+						"obj-37",
+						13
+					],
+					"destination": [
+						"obj-126",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-48",
+						13
+					],
+					"destination": [
+						"obj-128",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-128",
+						1
+					],
+					"destination": [
+						"obj-129",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-129",
 						0
 					],
 					"destination": [
-						"obj-122",
-						1
+						"obj-127",
+						0
 					]
 				}
 			},
 			{
 				"patchline": {
 					"source": [
-						"obj-121",
+						"obj-127",
+						0
+					],
+					"destination": [
+						"obj-130",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-130",
 						0
 					],
 					"destination": [
@@ -5516,6 +5642,30 @@
 						0
 					],
 					"destination": [
+						"obj-127",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-126",
+						0
+					],
+					"destination": [
+						"obj-131",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-131",
+						0
+					],
+					"destination": [
 						"obj-12",
 						0
 					]
@@ -5528,7 +5678,7 @@
 						14
 					],
 					"destination": [
-						"obj-127",
+						"obj-132",
 						0
 					]
 				}
@@ -5536,11 +5686,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-127",
+						"obj-132",
 						1
 					],
 					"destination": [
-						"obj-128",
+						"obj-133",
 						0
 					]
 				}
@@ -5552,7 +5702,7 @@
 						14
 					],
 					"destination": [
-						"obj-128",
+						"obj-133",
 						0
 					]
 				}
@@ -5560,7 +5710,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-128",
+						"obj-133",
 						0
 					],
 					"destination": [
@@ -5576,7 +5726,7 @@
 						15
 					],
 					"destination": [
-						"obj-129",
+						"obj-134",
 						0
 					]
 				}
@@ -5584,11 +5734,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-129",
+						"obj-134",
 						1
 					],
 					"destination": [
-						"obj-130",
+						"obj-135",
 						0
 					]
 				}
@@ -5600,7 +5750,7 @@
 						15
 					],
 					"destination": [
-						"obj-130",
+						"obj-135",
 						0
 					]
 				}
@@ -5608,7 +5758,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-130",
+						"obj-135",
 						0
 					],
 					"destination": [
@@ -5624,7 +5774,7 @@
 						16
 					],
 					"destination": [
-						"obj-131",
+						"obj-136",
 						0
 					]
 				}
@@ -5632,11 +5782,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-131",
+						"obj-136",
 						1
 					],
 					"destination": [
-						"obj-132",
+						"obj-137",
 						0
 					]
 				}
@@ -5648,7 +5798,7 @@
 						16
 					],
 					"destination": [
-						"obj-132",
+						"obj-137",
 						0
 					]
 				}
@@ -5656,7 +5806,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-132",
+						"obj-137",
 						0
 					],
 					"destination": [
@@ -5672,7 +5822,7 @@
 						17
 					],
 					"destination": [
-						"obj-133",
+						"obj-138",
 						0
 					]
 				}
@@ -5680,11 +5830,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-133",
+						"obj-138",
 						1
 					],
 					"destination": [
-						"obj-134",
+						"obj-139",
 						0
 					]
 				}
@@ -5696,7 +5846,7 @@
 						17
 					],
 					"destination": [
-						"obj-134",
+						"obj-139",
 						0
 					]
 				}
@@ -5704,7 +5854,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-134",
+						"obj-139",
 						0
 					],
 					"destination": [
@@ -5720,7 +5870,7 @@
 						18
 					],
 					"destination": [
-						"obj-135",
+						"obj-140",
 						0
 					]
 				}
@@ -5732,7 +5882,7 @@
 						18
 					],
 					"destination": [
-						"obj-137",
+						"obj-142",
 						0
 					]
 				}
@@ -5740,11 +5890,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-137",
+						"obj-142",
 						1
 					],
 					"destination": [
-						"obj-138",
+						"obj-143",
 						0
 					]
 				}
@@ -5752,11 +5902,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-138",
+						"obj-143",
 						0
 					],
 					"destination": [
-						"obj-136",
+						"obj-141",
 						0
 					]
 				}
@@ -5764,11 +5914,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-136",
+						"obj-141",
 						0
 					],
 					"destination": [
-						"obj-139",
+						"obj-144",
 						0
 					]
 				}
@@ -5776,31 +5926,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-139",
-						0
-					],
-					"destination": [
-						"obj-135",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-135",
-						0
-					],
-					"destination": [
-						"obj-136",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-135",
+						"obj-144",
 						0
 					],
 					"destination": [
@@ -5813,6 +5939,30 @@
 				"patchline": {
 					"source": [
 						"obj-140",
+						0
+					],
+					"destination": [
+						"obj-141",
+						1
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-140",
+						0
+					],
+					"destination": [
+						"obj-145",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-145",
 						0
 					],
 					"destination": [
@@ -5828,7 +5978,7 @@
 						19
 					],
 					"destination": [
-						"obj-141",
+						"obj-146",
 						0
 					]
 				}
@@ -5836,11 +5986,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-141",
+						"obj-146",
 						1
 					],
 					"destination": [
-						"obj-142",
+						"obj-147",
 						0
 					]
 				}
@@ -5852,7 +6002,7 @@
 						19
 					],
 					"destination": [
-						"obj-142",
+						"obj-147",
 						0
 					]
 				}
@@ -5860,7 +6010,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-142",
+						"obj-147",
 						0
 					],
 					"destination": [
@@ -5872,11 +6022,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-143",
+						"obj-148",
 						0
 					],
 					"destination": [
-						"obj-144",
+						"obj-149",
 						0
 					]
 				}
@@ -5884,11 +6034,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-143",
+						"obj-148",
 						1
 					],
 					"destination": [
-						"obj-144",
+						"obj-149",
 						1
 					]
 				}
@@ -5896,11 +6046,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-144",
+						"obj-149",
 						0
 					],
 					"destination": [
-						"obj-145",
+						"obj-150",
 						0
 					]
 				}
@@ -5908,11 +6058,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-145",
+						"obj-150",
 						0
 					],
 					"destination": [
-						"obj-146",
+						"obj-151",
 						0
 					]
 				}
@@ -5920,11 +6070,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-146",
+						"obj-151",
 						0
 					],
 					"destination": [
-						"obj-147",
+						"obj-152",
 						0
 					]
 				}
@@ -5932,7 +6082,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-147",
+						"obj-152",
 						0
 					],
 					"destination": [
@@ -5948,7 +6098,7 @@
 						0
 					],
 					"destination": [
-						"obj-148",
+						"obj-153",
 						0
 					]
 				}
@@ -5956,11 +6106,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-148",
+						"obj-153",
 						0
 					],
 					"destination": [
-						"obj-149",
+						"obj-154",
 						0
 					]
 				}
@@ -5968,11 +6118,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-148",
+						"obj-153",
 						0
 					],
 					"destination": [
-						"obj-150",
+						"obj-155",
 						0
 					]
 				}
@@ -5980,11 +6130,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-150",
+						"obj-155",
 						0
 					],
 					"destination": [
-						"obj-151",
+						"obj-156",
 						0
 					]
 				}
@@ -5992,7 +6142,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-151",
+						"obj-156",
 						0
 					],
 					"destination": [
@@ -6004,11 +6154,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-150",
+						"obj-155",
 						1
 					],
 					"destination": [
-						"obj-152",
+						"obj-157",
 						0
 					]
 				}
@@ -6016,7 +6166,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-152",
+						"obj-157",
 						0
 					],
 					"destination": [
@@ -6028,11 +6178,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-150",
+						"obj-155",
 						2
 					],
 					"destination": [
-						"obj-153",
+						"obj-158",
 						0
 					]
 				}
@@ -6040,7 +6190,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-153",
+						"obj-158",
 						0
 					],
 					"destination": [
@@ -6052,11 +6202,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-150",
+						"obj-155",
 						3
 					],
 					"destination": [
-						"obj-154",
+						"obj-159",
 						0
 					]
 				}
@@ -6064,7 +6214,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-154",
+						"obj-159",
 						0
 					],
 					"destination": [
@@ -6076,11 +6226,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-150",
+						"obj-155",
 						4
 					],
 					"destination": [
-						"obj-155",
+						"obj-160",
 						0
 					]
 				}
@@ -6088,7 +6238,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-155",
+						"obj-160",
 						0
 					],
 					"destination": [
@@ -6100,11 +6250,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-150",
+						"obj-155",
 						5
 					],
 					"destination": [
-						"obj-156",
+						"obj-161",
 						0
 					]
 				}
@@ -6112,7 +6262,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-156",
+						"obj-161",
 						0
 					],
 					"destination": [
@@ -6124,11 +6274,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-150",
+						"obj-155",
 						6
 					],
 					"destination": [
-						"obj-157",
+						"obj-162",
 						0
 					]
 				}
@@ -6136,7 +6286,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-157",
+						"obj-162",
 						0
 					],
 					"destination": [
@@ -6148,11 +6298,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-150",
+						"obj-155",
 						7
 					],
 					"destination": [
-						"obj-158",
+						"obj-163",
 						0
 					]
 				}
@@ -6160,7 +6310,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-158",
+						"obj-163",
 						0
 					],
 					"destination": [
@@ -6172,11 +6322,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-150",
+						"obj-155",
 						8
 					],
 					"destination": [
-						"obj-159",
+						"obj-164",
 						0
 					]
 				}
@@ -6184,7 +6334,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-159",
+						"obj-164",
 						0
 					],
 					"destination": [
@@ -6196,11 +6346,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-150",
+						"obj-155",
 						5
 					],
 					"destination": [
-						"obj-122",
+						"obj-127",
 						1
 					]
 				}
@@ -6208,92 +6358,8 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-150",
+						"obj-155",
 						1
-					],
-					"destination": [
-						"obj-160",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-160",
-						0
-					],
-					"destination": [
-						"obj-116",
-						1
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-160",
-						0
-					],
-					"destination": [
-						"obj-161",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-161",
-						0
-					],
-					"destination": [
-						"obj-5",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-149",
-						0
-					],
-					"destination": [
-						"obj-162",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-149",
-						0
-					],
-					"destination": [
-						"obj-163",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-163",
-						0
-					],
-					"destination": [
-						"obj-164",
-						0
-					]
-				}
-			},
-			{
-				"patchline": {
-					"source": [
-						"obj-162",
-						0
 					],
 					"destination": [
 						"obj-165",
@@ -6304,12 +6370,12 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-164",
+						"obj-165",
 						0
 					],
 					"destination": [
-						"obj-165",
-						0
+						"obj-121",
+						1
 					]
 				}
 			},
@@ -6340,7 +6406,91 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-148",
+						"obj-154",
+						0
+					],
+					"destination": [
+						"obj-167",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-154",
+						0
+					],
+					"destination": [
+						"obj-168",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-168",
+						0
+					],
+					"destination": [
+						"obj-169",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-167",
+						0
+					],
+					"destination": [
+						"obj-170",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-169",
+						0
+					],
+					"destination": [
+						"obj-170",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-170",
+						0
+					],
+					"destination": [
+						"obj-171",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-171",
+						0
+					],
+					"destination": [
+						"obj-5",
+						0
+					]
+				}
+			},
+			{
+				"patchline": {
+					"source": [
+						"obj-153",
 						1
 					],
 					"destination": [
@@ -6352,11 +6502,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-148",
+						"obj-153",
 						2
 					],
 					"destination": [
-						"obj-167",
+						"obj-172",
 						0
 					]
 				}
@@ -6364,7 +6514,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-167",
+						"obj-172",
 						0
 					],
 					"destination": [
@@ -6376,11 +6526,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-148",
+						"obj-153",
 						3
 					],
 					"destination": [
-						"obj-168",
+						"obj-173",
 						0
 					]
 				}
@@ -6388,7 +6538,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-168",
+						"obj-173",
 						0
 					],
 					"destination": [
@@ -6400,11 +6550,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-148",
+						"obj-153",
 						4
 					],
 					"destination": [
-						"obj-169",
+						"obj-174",
 						0
 					]
 				}
@@ -6412,7 +6562,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-169",
+						"obj-174",
 						0
 					],
 					"destination": [
@@ -6424,11 +6574,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-148",
+						"obj-153",
 						4
 					],
 					"destination": [
-						"obj-170",
+						"obj-175",
 						0
 					]
 				}
@@ -6440,7 +6590,7 @@
 						4
 					],
 					"destination": [
-						"obj-172",
+						"obj-177",
 						0
 					]
 				}
@@ -6448,11 +6598,11 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-172",
+						"obj-177",
 						0
 					],
 					"destination": [
-						"obj-171",
+						"obj-176",
 						0
 					]
 				}
@@ -6460,7 +6610,7 @@
 			{
 				"patchline": {
 					"source": [
-						"obj-171",
+						"obj-176",
 						0
 					],
 					"destination": [
