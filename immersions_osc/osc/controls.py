@@ -328,6 +328,9 @@ DOC_HEADER = """# OSC addresses of the Immersions service
 
 Generated from `immersions_osc/osc/controls.py` by `immersions-osc osc-table`; a test checks
 that this table, that module and the service's dispatcher agree exactly.  Do not edit by hand.
+The ranges, curves and MIDI CCs come from the settings' declarations in `immersions_osc/config.py`;
+the same table as JSON, which the bundled clients are generated from: `immersions-osc osc-table --json`
+(shipped as `immersions_osc/osc/controls.json`).
 
 The service listens on UDP port 57130 (`service.port`).  Send `/immersions/stream/subscribe`
 with your host and port to receive the streams.  Patterns: `i` int, `f` float, `s` string,
