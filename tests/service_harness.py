@@ -132,6 +132,16 @@ class OSCClient:
         """Every message that arrives within ``timeout`` seconds."""
         return [message for messages in self._datagrams(timeout) for message in messages]
 
+    def receive_until_quiet(self, quiet: float = 2.0, timeout: float = 60.0) -> list[tuple[str, str, list]]:
+        """Every message until none has arrived for ``quiet`` seconds (at most ``timeout`` seconds)."""
+        deadline, got = time.monotonic() + timeout, []
+        while time.monotonic() < deadline:
+            batch = self.receive(min(quiet, deadline - time.monotonic()))
+            if not batch:
+                break
+            got += batch
+        return got
+
     def wait_for(self, address: str, timeout: float = 30.0, predicate=None) -> tuple[str, list]:
         """Wait for a message at ``address`` (and ``predicate(args)``); returns (tags, args)."""
         for messages in self._datagrams(timeout):

@@ -2,6 +2,7 @@
 audio bombs as start clips, subscriptions that are never renewed, someone else's unsubscribe,
 floods of requests and errors, many clients at once against the one limit, a page that stops
 reading, snapshots, remote senders without the token, requests from other web sites."""
+import dataclasses
 import os
 import socket
 import threading
@@ -149,11 +150,14 @@ def test_the_limit_holds_under_simultaneous_adds():
 
 
 @pytest.mark.slow
-def test_subscribers_and_viewers_share_one_limit(web):
+def test_subscribers_and_viewers_share_one_limit(web, monkeypatch):
     from websockets.exceptions import ConnectionClosed
     from websockets.sync.client import connect
 
     service = web.service
+    # the module's 5 s subscriptions could expire while a busy machine opens the 20 pages: this
+    # test is about the limit, not about expiry
+    monkeypatch.setattr(service, "scfg", dataclasses.replace(service.scfg, subscription_seconds=3600.0))
     base = 41000 + os.getpid() % 10000
     for i in range(MAX_SUBSCRIBERS):
         apply(service, f"{P}/stream/subscribe", "sis", "127.0.0.1", base + i, "summary")
@@ -204,7 +208,7 @@ def test_a_bundle_of_layout_requests_gets_a_bounded_answer(web):
                                                                for _ in range(n))
         started = time.monotonic()
         client.send_raw(data)
-        got = client.receive(3.0)
+        got = client.receive_until_quiet(quiet=2.0, timeout=60.0)  # a busy machine answers late
         elapsed = time.monotonic() - started
         layouts = sum(m[0] == f"{P}/layout/layer" for m in got) / len(service.vector.layer_names)
         # what the sender's budget allows: its burst plus its rate over the time the answers took
