@@ -33,6 +33,33 @@ def test_a_second_signal_is_ignored_with_one_line():
         assert done.stderr.count("already stopping") == 1 and f"SIG{second} ignored" in done.stderr, done.stderr
 
 
+def test_a_signal_during_the_handlers_own_write_returns_at_once(monkeypatch):
+    """A flood while stderr is a full pipe: each signal arrives while the handler is still writing
+    the line for the one before.  Nested handlers return at once (otherwise they pile up until a
+    RecursionError killed the shutdown)."""
+    import threading
+
+    from immersions_osc.service import command
+
+    installed = {}
+    monkeypatch.setattr(command.signal, "signal", lambda signum, handler: installed.setdefault(signum, handler))
+    stop = threading.Event()
+    command.stop_on_signals(stop)
+    handler = installed[signal.SIGINT]
+    handler(signal.SIGINT, None)
+    assert stop.is_set()
+    writes = []
+
+    def write(fd, data):
+        writes.append(data)
+        if len(writes) < 5000:
+            handler(signal.SIGINT, None)  # the next signal, while this line is being written
+        return len(data)
+    monkeypatch.setattr(command.os, "write", write)
+    handler(signal.SIGINT, None)
+    assert len(writes) == 1 and b"already stopping (SIGINT ignored)" in writes[0]
+
+
 def signal_through_the_shutdown(proc: subprocess.Popen, first, second, every: float) -> int:
     """Send ``first``, then ``second`` every ``every`` seconds until the process ends (a fixed gap can
     miss: two signals that arrive before Python runs its handler count once, and the service's

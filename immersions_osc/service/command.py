@@ -145,15 +145,26 @@ def stop_on_signals(stop: threading.Event) -> None:
     half-way (the last loop unsaved, threads killed mid-write).  Installed before the model loads,
     so a signal during start-up also ends in a clean stop.  The handler only sets an event and
     writes with ``os.write`` (``print`` is not reentrant: a signal arriving while the main thread
-    prints would raise in it)."""
+    prints would raise in it).  A signal that arrives while the handler itself is writing (a flood,
+    with stderr a full pipe) returns at once: nested handlers would pile up to a RecursionError."""
+    # plain flags, not Events: a nested handler must never wait for a lock its own thread holds
+    state = {"stopping": False, "writing": False}
+
     def handler(signum, frame):
-        if stop.is_set():
-            try:
-                os.write(2, f"already stopping ({signal.Signals(signum).name} ignored); "
-                            f"the last loop is being saved\n".encode())
-            except OSError:
-                pass
-        stop.set()
+        if not state["stopping"] and not stop.is_set():
+            state["stopping"] = True
+            stop.set()
+            return
+        if state["writing"]:
+            return
+        state["writing"] = True
+        try:
+            os.write(2, f"already stopping ({signal.Signals(signum).name} ignored); "
+                        f"the last loop is being saved\n".encode())
+        except OSError:
+            pass
+        finally:
+            state["writing"] = False
     for s in STOP_SIGNALS:
         signal.signal(s, handler)
 
