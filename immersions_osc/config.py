@@ -59,17 +59,13 @@ class Bound:
     def accepts(self, value: Any) -> bool:
         if self.choices is not None:
             return value in self.choices
-        if self.off is not None and value == self.off:
-            return True
-        if self.lo is not None and (value <= self.lo if self.lo_open else value < self.lo):
-            return False
-        return self.hi is None or value <= self.hi
+        return in_range(value, self.lo, self.hi, self.off, self.lo_open)
 
     def describe(self) -> str:
         """The range as error messages say it: ``0..2``, ``> 0``, ``'a', 'b' or 'c'``."""
         if self.choices is not None:
             return ", ".join(repr(c) for c in self.choices[:-1]) + f" or {self.choices[-1]!r}"
-        lo, hi = _num(self.lo), _num(self.hi)
+        lo, hi = number_text(self.lo), number_text(self.hi)
         if self.lo is not None and self.hi is not None:
             text = f"> {lo} and <= {hi}" if self.lo_open else f"{lo}..{hi}"
         elif self.lo is not None:
@@ -99,7 +95,18 @@ def one_of(*choices: str) -> dict:
     return bound(choices=tuple(choices))
 
 
-def _num(v: Optional[float]) -> str:
+def in_range(value: Any, lo: Optional[float], hi: Optional[float], off: Optional[float] = None,
+             lo_open: bool = False) -> bool:
+    """``lo..hi`` (either end None: open; ``lo_open``: lo itself is out), or exactly ``off``."""
+    if off is not None and value == off:
+        return True
+    if lo is not None and (value <= lo if lo_open else value < lo):
+        return False
+    return hi is None or value <= hi
+
+
+def number_text(v: Optional[float]) -> str:
+    """A bound as docs and messages write it: 5, 0.5, 1e-05 ("" for None)."""
     return "" if v is None else str(int(v)) if float(v).is_integer() else f"{v:g}"
 
 
@@ -517,8 +524,6 @@ def check_tempo(bpm: float, bars: int, beats_per_bar: int) -> None:
                         f"{loop.describe()} s (at this tempo at most {most} bars)")
 
 
-# --- generic dict <-> dataclass conversion with clear errors -------------------------------------
-
 def is_loopback(host: str) -> bool:
     """Whether ``host`` (an interface to listen on) is this machine only."""
     import ipaddress
@@ -530,6 +535,8 @@ def is_loopback(host: str) -> bool:
     except ValueError:
         return False
 
+
+# --- generic dict <-> dataclass conversion with clear errors -------------------------------------
 
 def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp).replace("typing.", ""))

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import threading
-import time
 from types import SimpleNamespace
 from typing import Callable, Optional
 

@@ -99,9 +99,6 @@ def build_layout(model: nn.Module, lcfg: LayoutConfig, device, *, data: str = "s
 
 def validation_clips(data: str, n: int, sample_rate: int, seed: int):
     """Yield ``n`` clips [1, samples] (float32 tensors) of CLIP_SECONDS."""
-    import numpy as np
-    import torch
-
     length = int(CLIP_SECONDS * sample_rate)
     if data == "synthetic":
         from ..data.synth import SyntheticMusic
@@ -123,8 +120,6 @@ def validation_clips(data: str, n: int, sample_rate: int, seed: int):
 def frames_at(acts, names, n_frames: int):
     """[T, N] activations at ``n_frames`` evenly spread steps of the finest time axis; a pooled
     layer is read at the step that covers the same moment (aligned to the end)."""
-    import torch
-
     t_max = max(acts[name].shape[-1] for name in names)
     steps = torch.linspace(0, t_max - 1, min(n_frames, t_max)).round().long()
     frames = []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 from ..device import resolve_device
 from ..contract import load_any

@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence
 
-from ..config import START_KINDS, Config, setting_bound, setting_type
+from ..config import START_KINDS, Config, in_range, number_text, setting_bound, setting_type
 from .incoming import OscArg, typed
 
 PREFIX = "/immersions"
@@ -51,17 +51,11 @@ class Arg:
             return " \\| ".join(self.choices)
         if self.lo is None and self.hi is None:
             return ""
-        lo = "" if self.lo is None else _num(self.lo)
-        hi = "" if self.hi is None else _num(self.hi)
-        return f"{lo}..{hi}" + ("" if self.off is None else f" or {_num(self.off)}")
+        return (f"{number_text(self.lo)}..{number_text(self.hi)}"
+                + ("" if self.off is None else f" or {number_text(self.off)}"))
 
     def accepts(self, value: float) -> bool:
-        return (value == self.off or (self.lo is None or value >= self.lo)
-                and (self.hi is None or value <= self.hi))
-
-
-def _num(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else f"{v:g}"
+        return in_range(value, self.lo, self.hi, self.off)
 
 
 @dataclass(frozen=True)
@@ -375,9 +369,8 @@ ACCESS_DOC = """## Subscriptions, limits and remote access
 def setting_default(control: Control) -> str:
     """The default of the setting a control changes (from the config dataclasses)."""
     if control.setting:
-        section, name = control.setting.split(".")
-        value = getattr(getattr(Config(), section), name)
-        return f"{value:g}" if isinstance(value, float) else str(int(value) if isinstance(value, bool) else value)
+        value = _default(control)
+        return f"{value:g}" if isinstance(value, float) else str(value)
     return "; ".join(f"{a.name} {a.default:g}" if isinstance(a.default, float) else f"{a.name} {a.default}"
                      for a in control.args if a.optional) or "-"
 

@@ -227,7 +227,6 @@ def run_demo(args: argparse.Namespace) -> int:
 
     from ..images import write_png
     from ..layout.render import activation_image
-    from ..osc.protocol import encode_message
     from .server import Service, Sink, write_wav
 
     setup_logging(level_from_args(args.log_level, args.verbose, args.quiet))
@@ -268,7 +267,7 @@ def run_demo(args: argparse.Namespace) -> int:
     start = time.monotonic()
     try:
         played_loops = _tour(service, stops, args.seconds, stop, start)
-        last_frame = service.stream.activation_frame()
+        last_frame = service.activation_frame()
     finally:
         if web is not None:
             web.close()

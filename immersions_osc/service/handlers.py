@@ -22,7 +22,7 @@ from typing import Callable
 
 import torch
 
-from ..config import OptimizeConfig
+from ..config import setting_type
 from ..errors import UserError
 from ..optimize.start import START_KINDS, start_clip
 from ..optimize.targets import Target, neuron_mask
@@ -32,24 +32,25 @@ from .dispatch import Sender
 from .sinks import Sink
 
 OPTIMIZE = "optimize."
-_OPTIMIZE_TYPES = {f.name: f.type for f in dataclasses.fields(OptimizeConfig)}
 
 
 class ControlHandlers:
     def __init__(self, service):
         self.service = service
+        # address -> the generic setter of every optimizer setting without an on_ method
+        self._setters = {c.address: self._optimize_setter(c.setting) for c in CONTROLS
+                         if c.setting.startswith(OPTIMIZE) and not hasattr(self, c.handler)}
 
     def for_control(self, control: Control) -> Callable:
         """The callable that applies ``control``: its ``on_`` method, or the generic optimizer setter."""
-        method = getattr(self, control.handler, None)
-        if method is not None:
-            return method
-        if control.setting.startswith(OPTIMIZE):
-            return self._optimize_setter(control.setting[len(OPTIMIZE):])
-        raise LookupError(f"no handler for {control.address}")
+        method = getattr(self, control.handler, None) or self._setters.get(control.address)
+        if method is None:
+            raise LookupError(f"no handler for {control.address}")
+        return method
 
-    def _optimize_setter(self, name: str) -> Callable:
-        cast = bool if _OPTIMIZE_TYPES.get(name) in (bool, "bool") else (lambda v: v)
+    def _optimize_setter(self, setting: str) -> Callable:
+        name = setting[len(OPTIMIZE):]
+        cast = bool if setting_type(setting) is bool else (lambda v: v)
 
         def set_param(value, sender: Sender = Sender()) -> None:
             self.service.generator.set_params(**{name: cast(value)})
