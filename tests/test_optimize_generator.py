@@ -83,3 +83,35 @@ def test_a_non_finite_step_restores_the_last_good_loop(model, monkeypatch):
     finally:
         gen.stop()
     assert gen.stats.last_error
+
+
+def test_a_loop_is_published_after_publish_every_steps_toward_its_own_targets(model):
+    """The publish counter starts again at a target change and at a restart, and a restart begins
+    from the given start, not from the loop optimized for the previous targets."""
+    seen = []  # (steps_on_target, the targets' first layer, audio)
+    gen = LoopGenerator(model, start_clip("noise", 44100, 44100), [Target("ar.blocks.0.relu", channels=[1])],
+                        OptimizeConfig(), publish_every=3,
+                        on_publish=lambda p: seen.append((p.steps_on_target, gen.targets[0].layer, p.audio)))
+    gen.start()
+    try:
+        assert wait_until(lambda: len(seen) >= 1, 60)
+        gen.set_targets([Target("encoder.blocks.2.relu2", channels=[0])])
+        assert wait_until(lambda: any(layer == "encoder.blocks.2.relu2" for _, layer, _ in seen), 60)
+        tone = 0.1 * torch.sin(2 * torch.pi * 440 * torch.arange(44100) / 44100)
+        gen.restart([Target("ar.blocks.1.relu", channels=[2])], tone)
+        assert wait_until(lambda: any(layer == "ar.blocks.1.relu" for _, layer, _ in seen), 60)
+    finally:
+        gen.stop()
+    for steps, layer, _ in seen:
+        assert steps > 0 and steps % 3 == 0, seen  # counted toward the targets it was published for
+    firsts = {}
+    for steps, layer, audio in seen:
+        firsts.setdefault(layer, (steps, audio))
+    assert firsts["encoder.blocks.2.relu2"][0] == 3 and firsts["ar.blocks.1.relu"][0] == 3
+    restarted = firsts["ar.blocks.1.relu"][1]
+    before = [a for _, layer, a in seen if layer == "encoder.blocks.2.relu2"][-1]
+
+    def corr(a, b):
+        return float(torch.dot(a, b) / (a.norm() * b.norm() + 1e-12))
+
+    assert corr(restarted, tone) > 0.8 > abs(corr(restarted, before))  # from the tone, not the last loop

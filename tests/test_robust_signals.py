@@ -94,7 +94,7 @@ def test_serve_survives_a_second_signal_during_shutdown(tmp_path, first, second)
 @pytest.mark.slow
 def test_demo_survives_a_second_signal_during_shutdown(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "immersions_osc", "demo", "--audio", "none", "--web-port", "0",
-                             "--seconds", "60", "--out", str(tmp_path)], cwd=REPO, stdout=subprocess.PIPE,
+                             "--seconds", "60", "--steps-per-stop", "10", "--out", str(tmp_path)], cwd=REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
         output = ""

@@ -27,15 +27,18 @@ def no_jack_env():
 
 @pytest.mark.slow
 def test_demo_tours_the_layers_and_writes_what_it_played(tmp_path):
-    proc = run_cli("demo", "--seconds", "8", "--stops", "3", "--out", str(tmp_path), "--port",
-                   str(free_udp_port()), env=no_jack_env())
+    proc = run_cli("demo", "--seconds", "8", "--stops", "3", "--steps-per-stop", "10", "--loop-seconds", "2",
+                   "--out", str(tmp_path), "--port", str(free_udp_port()), env=no_jack_env())
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     assert "WARNING immersions_osc.service: audio: " in proc.stderr and "Continuing without sound output" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert proc.stdout.count("exciting ") == 3  # the tour: the demo's own output
-    for i in (1, 2, 3):  # the summary: per stop, the target's gain in the loop that played in its window
+    for i in (1, 2, 3):  # the summary: per stop, the target on the loop that played in its window
         line = next(l for l in proc.stdout.splitlines() if l.strip().startswith(f"stop {i}: "))
-        assert " gain x" in line and "optimized for" not in line, line  # its own loop played
+        assert " in its own loop " in line and "other loops" not in line, line
+        steps = int(line.split(" in its own loop ")[1].split("(")[1].split(" steps")[0])
+        assert steps >= 10, line  # every stop's loop had its steps toward that stop alone
+    assert ("on time   : " in proc.stdout) != ("stretched : " in proc.stdout)  # it says which
     assert "viewer: http://" in proc.stderr or "continuing without the browser viewer" in proc.stderr  # log lines
     audio, sr = sf.read(tmp_path / "demo.wav")
     assert sr == 44100 and len(audio) >= 7 * sr

@@ -75,7 +75,8 @@ def test_version(installed):
 
 
 def test_demo_runs_from_an_empty_folder(installed):
-    out = run(installed, "demo", "--seconds", "5", "--audio", "none", "--web-port", "0")
+    out = run(installed, "demo", "--seconds", "5", "--stops", "2", "--steps-per-stop", "5", "--audio", "none",
+              "--web-port", "0")
     assert out.returncode == 0, out.stdout + out.stderr
     demo = installed["cwd"] / "immersions-demo"  # relative output paths: from where the user runs it
     assert (demo / "demo.wav").stat().st_size > 5 * 44100

@@ -3,9 +3,12 @@
 A background thread steps the optimization forever.  Parameter changes (targets, any
 ``OptimizeConfig`` field, a new start clip) are queued by any thread and applied between steps; a
 new target set continues from the current loop with the optimizer's state (Adam's moments) kept,
-so the morph starts with a small step, not a fresh optimizer's full-size sign step.  Published
-loops are at their playback level (the model heard them at that level).  Every ``publish_every``
-steps the current loop is published: ``latest()`` returns the newest published loop and its
+so the morph starts with a small step, not a fresh optimizer's full-size sign step
+(``restart`` instead starts a new optimizer from a given start: a loop for those targets alone).
+Published loops are at their playback level (the model heard them at that level).  Every
+``publish_every`` steps *toward the current targets* the current loop is published (the count
+starts again at a target change or a restart, so a loop labelled with its targets carries at
+least ``publish_every`` steps toward them): ``latest()`` returns the newest published loop and its
 version at once (a reference read, never waiting for a step).  A step that yields a non-finite
 loop or gradient restores the last good loop, counts a reset and carries on.
 """
@@ -29,7 +32,8 @@ from .targets import Target
 class PublishedLoop:
     audio: torch.Tensor  # [N] float32, CPU
     version: int  # 1, 2, ... (0: the start clip)
-    step: int
+    step: int  # optimizer steps since the generator started
+    steps_on_target: int = 0  # of which toward the targets it was optimized for
 
 
 @dataclass
@@ -56,6 +60,7 @@ class LoopGenerator:
         self._stop = threading.Event()
         self._paused = threading.Event()
         self._thread: Optional[threading.Thread] = None
+        self._on_target = 0  # steps toward the current targets (since the last change or restart)
         self.stats = GeneratorStats()
 
     # --- any thread --------------------------------------------------------------------------------
@@ -65,6 +70,17 @@ class LoopGenerator:
     def set_targets(self, targets: Sequence[Target]) -> None:
         with self._lock:
             self._pending["targets"] = list(targets)
+
+    def restart(self, targets: Sequence[Target], start: torch.Tensor) -> None:
+        """A new optimizer for ``targets`` from ``start`` (not from the current loop): the next
+        published loop is optimized for them alone."""
+        with self._lock:
+            self._pending["targets"] = list(targets)
+            self._pending["start"] = start.detach().float().cpu().clone()
+
+    @property
+    def steps_on_target(self) -> int:
+        return self._on_target
 
     def set_params(self, **changes) -> None:
         """Change OptimizeConfig fields (validated here, applied between steps)."""
@@ -116,6 +132,8 @@ class LoopGenerator:
             old, self.cfg = self.cfg, dataclasses.replace(self.cfg, **pending["params"])
             rebuild = rebuild or any(getattr(old, f) != getattr(self.cfg, f) for f in REBUILD_FIELDS)
         targets = pending.get("targets", self._run.targets)
+        if "start" in pending or ("targets" in pending and targets != self._run.targets):
+            self._on_target = 0
         if rebuild:  # a new start, or a new kind or number of loops: a new optimizer
             current = pending["start"] if "start" in pending else self._run.loop()
             self._run = LoopAscent(self.model, current, targets, self.cfg)
@@ -127,7 +145,7 @@ class LoopGenerator:
 
     def _publish(self) -> None:
         loop = self._run.loop().clone()
-        self._latest = PublishedLoop(loop, self._latest.version + 1, self.stats.steps)
+        self._latest = PublishedLoop(loop, self._latest.version + 1, self.stats.steps, self._on_target)
         self.stats.published += 1
         if self.on_publish is not None:
             self.on_publish(self._latest)
@@ -156,8 +174,9 @@ class LoopGenerator:
                 self._run = LoopAscent(self.model, self._latest.audio, self._run.targets, self.cfg)
                 continue
             self.stats.steps += 1
+            self._on_target += 1
             window_steps += 1
-            if self.stats.steps % self.publish_every == 0:
+            if self._on_target % self.publish_every == 0:
                 self._publish()
             elapsed = time.perf_counter() - window_start
             if elapsed >= 1.0:

@@ -21,6 +21,8 @@ from ..shipped import resolve_checkpoint
 from .logs import LEVELS, LOGGER, level_from_args, setup_logging
 
 DEMO_WEB_PORT = 8130  # the demo opens the browser viewer here (--web-port 0: off)
+DEMO_SECONDS = 72.0  # the tour: 6 stops of 3 loops of 4 s
+DEMO_STEPS = 80  # optimizer steps per stop (benchmarks/demo_tour.py: gains vs steps)
 
 SERVICE_FLAGS = {  # flag -> service config field
     "checkpoint": "checkpoint", "model": "model", "layout": "layout", "host": "host", "port": "port", "audio": "audio",
@@ -98,10 +100,14 @@ def register(subparsers) -> None:
                               description="run the live service for a while with a scripted tour through "
                                           "the layers; writes what it played to OUT/demo.wav")
     _add_service_flags(p)
-    p.add_argument("--seconds", type=float, default=24.0,
-                   help="length of the tour, rounded to whole loops per stop, after a short lead-in while the first "
-                        "loop is optimized (default: %(default)s)")
+    p.add_argument("--seconds", type=float, default=DEMO_SECONDS,
+                   help="length of the tour, rounded to whole loops per stop, after a lead-in while the first "
+                        "stop's loop is optimized; a machine too slow to optimize each stop's loop in its window "
+                        "stretches it, and the summary says so (default: %(default)s)")
     p.add_argument("--stops", type=int, default=6, help="layers visited (default: %(default)s)")
+    p.add_argument("--steps-per-stop", dest="steps_per_stop", type=int, default=DEMO_STEPS,
+                   help="optimizer steps every stop's loop gets at least, from the start clip toward that stop's "
+                        "channel alone (default: %(default)s)")
     p.add_argument("--out", default="immersions-demo", help="output folder (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=run_demo, fast_exit=True)
@@ -227,13 +233,21 @@ def run_demo(args: argparse.Namespace) -> int:
 
     from ..images import write_png
     from ..layout.render import activation_image
+    from ..optimize.start import start_clip
     from .server import Service, Sink, write_wav
+    import torch
+
+    from ..optimize.transforms import level
+    from ..config import OptimizeConfig
+    from .tour import NOISE_START_LEARNING_RATE, RISE, Stop, Tour, channel_activity, eligible_channels, probe_clips
 
     setup_logging(level_from_args(args.log_level, args.verbose, args.quiet))
     if not 2 <= args.seconds <= 3600:
         raise UserError(f"--seconds must be 2..3600, got {args.seconds:g}")
     if args.stops < 1:
         raise UserError(f"--stops must be at least 1, got {args.stops}")
+    if not 1 <= args.steps_per_stop <= 100000:
+        raise UserError(f"--steps-per-stop must be 1..100000, got {args.steps_per_stop}")
     if args.loops_dir is None:
         args.loops_dir = os.path.join(args.out, "loops")
     if args.web_port is None:
@@ -241,14 +255,17 @@ def run_demo(args: argparse.Namespace) -> int:
     if args.start is None:
         args.start = "silence"  # nothing audible before the first optimized loop
     cfg = service_config(args)
+    if cfg.service.start in ("noise", "silence") and cfg.optimize.learning_rate == OptimizeConfig().learning_rate:
+        cfg.optimize.learning_rate = NOISE_START_LEARNING_RATE  # unless the config chose one
     try:
         os.makedirs(args.out, exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot make the output folder {args.out}: {exc.strerror or exc}") from None
     stop = threading.Event()
     stop_on_signals(stop)
-    # the tour: a lead-in while the first loop is optimized, then whole loops per stop
-    record = args.seconds + args.stops * cfg.service.loop_seconds + 60
+    # the tour: a lead-in while the first loop is optimized, then whole loops per stop (and room
+    # for a slow machine's stretched tour in the recording)
+    record = 2 * (args.seconds + args.stops * cfg.service.loop_seconds) + 120
     service = Service(cfg, record_seconds=record).start()
     frames = {"n": 0}
     service.add_sink("demo", Sink(lambda d: frames.__setitem__("n", frames["n"] + 1), "summary"))
@@ -257,16 +274,40 @@ def run_demo(args: argparse.Namespace) -> int:
     except BaseException:
         service.close()
         raise
-    if web is not None:
-        print(f"          open it in a browser to watch and steer (the demo ends after {args.seconds:g} s; "
-              f"`./run serve --web-port {cfg.service.web_port}` runs until Ctrl-C)", flush=True)
     rng = random.Random(args.seed)
-    stops = [(layer, rng.randrange(service.vector.shapes[layer][0]))
-             for layer in tour_layers(service.vector.layer_names, args.stops)]
-    played_loops = []  # per stop: (loop array that played in its window, version, what it was optimized for)
+    layers = tour_layers(service.vector.layer_names, args.stops)
+    kind = cfg.service.start if cfg.service.start != "previous" else "silence"
+    reference = torch.from_numpy(service.stream.playable(
+        start_clip(kind, service.loop_samples, service.sample_rate, cfg.optimize.seed), optimized=False))
+    probes = level(probe_clips(service.loop_samples, service.sample_rate), cfg.optimize.peak, cfg.optimize.rms)
+    with service.stream.analysis_lock:  # the stream model's hooks: one forward pass at a time
+        activity = channel_activity(service.stream_model, torch.cat([reference[None], probes]).to(service.device),
+                                    layers)
+    stops = [Stop(layer, rng.choice(eligible_channels(activity[layer][0].cpu(), activity[layer][1:].cpu())))
+             for layer in layers]
+    loop_seconds = service.loop_samples / service.sample_rate
+    loops_per_stop = max(1, round(args.seconds / len(stops) / loop_seconds))
+    start_kind = cfg.service.start
+
+    def stop_start():  # every stop's optimization starts from the start clip, not the last stop's loop
+        if start_kind == "previous":
+            return service.generator.current_loop()
+        return start_clip(start_kind, service.loop_samples, service.sample_rate, cfg.optimize.seed)
+
+    tour = Tour(service, stops, loops_per_stop, args.steps_per_stop, stop_start, stop,
+                say=lambda line: print(line, flush=True))
+    print(f"tour      : {len(stops)} stops of {loops_per_stop} loop{'s' if loops_per_stop > 1 else ''} "
+          f"({tour.planned_seconds:g} s) after a lead-in while the first stop's loop is optimized; every stop's "
+          f"loop gets at least {args.steps_per_stop} optimizer steps (step size {cfg.optimize.learning_rate:g}) "
+          f"from the start clip; each stop's channel is drawn at random among those the start drives at most as "
+          f"much as the layer's median channel and that answer some probe sound", flush=True)
+    if web is not None:
+        print(f"          open it in a browser to watch (`./run serve --web-port {cfg.service.web_port}` runs "
+              f"until Ctrl-C)", flush=True)
+    visited = []
     start = time.monotonic()
     try:
-        played_loops = _tour(service, stops, args.seconds, stop, start)
+        visited = tour.run()
         last_frame = service.activation_frame()
     finally:
         if web is not None:
@@ -299,102 +340,53 @@ def run_demo(args: argparse.Namespace) -> int:
           + (f"; loops also written to {cfg.service.loops_dir}/" if service.stream.loops_written else ""))
     print(f"streamed  : {service.stream.frames_sent} activation frames of {service.vector.size} neurons "
           f"({service.stream.frames_sent / max(elapsed, 1e-9):.1f} frames/s) -> last one drawn on the layout: {png}")
-    print("tour      : per stop, the target's gain in the loop that played in its window "
-          "(activation on that loop / on the start clip, both at the playback level)")
-    for line in _tour_summary(service, cfg, stops, played_loops):
+    after_lead = elapsed - tour.lead_in
+    if tour.stretched:
+        print(f"stretched : {tour.stretched} loop{'s' if tour.stretched > 1 else ''} more than planned: "
+              f"{after_lead:.1f} s played for {tour.planned_seconds:g} s planned, after a {tour.lead_in:.1f} s "
+              f"lead-in; this machine made {g.steps / max(elapsed, 1e-9):.1f} optimizer steps/s and every stop's "
+              f"loop needs {args.steps_per_stop} steps")
+    else:
+        print(f"on time   : a {tour.lead_in:.1f} s lead-in, then {after_lead:.1f} s played for the "
+              f"{tour.planned_seconds:g} s planned")
+    print("tour      : per stop, its target on the loop that played in its window against the start clip "
+          "(both as played)")
+    rose = 0
+    for line, ok in _tour_summary(service, cfg, visited):
+        rose += ok
         print("            " + line)
+    if len(visited) < len(stops):
+        print(f"            stops {len(visited) + 1}..{len(stops)}: not reached (stopped)")
+    print(f"            {rose} of {len(stops)} stops rose (x{RISE:g} or more, or woken from silence) "
+          f"on their own loops")
     return 0
 
 
-def _tour(service, stops: list[tuple[str, int]], seconds: float, stop: threading.Event, t0: float) -> list:
-    """Play every stop's loop during that stop's window.  A window is a whole number of loops and
-    opens at the loop boundary where a loop optimized for that stop starts playing; the next
-    stop's target is set at the start of the current stop's last loop, so its loop is usually
-    queued by the boundary that closes the window (on a slow machine the current stop holds one
-    more loop until it is).  The first stop's target is set before anything plays (a noise or
-    silence start plays nothing), and the tour ends when the last stop's window is over."""
-    from ..optimize.targets import Target
-    from ..osc.protocol import encode_message
-    from .streaming import describe_targets
-
-    player = service.player
-    loop_seconds = service.loop_samples / service.sample_rate
-    loops_per_stop = max(1, round(seconds / len(stops) / loop_seconds))
-    wanted = [describe_targets([Target(layer, channels=[channel])]) for layer, channel in stops]
-
-    def aim(i: int) -> None:
-        layer, channel = stops[i]
-        service.handle_datagram(encode_message("/immersions/target/channel", "sif", [layer, channel, 1.0]))
-
-    def made_for(version: int) -> tuple[int, str]:
-        return service.stream.published.get(version, (0, "the start clip"))
-
-    def next_boundary(timeout: float) -> bool:
-        """Wait until the playhead wraps or a new loop starts; False when stopped."""
-        version, last = player.version, player.pos
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if stop.wait(0.005):
-                return False
-            pos = player.pos
-            if player.version != version or pos < last:
-                return True
-            last = pos
-        return True
-
-    def until_playing(i: int, max_loops: int = 8) -> bool:
-        """Hold (loop after loop) until a loop optimized for stop i plays; False when stopped."""
-        for _ in range(max_loops):
-            if player.version >= 0 and made_for(player.version)[1] == wanted[i]:
-                return True
-            if not next_boundary(2 * loop_seconds + 5):
-                return False
-        return not stop.is_set()
-
-    aim(0)
-    print(f"[{time.monotonic() - t0:5.1f} s] optimizing the first stop's loop ...", flush=True)
-    while player.version < 0 and not stop.wait(0.01):  # nothing plays before the first optimized loop
-        pass
-    played = []
-    for i, (layer, channel) in enumerate(stops):
-        if not until_playing(i):
-            break
-        loop, _ = player.playhead()
-        version = player.version
-        step, what = made_for(version)
-        played.append((loop, version, what))
-        print(f"[{time.monotonic() - t0:5.1f} s] stop {i + 1}/{len(stops)}: exciting {layer} channel {channel} "
-              f"(loop {version}, optimizer step {step})", flush=True)
-        for k in range(loops_per_stop):
-            if k == loops_per_stop - 1 and i + 1 < len(stops):
-                aim(i + 1)
-            if not next_boundary(2 * loop_seconds + 5):
-                break
-    return played
-
-
-def _tour_summary(service, cfg, stops: list[tuple[str, int]], played: list) -> list[str]:
+def _tour_summary(service, cfg, played: list) -> list[tuple[str, bool]]:
+    """Per stop that played: (its line, whether its target rose on its own loop)."""
     import torch
 
     from ..optimize.ascent import measure
     from ..optimize.start import start_clip
-    from ..optimize.targets import Target
+    from .streaming import describe_targets
+    from .tour import stop_report
 
-    reference = service.stream.playable(start_clip(cfg.service.start, service.loop_samples, service.sample_rate,
-                                            cfg.optimize.seed), optimized=False)
+    kind = cfg.service.start if cfg.service.start != "previous" else "silence"
+    reference = service.stream.playable(start_clip(kind, service.loop_samples, service.sample_rate,
+                                                   cfg.optimize.seed), optimized=False)
+    ref = torch.from_numpy(reference).to(service.device)
     lines = []
-    for i, ((layer, channel), (loop, version, made_for)) in enumerate(zip(stops, played)):
-        if loop is None:
-            lines.append(f"stop {i + 1}: {layer} ch {channel}: nothing played")
-            continue
-        target = [Target(layer, channels=[channel])]
-        device = service.device
-        after = measure(service.stream_model, torch.from_numpy(loop).to(device), target)[0]
-        before = measure(service.stream_model, torch.from_numpy(reference).to(device), target)[0]
-        gain = f"x{after / before:.2f}" if before > 1e-9 else "n/a (silent on the start)"
-        own = made_for.startswith(f"{layer} ch {channel}")
-        lines.append(f"stop {i + 1}: {layer} ch {channel}: gain {gain} (activation {before:.3f} -> {after:.3f}) "
-                     f"in loop {version}" + ("" if own else f", which was optimized for {made_for}"))
+    for i, p in enumerate(played):
+        head = f"stop {i + 1}: {p.stop.layer} ch {p.stop.channel}: "
+        before = measure(service.stream_model, ref, p.stop.targets)[0]
+        after = measure(service.stream_model, torch.from_numpy(p.loop).to(service.device), p.stop.targets)[0]
+        ok, words = stop_report(before, after)
+        own = p.made_for == describe_targets(p.stop.targets)
+        where = (f"its own loop {p.version} ({p.steps} steps, {p.loops} loop{'s' if p.loops != 1 else ''})" if own
+                 else f"loop {p.version}, which was optimized for {p.made_for}")
+        if p.others:
+            where += f"; other loops heard in its window: {p.others}"
+        lines.append((head + words + " in " + where + ("" if ok else ": it did not rise"), ok and own and not p.others))
     return lines
 
 

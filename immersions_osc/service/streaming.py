@@ -79,8 +79,12 @@ class Streamer:
         self._layout_npz: Optional[bytes] = None
         self.to_write: collections.deque = collections.deque(maxlen=8)  # published loops to write out
         self.published: dict[int, tuple[int, str]] = {}  # version -> (step, the targets it was optimized for)
+        # hold: published loops are not queued on the player but kept (newest in ``held``) for
+        # whoever schedules what plays when (the demo's tour queues each stop's loop itself)
+        self.hold = False
+        self.held: Optional[PublishedLoop] = None
         self._analyses: list[LoopAnalysis] = []  # newest first: queued, playing, previous
-        self._analysis_lock = threading.RLock()  # hooks on the stream model: one forward pass at a time
+        self.analysis_lock = threading.RLock()  # hooks on the stream model: one forward pass at a time
 
     # --- messages ------------------------------------------------------------------------------------
     def layout_datagrams(self, chunks: Optional[list[int]] = None) -> list[bytes]:
@@ -140,7 +144,7 @@ class Streamer:
         if s.scfg.source == "input":
             window = s.player.input_window(s.window)
             audio = torch.from_numpy(np.ascontiguousarray(window, dtype=np.float32)).to(s.device)
-            with self._analysis_lock:
+            with self.analysis_lock:
                 return current_activations(s.stream_model, audio, s.vector)
         loop, pos = s.player.playhead()
         if loop is None:
@@ -149,7 +153,7 @@ class Streamer:
 
     def _analysis_of(self, loop: np.ndarray) -> LoopAnalysis:
         """The loop's analysis (made ahead of time by the status thread when the loop is queued)."""
-        with self._analysis_lock:
+        with self.analysis_lock:
             for analysis in self._analyses:
                 if analysis.loop is loop:
                     return analysis
@@ -200,7 +204,10 @@ class Streamer:
         self.published[loop.version] = (loop.step, describe_targets(self.service.generator.targets))  # as optimized
         for old in [v for v in self.published if v < loop.version - 16]:
             del self.published[old]
-        self.service.player.queue(self.playable(loop.audio), loop.version)
+        if self.hold:
+            self.held = loop
+        else:
+            self.service.player.queue(self.playable(loop.audio), loop.version)
         self.to_write.append(loop)
 
     def run_status(self) -> None:
