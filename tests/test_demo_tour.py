@@ -42,7 +42,11 @@ def make_tour(service, stops: int, steps: int, loops_per_stop: int = 1):
     chosen = [Stop(layer, 3) for layer in tour_layers(service.vector.layer_names, stops)]
     lines = []
     start = lambda: start_clip("silence", service.loop_samples, service.sample_rate, 0)
-    return Tour(service, chosen, loops_per_stop, steps, start, threading.Event(), say=lines.append), lines
+    stop = threading.Event()
+    guard = threading.Timer(300, stop.set)  # a broken tour fails the test instead of hanging the suite
+    guard.daemon = True
+    guard.start()
+    return Tour(service, chosen, loops_per_stop, steps, start, stop, say=lines.append), lines
 
 
 @pytest.mark.slow

@@ -39,6 +39,9 @@ def test_demo_tours_the_layers_and_writes_what_it_played(tmp_path):
         steps = int(line.split(" in its own loop ")[1].split("(")[1].split(" steps")[0])
         assert steps >= 10, line  # every stop's loop had its steps toward that stop alone
     assert ("on time   : " in proc.stdout) != ("stretched : " in proc.stdout)  # it says which
+    tour = sorted(os.listdir(tmp_path / "tour"))  # the stops' loops and scaleograms, side by side
+    assert len([n for n in tour if n.endswith(".wav")]) == 3 and len([n for n in tour if n.endswith(".png")]) == 3
+    assert "<audio" in (tmp_path / "tour" / "index.html").read_text()
     assert "viewer: http://" in proc.stderr or "continuing without the browser viewer" in proc.stderr  # log lines
     audio, sr = sf.read(tmp_path / "demo.wav")
     assert sr == 44100 and len(audio) >= 7 * sr

@@ -239,7 +239,8 @@ def run_demo(args: argparse.Namespace) -> int:
 
     from ..optimize.transforms import level
     from ..config import OptimizeConfig
-    from .tour import NOISE_START_LEARNING_RATE, RISE, Stop, Tour, channel_activity, eligible_channels, probe_clips
+    from .tour import (NOISE_START_LEARNING_RATE, RISE, Stop, Tour, channel_activity, eligible_channels, probe_clips,
+                       write_stop_gallery)
 
     setup_logging(level_from_args(args.log_level, args.verbose, args.quiet))
     if not 2 <= args.seconds <= 3600:
@@ -352,13 +353,18 @@ def run_demo(args: argparse.Namespace) -> int:
     print("tour      : per stop, its target on the loop that played in its window against the start clip "
           "(both as played)")
     rose = 0
-    for line, ok in _tour_summary(service, cfg, visited):
+    summary = _tour_summary(service, cfg, visited)
+    for line, ok in summary:
         rose += ok
         print("            " + line)
     if len(visited) < len(stops):
         print(f"            stops {len(visited) + 1}..{len(stops)}: not reached (stopped)")
     print(f"            {rose} of {len(stops)} stops rose (x{RISE:g} or more, or woken from silence) "
           f"on their own loops")
+    if visited:
+        index = write_stop_gallery(os.path.join(args.out, "tour"), service.stream_model, visited,
+                                   [line for line, _ in summary], service.sample_rate)
+        print(f"gallery   : every stop's loop and scaleogram -> {index}")
     return 0
 
 

@@ -239,3 +239,36 @@ def stop_report(before: float, after: float) -> tuple[bool, str]:
     if after > 1e-9:
         return True, f"woken: silent on the start, {after:.3f} on its loop"
     return False, "silent on the start and on its loop"
+
+
+def write_stop_gallery(folder: str, model, played: list[Played], lines: list[str], sample_rate: int) -> str:
+    """Each stop's loop (WAV) and its scaleogram (PNG), and an ``index.html`` that shows them side by
+    side with the stop's summary line: a short gallery of the channels the tour visited.  Returns
+    the index's path."""
+    import html
+    import os
+
+    from ..atomic import atomic_write_bytes
+    from ..contract import spectrum
+    from ..images import scaleogram_image, write_png
+    from .streaming import write_wav
+
+    os.makedirs(folder, exist_ok=True)
+    rows = []
+    for i, (p, line) in enumerate(zip(played, lines)):
+        name = f"stop{i + 1}_{p.stop.layer.replace('.', '-')}_ch{p.stop.channel}"
+        write_wav(os.path.join(folder, name + ".wav"), p.loop, sample_rate)
+        with torch.no_grad():
+            device = next(model.parameters()).device
+            spec = spectrum(model, torch.from_numpy(np.ascontiguousarray(p.loop)).to(device)[None])
+        write_png(os.path.join(folder, name + ".png"), scaleogram_image(spec[0, 0].cpu().numpy()))
+        rows.append(f"<tr><td>{i + 1}</td><td><img src='{name}.png' alt='scaleogram of {name}'></td>"
+                    f"<td><audio controls loop src='{name}.wav'></audio><br>{html.escape(line)}</td></tr>")
+    page = ("<!doctype html><meta charset='utf-8'><title>Immersions demo tour</title>"
+            "<style>body{font-family:sans-serif;background:#111;color:#ddd}img{image-rendering:pixelated;"
+            "height:160px}td{padding:6px;vertical-align:top}</style><h1>The demo's tour</h1>"
+            "<p>Each stop: the loop optimized for one channel (scaleogram: low frequencies at the bottom), "
+            "and what it did to that channel.</p><table>" + "".join(rows) + "</table>")
+    index = os.path.join(folder, "index.html")
+    atomic_write_bytes(index, page.encode())
+    return index
