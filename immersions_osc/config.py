@@ -417,7 +417,8 @@ class ServiceConfig:
     start: str = "noise"
     # first target: a layer (the layout's middle layer when "")
     target_layer: str = ""
-    # optimizer steps between two published loops
+    # optimizer steps toward the current targets between two published loops (counted again from a
+    # target change, so the first loop published for a target has this many steps toward it)
     publish_every: int = field(default=50, metadata=bound(1, 10000, curve="log"))
     # activation stream: frames per second, payload format, largest UDP datagram (bytes),
     # what is analysed ("loop" at its playhead or the live "input"), and the window of audio the

@@ -159,7 +159,7 @@ CONTROLS: tuple[Control, ...] = (
             "an error follows the ack if it cannot be used)", "service.start"),
     Control(f"{P}/optimize/run", (_i("on", 0, 1),), "run (1) or pause (0) the optimization", cc=65,
             label="run optimizer"),
-    _setting(f"{P}/optimize/publish_every", "steps", "optimizer steps between two new loops", "service.publish_every"),
+    _setting(f"{P}/optimize/publish_every", "steps", "optimizer steps toward the current target between two new loops (counted again from a target change)", "service.publish_every"),
     # player
     _setting(f"{P}/player/volume", "gain", "output gain (linear)", "service.volume", label="service volume"),
     Control(f"{P}/player/play", (_i("on", 0, 1),), "play (1) or stop (0) the loop", cc=66, label="play loop"),
