@@ -14,7 +14,9 @@ wall time is within 20 % of ``--seconds``.
 ``--curve``: the offline figure behind the tour's defaults: for the tour's stops (random channels
 of 6 layers from the first to the last block, per seed, drawn as the demo draws them), the share of
 stops whose target rises on a loop optimized from the silence start, after each number of steps,
-at the config's default step size and at the tour's (1 thread).
+at the config's default step size and at the tour's (1 thread), and the share that rose at that
+or an earlier check (what the tour's patience reaches: it plays a stop's loop once its target rose,
+after at least ``--steps-per-stop`` steps and at most three times that).
 """
 from __future__ import annotations
 
@@ -135,8 +137,10 @@ def curve(args) -> None:
                     if step in rose:
                         after = measure(model, torch.from_numpy(playable(run.loop(), cfg)), target)[0]
                         rose[step].append(stop_report(before, after)[0])
-        for step in args.steps:
-            print(f"step size {lr:g}, {step:4d} steps: {np.mean(rose[step]):4.0%} of {len(rose[step])} stops rose",
+        checks = np.array([rose[step] for step in args.steps])  # [checks, stops]
+        for k, step in enumerate(args.steps):
+            print(f"step size {lr:g}, {step:4d} steps: {checks[k].mean():4.0%} of {checks.shape[1]} stops rose; "
+                  f"{checks[:k + 1].any(0).mean():4.0%} rose at this or an earlier check (the tour's patience)",
                   flush=True)
 
 

@@ -94,3 +94,15 @@ def test_a_stop_reports_a_rise_a_waking_and_a_failure_plainly():
     assert stop_report(0.1, 0.15)[0] is False
     assert stop_report(0.0, 0.2) == (True, "woken: silent on the start, 0.200 on its loop")
     assert stop_report(0.0, 0.0) == (False, "silent on the start and on its loop")
+
+
+@pytest.mark.slow
+def test_a_loop_whose_target_has_not_risen_is_worked_on_longer_up_to_the_patience(service, monkeypatch):
+    slowed(monkeypatch, 0.0)
+    tour, _ = make_tour(service, stops=2, steps=2)
+    judged = []
+    tour.rose = lambda i, loop: judged.append(i) or False  # never rises: each loop gets patience x steps
+    tour.patience = 3
+    played = tour.run()
+    assert len(played) == 2 and all(p.steps >= 6 for p in played), [p.steps for p in played]
+    assert set(judged) == {0, 1}  # both stops' loops were judged before they played

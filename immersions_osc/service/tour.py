@@ -24,8 +24,9 @@ import torch
 
 from ..optimize.targets import Target
 
-QUEUE_MARGIN = 0.4  # seconds before a window's last boundary at which the next stop's loop is queued
+QUEUE_MARGIN = 1.0  # seconds before a window's last boundary at which the next stop's loop is queued
 RISE = 2.0  # a stop "rose" when its target's activation at least doubled on its loop
+PATIENCE = 3  # a loop whose target has not risen yet is worked on up to this many times the steps
 # the step size from a noise or silence start (the config's default, 0.002, suits music starts: it
 # keeps their rhythm; from noise it leaves too little of a stop's few steps to show): measured with
 # benchmarks/demo_tour.py
@@ -57,12 +58,18 @@ class Played:
 
 class Tour:
     def __init__(self, service, stops: list[Stop], loops_per_stop: int, steps: int, start: Callable,
-                 stop_event: threading.Event, say: Callable[[str], None] = print, publish_every: int = 0):
+                 stop_event: threading.Event, say: Callable[[str], None] = print, publish_every: int = 0,
+                 rose: Optional[Callable[[int, np.ndarray], bool]] = None, patience: int = PATIENCE):
         """``start()``: the audio tensor each stop's optimization starts from; ``steps``: the
         optimizer steps every stop's loop gets at least; ``publish_every``: how often a held loop
-        is refreshed (default: a quarter of ``steps``)."""
+        is refreshed (default: a quarter of ``steps``).  ``rose(i, loop)``: whether stop i's
+        target rose on a loop (as played); a loop that has not is worked on longer, up to
+        ``patience`` times ``steps``, before it plays anyway (and the summary says so)."""
         self.service, self.stops, self.loops_per_stop, self.steps = service, stops, max(1, loops_per_stop), steps
         self.start, self.stopped, self.say = start, stop_event, say
+        self.rose, self.patience = rose, max(1, patience)
+        self._judged: dict[int, bool] = {}  # version -> whether its stop's target rose on it
+        self._aimed_at = 0  # the generator's step count when the stop now optimized was aimed at
         self.publish_every = publish_every or max(1, steps // 4)
         self.played: list[Played] = []
         self.lead_in = 0.0  # seconds until the first stop's loop was ready
@@ -82,17 +89,25 @@ class Tour:
 
     # --- the optimizer side ---------------------------------------------------------------------------
     def _aim(self, i: int) -> None:
-        self.service.generator.restart(self.stops[i].targets, self.start())
+        generator = self.service.generator
+        self._aimed_at = generator.stats.steps  # loops whose run began before this are not stop i's
+        generator.restart(self.stops[i].targets, self.start())
 
     def _ready(self, i: int):
         """The newest held loop when it was made for stop i with enough steps, else None."""
         from .streaming import describe_targets
 
         held = self.service.stream.held
-        if held is None or held.steps_on_target < self.steps:
-            return None
+        if held is None or held.steps_on_target < self.steps or held.step - held.steps_on_target < self._aimed_at:
+            return None  # too few steps, or made before stop i was aimed at (an earlier stop's, same target)
         made_for = self.service.stream.published.get(held.version, (0, ""))[1]
-        return held if made_for == describe_targets(self.stops[i].targets) else None
+        if made_for != describe_targets(self.stops[i].targets):
+            return None
+        if self.rose is None or held.steps_on_target >= self.patience * self.steps:
+            return held
+        if held.version not in self._judged:
+            self._judged[held.version] = self.rose(i, self.service.stream.playable(held.audio))
+        return held if self._judged[held.version] else None
 
     def _wait_ready(self, i: int):
         while not self.stopped.is_set():
@@ -181,8 +196,11 @@ class Tour:
                 if queued is not None:
                     self._queue(queued)
                 elif record.loops == self.loops_per_stop:
-                    self.say(f"[{self.now():5.1f} s]   the next stop's loop is not ready "
-                             f"({self.service.generator.steps_on_target}/{self.steps} steps): this stop "
+                    done = self.service.generator.steps_on_target
+                    why = (f"{done}/{self.steps} steps" if done < self.steps else
+                           f"its target has not risen yet after {done} steps; it gets up to "
+                           f"{self.patience * self.steps}")
+                    self.say(f"[{self.now():5.1f} s]   the next stop's loop is not ready ({why}): this stop "
                              f"holds its loop until it is")
             if not self._next_boundary():
                 return None
