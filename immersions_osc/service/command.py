@@ -22,7 +22,7 @@ from .logs import LEVELS, LOGGER, level_from_args, setup_logging
 
 DEMO_WEB_PORT = 8130  # the demo opens the browser viewer here (--web-port 0: off)
 DEMO_SECONDS = 72.0  # the tour: 6 stops of 3 loops of 4 s
-DEMO_STEPS = 80  # optimizer steps per stop (benchmarks/demo_tour.py: gains vs steps)
+DEMO_STEPS = 60  # optimizer steps per stop at least (benchmarks/demo_tour.py --curve: rises vs steps)
 
 SERVICE_FLAGS = {  # flag -> service config field
     "checkpoint": "checkpoint", "model": "model", "layout": "layout", "host": "host", "port": "port", "audio": "audio",
