@@ -97,12 +97,31 @@ def test_a_stop_reports_a_rise_a_waking_and_a_failure_plainly():
 
 
 @pytest.mark.slow
-def test_a_loop_whose_target_has_not_risen_is_worked_on_longer_up_to_the_patience(service, monkeypatch):
+def test_a_loop_whose_target_has_not_risen_is_worked_on_longer_then_another_channel_is_tried(service, monkeypatch):
+    slowed(monkeypatch, 0.0)
+    tour, lines = make_tour(service, stops=2, steps=2)
+    judged = []
+    # stop 1's first channel never rises, every other channel does
+    last = tour.stops[1].layer
+    tour.rose = lambda stop, loop: judged.append(stop) or not (stop.layer == last and stop.channel == 3)
+    tour.patience = 3
+    tour.redraw = lambda stop, tried: 5 if 5 not in tried else None
+    played = tour.run()
+    assert len(played) == 2
+    first, second = played
+    assert first.stop.channel == 3 and not first.tried and first.steps >= 2
+    assert second.stop.channel == 5 and second.tried == [3]  # the replacement played, the first try is named
+    assert second.steps >= 2 and second.made_for == describe_targets(second.stop.targets)
+    assert any("did not rise in" in line and "tries channel 5 instead" in line for line in lines), lines
+    failed = [s for s in judged if s.channel == 3 and s.layer == second.stop.layer]
+    assert failed  # judged before it was replaced, after patience x steps
+
+
+@pytest.mark.slow
+def test_without_a_replacement_a_loop_that_never_rises_plays_after_patience_times_the_steps(service, monkeypatch):
     slowed(monkeypatch, 0.0)
     tour, _ = make_tour(service, stops=2, steps=2)
-    judged = []
-    tour.rose = lambda i, loop: judged.append(i) or False  # never rises: each loop gets patience x steps
+    tour.rose = lambda stop, loop: False
     tour.patience = 3
     played = tour.run()
-    assert len(played) == 2 and all(p.steps >= 6 for p in played), [p.steps for p in played]
-    assert set(judged) == {0, 1}  # both stops' loops were judged before they played
+    assert len(played) == 2 and all(p.steps >= 6 and not p.tried for p in played), [p.steps for p in played]

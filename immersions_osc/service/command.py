@@ -239,8 +239,8 @@ def run_demo(args: argparse.Namespace) -> int:
 
     from ..optimize.transforms import level
     from ..config import OptimizeConfig
-    from .tour import (NOISE_START_LEARNING_RATE, PATIENCE, RISE, Stop, Tour, channel_activity, eligible_channels, probe_clips,
-                       stop_report, write_stop_gallery)
+    from .tour import (NOISE_START_LEARNING_RATE, PATIENCE, REDRAWS, RISE, Stop, Tour, channel_activity,
+                       eligible_channels, probe_clips, stop_report, write_stop_gallery)
 
     setup_logging(level_from_args(args.log_level, args.verbose, args.quiet))
     if not 2 <= args.seconds <= 3600:
@@ -295,22 +295,27 @@ def run_demo(args: argparse.Namespace) -> int:
             return service.generator.current_loop()
         return start_clip(start_kind, service.loop_samples, service.sample_rate, cfg.optimize.seed)
 
-    before = [float(activity[s.layer][0, s.channel]) for s in stops]
-
-    def rose(i: int, loop) -> bool:  # the stop's target on its loop, as the summary measures it
+    def rose(stop: Stop, loop) -> bool:  # the stop's target on its loop, as the summary measures it
         from ..optimize.ascent import measure
 
         with service.stream.analysis_lock:
-            after = measure(service.stream_model, torch.from_numpy(loop).to(service.device), stops[i].targets)[0]
-        return stop_report(before[i], after)[0]
+            after = measure(service.stream_model, torch.from_numpy(loop).to(service.device), stop.targets)[0]
+        return stop_report(float(activity[stop.layer][0, stop.channel]), after)[0]
+
+    def redraw(stop: Stop, tried: list[int]):
+        left = [c for c in eligible_channels(activity[stop.layer][0].cpu(), activity[stop.layer][1:].cpu())
+                if c not in tried]
+        return rng.choice(left) if left else None
 
     tour = Tour(service, stops, loops_per_stop, args.steps_per_stop, stop_start, stop,
-                say=lambda line: print(line, flush=True), rose=rose)
+                say=lambda line: print(line, flush=True), rose=rose, redraw=redraw)
     print(f"tour      : {len(stops)} stops of {loops_per_stop} loop{'s' if loops_per_stop > 1 else ''} "
           f"({tour.planned_seconds:g} s) after a lead-in while the first stop's loop is optimized; every stop's "
           f"loop gets at least {args.steps_per_stop} optimizer steps (step size {cfg.optimize.learning_rate:g}) "
-          f"from the start clip, up to {PATIENCE * args.steps_per_stop} until its target rose; each stop's channel is drawn at random among those the start drives at most as "
-          f"much as the layer's median channel and that answer some probe sound", flush=True)
+          f"from the start clip, and up to {PATIENCE * args.steps_per_stop} until its target rose; a stop's "
+          f"channel is drawn at random among those the start drives at most as much as the layer's median "
+          f"channel and that answer some probe sound, and one that does not rise is replaced by another "
+          f"(at most {REDRAWS} times, said when it happens)", flush=True)
     if web is not None:
         print(f"          open it in a browser to watch (`./run serve --web-port {cfg.service.web_port}` runs "
               f"until Ctrl-C)", flush=True)
@@ -399,6 +404,8 @@ def _tour_summary(service, cfg, played: list) -> list[tuple[str, bool]]:
         own = p.made_for == describe_targets(p.stop.targets)
         where = (f"its own loop {p.version} ({p.steps} steps, {p.loops} loop{'s' if p.loops != 1 else ''})" if own
                  else f"loop {p.version}, which was optimized for {p.made_for}")
+        if p.tried:
+            where += f"; tried before: channel{'s' if len(p.tried) > 1 else ''} {', '.join(map(str, p.tried))}"
         if p.others:
             where += f"; other loops heard in its window: {p.others}"
         lines.append((head + words + " in " + where + ("" if ok else ": it did not rise"), ok and own and not p.others))

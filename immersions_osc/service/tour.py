@@ -26,7 +26,8 @@ from ..optimize.targets import Target
 
 QUEUE_MARGIN = 1.0  # seconds before a window's last boundary at which the next stop's loop is queued
 RISE = 2.0  # a stop "rose" when its target's activation at least doubled on its loop
-PATIENCE = 3  # a loop whose target has not risen yet is worked on up to this many times the steps
+PATIENCE = 2  # a loop whose target has not risen yet is worked on up to this many times the steps,
+REDRAWS = 2  # then the stop tries another channel of its layer, up to this many times
 # the step size from a noise or silence start (the config's default, 0.002, suits music starts: it
 # keeps their rhythm; from noise it leaves too little of a stop's few steps to show): measured with
 # benchmarks/demo_tour.py
@@ -54,20 +55,25 @@ class Played:
     started: float = 0.0  # seconds into the tour when the window opened
     loops: int = 0  # loops it played (more than planned: stretched)
     others: list = field(default_factory=list)  # versions of other loops heard in the window (must stay empty)
+    tried: list = field(default_factory=list)  # channels tried before the one that played
 
 
 class Tour:
     def __init__(self, service, stops: list[Stop], loops_per_stop: int, steps: int, start: Callable,
                  stop_event: threading.Event, say: Callable[[str], None] = print, publish_every: int = 0,
-                 rose: Optional[Callable[[int, np.ndarray], bool]] = None, patience: int = PATIENCE):
+                 rose: Optional[Callable[[Stop, np.ndarray], bool]] = None, patience: int = PATIENCE,
+                 redraw: Optional[Callable[[Stop, list[int]], Optional[int]]] = None, redraws: int = REDRAWS):
         """``start()``: the audio tensor each stop's optimization starts from; ``steps``: the
         optimizer steps every stop's loop gets at least; ``publish_every``: how often a held loop
-        is refreshed (default: a quarter of ``steps``).  ``rose(i, loop)``: whether stop i's
+        is refreshed (default: a quarter of ``steps``).  ``rose(stop, loop)``: whether the stop's
         target rose on a loop (as played); a loop that has not is worked on longer, up to
-        ``patience`` times ``steps``, before it plays anyway (and the summary says so)."""
+        ``patience`` times ``steps``; then ``redraw(stop, channels tried)`` names another channel of
+        the stop's layer (None: none left), up to ``redraws`` times, and the last loop plays anyway
+        (its summary line says it did not rise)."""
         self.service, self.stops, self.loops_per_stop, self.steps = service, stops, max(1, loops_per_stop), steps
         self.start, self.stopped, self.say = start, stop_event, say
-        self.rose, self.patience = rose, max(1, patience)
+        self.rose, self.patience, self.redraw, self.redraws = rose, max(1, patience), redraw, redraws
+        self.tried: list[list[int]] = [[s.channel] for s in stops]  # per stop, the channels tried in turn
         self._judged: dict[int, bool] = {}  # version -> whether its stop's target rose on it
         self._aimed_at = 0  # the generator's step count when the stop now optimized was aimed at
         self.publish_every = publish_every or max(1, steps // 4)
@@ -103,11 +109,24 @@ class Tour:
         made_for = self.service.stream.published.get(held.version, (0, ""))[1]
         if made_for != describe_targets(self.stops[i].targets):
             return None
-        if self.rose is None or held.steps_on_target >= self.patience * self.steps:
+        if self.rose is None:
             return held
         if held.version not in self._judged:
-            self._judged[held.version] = self.rose(i, self.service.stream.playable(held.audio))
-        return held if self._judged[held.version] else None
+            self._judged[held.version] = self.rose(self.stops[i], self.service.stream.playable(held.audio))
+        if self._judged[held.version]:
+            return held
+        if held.steps_on_target < self.patience * self.steps:
+            return None  # worked on longer
+        channel = self.redraw(self.stops[i], self.tried[i]) if self.redraw and len(self.tried[i]) <= self.redraws else None
+        if channel is None:
+            return held  # plays anyway: its summary line says it did not rise
+        old = self.stops[i]
+        self.stops[i] = Stop(old.layer, channel)
+        self.tried[i].append(channel)
+        self.say(f"[{self.now():5.1f} s]   {old.layer} channel {old.channel} did not rise in {held.steps_on_target} "
+                 f"steps: stop {i + 1} tries channel {channel} instead")
+        self._aim(i)
+        return None
 
     def _wait_ready(self, i: int):
         while not self.stopped.is_set():
@@ -161,7 +180,7 @@ class Tour:
                 player.seek(max(0, s.loop_samples - 1))
             for i, stop in enumerate(self.stops):
                 record = Played(stop, version=ready.version, steps=ready.steps_on_target,
-                                made_for=stream.published.get(ready.version, (0, "?"))[1])
+                                made_for=stream.published.get(ready.version, (0, "?"))[1], tried=self.tried[i][:-1])
                 if i + 1 < len(self.stops):
                     self._aim(i + 1)  # optimized while this stop plays
                 while player.version != ready.version:  # the boundary that opens the window
@@ -198,8 +217,7 @@ class Tour:
                 elif record.loops == self.loops_per_stop:
                     done = self.service.generator.steps_on_target
                     why = (f"{done}/{self.steps} steps" if done < self.steps else
-                           f"its target has not risen yet after {done} steps; it gets up to "
-                           f"{self.patience * self.steps}")
+                           f"its target has not risen yet after {done} steps")
                     self.say(f"[{self.now():5.1f} s]   the next stop's loop is not ready ({why}): this stop "
                              f"holds its loop until it is")
             if not self._next_boundary():
