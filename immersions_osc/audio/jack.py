@@ -23,6 +23,7 @@ from ..errors import UserError
 from .clock import ClockAudio
 from .player import LoopPlayer
 from .realtime import promote_current_thread
+from .resample import rates_text
 
 Log = Callable[[str], None]
 
@@ -59,6 +60,7 @@ class JackAudio:
         self.player, self.name, self.log = player, name, log
         self.connect_outputs, self.retry_seconds = connect_outputs, retry_seconds
         self.xruns = 0
+        self.rates = ""
         self.client = None
         self._lost = threading.Event()
         self._stop = threading.Event()
@@ -77,9 +79,8 @@ class JackAudio:
         client = None
         try:
             client = jack.Client(self.name, no_start_server=True)
-            if client.samplerate != self.player.sample_rate:
-                self.log(f"warning: JACK runs at {client.samplerate} Hz, the model at {self.player.sample_rate} Hz: "
-                         f"the loop plays at the wrong pitch")
+            self.player.set_device_rate(client.samplerate)
+            self.rates = rates_text(self.player.sample_rate, client.samplerate)
             if client.blocksize > len(self.player._scratch):
                 self.player._scratch = np.zeros(client.blocksize, np.float32)
             self._out = client.outports.register("out")

@@ -226,6 +226,9 @@ MESSAGES: tuple[Message, ...] = (
     Message(f"{P}/status", "f f i s i i f i f",
             "1 Hz: frames/s sent, optimizer steps/s, xruns, current target, loops published, playing (0/1), "
             "volume, subscribers, seconds up"),
+    Message(f"{P}/audio", "s i i i f",
+            "with the status: audio backend (jack, portaudio, none), the model's sample rate, the device's "
+            "(Hz; loops and input are resampled between them), xruns, output latency (ms)"),
     Message(f"{P}/loop/new", "i i f s", "a new loop is playing: version, optimizer step, seconds, target"),
     Message(f"{P}/activations", "i i i i i s f f b",
             "activation frame chunk: frame, chunk, count, offset, total, format, scale, bias, payload "

@@ -274,8 +274,12 @@ def run_demo(args: argparse.Namespace) -> int:
         service.close()
     elapsed = time.monotonic() - start
     wav = os.path.join(args.out, "demo.wav")
-    played = service.player.recording()
-    write_wav(wav, played, service.sample_rate)
+    played = service.player.recording()  # at the device's rate
+    write_wav(wav, played, service.player.device_rate)
+    if service.player.device_rate != service.sample_rate:  # the model hears its own rate
+        import soxr
+
+        played = soxr.resample(played, service.player.device_rate, service.sample_rate).astype(np.float32)
     png = os.path.join(args.out, "activations.png")
     if last_frame is not None:
         write_png(png, activation_image(service.layout.positions, last_frame))

@@ -214,7 +214,7 @@ class ControlHandlers:
 
     def on_status_request(self, sender=Sender()):
         s = self.service
-        s.sinks.reply_many(sender.reply, [s.stream.status_datagram()])
+        s.sinks.reply_many(sender.reply, [s.stream.status_datagram(), s.stream.audio_datagram()])
 
     # --- access ----------------------------------------------------------------------------------------
     def on_auth(self, token, sender=Sender()):

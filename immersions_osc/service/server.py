@@ -34,6 +34,7 @@ import torch
 from ..audio.jack import stop_jackd
 from ..audio.player import LoopPlayer
 from ..audio.process import RemotePlayer
+from ..audio.resample import loop_to_length
 from ..audio.tempo import bars_for, check_tempo, loop_samples
 from ..config import Config
 from ..errors import UserError
@@ -109,6 +110,7 @@ class Service:
         player_class = RemotePlayer if self.scfg.audio != "none" and self.scfg.audio_process else LoopPlayer
         self.player = player_class(self.sample_rate, self.scfg.crossfade_ms, self.scfg.volume,
                                    record_seconds=record_seconds)
+        self.player.set_meter(*self.tempo())
         self.stream = Streamer(self)
         self.generator = LoopGenerator(self.model, start.to(self.device), self.targets, cfg.optimize,
                                        publish_every=self.scfg.publish_every, on_publish=self.stream.on_publish)
@@ -298,12 +300,20 @@ class Service:
             self.log(f"link: tempo {bpm:g} bpm -> loops of {self.scfg.bars} bars ({self.loop_samples} samples)")
 
     def refit(self) -> None:
-        """The optimization restarts from the current loop fitted to the new length; the loop
-        playing now finishes first (the boundary stays on the bar)."""
+        """A new loop length (tempo, bars, loop_seconds): the loop playing is stretched to it at
+        once (resampled as one period) and takes over at the next bar line, so the change is heard
+        within a bar; the optimization goes on from the current loop stretched likewise, and loops
+        it published at the old length are not played."""
         n = self.loop_length()
+        self.player.set_meter(*self.tempo())
         if n != self.loop_samples:
+            old = self.loop_samples
             self.loop_samples = n
-            self.generator.set_start(fit_length(self.generator.current_loop(), n))
+            playing, _ = self.player.playhead()
+            if playing is not None and len(playing) == old:
+                self.player.queue(loop_to_length(playing, n), self.player.version)
+            current = self.generator.current_loop()
+            self.generator.set_start(torch.from_numpy(loop_to_length(current.numpy(), n)))
 
     # --- start clips from files (the clip loader's thread) -------------------------------------------------
     def _load_clip(self, path: str) -> "torch.Tensor":
