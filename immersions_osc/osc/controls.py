@@ -337,7 +337,12 @@ and `d`; an `i` must be integral).  OSC 1.1 types are understood: `T`/`F` for an
 for a control without arguments, an array for a list (`i*`); any other type (`m` MIDI, `r`, `t`,
 `c`, `b`) is refused with an error naming the argument.  Address patterns work
 (`/immersions/*/volume`, `/immersions/player/{play,volume}`): the message is applied to every
-control the pattern matches (a pattern may hold at most 4 `*` and 4 `{...}`).  Bundles are applied at once, message by message.  Every accepted
+control the pattern matches, all or nothing -- its arguments are checked against every match
+first, and one that does not fit refuses the whole message with one `/immersions/error` (a pattern
+may hold at most 4 `*` and 4 `{...}`).  Bundles: their messages are applied in order, at the
+bundle's time tag (the service's wall clock; NTP time as OSC says): a tag ahead waits (at most
+`service.schedule_seconds`, 1 hour, ahead and `service.schedule_pending`, 1024, waiting), a tag in
+the past or "immediately" (1) is applied at once, as OSC 1.1 says.  Every accepted
 control is acknowledged with `/immersions/ack` (its address); a rejected one (unknown address,
 wrong types, out of range, a malformed packet) gets `/immersions/error`, sent to the sender's
 address and to the subscribers, and the service keeps running.

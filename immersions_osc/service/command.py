@@ -70,7 +70,8 @@ def _add_service_flags(p: argparse.ArgumentParser) -> None:
                    help="follow the tempo and bar phase of an Ableton Link session (pip install 'immersions-osc[link]')")
     p.add_argument("--start-jack", dest="start_jack", action="store_true", default=None,
                    help="start a dummy-driver jackd when no JACK server runs")
-    p.add_argument("--loops-dir", dest="loops_dir", help="folder for loops without JACK and the last loop")
+    p.add_argument("--loops-dir", dest="loops_dir", help="folder for loops without a sound device and the last loop "
+                   "(default: the per-user data folder, e.g. ~/.local/share/immersions-osc/loops; '' = none)")
     p.add_argument("--device", help="auto, cpu or cuda")
     p.add_argument("--web-port", dest="web_port", type=int,
                    help=f"browser viewer on this HTTP port (0 = off; serve: off, demo: {DEMO_WEB_PORT})")
@@ -205,8 +206,8 @@ def run_serve(args: argparse.Namespace) -> int:
         service.close()
     LOGGER.info(f"stopped: {service.generator.stats.published} loops, {service.stream.frames_sent} activation frames, "
           f"{service.xruns} xruns, {service.messages_received} OSC messages received, "
-          f"{service.rejected} OSC messages rejected" + (f"; last loop saved to {cfg.service.loops_dir}/last_loop.wav"
-                                      if cfg.service.loops_dir else ""))
+          f"{service.rejected} OSC messages rejected" + (f"; last loop saved to {service.scfg.loops_dir}/last_loop.wav"
+                                      if service.scfg.loops_dir else ""))
     return 0
 
 
@@ -300,7 +301,7 @@ def run_demo(args: argparse.Namespace) -> int:
           f"{g.published} loops optimized ({g.steps} optimizer steps, {g.steps / max(elapsed, 1e-9):.1f} steps/s)"
           f" -> {wav} (RMS {20 * np.log10(max(rms, 1e-9)):.1f} dBFS), its scaleogram -> {spectrum_png}")
     print(f"audio     : {service.audio.kind if service.audio else 'none'}, {service.xruns} xruns"
-          + (f"; loops also written to {cfg.service.loops_dir}/" if service.stream.loops_written else ""))
+          + (f"; loops also written to {service.scfg.loops_dir}/" if service.stream.loops_written else ""))
     print(f"streamed  : {service.stream.frames_sent} activation frames of {service.vector.size} neurons "
           f"({service.stream.frames_sent / max(elapsed, 1e-9):.1f} frames/s) -> last one drawn on the layout: {png}")
     print("tour      : per stop, the target's gain in the loop that played in its window "

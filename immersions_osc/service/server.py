@@ -36,7 +36,7 @@ from ..audio.player import LoopPlayer
 from ..audio.process import RemotePlayer
 from ..audio.resample import loop_to_length
 from ..audio.tempo import bars_for, check_tempo, loop_samples
-from ..config import Config
+from ..config import Config, loops_folder
 from ..errors import UserError
 from ..optimize.generator import LoopGenerator
 from ..optimize.start import fit_length, start_clip
@@ -65,6 +65,9 @@ class Service:
         from ..device import resolve_device
         from ..layout.export import load_layout
 
+        # "user": the per-user data folder, never the folder the service happens to be started in
+        cfg = dataclasses.replace(cfg, service=dataclasses.replace(cfg.service,
+                                                                   loops_dir=loops_folder(cfg.service.loops_dir)))
         self.cfg, self.scfg = cfg, cfg.service
         self.log = log or LOGGER.info  # what the operator wants to know
         self.warn = log or LOGGER.warning  # what went wrong on the service's side
@@ -129,7 +132,8 @@ class Service:
         # (late-bound: access and sinks may be replaced while the service runs)
         self.dispatcher = Dispatcher(self.handlers.for_control, lambda host: self.access.allowed(host),
                                      lambda reply, datagram: self.sinks.reply(reply, datagram),
-                                     errors=self.errors, trace=self.trace, lock=self.control_lock)
+                                     errors=self.errors, trace=self.trace, lock=self.control_lock,
+                                     horizon=self.scfg.schedule_seconds, pending=self.scfg.schedule_pending)
         self.stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self.started_at = time.monotonic()
@@ -184,7 +188,7 @@ class Service:
                                      self.log).start()
                 self.log(f"link: Ableton Link on (tempo {self.link.tempo():g} bpm, quantum {s.bars} bars)")
             except UserError as exc:
-                self.log(f"link: {exc}; continuing without Link")
+                self.warn(f"link: {exc}; continuing without Link")
         self.clips = ClipLoader(self._load_clip, self._clip_ready, self._clip_failed)
         self.generator.start()
         self.paced.start()
@@ -204,6 +208,7 @@ class Service:
     def close(self) -> None:
         """Stop everything, save the current loop (loops_dir/last_loop.wav)."""
         self.stopping.set()
+        self.dispatcher.close()
         if self.link is not None:
             self.link.close()
         self.generator.stop()
