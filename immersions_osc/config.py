@@ -411,6 +411,10 @@ class ServiceConfig:
     beats_per_bar: int = field(default=4, metadata=bound(1, 32))
     # follow (and lead) the tempo and bar phase of an Ableton Link session (needs LinkPython-extern)
     link: bool = False
+    # how much earlier (ms) the loop is played than the bar lines it is aligned to (MIDI clock,
+    # /immersions/player/sync, Link) to make up for the path to where it is heard (a DAW's input
+    # latency, a cable); negative: later
+    latency_offset_ms: float = field(default=0.0, metadata=bound(-500, 500, note="ms"))
     crossfade_ms: float = field(default=10.0, metadata=bound(0, 500))
     # (a fader stops at 1.5: louder is for a deliberate OSC message, not a bumped fader)
     volume: float = field(default=0.8, metadata=bound(0, 2, curve="amp", fader=(0, 1.5), cc=81))

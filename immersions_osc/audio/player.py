@@ -158,8 +158,10 @@ class LoopPlayer:
         return self._record[:self.recorded].copy()
 
     # --- the real-time thread ---------------------------------------------------------------------------
-    def render(self, out: np.ndarray) -> None:
-        """Fill ``out`` (float32, in place) with the next block of the loop."""
+    def render(self, out: np.ndarray, when: Optional[float] = None) -> None:
+        """Fill ``out`` (float32, in place) with the next block of the loop; ``when``: the block's
+        start on the ``time.monotonic()`` clock when the backend knows it better than "now" (JACK's
+        frame time), for the bar-phase sync."""
         if self._rate_change is not None:
             self._apply_rate_change()
         n = len(out)
@@ -177,7 +179,7 @@ class LoopPlayer:
             if nudge:
                 self._nudge = 0
                 self._pos = (self._pos + nudge) % len(cur)
-        self.render_time, self.render_device_pos = time.monotonic(), self._pos
+        self.render_time, self.render_device_pos = (time.monotonic() if when is None else when), self._pos
         self.render_pos = position_map(self._pos, len(cur), len(playing.model)) if cur is not None else 0
         target = self.volume if self.playing else 0.0
         if cur is None or (target == 0.0 and self._gain == 0.0):  # silent: the playhead waits

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import threading
+from collections import deque
 from types import SimpleNamespace
 from typing import Callable, Optional
 
@@ -205,6 +206,7 @@ class AudioProcess:
         self._ready = threading.Event()
         self._error: Optional[str] = None
         self._closed = threading.Event()
+        self._midi: deque = deque(maxlen=4096)  # MIDI clock messages from the JACK backend
         self._reader = threading.Thread(target=self._read, name="immersions-audio-log", daemon=True)
         self._reader.start()
         for message in player.initial_state():
@@ -244,10 +246,19 @@ class AudioProcess:
             elif what == "error":
                 self._error = message[1]
                 self._ready.set()
+            elif what == "midi":
+                self._midi.extend(message[1])
             elif what == "closed":
                 break
         self._ready.set()
         self._closed.set()
+
+    def drain_midi(self) -> list:
+        """MIDI clock messages the audio process received since the last call (JACK only)."""
+        out = []
+        while self._midi:
+            out.append(self._midi.popleft())
+        return out
 
     @property
     def xruns(self) -> int:
@@ -291,8 +302,8 @@ class _SharedLoopPlayer(LoopPlayer):
         self._status[F["input_len"]] = len(self._input)
         self._status[F["device_rate"]] = rate
 
-    def render(self, out: np.ndarray) -> None:
-        super().render(out)
+    def render(self, out: np.ndarray, when: Optional[float] = None) -> None:
+        super().render(out, when)
         st = self._status
         playing = self._playing
         st[0] = self.pos
@@ -353,9 +364,13 @@ def _child_main(conn, settings: dict, sample_rate: int, status_raw, input_raw, r
     latency = getattr(audio, "output_latency", None)
     status[F["output_latency"]] = latency() if latency is not None else 0.0
     send(("ready", audio.kind, getattr(audio, "description", "")))
+    drain_midi = getattr(audio, "drain_midi", None)
     try:
         while True:
-            if conn.poll(0.1):
+            events = drain_midi() if drain_midi is not None else None
+            if events:
+                send(("midi", events))
+            if conn.poll(0.02):
                 try:
                     message = conn.recv()
                 except (EOFError, OSError):

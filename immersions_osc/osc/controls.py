@@ -171,6 +171,14 @@ CONTROLS: tuple[Control, ...] = (
              "loop_seconds; with Ableton Link on, the session's tempo too)", "service.tempo"),
     _setting(f"{P}/player/bars", "bars", "loop length in bars (needs a tempo)", "service.bars"),
     _setting(f"{P}/player/crossfade_ms", "ms", "crossfade at the loop boundary", "service.crossfade_ms"),
+    Control(f"{P}/player/sync", (),
+            "a bar line of the DAW is now -- or at the time tag of the bundle that carries it: the playhead "
+            "moves (by less than half a bar) so that a bar line of the loop, and so its boundary, is heard "
+            "there; with the latency offset", label="sync bar"),
+    _setting(f"{P}/player/latency_offset", "ms",
+             "play this much earlier than the bar lines it is aligned to (MIDI clock, sync, Link) to make up "
+             "for the path to where it is heard; negative: later", "service.latency_offset_ms",
+             label="latency offset"),
     # streams
     Control(f"{P}/stream/subscribe",
             (_s("host"), _i("port", 1, 65535), _s("kind", ("all", "summary"), optional=True, default="all")),

@@ -28,6 +28,7 @@ SERVICE_FLAGS = {  # flag -> service config field
     "frame_rate": "frame_rate", "loop_seconds": "loop_seconds", "start": "start",
     "output_device": "output_device", "input_device": "input_device", "block_size": "block_size",
     "latency": "latency", "audio_priority": "audio_priority", "audio_process": "audio_process", "source": "source", "tempo": "tempo", "bars": "bars", "beats_per_bar": "beats_per_bar", "link": "link",
+    "latency_offset": "latency_offset_ms",
     "allow_remote": "allow_remote", "token": "token",
 }
 TOKEN_ENV = "IMMERSIONS_TOKEN"  # the shared token, without putting it on the command line
@@ -68,6 +69,9 @@ def _add_service_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--beats-per-bar", dest="beats_per_bar", type=int, help="beats in a bar (default: 4)")
     p.add_argument("--link", action="store_true", default=None,
                    help="follow the tempo and bar phase of an Ableton Link session (pip install 'immersions-osc[link]')")
+    p.add_argument("--latency-offset", dest="latency_offset", type=float, metavar="MS",
+                   help="play this many ms ahead of the bar lines it is aligned to (MIDI clock, "
+                        "/immersions/player/sync, Link) to make up for the path to the DAW (default: 0)")
     p.add_argument("--start-jack", dest="start_jack", action="store_true", default=None,
                    help="start a dummy-driver jackd when no JACK server runs")
     p.add_argument("--loops-dir", dest="loops_dir", help="folder for loops without a sound device and the last loop "

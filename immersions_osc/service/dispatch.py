@@ -17,7 +17,7 @@ import itertools
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Optional, Sequence
 
 from ..errors import UserError
@@ -45,6 +45,7 @@ class Sender:
     origin: str = "?"
     host: Optional[str] = None
     udp: Optional[tuple[str, int]] = None
+    when: Optional[float] = None  # the time tag of the bundle that carried the message (Unix seconds)
 
     @classmethod
     def of(cls, reply: Optional[Send], origin: Optional[str] = None) -> "Sender":
@@ -139,6 +140,8 @@ class Dispatcher:
                 self.reject(sender, message.address, f"{failed[0][0].address}: {failed[0][1]}{more}; "
                                                      f"nothing was applied")
             return
+        if message.when is not None:
+            sender = replace(sender, when=message.when)
         if message.when is not None and message.when - time.time() > EARLY:
             self.scheduler.schedule(message, parsed, sender)
             return

@@ -31,6 +31,7 @@ from typing import Optional
 
 import torch
 
+from ..audio.barsync import BarSync
 from ..audio.jack import stop_jackd
 from ..audio.player import LoopPlayer
 from ..audio.process import RemotePlayer
@@ -123,6 +124,8 @@ class Service:
         self.audio = None  # the audio backend, opened by start()
         self.jackd = None  # a dummy-driver jackd that start() started (--start-jack)
         self.link = None  # Ableton Link (--link)
+        # bar lines from the MIDI clock and /immersions/player/sync (its thread starts with the service)
+        self.barsync = BarSync(self.player, self.tempo, self.follow_tempo, self._sync_latency, self.log)
         self.clips: Optional[ClipLoader] = None  # started with the service
         self.access = Access(self.scfg.allow_remote, self.scfg.token, self.scfg.subscription_seconds)
         self.sinks = Sinks(on_expire=lambda key, sink, why: self._sink_event(key, sink, f"expired ({why})", ""))
@@ -180,11 +183,12 @@ class Service:
         except UserError:
             self.close()
             raise
+        self.barsync.start(self.audio)
         if s.link:
             from ..audio.link import LinkSync
 
             try:
-                self.link = LinkSync(self.player, self.tempo, self.follow_tempo, self._output_latency,
+                self.link = LinkSync(self.player, self.tempo, self.follow_tempo, self._sync_latency,
                                      self.log).start()
                 self.log(f"link: Ableton Link on (tempo {self.link.tempo():g} bpm, quantum {s.bars} bars)")
             except UserError as exc:
@@ -211,6 +215,7 @@ class Service:
         self.dispatcher.close()
         if self.link is not None:
             self.link.close()
+        self.barsync.close()
         self.generator.stop()
         if self.clips is not None:
             self.clips.close()
@@ -295,14 +300,19 @@ class Service:
         self.set_settings(tempo=float(bpm), bars=int(bars))
         self.refit()
 
-    def follow_tempo(self, bpm: float) -> None:
-        """The Link thread: a peer changed the tempo."""
+    def follow_tempo(self, bpm: float, source: str = "link") -> None:
+        """The Link or MIDI clock thread: a peer (the DAW) changed the tempo."""
         with self.control_lock:
             try:
                 self.set_tempo(bpm, self.scfg.bars)
             except UserError:  # e.g. a loop longer than 60 s at that tempo: fewer bars
                 self.set_tempo(bpm, bars_for(30.0, bpm, self.scfg.beats_per_bar))
-            self.log(f"link: tempo {bpm:g} bpm -> loops of {self.scfg.bars} bars ({self.loop_samples} samples)")
+            self.log(f"{source}: tempo {bpm:g} bpm -> loops of {self.scfg.bars} bars ({self.loop_samples} samples)")
+
+    def _sync_latency(self) -> float:
+        """Seconds from a block rendered to it heard where the bar lines are: the device's output
+        latency and the user's offset."""
+        return self._output_latency() + self.scfg.latency_offset_ms * 1e-3
 
     def refit(self) -> None:
         """A new loop length (tempo, bars, loop_seconds): the loop playing is stretched to it at
