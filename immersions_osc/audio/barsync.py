@@ -10,12 +10,14 @@ involved: a correction is one reference the player takes at its next block (``nu
 """
 from __future__ import annotations
 
+import os
 import threading
 from typing import Callable, Optional
 
 from .midiclock import MidiClock, bar_shift
 
 Log = Callable[[str], None]
+DEBUG = bool(os.environ.get("IMMERSIONS_BARSYNC_DEBUG"))
 
 
 class BarSync:
@@ -53,17 +55,18 @@ class BarSync:
         p = self.player
         loop, _ = p.playhead()
         queued = p.queued()
-        rendered = p.render_time
+        origin = p.loop_origin
         n = p.device_loop_length()
-        if loop is None or rendered is None or n <= 0 or (queued is not None and len(queued) != len(loop)):
+        if loop is None or origin is None or n <= 0 or (queued is not None and len(queued) != len(loop)):
             return None
         bpm, bars, _ = self.get_tempo()
-        shift = bar_shift(rendered, p.render_device_pos, n, bars if bpm > 0 else 1, p.device_rate, bar_time,
-                          self.latency())
+        shift = bar_shift(origin, n, bars if bpm > 0 else 1, p.device_rate, bar_time, self.latency())
         self.last_shift = shift
         if abs(shift) > tolerance_samples:
             p.nudge(shift)
             self.corrections += 1
+            if DEBUG:
+                self.log(f"barsync: shift {shift} samples (loop origin {origin:.4f}, bar {bar_time:.4f})")
         return shift
 
     # --- the MIDI clock --------------------------------------------------------------------------------
@@ -84,7 +87,10 @@ class BarSync:
         clock = self.clock
         starts = clock.starts
         for when, (status, d1, d2) in events:
+            before = clock._next_tick
             clock.feed(when, status, d1, d2)
+            if DEBUG and status == 0xF8 and clock.tick != before:
+                self.log(f"barsync: tick {clock.tick} expected {before} at {when:.4f}")
         if clock.starts != starts:
             self.log("midi clock: start")
         bpm = clock.tempo()

@@ -29,6 +29,10 @@ from .resample import rates_text
 Log = Callable[[str], None]
 
 
+ANCHOR_READINGS = 15  # frame-time readings (one per 0.2 s) whose median may move the mapping ...
+ANCHOR_TOLERANCE = 0.002  # ... when it is off by more than this (s)
+
+
 class JackUnavailable(UserError):
     """No JACK library or no running JACK server."""
 
@@ -64,6 +68,7 @@ class JackAudio:
         self.rates = ""
         self.client = None
         self._anchor: Optional[tuple[int, float]] = None  # (JACK frame, time.monotonic()) side by side
+        self._anchor_errors: list[float] = []
         self._midi_ring = EventRing()
         self._lost = threading.Event()
         self._stop = threading.Event()
@@ -140,6 +145,11 @@ class JackAudio:
         return anchor[1] + d / self._rate
 
     def _take_anchor(self) -> None:
+        """Keep the frame -> time.monotonic() mapping steady: JACK's frame-time estimate jitters by
+        milliseconds on a busy machine, and timestamps made under two mappings (a MIDI tick, the
+        block it is aligned with) must agree.  The mapping moves only when the median of the last
+        readings leaves it by more than ANCHOR_TOLERANCE (drift between the audio and system
+        clocks, a restarted server)."""
         client = self.client
         if client is None:
             return
@@ -149,7 +159,21 @@ class JackAudio:
             t1 = time.monotonic()
         except Exception:
             return
-        self._anchor = (frame, 0.5 * (t0 + t1))
+        now = 0.5 * (t0 + t1)
+        anchor = self._anchor
+        if anchor is None:
+            self._anchor = (frame, now)
+            return
+        error = now - self._time_of(frame)
+        if abs(error) > 1.0:  # another server, or a long suspension: start again
+            self._anchor, self._anchor_errors = (frame, now), []
+            return
+        self._anchor_errors = (self._anchor_errors + [error])[-ANCHOR_READINGS:]
+        median = float(np.median(self._anchor_errors))
+        if len(self._anchor_errors) >= ANCHOR_READINGS and abs(median) > ANCHOR_TOLERANCE:
+            self._anchor, self._anchor_errors = (anchor[0], anchor[1] + median), []
+            if os.environ.get("IMMERSIONS_BARSYNC_DEBUG"):
+                self.log(f"jack: frame clock mapping moved by {1000 * median:+.2f} ms")
 
     def drain_midi(self) -> list:
         """The MIDI clock messages received since the last call: (time.monotonic() seconds, bytes)."""

@@ -62,8 +62,8 @@ class EventRing:
 class MidiClock:
     """MIDI clock in -> tempo (bpm) and bar lines (``time.monotonic()`` seconds).
 
-    ``feed(time, status, data1, data2)`` for every clock-related message.  ``tempo()`` is the mean
-    tick interval over the last beat (None until a beat of ticks has come); ``bar_line()`` is the
+    ``feed(time, status, data1, data2)`` for every clock-related message.  ``tempo()`` comes from
+    the median tick interval over the last beat (None until a beat of ticks has come); ``bar_line()`` is the
     time of the latest bar line (None while stopped or before the first tick after a start)."""
 
     def __init__(self, beats_per_bar: int = 4, window: int = TICKS_PER_BEAT):
@@ -71,8 +71,9 @@ class MidiClock:
         self.running = False
         self.tick = -1  # index of the last tick since the song's start (0 = the downbeat of bar 1)
         self._next_tick = 0  # index the next tick gets
-        self._times: deque[float] = deque(maxlen=window + 1)
+        self._times: deque[float] = deque(maxlen=window + 2)  # an odd number of intervals: a true median
         self.last_tick_time: Optional[float] = None
+        self._recent: deque[tuple[int, float]] = deque(maxlen=window + 1)  # (tick index, time) of the last ticks
         self.starts = 0
 
     @property
@@ -85,26 +86,40 @@ class MidiClock:
         if status == START:
             self.running, self._next_tick = True, 0
             self._times.clear()
+            self._recent.clear()
             self.starts += 1
         elif status == CONTINUE:
             self.running = True
             self._times.clear()
+            self._recent.clear()
         elif status == STOP:
             self.running = False
         elif status == SONG_POSITION:
             self._next_tick = ((data2 & 0x7F) << 7 | (data1 & 0x7F)) * 6  # 16ths -> ticks
+            self._recent.clear()
         elif status == CLOCK:
-            self._times.append(when)
+            interval = float(np.median(np.diff(np.asarray(self._times)))) if len(self._times) >= 3 else None
             if self.running:
+                recent = self._recent
+                if interval and recent and self._next_tick > self.tick:
+                    # the index this tick has, as the recent ticks predict it (their median): a lost
+                    # tick (a skipped audio cycle) still counts, and a tick timed late gets a wrong
+                    # index alone -- the next ones are counted from the majority again
+                    self._next_tick = int(round(float(np.median([i + (when - t) / interval for i, t in recent]))))
                 self.tick = self._next_tick
                 self._next_tick += 1
                 self.last_tick_time = when
+                recent.append((self.tick, when))
+            self._times.append(when)
 
     def tick_seconds(self) -> Optional[float]:
+        """The median tick interval over the last beat (a tempo change shows once half a beat of
+        ticks has come at the new tempo, not as a glide through the tempi in between; a lost tick
+        is one long interval, which the median passes over)."""
         times = self._times
         if len(times) < times.maxlen:
             return None
-        return (times[-1] - times[0]) / (len(times) - 1)
+        return float(np.median(np.diff(np.asarray(times))))
 
     def tempo(self) -> Optional[float]:
         interval = self.tick_seconds()
@@ -113,24 +128,28 @@ class MidiClock:
         return 60.0 / (TICKS_PER_BEAT * interval)
 
     def bar_line(self) -> Optional[float]:
-        """The time of the bar line at or before the last tick."""
+        """The time of the bar line at or before the last tick: the median over the last ticks of
+        where each puts it (one tick timed late does not move it)."""
         interval = self.tick_seconds()
-        if not self.running or self.tick < 0 or self.last_tick_time is None or interval is None:
+        if not self.running or self.tick < 0 or not self._recent or interval is None:
             return None
-        return self.last_tick_time - (self.tick % self.ticks_per_bar) * interval
+        bar = self.tick - self.tick % self.ticks_per_bar
+        return float(np.median([t - (i - bar) * interval for i, t in self._recent]))
 
 
-def bar_shift(render_time: float, render_pos: int, loop_length: int, bars: int, rate: int, bar_time: float,
+def bar_shift(loop_origin: float, loop_length: int, bars: int, rate: int, bar_time: float,
               latency: float = 0.0) -> int:
     """Device samples to move the playhead by (-half a bar .. +half a bar) so that a bar line of
     the loop is heard at ``bar_time``.
 
-    The block that started at loop sample ``render_pos`` was rendered for ``render_time`` and is
-    heard ``latency`` seconds later, so the loop sample heard at ``bar_time`` is
-    ``render_pos + (bar_time - latency - render_time) * rate``; the shift brings it onto the
-    nearest multiple of the bar length (``loop_length / bars``: any bar line of the loop, so the
-    loop boundary falls on a bar line too)."""
+    ``loop_origin``: when the loop's sample 0 was (or would have been) rendered, as the last block
+    says (its start time minus its start position over the rate: one number, so a reader in
+    another thread or process never pairs one block's time with another's position).  A sample is
+    heard ``latency`` seconds after it is rendered, so the loop sample heard at ``bar_time`` is
+    ``(bar_time - latency - loop_origin) * rate``; the shift brings it onto the nearest multiple of
+    the bar length (``loop_length / bars``: any bar line of the loop, so the loop boundary falls on
+    a bar line too)."""
     bar = loop_length / max(1, bars)
-    heard = render_pos + (bar_time - latency - render_time) * rate
+    heard = (bar_time - latency - loop_origin) * rate
     past = heard % bar
     return int(round(-past if past < bar / 2 else bar - past))

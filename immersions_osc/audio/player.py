@@ -60,6 +60,7 @@ class LoopPlayer:
         self.render_time: Optional[float] = None  # time.monotonic() of the last block ...
         self.render_pos = 0  # ... and where in the loop it started (model samples)
         self.render_device_pos = 0  # (the same in device samples)
+        self.loop_origin: Optional[float] = None  # render_time - render_device_pos / device_rate
         self.boundaries = 0  # loop boundaries passed (a switch or a repeat)
         self._fade_pos = 0
         self._scratch = np.zeros(max_block, np.float32)
@@ -181,6 +182,7 @@ class LoopPlayer:
                 self._pos = (self._pos + nudge) % len(cur)
         self.render_time, self.render_device_pos = (time.monotonic() if when is None else when), self._pos
         self.render_pos = position_map(self._pos, len(cur), len(playing.model)) if cur is not None else 0
+        self.loop_origin = self.render_time - self._pos / self.device_rate  # (one float: read atomically)
         target = self.volume if self.playing else 0.0
         if cur is None or (target == 0.0 and self._gain == 0.0):  # silent: the playhead waits
             out.fill(0.0)

@@ -36,7 +36,7 @@ from .resample import MAX_DEVICE_RATE
 Log = Callable[[str], None]
 FIELDS = ("pos", "version", "loops_started", "xruns", "render_time", "render_pos", "recorded", "input_pos",
           "frames", "output_latency", "device_rate", "serial", "input_len", "boundaries", "render_device_pos",
-          "device_len")
+          "device_len", "loop_origin")
 F = {name: i for i, name in enumerate(FIELDS)}
 AUDIO_SETTINGS = ("audio", "jack_client", "start_jack", "output_device", "input_device", "block_size", "latency",
                   "audio_priority", "loops_dir")
@@ -59,6 +59,7 @@ class RemotePlayer:
         self._status = np.frombuffer(self._status_raw, np.float64)
         self._status[F["version"]] = -1
         self._status[F["render_time"]] = -1.0
+        self._status[F["loop_origin"]] = -1.0
         self._status[F["device_rate"]] = sample_rate
         self._status[F["input_len"]] = max(1, int(input_seconds * sample_rate))
         self._meter = (0.0, 0, 4)
@@ -146,6 +147,11 @@ class RemotePlayer:
     @property
     def render_pos(self) -> int:
         return int(self._get("render_pos"))
+
+    @property
+    def loop_origin(self) -> Optional[float]:
+        t = self._get("loop_origin")
+        return None if t < 0 else t
 
     @property
     def render_device_pos(self) -> int:
@@ -316,6 +322,7 @@ class _SharedLoopPlayer(LoopPlayer):
         st[13] = self.boundaries
         st[14] = self.render_device_pos
         st[15] = len(playing.device) if playing is not None else 0
+        st[16] = self.loop_origin if self.loop_origin is not None else -1.0
 
     def write_input(self, block: np.ndarray) -> None:
         super().write_input(block)
