@@ -5,19 +5,20 @@ that its bar lines -- and so its boundaries -- are heard on the DAW's.
 A thread polls the audio backend's MIDI clock messages 50 times a second, feeds them to the pure
 :class:`.midiclock.MidiClock`, follows its tempo (the loop is refitted, heard at the next bar) and,
 while the clock runs, moves the playhead whenever its bar lines drift more than ``tolerance_ms``
-from the clock's.  The sync message aligns once, to the time it names.  The audio callback is never
+from the clock's.  The sync message names a bar line; the thread then keeps the loop's bar lines on that grid
+(until the tempo changes or a MIDI clock runs).  The audio callback is never
 involved: a correction is one reference the player takes at its next block (``nudge``).
 """
 from __future__ import annotations
 
-import os
+import math
 import threading
+import time
 from typing import Callable, Optional
 
 from .midiclock import MidiClock, bar_shift
 
 Log = Callable[[str], None]
-DEBUG = bool(os.environ.get("IMMERSIONS_BARSYNC_DEBUG"))
 
 
 class BarSync:
@@ -33,6 +34,7 @@ class BarSync:
         self.last_shift = 0
         self._said_clock = False
         self._pending: Optional[float] = None  # a sync that waits for a loop to play
+        self._grid: Optional[tuple[float, float, int]] = None  # (a bar line, bpm, beats per bar) of the last sync
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="immersions-barsync", daemon=True)
 
@@ -43,14 +45,32 @@ class BarSync:
 
     # --- the sync message ------------------------------------------------------------------------------
     def sync(self, bar_time: float) -> None:
-        """A bar line of the DAW at ``bar_time``: aligned now, or as soon as a loop plays (the
-        thread retries)."""
+        """A bar line of the DAW at ``bar_time`` (time.monotonic()): aligned now, or as soon as a
+        loop plays (the thread retries); from then on the thread keeps the loop's bar lines on that
+        grid (an xrun that skipped audio is corrected) until the tempo changes or a MIDI clock
+        runs.  The grid is kept in the backend's block time (JACK: its frame counter)."""
+        bar_time -= self.player.clock_offset
+        bpm, _, beats_per_bar = self.get_tempo()
+        self._grid = (bar_time, bpm, beats_per_bar) if bpm > 0 else None
         if self.align(bar_time) is None:
             self._pending = bar_time
 
+    def _keep_grid(self) -> None:
+        grid = self._grid
+        if grid is None:
+            return
+        bpm, _, beats_per_bar = self.get_tempo()
+        if (bpm, beats_per_bar) != grid[1:]:
+            self._grid = None  # another tempo: the grid is gone until the next sync
+            return
+        bar = beats_per_bar * 60.0 / bpm
+        now = time.monotonic() - self.player.clock_offset
+        line = grid[0] + math.floor((now - grid[0]) / bar) * bar
+        self.align(line, tolerance_samples=int(self.tolerance_ms * 1e-3 * self.player.device_rate))
+
     def align(self, bar_time: float, tolerance_samples: int = 0) -> Optional[int]:
-        """Move the playhead so that a bar line of the loop is heard at ``bar_time``
-        (time.monotonic() seconds); the shift in device samples (None: nothing plays yet, or a loop
+        """Move the playhead so that a bar line of the loop is heard at ``bar_time`` (block time:
+        time.monotonic() less the player's clock_offset; MIDI timestamps are block time); the shift in device samples (None: nothing plays yet, or a loop
         of another length is about to take over)."""
         p = self.player
         loop, _ = p.playhead()
@@ -65,8 +85,6 @@ class BarSync:
         if abs(shift) > tolerance_samples:
             p.nudge(shift)
             self.corrections += 1
-            if DEBUG:
-                self.log(f"barsync: shift {shift} samples (loop origin {origin:.4f}, bar {bar_time:.4f})")
         return shift
 
     # --- the MIDI clock --------------------------------------------------------------------------------
@@ -79,6 +97,8 @@ class BarSync:
                 drain = getattr(self.audio, "drain_midi", None)
                 if drain is not None:
                     self._step(drain())
+                if not self.clock.running and pending is None:
+                    self._keep_grid()
             except Exception as exc:  # the clock must never take the service down
                 self.log(f"midi clock: {type(exc).__name__}: {exc}")
                 self._stop.wait(1.0)
@@ -87,10 +107,7 @@ class BarSync:
         clock = self.clock
         starts = clock.starts
         for when, (status, d1, d2) in events:
-            before = clock._next_tick
             clock.feed(when, status, d1, d2)
-            if DEBUG and status == 0xF8 and clock.tick != before:
-                self.log(f"barsync: tick {clock.tick} expected {before} at {when:.4f}")
         if clock.starts != starts:
             self.log("midi clock: start")
         bpm = clock.tempo()

@@ -29,8 +29,7 @@ from .resample import rates_text
 Log = Callable[[str], None]
 
 
-ANCHOR_READINGS = 15  # frame-time readings (one per 0.2 s) whose median may move the mapping ...
-ANCHOR_TOLERANCE = 0.002  # ... when it is off by more than this (s)
+ANCHOR_READINGS = 15  # frame-time readings (one per 0.2 s) whose median is the clock offset
 
 
 class JackUnavailable(UserError):
@@ -145,11 +144,11 @@ class JackAudio:
         return anchor[1] + d / self._rate
 
     def _take_anchor(self) -> None:
-        """Keep the frame -> time.monotonic() mapping steady: JACK's frame-time estimate jitters by
-        milliseconds on a busy machine, and timestamps made under two mappings (a MIDI tick, the
-        block it is aligned with) must agree.  The mapping moves only when the median of the last
-        readings leaves it by more than ANCHOR_TOLERANCE (drift between the audio and system
-        clocks, a restarted server)."""
+        """The frame -> time mapping stays fixed (timestamps made at different moments -- a MIDI
+        tick, the block it is aligned with -- must agree to the sample, and JACK's frame-time
+        estimate jitters by milliseconds on a busy machine); how far time.monotonic() is from it now
+        (the audio clock drifts against the system's; a cycle the server skipped) is measured
+        here and given to the player as ``clock_offset``: the median of the last readings."""
         client = self.client
         if client is None:
             return
@@ -160,20 +159,10 @@ class JackAudio:
         except Exception:
             return
         now = 0.5 * (t0 + t1)
-        anchor = self._anchor
-        if anchor is None:
-            self._anchor = (frame, now)
-            return
-        error = now - self._time_of(frame)
-        if abs(error) > 1.0:  # another server, or a long suspension: start again
+        if self._anchor is None or abs(now - self._time_of(frame)) > 1.0:  # first, or another server
             self._anchor, self._anchor_errors = (frame, now), []
-            return
-        self._anchor_errors = (self._anchor_errors + [error])[-ANCHOR_READINGS:]
-        median = float(np.median(self._anchor_errors))
-        if len(self._anchor_errors) >= ANCHOR_READINGS and abs(median) > ANCHOR_TOLERANCE:
-            self._anchor, self._anchor_errors = (anchor[0], anchor[1] + median), []
-            if os.environ.get("IMMERSIONS_BARSYNC_DEBUG"):
-                self.log(f"jack: frame clock mapping moved by {1000 * median:+.2f} ms")
+        self._anchor_errors = (self._anchor_errors + [now - self._time_of(frame)])[-ANCHOR_READINGS:]
+        self.player.clock_offset = float(np.median(self._anchor_errors))
 
     def drain_midi(self) -> list:
         """The MIDI clock messages received since the last call: (time.monotonic() seconds, bytes)."""

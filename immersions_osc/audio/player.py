@@ -61,6 +61,9 @@ class LoopPlayer:
         self.render_pos = 0  # ... and where in the loop it started (model samples)
         self.render_device_pos = 0  # (the same in device samples)
         self.loop_origin: Optional[float] = None  # render_time - render_device_pos / device_rate
+        # time.monotonic() minus the backend's block times (JACK's come from its frame counter):
+        # add it to a block time for the system clock, subtract it from a system time for block time
+        self.clock_offset = 0.0
         self.boundaries = 0  # loop boundaries passed (a switch or a repeat)
         self._fade_pos = 0
         self._scratch = np.zeros(max_block, np.float32)

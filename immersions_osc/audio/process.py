@@ -36,7 +36,7 @@ from .resample import MAX_DEVICE_RATE
 Log = Callable[[str], None]
 FIELDS = ("pos", "version", "loops_started", "xruns", "render_time", "render_pos", "recorded", "input_pos",
           "frames", "output_latency", "device_rate", "serial", "input_len", "boundaries", "render_device_pos",
-          "device_len", "loop_origin")
+          "device_len", "loop_origin", "clock_offset")
 F = {name: i for i, name in enumerate(FIELDS)}
 AUDIO_SETTINGS = ("audio", "jack_client", "start_jack", "output_device", "input_device", "block_size", "latency",
                   "audio_priority", "loops_dir")
@@ -147,6 +147,10 @@ class RemotePlayer:
     @property
     def render_pos(self) -> int:
         return int(self._get("render_pos"))
+
+    @property
+    def clock_offset(self) -> float:
+        return self._get("clock_offset")
 
     @property
     def loop_origin(self) -> Optional[float]:
@@ -323,6 +327,7 @@ class _SharedLoopPlayer(LoopPlayer):
         st[14] = self.render_device_pos
         st[15] = len(playing.device) if playing is not None else 0
         st[16] = self.loop_origin if self.loop_origin is not None else -1.0
+        st[17] = self.clock_offset
 
     def write_input(self, block: np.ndarray) -> None:
         super().write_input(block)
