@@ -51,13 +51,14 @@ def test_lost_ticks_do_not_move_the_bar_lines():
     assert c.tick == 199 and c.bar_line() == pytest.approx(192 * dt)
 
 
-def test_ticks_timed_a_period_late_do_not_move_the_count_or_the_bar_lines():
+@pytest.mark.parametrize("periods", [1, 1.4])
+def test_ticks_timed_a_period_late_do_not_move_the_count_or_the_bar_lines(periods):
     """A receiver that misses an audio cycle stamps that cycle's ticks one period late (10.7 ms at
-    48 kHz / 512 frames: half a tick at 120 bpm)."""
+    48 kHz / 512 frames: half a tick at 120 bpm; 1.4 periods: 0.7 of a tick)."""
     c = MidiClock(4)
     c.feed(0.0, START)
     dt = 60.0 / (24 * 120.0)
-    late = 512 / 48000
+    late = periods * 512 / 48000
     for k in range(300):
         c.feed(k * dt + (late if k % 11 == 7 else 0.0), CLOCK)
     assert c.tick == 299 and c.bar_line() == pytest.approx(288 * dt, abs=1e-9)

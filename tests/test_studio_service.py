@@ -138,3 +138,14 @@ def test_loops_go_to_the_per_user_data_folder_unless_told():
     assert folder == user_loops_dir() and os.path.isabs(folder) and folder.endswith(os.path.join("immersions-osc", "loops"))
     assert not folder.startswith(os.getcwd() + os.sep) or os.getcwd() == os.path.expanduser("~")
     assert loops_folder("") == "" and loops_folder("/tmp/x") == "/tmp/x"
+
+
+def test_refit_stretches_for_a_tempo_and_tiles_for_more_bars():
+    from immersions_osc.service.server import refit_loop
+
+    bar = np.sin(2 * np.pi * np.arange(1000) / 100).astype(np.float32)  # 10 periods per bar
+    two = np.tile(bar, 2)
+    faster = refit_loop(two, 0.5, 1000)  # twice the tempo: two bars in 1000 samples, still 10 periods each
+    assert len(faster) == 1000 and np.allclose(faster[:500], np.sin(2 * np.pi * np.arange(500) / 50), atol=1e-3)
+    four = refit_loop(two, 1.0, 4000)  # four bars at the same tempo: the same bars again, same pitch
+    assert np.array_equal(four, np.tile(bar, 4))

@@ -68,7 +68,7 @@ class BarSync:
         line = grid[0] + math.floor((now - grid[0]) / bar) * bar
         self.align(line, tolerance_samples=int(self.tolerance_ms * 1e-3 * self.player.device_rate))
 
-    def align(self, bar_time: float, tolerance_samples: int = 0) -> Optional[int]:
+    def align(self, bar_time: float, tolerance_samples: int = 0, before_switch: bool = False) -> Optional[int]:
         """Move the playhead so that a bar line of the loop is heard at ``bar_time`` (block time:
         time.monotonic() less the player's clock_offset; MIDI timestamps are block time); the shift in device samples (None: nothing plays yet, or a loop
         of another length is about to take over)."""
@@ -77,9 +77,12 @@ class BarSync:
         queued = p.queued()
         origin = p.loop_origin
         n = p.device_loop_length()
-        if loop is None or origin is None or n <= 0 or (queued is not None and len(queued) != len(loop)):
+        switching = queued is not None and len(queued) != len(loop)
+        if loop is None or origin is None or n <= 0 or switching != before_switch:
             return None
         bpm, bars, _ = self.get_tempo()
+        if switching:  # the loop playing has the old bar length: its bar count is the same
+            bars = max(1, int(round(len(loop) / len(queued) * bars)))
         shift = bar_shift(origin, n, bars if bpm > 0 else 1, p.device_rate, bar_time, self.latency())
         self.last_shift = shift
         if abs(shift) > tolerance_samples:
@@ -121,7 +124,12 @@ class BarSync:
         bpm = round(bpm, 2)
         if abs(bpm - current) >= 0.02:
             self.follow_tempo(bpm, "midi clock")
-            return  # the refitted loop takes over at the next bar; align after it
+            # the refitted loop takes over at the next bar line of the loop playing: put that bar
+            # line on the clock's next one (at the new tempo)
+            line = clock.bar_line()
+            if line is not None:
+                self.align(line + clock.ticks_per_bar * clock.tick_seconds(), before_switch=True)
+            return
         bar_time = clock.bar_line()
         if bar_time is not None:
             rate = self.player.device_rate

@@ -73,7 +73,7 @@ class MidiClock:
         self._next_tick = 0  # index the next tick gets
         self._times: deque[float] = deque(maxlen=window + 2)  # an odd number of intervals: a true median
         self.last_tick_time: Optional[float] = None
-        self._recent: deque[tuple[int, float]] = deque(maxlen=window + 1)  # (tick index, time) of the last ticks
+        self._recent: deque[tuple[int, float]] = deque(maxlen=window + 2)  # (tick index, time) of the last ticks
         self.starts = 0
 
     @property
@@ -102,10 +102,11 @@ class MidiClock:
             if self.running:
                 recent = self._recent
                 if interval and recent and self._next_tick > self.tick:
-                    # the index this tick has, as the recent ticks predict it (their median): a lost
-                    # tick (a skipped audio cycle) still counts, and a tick timed late gets a wrong
-                    # index alone -- the next ones are counted from the majority again
-                    self._next_tick = int(round(float(np.median([i + (when - t) / interval for i, t in recent]))))
+                    # ticks since the last one: a clearly long gap is ticks lost on the way (a skipped
+                    # audio cycle), a clearly short one follows a tick that was timed late (and
+                    # counted one too far): it takes that tick's index
+                    gap = (when - self.last_tick_time) / interval
+                    self._next_tick = self.tick + (int(round(gap)) if gap >= 1.6 else 0 if gap < 0.4 else 1)
                 self.tick = self._next_tick
                 self._next_tick += 1
                 self.last_tick_time = when
@@ -119,7 +120,16 @@ class MidiClock:
         times = self._times
         if len(times) < times.maxlen:
             return None
-        return float(np.median(np.diff(np.asarray(times))))
+        diffs = np.diff(np.asarray(times))
+        median = float(np.median(diffs))
+        recent = self._recent
+        steady = diffs[diffs < 1.5 * median]  # (a lost tick is one long interval)
+        if (self.running and len(recent) >= 2 and recent[-1][0] > recent[0][0]
+                and float(np.max(np.abs(steady - median))) < 0.003 * median):
+            # a steady tempo: the slope over the counted ticks (exact where the ticks sit on whole
+            # samples and the median would pick one of two neighbouring intervals)
+            return (recent[-1][1] - recent[0][1]) / (recent[-1][0] - recent[0][0])
+        return median
 
     def tempo(self) -> Optional[float]:
         interval = self.tick_seconds()

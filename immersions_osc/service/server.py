@@ -55,6 +55,15 @@ from .sinks import Send, Sink, Sinks, UdpReply
 from .streaming import Streamer, describe_targets, write_wav
 
 EVENT_BURST = 10  # subscribe/unsubscribe/viewer lines logged per error_log_interval before rate limiting
+def refit_loop(loop, stretch: float, n: int):
+    """``loop`` stretched by ``stretch`` (resampled as one period), then tiled or cut to ``n``."""
+    import numpy as np
+
+    if stretch != 1.0:
+        loop = loop_to_length(loop, max(1, int(round(len(loop) * stretch))))
+    return fit_length(torch.from_numpy(np.ascontiguousarray(loop, np.float32)), n).numpy()
+
+
 __all__ = ["Service", "Sink", "check_dispatch", "describe_targets", "write_wav"]
 
 
@@ -297,8 +306,9 @@ class Service:
 
     def set_tempo(self, bpm: float, bars: int) -> None:
         check_tempo(bpm, bars, self.scfg.beats_per_bar)
+        old = self.scfg.tempo
         self.set_settings(tempo=float(bpm), bars=int(bars))
-        self.refit()
+        self.refit(old / bpm if old > 0 and bpm > 0 else 1.0)
 
     def follow_tempo(self, bpm: float, source: str = "link") -> None:
         """The Link or MIDI clock thread: a peer (the DAW) changed the tempo."""
@@ -314,11 +324,13 @@ class Service:
         latency and the user's offset."""
         return self._output_latency() + self.scfg.latency_offset_ms * 1e-3
 
-    def refit(self) -> None:
-        """A new loop length (tempo, bars, loop_seconds): the loop playing is stretched to it at
-        once (resampled as one period) and takes over at the next bar line, so the change is heard
-        within a bar; the optimization goes on from the current loop stretched likewise, and loops
-        it published at the old length are not played."""
+    def refit(self, stretch: float = 1.0) -> None:
+        """A new loop length (tempo, bars, loop_seconds): the loop playing is refitted to it at
+        once and takes over at the next bar line, so the change is heard within a bar; the
+        optimization goes on from the current loop refitted likewise, and loops it published at
+        the old length are not played.  Refitted: stretched by ``stretch`` (a new tempo: new bar
+        length / old, the loop resampled as one period), then tiled or cut to the new length (more
+        or fewer bars, another loop_seconds)."""
         n = self.loop_length()
         self.player.set_meter(*self.tempo())
         if n != self.loop_samples:
@@ -326,9 +338,8 @@ class Service:
             self.loop_samples = n
             playing, _ = self.player.playhead()
             if playing is not None and len(playing) == old:
-                self.player.queue(loop_to_length(playing, n), self.player.version)
-            current = self.generator.current_loop()
-            self.generator.set_start(torch.from_numpy(loop_to_length(current.numpy(), n)))
+                self.player.queue(refit_loop(playing, stretch, n), self.player.version)
+            self.generator.set_start(torch.from_numpy(refit_loop(self.generator.current_loop().numpy(), stretch, n)))
 
     # --- start clips from files (the clip loader's thread) -------------------------------------------------
     def _load_clip(self, path: str) -> "torch.Tensor":
