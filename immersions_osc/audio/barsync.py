@@ -77,8 +77,10 @@ class BarSync:
         queued = p.queued()
         origin = p.loop_origin
         n = p.device_loop_length()
+        if loop is None or origin is None or n <= 0:
+            return None
         switching = queued is not None and len(queued) != len(loop)
-        if loop is None or origin is None or n <= 0 or switching != before_switch:
+        if switching != before_switch:
             return None
         bpm, bars, _ = self.get_tempo()
         if switching:  # the loop playing has the old bar length: its bar count is the same
