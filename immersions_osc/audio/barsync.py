@@ -19,6 +19,7 @@ from typing import Callable, Optional
 from .midiclock import MidiClock, bar_shift
 
 Log = Callable[[str], None]
+TEMPO_STEP = 0.005  # bpm: a clock tempo this far from the service's is followed (the loop refitted)
 
 
 class BarSync:
@@ -123,8 +124,8 @@ class BarSync:
             self.log(f"midi clock: following {bpm:.2f} bpm and the bar lines of the MIDI clock on immersions:midi_in")
         current, _, beats_per_bar = self.get_tempo()
         clock.beats_per_bar = beats_per_bar
-        bpm = round(bpm, 2)
-        if abs(bpm - current) >= 0.02:
+        bpm = round(bpm, 3)
+        if abs(bpm - current) >= TEMPO_STEP:
             self.follow_tempo(bpm, "midi clock")
             # the refitted loop takes over at the next bar line of the loop playing: put that bar
             # line on the clock's next one (at the new tempo)
