@@ -5,7 +5,7 @@ does not replace within the run: ``service.publish_every: 10000``), a JACK clien
 JACK client sending MIDI clock, and an OSC client.
 
     PYTHONPATH=. python benchmarks/studio_sync.py [--rates 48000 96000] [--backends jack portaudio]
-        [--idle 0] [--checkpoint checkpoints/small.pt]
+        [--idle 0] [--no-realtime] [--checkpoint checkpoints/small.pt]
 
 Per (backend, rate) it prints:
   * the bar length found in the recording (autocorrelation peak) against the exact bar length in
@@ -350,12 +350,12 @@ def xruns_over(osc: OSCClient, seconds: float) -> int:
     return audio_xruns() - before
 
 
-def run(rate: int, backend: str, checkpoint: str, idle: float, midi: bool = True) -> dict:
+def run(rate: int, backend: str, checkpoint: str, idle: float, midi: bool = True, realtime: bool = True) -> dict:
     out: dict = {"rate": rate, "backend": backend}
     with tempfile.TemporaryDirectory() as tmp:
         clip = os.path.join(tmp, "clicks.wav")
         click_clip(clip)
-        server = JackServer(sample_rate=rate, period=512, prefix="studio-")
+        server = JackServer(sample_rate=rate, period=512, prefix="studio-", realtime=realtime)
         service = osc = None
         try:
             service, osc = start_service(server, backend, clip, checkpoint)
@@ -410,11 +410,14 @@ def main() -> int:
     p.add_argument("--backends", nargs="+", default=["jack", "portaudio"])
     p.add_argument("--idle", type=float, default=0.0, help="seconds of playing to count xruns over (0: skip)")
     p.add_argument("--checkpoint", default=str(REPO / "checkpoints" / "small.pt"))
+    p.add_argument("--no-realtime", dest="realtime", action="store_false",
+                   help="jackd --no-realtime (default: jackd -R, as a user's JACK set-up runs)")
     args = p.parse_args()
-    print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1/5/15 min)")
+    print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1/5/15 min); "
+          f"jackd {'-R (real-time)' if args.realtime else '--no-realtime'}, dummy driver, period 512")
     for backend in args.backends:
         for rate in args.rates:
-            r = run(rate, backend, args.checkpoint, args.idle)
+            r = run(rate, backend, args.checkpoint, args.idle, realtime=args.realtime)
             report(r)
     print(f"load: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f} (1/5/15 min)")
     return 0
