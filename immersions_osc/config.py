@@ -397,8 +397,9 @@ class ServiceConfig:
     audio_process: bool = True
     # start a dummy-driver jackd when none is running (audio "jack" or "auto")
     start_jack: bool = False
-    # with audio "none" every new loop is written here as WAV ("" = do not write)
-    loops_dir: str = "loops"
+    # with audio "none" every new loop is written here as WAV, and the last loop when the service
+    # stops ("user" = the per-user data folder, user_loops_dir(); "" = do not write)
+    loops_dir: str = "user"
     # how many of those loop files are kept (the oldest are deleted)
     keep_loops: int = field(default=20, metadata=POSITIVE)
     # the loop: length, crossfade at the loop boundary, output volume (linear gain)
@@ -410,6 +411,10 @@ class ServiceConfig:
     beats_per_bar: int = field(default=4, metadata=bound(1, 32))
     # follow (and lead) the tempo and bar phase of an Ableton Link session (needs LinkPython-extern)
     link: bool = False
+    # how much earlier (ms) the loop is played than the bar lines it is aligned to (MIDI clock,
+    # /immersions/player/sync, Link) to make up for the path to where it is heard (a DAW's input
+    # latency, a cable); negative: later
+    latency_offset_ms: float = field(default=0.0, metadata=bound(-500, 500, note="ms"))
     crossfade_ms: float = field(default=10.0, metadata=bound(0, 500))
     # (a fader stops at 1.5: louder is for a deliberate OSC message, not a bumped fader)
     volume: float = field(default=0.8, metadata=bound(0, 2, curve="amp", fader=(0, 1.5), cc=81))
@@ -447,6 +452,10 @@ class ServiceConfig:
     # first, remote pages open http://HOST:PORT/?token=<token>
     allow_remote: bool = False
     token: str = ""
+    # messages of OSC bundles time-tagged ahead wait until their time: at most this far ahead (s),
+    # and at most this many at once (beyond: refused with /immersions/error)
+    schedule_seconds: float = field(default=3600.0, metadata=bound(1, 86400))
+    schedule_pending: int = field(default=1024, metadata=bound(1, 65536))
 
     def validate(self, prefix: str) -> None:
         check_bounds(self, prefix)
@@ -499,6 +508,22 @@ class Config:
 
 
 _SECTIONS = typing.get_type_hints(Config)  # "optimize" -> OptimizeConfig
+
+
+USER_LOOPS = "user"
+
+
+def user_loops_dir() -> str:
+    """The per-user folder the loops go to by default (platformdirs: ~/.local/share/immersions-osc/loops
+    on Linux, ~/Library/Application Support/immersions-osc/loops on macOS, %LOCALAPPDATA% on Windows)."""
+    import platformdirs
+
+    return os.path.join(platformdirs.user_data_dir("immersions-osc", appauthor=False), "loops")
+
+
+def loops_folder(value: str) -> str:
+    """``service.loops_dir`` as a folder ("" = none)."""
+    return user_loops_dir() if value == USER_LOOPS else value
 
 
 def bar_seconds(bpm: float, beats_per_bar: int) -> float:

@@ -46,8 +46,8 @@ class JackServer:
     """``jackd --no-realtime -n NAME -d dummy``; ``env`` points clients at it."""
 
     def __init__(self, period: int = 1024, sample_rate: int = 44100, port_max: Optional[int] = None,
-                 realtime: bool = False):
-        self.name = f"imm{uuid.uuid4().hex[:8]}"
+                 realtime: bool = False, prefix: str = "imm"):
+        self.name = f"{prefix}{uuid.uuid4().hex[:8]}"
         self.sample_rate, self.period = sample_rate, period
         self.proc = start_dummy_jackd(sample_rate, period, name=self.name, port_max=port_max, realtime=realtime)
         self.env = dict(os.environ, JACK_DEFAULT_SERVER=self.name, JACK_NO_AUDIO_RESERVATION="1")

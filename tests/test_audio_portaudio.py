@@ -147,13 +147,15 @@ def test_device_errors_are_one_line_and_the_service_runs_without_audio(portaudio
         PortAudioAudio(player, output="99", log=lines.append)
 
 
-def test_unsupported_rate_is_one_line(portaudio_on_jack):
+def test_a_device_at_another_rate_opens_at_its_rate_and_says_both(portaudio_on_jack):
+    """(It used to be refused; the player now resamples at the device boundary: test_studio_rates.py.)"""
     portaudio_on_jack(sample_rate=48000)
     lines = []
-    audio, _ = open_audio(LoopPlayer(SR), _config(audio="portaudio").service, lines.append)
+    player = LoopPlayer(SR)
+    audio, _ = open_audio(player, _config(audio="portaudio").service, lines.append)
     audio.close()
-    assert isinstance(audio, ClockAudio)
-    assert len(lines) == 1 and "cannot run at 44100 Hz" in lines[0] and "48000" in lines[0], lines
+    assert isinstance(audio, PortAudioAudio) and player.device_rate == 48000
+    assert len(lines) == 1 and "device 48000 Hz, model 44100 Hz" in lines[0], lines
 
 
 def test_service_analyses_portaudio_input_and_survives_losing_the_device(tmp_path):

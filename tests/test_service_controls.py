@@ -159,6 +159,8 @@ def test_every_control_is_applied_and_acknowledged(service):
         ("/immersions/player/tempo", "f", 120.0),  # one 4/4 bar at 120 bpm: still 2 s
         ("/immersions/player/bars", "i", 1),
         ("/immersions/player/crossfade_ms", "f", 20.0),
+        ("/immersions/player/sync", ""),
+        ("/immersions/player/latency_offset", "f", 12.5),
         ("/immersions/stream/subscribe", "sis", "127.0.0.1", 9, "summary"),
         ("/immersions/stream/unsubscribe", "si", "127.0.0.1", 9),
         ("/immersions/stream/frame_rate", "f", 20.0),
@@ -176,6 +178,7 @@ def test_every_control_is_applied_and_acknowledged(service):
         assert ("/immersions/ack", "s", [address]) in replies, (address, replies)
     # the effects
     assert service.player.volume == pytest.approx(0.3) and service.player.playing
+    assert service.scfg.latency_offset_ms == 12.5
     assert service.scfg.format == "float16" and service.scfg.max_datagram == 1024 and service.scfg.summary_top == 3
     assert service.loop_samples == 2 * service.sample_rate and service.generator.publish_every == 10
     assert service.generator.cfg.peak == 1.0 or service.generator._pending.get("params", {}).get("peak") == 1.0

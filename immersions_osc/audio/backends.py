@@ -32,8 +32,8 @@ def open_audio(player: LoopPlayer, scfg, log: Log = print, warn: Optional[Log] =
                 jackd = start_dummy_jackd(player.sample_rate, period=block)
                 log("started jackd (dummy driver)")
             audio = JackAudio(player, scfg.jack_client, log, priority=scfg.audio_priority).start()
-            log(f"audio: JACK client '{scfg.jack_client}' (ports {scfg.jack_client}:out, {scfg.jack_client}:in)"
-                + (" (auto: a JACK server runs)" if scfg.audio == "auto" else ""))
+            log(f"audio: JACK client '{scfg.jack_client}' (ports {scfg.jack_client}:out, {scfg.jack_client}:in), "
+                f"{audio.rates}" + (" (auto: a JACK server runs)" if scfg.audio == "auto" else ""))
             return audio, jackd
         except JackUnavailable as exc:
             if jackd is not None:

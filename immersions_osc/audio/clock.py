@@ -31,7 +31,7 @@ class ClockAudio:
 
     def _run(self) -> None:
         out = np.zeros(self.block, np.float32)
-        period = self.block / self.player.sample_rate
+        period = self.block / self.player.device_rate
         next_time = time.perf_counter()
         while not self._stop.is_set():
             self.player.render(out)

@@ -22,9 +22,14 @@ import numpy as np
 from ..errors import UserError
 from .clock import ClockAudio
 from .player import LoopPlayer
+from .midiclock import CLOCK_MESSAGES, EventRing
 from .realtime import promote_current_thread
+from .resample import rates_text
 
 Log = Callable[[str], None]
+
+
+ANCHOR_READINGS = 15  # frame-time readings (one per 0.2 s) whose median is the clock offset
 
 
 class JackUnavailable(UserError):
@@ -59,7 +64,11 @@ class JackAudio:
         self.player, self.name, self.log = player, name, log
         self.connect_outputs, self.retry_seconds = connect_outputs, retry_seconds
         self.xruns = 0
+        self.rates = ""
         self.client = None
+        self._anchor: Optional[tuple[int, float]] = None  # (JACK frame, time.monotonic()) side by side
+        self._anchor_errors: list[float] = []
+        self._midi_ring = EventRing()
         self._lost = threading.Event()
         self._stop = threading.Event()
         self._open()  # raises JackUnavailable when no server runs
@@ -77,13 +86,15 @@ class JackAudio:
         client = None
         try:
             client = jack.Client(self.name, no_start_server=True)
-            if client.samplerate != self.player.sample_rate:
-                self.log(f"warning: JACK runs at {client.samplerate} Hz, the model at {self.player.sample_rate} Hz: "
-                         f"the loop plays at the wrong pitch")
+            self.player.set_device_rate(client.samplerate)
+            self.rates = rates_text(self.player.sample_rate, client.samplerate)
             if client.blocksize > len(self.player._scratch):
                 self.player._scratch = np.zeros(client.blocksize, np.float32)
             self._out = client.outports.register("out")
             self._in = client.inports.register("in")
+            self._midi = client.midi_inports.register("midi_in")
+            self._rate = client.samplerate
+            self._cb_client = client  # (the callback may run before activate() returns)
             client.set_process_callback(self._process)
             client.set_xrun_callback(self._xrun)
             client.set_shutdown_callback(self._shutdown)
@@ -105,14 +116,57 @@ class JackAudio:
             except jack.JackError:
                 pass  # no physical outputs: the user connects by hand
         self.client = client
+        self._take_anchor()
         self._lost.clear()
 
     def _process(self, frames: int) -> None:
         if not self.scheduling:
             self.scheduling = promote_current_thread(self.priority)
+        start = self._cb_client.last_frame_time
+        when = self._time_of(start)
+        for offset, data in self._midi.incoming_midi_events():
+            raw = bytes(data)
+            if raw and raw[0] in CLOCK_MESSAGES:  # MIDI clock, start/stop/continue, song position
+                self._midi_ring.put(when + offset / self._rate if when is not None else -1.0, raw)
         out = self._out.get_array()
-        self.player.render(out)
+        self.player.render(out, when)
         self.player.write_input(self._in.get_array())
+
+    def _time_of(self, frame: int) -> Optional[float]:
+        """JACK frame ``frame`` on the time.monotonic() clock (from the anchor the supervisor takes:
+        JACK's own frame-time estimate and the clock read side by side)."""
+        anchor = self._anchor
+        if anchor is None:
+            return None
+        d = (frame - anchor[0]) & 0xFFFFFFFF
+        if d >= 0x80000000:
+            d -= 0x100000000
+        return anchor[1] + d / self._rate
+
+    def _take_anchor(self) -> None:
+        """The frame -> time mapping stays fixed (timestamps made at different moments -- a MIDI
+        tick, the block it is aligned with -- must agree to the sample, and JACK's frame-time
+        estimate jitters by milliseconds on a busy machine); how far time.monotonic() is from it now
+        (the audio clock drifts against the system's; a cycle the server skipped) is measured
+        here and given to the player as ``clock_offset``: the median of the last readings."""
+        client = self.client
+        if client is None:
+            return
+        try:
+            t0 = time.monotonic()
+            frame = client.frame_time
+            t1 = time.monotonic()
+        except Exception:
+            return
+        now = 0.5 * (t0 + t1)
+        if self._anchor is None or abs(now - self._time_of(frame)) > 1.0:  # first, or another server
+            self._anchor, self._anchor_errors = (frame, now), []
+        self._anchor_errors = (self._anchor_errors + [now - self._time_of(frame)])[-ANCHOR_READINGS:]
+        self.player.clock_offset = float(np.median(self._anchor_errors))
+
+    def drain_midi(self) -> list:
+        """The MIDI clock messages received since the last call: (time.monotonic() seconds, bytes)."""
+        return self._midi_ring.drain()
 
     def _xrun(self, delay_usecs: float) -> None:
         self.xruns += 1
@@ -124,6 +178,7 @@ class JackAudio:
         """Reconnect after the server went away; while disconnected the clock keeps the playhead."""
         said = False
         while not self._stop.is_set():
+            self._take_anchor()
             if not self._lost.wait(0.2):
                 if self.scheduling and not said:
                     said = True

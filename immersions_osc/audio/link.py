@@ -91,6 +91,7 @@ class LinkSync:
         rendered, start = self.player.render_time, self.player.render_pos
         if loop is None or rendered is None or not self.player.playing:
             return
+        rendered += self.player.clock_offset  # block time -> time.monotonic()
         n = len(loop)
         now_host = time.monotonic()
         now_link = self.link.clock().micros()

@@ -31,6 +31,7 @@ from ..errors import UserError
 from .clock import ClockAudio
 from .player import LoopPlayer
 from .realtime import promote_current_thread
+from .resample import rates_text
 
 Log = Callable[[str], None]
 Latency = Union[str, float]
@@ -196,16 +197,23 @@ class PortAudioAudio:
         out_ch = min(2, out_info["max_output_channels"])
         in_ch = min(2, sd.query_devices(inp)["max_input_channels"]) if inp is not None else 0
         where = f"'{out_info['name']}' ({sd.query_hostapis(out_info['hostapi'])['name']})"
-        try:
-            sd.check_output_settings(out, channels=out_ch, dtype="float32", samplerate=rate)
-            if inp is not None:
-                sd.check_input_settings(inp, channels=in_ch, dtype="float32", samplerate=rate)
-        except sd.PortAudioError as exc:
-            if "sample rate" in str(exc).lower():
-                raise PortAudioUnavailable(
-                    f"device {where} cannot run at {rate} Hz, the model's rate (it runs at "
-                    f"{out_info['default_samplerate']:g} Hz); set the device or its server to {rate} Hz") from None
-            raise PortAudioUnavailable(f"device {where} refused the stream ({_short(exc)})") from None
+        # the model's rate when the device takes it, else the device's own (the player resamples)
+        candidates = [rate] + [r for r in (int(out_info["default_samplerate"]),) if r != rate]
+        for i, rate in enumerate(candidates):
+            try:
+                sd.check_output_settings(out, channels=out_ch, dtype="float32", samplerate=rate)
+                if inp is not None:
+                    sd.check_input_settings(inp, channels=in_ch, dtype="float32", samplerate=rate)
+                break
+            except sd.PortAudioError as exc:
+                if "sample rate" not in str(exc).lower():
+                    raise PortAudioUnavailable(f"device {where} refused the stream ({_short(exc)})") from None
+                if i == len(candidates) - 1:
+                    raise PortAudioUnavailable(
+                        f"device {where} runs neither at {candidates[0]} Hz (the model's rate) nor at its "
+                        f"own {out_info['default_samplerate']:g} Hz (with that input); choose another device "
+                        f"or rate") from None
+        self.player.set_device_rate(rate)
         stream = None
         kwargs = dict(samplerate=rate, blocksize=self.block_size, dtype="float32", latency=self.latency,
                       callback=self._callback, prime_output_buffers_using_stream_callback=False)
@@ -230,8 +238,8 @@ class PortAudioAudio:
         self.stream = stream
         self.description = (f"PortAudio output {where}" + (f", input '{sd.query_devices(inp)['name']}'"
                                                            if inp is not None else ", no input")
-                            + f", block {self.block_size or 'auto'}, output latency "
-                              f"{1000 * _output_latency(stream):.1f} ms")
+                            + f", {rates_text(self.player.sample_rate, rate)}, block {self.block_size or 'auto'}, "
+                              f"output latency {1000 * _output_latency(stream):.1f} ms")
 
     def output_latency(self) -> float:
         return _output_latency(self.stream) if self.stream is not None else 0.0

@@ -23,17 +23,20 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import threading
+from collections import deque
 from types import SimpleNamespace
 from typing import Callable, Optional
 
 import numpy as np
 
 from ..errors import UserError
-from .player import LoopPlayer
+from .player import LoopPlayer, input_window
+from .resample import MAX_DEVICE_RATE
 
 Log = Callable[[str], None]
 FIELDS = ("pos", "version", "loops_started", "xruns", "render_time", "render_pos", "recorded", "input_pos",
-          "frames", "output_latency")
+          "frames", "output_latency", "device_rate", "serial", "input_len", "boundaries", "render_device_pos",
+          "device_len", "loop_origin", "clock_offset")
 F = {name: i for i, name in enumerate(FIELDS)}
 AUDIO_SETTINGS = ("audio", "jack_client", "start_jack", "output_device", "input_device", "block_size", "latency",
                   "audio_priority", "loops_dir")
@@ -47,29 +50,46 @@ class RemotePlayer:
                  input_seconds: float = 8.0, record_seconds: float = 0.0):
         ctx = mp.get_context("spawn")
         self.sample_rate = sample_rate
+        self.input_seconds = float(input_seconds)
+        # the device's rate is known once the audio process opened it: room for the highest
         self._status_raw = ctx.RawArray("d", len(FIELDS))
-        self._input_raw = ctx.RawArray("f", max(1, int(input_seconds * sample_rate)))
-        self._record_raw = ctx.RawArray("f", max(1, int(record_seconds * sample_rate)))
-        self._record_len = int(record_seconds * sample_rate)
+        self._input_raw = ctx.RawArray("f", max(1, int(input_seconds * MAX_DEVICE_RATE)))
+        self._record_raw = ctx.RawArray("f", max(1, int(record_seconds * MAX_DEVICE_RATE)))
+        self._record_len = int(record_seconds * MAX_DEVICE_RATE)
         self._status = np.frombuffer(self._status_raw, np.float64)
         self._status[F["version"]] = -1
         self._status[F["render_time"]] = -1.0
+        self._status[F["loop_origin"]] = -1.0
+        self._status[F["device_rate"]] = sample_rate
+        self._status[F["input_len"]] = max(1, int(input_seconds * sample_rate))
+        self._meter = (0.0, 0, 4)
+        self._serial = 0
         self._input = np.frombuffer(self._input_raw, np.float32)
         self._record = np.frombuffer(self._record_raw, np.float32)
         self._volume, self._playing, self._crossfade_ms = float(volume), True, float(crossfade_ms)
         self._queued: Optional[tuple[np.ndarray, int]] = None
-        self._loops: dict[int, np.ndarray] = {}
+        self._loops: dict[int, np.ndarray] = {}  # by serial (a refitted loop keeps its version)
         self._send: Callable[[tuple], None] = lambda message: None  # until the process runs
 
     # --- what the service sets ------------------------------------------------------------------------
     def queue(self, audio: np.ndarray, version: int) -> None:
         loop = np.ascontiguousarray(audio, dtype=np.float32)
-        self._queued = (loop, int(version))
-        self._loops[int(version)] = loop
+        self._serial += 1
+        self._queued = (loop, int(version), self._serial)
+        self._loops[self._serial] = loop
+        playing = self.serial
         for old in sorted(self._loops)[:-KEEP_LOOPS]:
-            if old != self.version:
+            if old != playing:
                 del self._loops[old]
-        self._send(("queue", loop, int(version)))
+        self._send(("queue", loop, int(version), self._serial))
+
+    def set_meter(self, bpm: float, bars: int, beats_per_bar: int = 4) -> None:
+        self._meter = (float(bpm), int(bars), int(beats_per_bar))
+        self._send(("meter",) + self._meter)
+
+    def nudge(self, samples: int) -> None:
+        """Shift the playhead by ``samples`` device samples at the next block."""
+        self._send(("nudge", int(samples)))
 
     @property
     def volume(self) -> float:
@@ -97,9 +117,10 @@ class RemotePlayer:
         self._send(("seek", int(pos)))
 
     def initial_state(self) -> list[tuple]:
-        state = [("volume", self._volume), ("playing", self._playing), ("crossfade", self._crossfade_ms)]
+        state = [("volume", self._volume), ("playing", self._playing), ("crossfade", self._crossfade_ms),
+                 ("meter",) + self._meter]
         if self._queued is not None:
-            state.append(("queue", self._queued[0], self._queued[1]))
+            state.append(("queue",) + self._queued)
         return state
 
     # --- what the service reads -----------------------------------------------------------------------
@@ -127,22 +148,51 @@ class RemotePlayer:
     def render_pos(self) -> int:
         return int(self._get("render_pos"))
 
+    @property
+    def clock_offset(self) -> float:
+        return self._get("clock_offset")
+
+    @property
+    def loop_origin(self) -> Optional[float]:
+        t = self._get("loop_origin")
+        return None if t < 0 else t
+
+    @property
+    def render_device_pos(self) -> int:
+        return int(self._get("render_device_pos"))
+
+    @property
+    def device_rate(self) -> int:
+        return int(self._get("device_rate"))
+
+    @property
+    def serial(self) -> int:
+        return int(self._get("serial"))
+
+    @property
+    def boundaries(self) -> int:
+        return int(self._get("boundaries"))
+
+    def device_loop_length(self) -> int:
+        """Device samples of the loop playing (0 before one plays)."""
+        return int(self._get("device_len"))
+
     def queued(self) -> Optional[np.ndarray]:
         q = self._queued
         return q[0] if q is not None else None
 
     def playhead(self) -> tuple[Optional[np.ndarray], int]:
-        loop = self._loops.get(self.version)
+        loop = self._loops.get(self.serial)
         if loop is None:
             return None, 0
         return loop, self.pos % len(loop)
 
     def input_window(self, n: int) -> np.ndarray:
-        ring, end = self._input, int(self._get("input_pos"))
-        n = min(n, len(ring))
-        return ring[np.arange(end - n, end) % len(ring)]
+        ring = self._input[:max(1, int(self._get("input_len")))]
+        return input_window(ring, int(self._get("input_pos")), n, self.device_rate, self.sample_rate)
 
     def recording(self) -> np.ndarray:
+        """What was played, at the device rate (``device_rate``)."""
         return self._record[:min(int(self._get("recorded")), self._record_len)].copy()
 
 
@@ -156,6 +206,7 @@ class AudioProcess:
         self._conn, child = ctx.Pipe(duplex=True)
         self._send_lock = threading.Lock()
         settings = {name: getattr(scfg, name) for name in AUDIO_SETTINGS}
+        settings["input_seconds"] = player.input_seconds
         self.proc = ctx.Process(target=_child_main, name="immersions-audio", daemon=True,
                                 args=(child, settings, player.sample_rate, player._status_raw, player._input_raw,
                                       player._record_raw, player._record_len))
@@ -165,6 +216,7 @@ class AudioProcess:
         self._ready = threading.Event()
         self._error: Optional[str] = None
         self._closed = threading.Event()
+        self._midi: deque = deque(maxlen=4096)  # MIDI clock messages from the JACK backend
         self._reader = threading.Thread(target=self._read, name="immersions-audio-log", daemon=True)
         self._reader.start()
         for message in player.initial_state():
@@ -204,10 +256,19 @@ class AudioProcess:
             elif what == "error":
                 self._error = message[1]
                 self._ready.set()
+            elif what == "midi":
+                self._midi.extend(message[1])
             elif what == "closed":
                 break
         self._ready.set()
         self._closed.set()
+
+    def drain_midi(self) -> list:
+        """MIDI clock messages the audio process received since the last call (JACK only)."""
+        out = []
+        while self._midi:
+            out.append(self._midi.popleft())
+        return out
 
     @property
     def xruns(self) -> int:
@@ -234,21 +295,39 @@ class _SharedLoopPlayer(LoopPlayer):
     """The child's player: renders as LoopPlayer and publishes its state in the shared status
     array after every block (float stores into a preallocated array)."""
 
-    def __init__(self, sample_rate: int, status: np.ndarray, input_ring: np.ndarray, record: np.ndarray):
-        super().__init__(sample_rate)
+    def __init__(self, sample_rate: int, status: np.ndarray, input_ring: np.ndarray, record: np.ndarray,
+                 input_seconds: float = 8.0):
+        super().__init__(sample_rate, input_seconds=input_seconds)
         self._status = status
-        self._input = input_ring
+        self._shared_input = input_ring
+        self._input = input_ring[:len(self._input)]
         self._record = record
 
-    def render(self, out: np.ndarray) -> None:
-        super().render(out)
+    def set_device_rate(self, rate: int) -> None:
+        super().set_device_rate(rate)
+        # the shared ring (room for the highest rate) instead of the one the player would make
+        self._input = self._shared_input[:min(len(self._shared_input), int(self._input_seconds * rate))]
+        self._input_pos = 0
+        self._status[F["input_pos"]] = 0
+        self._status[F["input_len"]] = len(self._input)
+        self._status[F["device_rate"]] = rate
+
+    def render(self, out: np.ndarray, when: Optional[float] = None) -> None:
+        super().render(out, when)
         st = self._status
+        playing = self._playing
         st[0] = self.pos
         st[1] = self.version
         st[2] = self.loops_started
         st[4] = self.render_time if self.render_time is not None else -1.0
         st[5] = self.render_pos
         st[6] = self.recorded
+        st[11] = playing.serial if playing is not None else 0
+        st[13] = self.boundaries
+        st[14] = self.render_device_pos
+        st[15] = len(playing.device) if playing is not None else 0
+        st[16] = self.loop_origin if self.loop_origin is not None else -1.0
+        st[17] = self.clock_offset
 
     def write_input(self, block: np.ndarray) -> None:
         super().write_input(block)
@@ -283,7 +362,8 @@ def _child_main(conn, settings: dict, sample_rate: int, status_raw, input_raw, r
 
     status = np.frombuffer(status_raw, np.float64)
     record = np.frombuffer(record_raw, np.float32)[:record_len]
-    player = _SharedLoopPlayer(sample_rate, status, np.frombuffer(input_raw, np.float32), record)
+    player = _SharedLoopPlayer(sample_rate, status, np.frombuffer(input_raw, np.float32), record,
+                               settings.pop("input_seconds", 8.0))
     audio = jackd = None
     # the state the parent sent before the backend opens (the start loop, volume, ...)
     while conn.poll(0.05):
@@ -296,9 +376,13 @@ def _child_main(conn, settings: dict, sample_rate: int, status_raw, input_raw, r
     latency = getattr(audio, "output_latency", None)
     status[F["output_latency"]] = latency() if latency is not None else 0.0
     send(("ready", audio.kind, getattr(audio, "description", "")))
+    drain_midi = getattr(audio, "drain_midi", None)
     try:
         while True:
-            if conn.poll(0.1):
+            events = drain_midi() if drain_midi is not None else None
+            if events:
+                send(("midi", events))
+            if conn.poll(0.02):
                 try:
                     message = conn.recv()
                 except (EOFError, OSError):
@@ -318,7 +402,11 @@ def _child_main(conn, settings: dict, sample_rate: int, status_raw, input_raw, r
 def _apply(player: LoopPlayer, message: tuple) -> None:
     what = message[0]
     if what == "queue":
-        player.queue(message[1], message[2])
+        player.queue(message[1], message[2], message[3])
+    elif what == "meter":
+        player.set_meter(*message[1:])
+    elif what == "nudge":
+        player._nudge = message[1]
     elif what == "volume":
         player.volume = message[1]
     elif what == "playing":

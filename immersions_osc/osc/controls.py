@@ -171,6 +171,14 @@ CONTROLS: tuple[Control, ...] = (
              "loop_seconds; with Ableton Link on, the session's tempo too)", "service.tempo"),
     _setting(f"{P}/player/bars", "bars", "loop length in bars (needs a tempo)", "service.bars"),
     _setting(f"{P}/player/crossfade_ms", "ms", "crossfade at the loop boundary", "service.crossfade_ms"),
+    Control(f"{P}/player/sync", (),
+            "a bar line of the DAW is now -- or at the time tag of the bundle that carries it: the playhead "
+            "moves (by less than half a bar) so that a bar line of the loop, and so its boundary, is heard "
+            "there; with the latency offset", label="sync bar"),
+    _setting(f"{P}/player/latency_offset", "ms",
+             "play this much earlier than the bar lines it is aligned to (MIDI clock, sync, Link) to make up "
+             "for the path to where it is heard; negative: later", "service.latency_offset_ms",
+             label="latency offset"),
     # streams
     Control(f"{P}/stream/subscribe",
             (_s("host"), _i("port", 1, 65535), _s("kind", ("all", "summary"), optional=True, default="all")),
@@ -226,6 +234,9 @@ MESSAGES: tuple[Message, ...] = (
     Message(f"{P}/status", "f f i s i i f i f",
             "1 Hz: frames/s sent, optimizer steps/s, xruns, current target, loops published, playing (0/1), "
             "volume, subscribers, seconds up"),
+    Message(f"{P}/audio", "s i i i f",
+            "with the status: audio backend (jack, portaudio, none), the model's sample rate, the device's "
+            "(Hz; loops and input are resampled between them), xruns, output latency (ms)"),
     Message(f"{P}/loop/new", "i i f s", "a new loop is playing: version, optimizer step, seconds, target"),
     Message(f"{P}/activations", "i i i i i s f f b",
             "activation frame chunk: frame, chunk, count, offset, total, format, scale, bias, payload "
@@ -334,7 +345,12 @@ and `d`; an `i` must be integral).  OSC 1.1 types are understood: `T`/`F` for an
 for a control without arguments, an array for a list (`i*`); any other type (`m` MIDI, `r`, `t`,
 `c`, `b`) is refused with an error naming the argument.  Address patterns work
 (`/immersions/*/volume`, `/immersions/player/{play,volume}`): the message is applied to every
-control the pattern matches (a pattern may hold at most 4 `*` and 4 `{...}`).  Bundles are applied at once, message by message.  Every accepted
+control the pattern matches, all or nothing -- its arguments are checked against every match
+first, and one that does not fit refuses the whole message with one `/immersions/error` (a pattern
+may hold at most 4 `*` and 4 `{...}`).  Bundles: their messages are applied in order, at the
+bundle's time tag (the service's wall clock; NTP time as OSC says): a tag ahead waits (at most
+`service.schedule_seconds`, 1 hour, ahead and `service.schedule_pending`, 1024, waiting), a tag in
+the past or "immediately" (1) is applied at once, as OSC 1.1 says.  Every accepted
 control is acknowledged with `/immersions/ack` (its address); a rejected one (unknown address,
 wrong types, out of range, a malformed packet) gets `/immersions/error`, sent to the sender's
 address and to the subscribers, and the service keeps running.

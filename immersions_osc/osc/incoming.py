@@ -19,15 +19,17 @@ type.  python-osc 1.10 parses ``i h f d s b r m t T F N`` and arrays; it does no
 before python-osc parses it, and its values typed back after.  A message with a type tag outside
 OSC 1.0/1.1 is refused whole (the spec: such a message is discarded), which python-osc would not do.
 
-Bundles are walked here (their elements are applied in order, at once: time tags are not
-scheduled), nesting at most ``MAX_DEPTH`` deep.  A packet whose structure is broken raises
+Bundles are walked here (their elements in order, each message carrying its bundle's time tag,
+as Unix seconds, ``None`` for "immediately"; the dispatcher schedules them), nesting at most
+``MAX_DEPTH`` deep.  A packet whose structure is broken raises
 :class:`~.protocol.OSCDecodeError` and nothing else; a message whose address can be read but whose
 arguments are malformed comes back with its ``error``, so that only it is refused, by its address.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import struct
+from dataclasses import dataclass, replace
 from typing import Any, Iterator, Optional
 
 from pythonosc.dispatcher import Dispatcher
@@ -65,6 +67,25 @@ class Incoming:
     address: str  # as sent: an address or an address pattern
     args: list[OscArg]
     error: Optional[str] = None  # why the message (whose address could be read) is malformed
+    when: Optional[float] = None  # its bundle's time tag (Unix seconds); None: at once
+
+
+NTP_UNIX = 2208988800  # seconds from 1900-01-01 (NTP, OSC time tags) to 1970-01-01 (Unix)
+
+
+def time_tag(data: bytes) -> Optional[float]:
+    """A bundle's time tag as Unix seconds (``None``: the special tag 1, "immediately")."""
+    seconds, fraction = struct.unpack_from(">II", data, 8)
+    if seconds == 0 and fraction <= 1:
+        return None
+    return seconds - NTP_UNIX + fraction / 2 ** 32
+
+
+def encode_time_tag(unix_seconds: float) -> bytes:
+    """Unix seconds as an OSC (NTP) time tag."""
+    ntp = unix_seconds + NTP_UNIX
+    seconds = int(ntp)
+    return struct.pack(">II", seconds, min(2 ** 32 - 1, int(round((ntp - seconds) * 2 ** 32))))
 
 
 def typed(value: Any) -> OscArg:
@@ -91,11 +112,12 @@ def typed(value: Any) -> OscArg:
 # --- decoding --------------------------------------------------------------------------------------
 
 def decode(data: bytes) -> list[Incoming]:
-    """Every message of a datagram (a message, or a bundle flattened in order)."""
-    return list(_walk(data, 0))
+    """Every message of a datagram (a message, or a bundle flattened in order, each message with
+    the time tag of the bundle that holds it)."""
+    return list(_walk(data, 0, None))
 
 
-def _walk(data: bytes, depth: int) -> Iterator[Incoming]:
+def _walk(data: bytes, depth: int, when: Optional[float]) -> Iterator[Incoming]:
     if not data or len(data) % 4:
         raise OSCDecodeError("an OSC packet is a non-empty multiple of 4 bytes")
     if data.startswith(b"#bundle\0"):
@@ -103,10 +125,14 @@ def _walk(data: bytes, depth: int) -> Iterator[Incoming]:
             raise OSCDecodeError(f"OSC bundles nested more than {MAX_DEPTH} deep")
         if len(data) < 16:
             raise OSCDecodeError("OSC bundle is truncated")
+        tag = time_tag(data)
+        if tag is not None and when is not None:
+            tag = max(tag, when)  # OSC: a nested bundle's time is never before its enclosing one's
         for element in bundle_elements(data):
-            yield from _walk(element, depth + 1)
+            yield from _walk(element, depth + 1, tag if tag is not None else when)
         return
-    yield _message(data)
+    message = _message(data)
+    yield message if when is None else replace(message, when=when)
 
 
 def _message(data: bytes) -> Incoming:

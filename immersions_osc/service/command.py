@@ -30,6 +30,7 @@ SERVICE_FLAGS = {  # flag -> service config field
     "frame_rate": "frame_rate", "loop_seconds": "loop_seconds", "start": "start",
     "output_device": "output_device", "input_device": "input_device", "block_size": "block_size",
     "latency": "latency", "audio_priority": "audio_priority", "audio_process": "audio_process", "source": "source", "tempo": "tempo", "bars": "bars", "beats_per_bar": "beats_per_bar", "link": "link",
+    "latency_offset": "latency_offset_ms",
     "allow_remote": "allow_remote", "token": "token",
 }
 TOKEN_ENV = "IMMERSIONS_TOKEN"  # the shared token, without putting it on the command line
@@ -70,9 +71,13 @@ def _add_service_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--beats-per-bar", dest="beats_per_bar", type=int, help="beats in a bar (default: 4)")
     p.add_argument("--link", action="store_true", default=None,
                    help="follow the tempo and bar phase of an Ableton Link session (pip install 'immersions-osc[link]')")
+    p.add_argument("--latency-offset", dest="latency_offset", type=float, metavar="MS",
+                   help="play this many ms ahead of the bar lines it is aligned to (MIDI clock, "
+                        "/immersions/player/sync, Link) to make up for the path to the DAW (default: 0)")
     p.add_argument("--start-jack", dest="start_jack", action="store_true", default=None,
                    help="start a dummy-driver jackd when no JACK server runs")
-    p.add_argument("--loops-dir", dest="loops_dir", help="folder for loops without JACK and the last loop")
+    p.add_argument("--loops-dir", dest="loops_dir", help="folder for loops without a sound device and the last loop "
+                   "(default: the per-user data folder, e.g. ~/.local/share/immersions-osc/loops; '' = none)")
     p.add_argument("--device", help="auto, cpu or cuda")
     p.add_argument("--web-port", dest="web_port", type=int,
                    help=f"browser viewer on this HTTP port (0 = off; serve: off, demo: {DEMO_WEB_PORT})")
@@ -211,8 +216,8 @@ def run_serve(args: argparse.Namespace) -> int:
         service.close()
     LOGGER.info(f"stopped: {service.generator.stats.published} loops, {service.stream.frames_sent} activation frames, "
           f"{service.xruns} xruns, {service.messages_received} OSC messages received, "
-          f"{service.rejected} OSC messages rejected" + (f"; last loop saved to {cfg.service.loops_dir}/last_loop.wav"
-                                      if cfg.service.loops_dir else ""))
+          f"{service.rejected} OSC messages rejected" + (f"; last loop saved to {service.scfg.loops_dir}/last_loop.wav"
+                                      if service.scfg.loops_dir else ""))
     return 0
 
 
@@ -330,8 +335,12 @@ def run_demo(args: argparse.Namespace) -> int:
         service.close()
     elapsed = time.monotonic() - start
     wav = os.path.join(args.out, "demo.wav")
-    played = service.player.recording()
-    write_wav(wav, played, service.sample_rate)
+    played = service.player.recording()  # at the device's rate
+    write_wav(wav, played, service.player.device_rate)
+    if service.player.device_rate != service.sample_rate:  # the model hears its own rate
+        import soxr
+
+        played = soxr.resample(played, service.player.device_rate, service.sample_rate).astype(np.float32)
     png = os.path.join(args.out, "activations.png")
     if last_frame is not None:
         write_png(png, activation_image(service.layout.positions, last_frame))
@@ -352,7 +361,7 @@ def run_demo(args: argparse.Namespace) -> int:
           f"{g.published} loops optimized ({g.steps} optimizer steps, {g.steps / max(elapsed, 1e-9):.1f} steps/s)"
           f" -> {wav} (RMS {20 * np.log10(max(rms, 1e-9)):.1f} dBFS), its scaleogram -> {spectrum_png}")
     print(f"audio     : {service.audio.kind if service.audio else 'none'}, {service.xruns} xruns"
-          + (f"; loops also written to {cfg.service.loops_dir}/" if service.stream.loops_written else ""))
+          + (f"; loops also written to {service.scfg.loops_dir}/" if service.stream.loops_written else ""))
     print(f"streamed  : {service.stream.frames_sent} activation frames of {service.vector.size} neurons "
           f"({service.stream.frames_sent / max(elapsed, 1e-9):.1f} frames/s) -> last one drawn on the layout: {png}")
     after_lead = elapsed - tour.lead_in

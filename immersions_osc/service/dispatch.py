@@ -12,13 +12,17 @@ sent them (:class:`Sender`: where answers go, how log lines name it, its host).
 """
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
-from dataclasses import dataclass
+import threading
+import time
+from dataclasses import dataclass, replace
 from typing import Callable, Optional, Sequence
 
 from ..errors import UserError
 from ..osc.controls import CONTROL_BY_ADDRESS, MESSAGES, PREFIX, ArgumentError, Control, parse_args
-from ..osc.incoming import AddressMatcher, PatternError, decode, is_pattern
+from ..osc.incoming import AddressMatcher, Incoming, PatternError, decode, is_pattern
 from ..osc.protocol import OSCDecodeError, encode_message
 from .logs import LOGGER
 from .sinks import Send, UdpReply
@@ -28,6 +32,7 @@ OUTGOING = frozenset(m.address for m in MESSAGES)  # what we send: never answere
 MATCH = AddressMatcher(CONTROL_BY_ADDRESS)  # address or pattern -> the controls it names
 
 Log = Callable[[str], None]
+EARLY = 0.001  # a time tag less than this ahead is applied at once
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class Sender:
     origin: str = "?"
     host: Optional[str] = None
     udp: Optional[tuple[str, int]] = None
+    when: Optional[float] = None  # the time tag of the bundle that carried the message (Unix seconds)
 
     @classmethod
     def of(cls, reply: Optional[Send], origin: Optional[str] = None) -> "Sender":
@@ -67,15 +73,18 @@ class Dispatcher:
 
     def __init__(self, handler: Callable[[Control], Callable], allowed: Callable[[Optional[str]], bool],
                  reply: Callable[[Optional[Send], bytes], object], errors: Log, trace: Log, lock,
-                 match: Callable[[str], Sequence[Control]] = MATCH):
+                 match: Callable[[str], Sequence[Control]] = MATCH, horizon: float = 3600.0,
+                 pending: int = 1024):
         self.handler, self.allowed, self.reply = handler, allowed, reply
         self.errors, self.trace, self.lock, self.match = errors, trace, lock, match
+        self.scheduler = Scheduler(self, horizon, pending)
         self.received = 0  # messages looked at (malformed ones too)
         self.rejected = 0  # messages answered with /immersions/error
 
     def handle_datagram(self, data: bytes, reply: Optional[Send] = None, origin: Optional[str] = None) -> None:
         """Apply every message of a datagram; never raises.  An address pattern applies the message
-        to every control it matches (each acknowledged, or refused, on its own)."""
+        to every control it matches, all or nothing (each applied one acknowledged); a message in a
+        bundle whose time tag is ahead is applied at that time."""
         sender = Sender.of(reply, origin)
         try:
             messages = decode(data)
@@ -111,15 +120,47 @@ class Dispatcher:
                        else "unknown address") + " (see docs/osc.md)"
                 self.reject(sender, message.address, why)
                 continue
-            for control in controls:
-                self.apply(control, message.args, sender)
+            self.dispatch(message, controls, sender)
+
+    def dispatch(self, message: Incoming, controls: Sequence[Control], sender: Sender) -> None:
+        """Check the arguments against every control the address matches first: one that does not
+        fit refuses the whole message (one error, nothing applied); then apply them all -- now, or
+        at the time tag of the bundle that carried the message (a past one: now, as OSC 1.1 says)."""
+        parsed, failed = [], []
+        for control in controls:
+            try:
+                parsed.append((control, parse_args(control, message.args)))
+            except ArgumentError as exc:
+                failed.append((control, str(exc)))
+        if failed:
+            if len(controls) == 1:
+                self.reject(sender, failed[0][0].address, failed[0][1])
+            else:
+                more = f" (and {len(failed) - 1} more of the {len(controls)} it matches)" if len(failed) > 1 else ""
+                self.reject(sender, message.address, f"{failed[0][0].address}: {failed[0][1]}{more}; "
+                                                     f"nothing was applied")
+            return
+        if message.when is not None:
+            sender = replace(sender, when=message.when)
+        if message.when is not None and message.when - time.time() > EARLY:
+            self.scheduler.schedule(message, parsed, sender)
+            return
+        for control, values in parsed:
+            self.apply_values(control, values, sender)
 
     def apply(self, control: Control, args: list, sender: Sender) -> None:
         try:
             values = parse_args(control, args)
+        except ArgumentError as exc:
+            self.reject(sender, control.address, str(exc))
+            return
+        self.apply_values(control, values, sender)
+
+    def apply_values(self, control: Control, values: list, sender: Sender) -> None:
+        try:
             with self.lock:
                 self.handler(control)(*values, sender=sender)
-        except (ArgumentError, UserError) as exc:
+        except UserError as exc:
             self.reject(sender, control.address, str(exc))
             return
         except Exception as exc:  # a bug must not take the service down
@@ -129,7 +170,65 @@ class Dispatcher:
         if LOGGER.isEnabledFor(logging.DEBUG):  # -v: every control applied (rate-limited)
             self.trace(f"applied {control.address} {' '.join(map(repr, values))} from {sender.origin}")
 
+    def close(self) -> None:
+        self.scheduler.close()
+
     def reject(self, sender: Sender, address: str, why: str) -> None:
         self.rejected += 1
         self.errors(f"rejected OSC message {address} from {sender.origin}: {why}")
         self.reply(sender.reply, encode_message(f"{PREFIX}/error", "ss", [address, why[:500]]))
+
+
+class Scheduler:
+    """Messages of time-tagged bundles, applied at their time (wall clock: OSC time tags are NTP
+    time) by one thread of its own, started with the first.  At most ``pending`` wait at once and
+    none more than ``horizon`` seconds ahead: beyond that a message is refused with one error."""
+
+    def __init__(self, dispatcher: "Dispatcher", horizon: float, pending: int):
+        self.dispatcher, self.horizon, self.pending = dispatcher, horizon, pending
+        self._heap: list = []
+        self._order = itertools.count()
+        self._wake = threading.Condition()
+        self._thread: Optional[threading.Thread] = None
+        self._closed = False
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    def schedule(self, message: Incoming, parsed: list, sender: Sender) -> None:
+        ahead = message.when - time.time()
+        if ahead > self.horizon:
+            self.dispatcher.reject(sender, message.address, f"its bundle's time tag is {ahead:.0f} s ahead; at most "
+                                                            f"{self.horizon:g} s (service.schedule_seconds)")
+            return
+        with self._wake:
+            if self._closed:
+                return
+            if len(self._heap) >= self.pending:
+                self.dispatcher.reject(sender, message.address, f"{self.pending} time-tagged messages wait already "
+                                                                f"(service.schedule_pending); try again later")
+                return
+            heapq.heappush(self._heap, (message.when, next(self._order), parsed, sender))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="immersions-osc-scheduled", daemon=True)
+                self._thread.start()
+            self._wake.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._wake:
+                while not self._closed and (not self._heap or self._heap[0][0] - time.time() > 0):
+                    self._wake.wait(min(1.0, self._heap[0][0] - time.time()) if self._heap else None)
+                if self._closed:
+                    return
+                _, _, parsed, sender = heapq.heappop(self._heap)
+            for control, values in parsed:
+                self.dispatcher.apply_values(control, values, sender)
+
+    def close(self) -> None:
+        with self._wake:
+            self._closed = True
+            self._heap.clear()
+            self._wake.notify()
+        if self._thread is not None:
+            self._thread.join(2.0)

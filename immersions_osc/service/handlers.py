@@ -148,6 +148,16 @@ class ControlHandlers:
     def on_player_crossfade_ms(self, ms, sender=Sender()):
         self.service.player.set_crossfade(ms)
 
+    def on_player_sync(self, sender=Sender()):
+        """A bar line now, or at the bundle's time tag (a wall-clock time, here on the monotonic clock)."""
+        s = self.service
+        now = time.monotonic()
+        bar_time = now if sender.when is None else now + (sender.when - time.time())
+        s.barsync.sync(bar_time)
+
+    def on_player_latency_offset(self, ms, sender=Sender()):
+        self.service.set_settings(latency_offset_ms=float(ms))
+
     # --- streams ---------------------------------------------------------------------------------------
     @staticmethod
     def _udp_address(host: str, port: int) -> tuple[str, int]:
@@ -214,7 +224,7 @@ class ControlHandlers:
 
     def on_status_request(self, sender=Sender()):
         s = self.service
-        s.sinks.reply_many(sender.reply, [s.stream.status_datagram()])
+        s.sinks.reply_many(sender.reply, [s.stream.status_datagram(), s.stream.audio_datagram()])
 
     # --- access ----------------------------------------------------------------------------------------
     def on_auth(self, token, sender=Sender()):

@@ -31,11 +31,13 @@ from typing import Optional
 
 import torch
 
+from ..audio.barsync import BarSync
 from ..audio.jack import stop_jackd
 from ..audio.player import LoopPlayer
 from ..audio.process import RemotePlayer
+from ..audio.resample import loop_to_length
 from ..audio.tempo import bars_for, check_tempo, loop_samples
-from ..config import Config
+from ..config import Config, loops_folder
 from ..errors import UserError
 from ..optimize.generator import LoopGenerator
 from ..optimize.start import fit_length, start_clip
@@ -53,6 +55,15 @@ from .sinks import Send, Sink, Sinks, UdpReply
 from .streaming import Streamer, describe_targets, write_wav
 
 EVENT_BURST = 10  # subscribe/unsubscribe/viewer lines logged per error_log_interval before rate limiting
+def refit_loop(loop, stretch: float, n: int):
+    """``loop`` stretched by ``stretch`` (resampled as one period), then tiled or cut to ``n``."""
+    import numpy as np
+
+    if stretch != 1.0:
+        loop = loop_to_length(loop, max(1, int(round(len(loop) * stretch))))
+    return fit_length(torch.from_numpy(np.ascontiguousarray(loop, np.float32)), n).numpy()
+
+
 __all__ = ["Service", "Sink", "check_dispatch", "describe_targets", "write_wav"]
 
 
@@ -64,6 +75,9 @@ class Service:
         from ..device import resolve_device
         from ..layout.export import load_layout
 
+        # "user": the per-user data folder, never the folder the service happens to be started in
+        cfg = dataclasses.replace(cfg, service=dataclasses.replace(cfg.service,
+                                                                   loops_dir=loops_folder(cfg.service.loops_dir)))
         self.cfg, self.scfg = cfg, cfg.service
         self.log = log or LOGGER.info  # what the operator wants to know
         self.warn = log or LOGGER.warning  # what went wrong on the service's side
@@ -109,6 +123,7 @@ class Service:
         player_class = RemotePlayer if self.scfg.audio != "none" and self.scfg.audio_process else LoopPlayer
         self.player = player_class(self.sample_rate, self.scfg.crossfade_ms, self.scfg.volume,
                                    record_seconds=record_seconds)
+        self.player.set_meter(*self.tempo())
         self.stream = Streamer(self)
         self.generator = LoopGenerator(self.model, start.to(self.device), self.targets, cfg.optimize,
                                        publish_every=self.scfg.publish_every, on_publish=self.stream.on_publish)
@@ -118,6 +133,8 @@ class Service:
         self.audio = None  # the audio backend, opened by start()
         self.jackd = None  # a dummy-driver jackd that start() started (--start-jack)
         self.link = None  # Ableton Link (--link)
+        # bar lines from the MIDI clock and /immersions/player/sync (its thread starts with the service)
+        self.barsync = BarSync(self.player, self.tempo, self.follow_tempo, self._sync_latency, self.log)
         self.clips: Optional[ClipLoader] = None  # started with the service
         self.access = Access(self.scfg.allow_remote, self.scfg.token, self.scfg.subscription_seconds)
         self.sinks = Sinks(on_expire=lambda key, sink, why: self._sink_event(key, sink, f"expired ({why})", ""))
@@ -127,7 +144,8 @@ class Service:
         # (late-bound: access and sinks may be replaced while the service runs)
         self.dispatcher = Dispatcher(self.handlers.for_control, lambda host: self.access.allowed(host),
                                      lambda reply, datagram: self.sinks.reply(reply, datagram),
-                                     errors=self.errors, trace=self.trace, lock=self.control_lock)
+                                     errors=self.errors, trace=self.trace, lock=self.control_lock,
+                                     horizon=self.scfg.schedule_seconds, pending=self.scfg.schedule_pending)
         self.stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self.started_at = time.monotonic()
@@ -174,15 +192,16 @@ class Service:
         except UserError:
             self.close()
             raise
+        self.barsync.start(self.audio)
         if s.link:
             from ..audio.link import LinkSync
 
             try:
-                self.link = LinkSync(self.player, self.tempo, self.follow_tempo, self._output_latency,
+                self.link = LinkSync(self.player, self.tempo, self.follow_tempo, self._sync_latency,
                                      self.log).start()
                 self.log(f"link: Ableton Link on (tempo {self.link.tempo():g} bpm, quantum {s.bars} bars)")
             except UserError as exc:
-                self.log(f"link: {exc}; continuing without Link")
+                self.warn(f"link: {exc}; continuing without Link")
         self.clips = ClipLoader(self._load_clip, self._clip_ready, self._clip_failed)
         self.generator.start()
         self.paced.start()
@@ -202,8 +221,10 @@ class Service:
     def close(self) -> None:
         """Stop everything, save the current loop (loops_dir/last_loop.wav)."""
         self.stopping.set()
+        self.dispatcher.close()
         if self.link is not None:
             self.link.close()
+        self.barsync.close()
         self.generator.stop()
         if self.clips is not None:
             self.clips.close()
@@ -285,25 +306,40 @@ class Service:
 
     def set_tempo(self, bpm: float, bars: int) -> None:
         check_tempo(bpm, bars, self.scfg.beats_per_bar)
+        old = self.scfg.tempo
         self.set_settings(tempo=float(bpm), bars=int(bars))
-        self.refit()
+        self.refit(old / bpm if old > 0 and bpm > 0 else 1.0)
 
-    def follow_tempo(self, bpm: float) -> None:
-        """The Link thread: a peer changed the tempo."""
+    def follow_tempo(self, bpm: float, source: str = "link") -> None:
+        """The Link or MIDI clock thread: a peer (the DAW) changed the tempo."""
         with self.control_lock:
             try:
                 self.set_tempo(bpm, self.scfg.bars)
             except UserError:  # e.g. a loop longer than 60 s at that tempo: fewer bars
                 self.set_tempo(bpm, bars_for(30.0, bpm, self.scfg.beats_per_bar))
-            self.log(f"link: tempo {bpm:g} bpm -> loops of {self.scfg.bars} bars ({self.loop_samples} samples)")
+            self.log(f"{source}: tempo {bpm:g} bpm -> loops of {self.scfg.bars} bars ({self.loop_samples} samples)")
 
-    def refit(self) -> None:
-        """The optimization restarts from the current loop fitted to the new length; the loop
-        playing now finishes first (the boundary stays on the bar)."""
+    def _sync_latency(self) -> float:
+        """Seconds from a block rendered to it heard where the bar lines are: the device's output
+        latency and the user's offset."""
+        return self._output_latency() + self.scfg.latency_offset_ms * 1e-3
+
+    def refit(self, stretch: float = 1.0) -> None:
+        """A new loop length (tempo, bars, loop_seconds): the loop playing is refitted to it at
+        once and takes over at the next bar line, so the change is heard within a bar; the
+        optimization goes on from the current loop refitted likewise, and loops it published at
+        the old length are not played.  Refitted: stretched by ``stretch`` (a new tempo: new bar
+        length / old, the loop resampled as one period), then tiled or cut to the new length (more
+        or fewer bars, another loop_seconds)."""
         n = self.loop_length()
+        self.player.set_meter(*self.tempo())
         if n != self.loop_samples:
+            old = self.loop_samples
             self.loop_samples = n
-            self.generator.set_start(fit_length(self.generator.current_loop(), n))
+            playing, _ = self.player.playhead()
+            if playing is not None and len(playing) == old:
+                self.player.queue(refit_loop(playing, stretch, n), self.player.version)
+            self.generator.set_start(torch.from_numpy(refit_loop(self.generator.current_loop().numpy(), stretch, n)))
 
     # --- start clips from files (the clip loader's thread) -------------------------------------------------
     def _load_clip(self, path: str) -> "torch.Tensor":

@@ -136,6 +136,15 @@ class Streamer:
     def status_datagram(self) -> bytes:
         return encode_message(f"{PREFIX}/status", "ffisiifif", self.status_values())
 
+    def audio_values(self) -> list:
+        """The audio device: backend, the model's rate, the device's rate, xruns, output latency (ms)."""
+        s = self.service
+        kind = s.audio.kind if s.audio is not None else "none"
+        return [kind, int(s.sample_rate), int(s.player.device_rate), int(s.xruns), 1000.0 * s._output_latency()]
+
+    def audio_datagram(self) -> bytes:
+        return encode_message(f"{PREFIX}/audio", "siiif", self.audio_values())
+
     # --- the activation stream -----------------------------------------------------------------------
     def activation_frame(self) -> Optional[np.ndarray]:
         """Every neuron's activation now: at the loop's playhead (from the loop's analysis, made
@@ -204,6 +213,8 @@ class Streamer:
         self.published[loop.version] = (loop.step, describe_targets(self.service.generator.targets))  # as optimized
         for old in [v for v in self.published if v < loop.version - 16]:
             del self.published[old]
+        if len(loop.audio) != self.service.loop_samples:
+            return  # made at a length the tempo no longer has (the optimizer restarts at the new one)
         if self.hold:
             self.held = loop
         else:
@@ -226,7 +237,7 @@ class Streamer:
                 self.write_loop(self.to_write.popleft())
             if time.monotonic() >= next_status:
                 next_status += 1.0 / s.scfg.status_rate
-                s.sinks.broadcast([self.status_datagram()])
+                s.sinks.broadcast([self.status_datagram(), self.audio_datagram()])
 
     def _analyse_ahead(self) -> None:
         """Analyse the queued loop shortly before it starts (not every loop that is published:

@@ -1,0 +1,144 @@
+"""Bar lines from the DAW without Ableton Link: the MIDI clock (JACK MIDI, port
+``immersions:midi_in``) and the ``/immersions/player/sync`` message move the loop's playhead so
+that its bar lines -- and so its boundaries -- are heard on the DAW's.
+
+A thread polls the audio backend's MIDI clock messages 50 times a second, feeds them to the pure
+:class:`.midiclock.MidiClock`, follows its tempo (the loop is refitted, heard at the next bar) and,
+while the clock runs, moves the playhead whenever its bar lines drift more than ``tolerance_ms``
+from the clock's.  The sync message names a bar line; the thread then keeps the loop's bar lines on that grid
+(until the tempo changes or a MIDI clock runs).  The audio callback is never
+involved: a correction is one reference the player takes at its next block (``nudge``).
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import Callable, Optional
+
+from .midiclock import MidiClock, bar_shift
+
+Log = Callable[[str], None]
+TEMPO_STEP = 0.005  # bpm: a clock tempo this far from the service's is followed (the loop refitted)
+
+
+class BarSync:
+    def __init__(self, player, get_tempo: Callable[[], tuple[float, int, int]],
+                 follow_tempo: Callable[[float, str], None], latency: Callable[[], float], log: Log = print,
+                 tolerance_ms: float = 1.0, poll_seconds: float = 0.02):
+        self.player, self.get_tempo, self.follow_tempo = player, get_tempo, follow_tempo
+        self.audio = None  # the backend whose MIDI clock messages are read (drain_midi), set by start()
+        self.latency, self.log = latency, log
+        self.tolerance_ms, self.poll_seconds = tolerance_ms, poll_seconds
+        self.clock = MidiClock(get_tempo()[2])
+        self.corrections = 0
+        self.last_shift = 0
+        self._said_clock = False
+        self._pending: Optional[float] = None  # a sync that waits for a loop to play
+        self._grid: Optional[tuple[float, float, int]] = None  # (a bar line, bpm, beats per bar) of the last sync
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="immersions-barsync", daemon=True)
+
+    def start(self, audio=None) -> "BarSync":
+        self.audio = audio
+        self._thread.start()
+        return self
+
+    # --- the sync message ------------------------------------------------------------------------------
+    def sync(self, bar_time: float) -> None:
+        """A bar line of the DAW at ``bar_time`` (time.monotonic()): aligned now, or as soon as a
+        loop plays (the thread retries); from then on the thread keeps the loop's bar lines on that
+        grid (an xrun that skipped audio is corrected) until the tempo changes or a MIDI clock
+        runs.  The grid is kept in the backend's block time (JACK: its frame counter)."""
+        bar_time -= self.player.clock_offset
+        bpm, _, beats_per_bar = self.get_tempo()
+        self._grid = (bar_time, bpm, beats_per_bar) if bpm > 0 else None
+        if self.align(bar_time) is None:
+            self._pending = bar_time
+
+    def _keep_grid(self) -> None:
+        grid = self._grid
+        if grid is None:
+            return
+        bpm, _, beats_per_bar = self.get_tempo()
+        if (bpm, beats_per_bar) != grid[1:]:
+            self._grid = None  # another tempo: the grid is gone until the next sync
+            return
+        bar = beats_per_bar * 60.0 / bpm
+        now = time.monotonic() - self.player.clock_offset
+        line = grid[0] + math.floor((now - grid[0]) / bar) * bar
+        self.align(line, tolerance_samples=int(self.tolerance_ms * 1e-3 * self.player.device_rate))
+
+    def align(self, bar_time: float, tolerance_samples: int = 0, before_switch: bool = False) -> Optional[int]:
+        """Move the playhead so that a bar line of the loop is heard at ``bar_time`` (block time:
+        time.monotonic() less the player's clock_offset; MIDI timestamps are block time); the shift in device samples (None: nothing plays yet, or a loop
+        of another length is about to take over)."""
+        p = self.player
+        loop, _ = p.playhead()
+        queued = p.queued()
+        origin = p.loop_origin
+        n = p.device_loop_length()
+        if loop is None or origin is None or n <= 0:
+            return None
+        switching = queued is not None and len(queued) != len(loop)
+        if switching != before_switch:
+            return None
+        bpm, bars, _ = self.get_tempo()
+        if switching:  # the loop playing has the old bar length: its bar count is the same
+            bars = max(1, int(round(len(loop) / len(queued) * bars)))
+        shift = bar_shift(origin, n, bars if bpm > 0 else 1, p.device_rate, bar_time, self.latency())
+        self.last_shift = shift
+        if abs(shift) > tolerance_samples:
+            p.nudge(shift)
+            self.corrections += 1
+        return shift
+
+    # --- the MIDI clock --------------------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.wait(self.poll_seconds):
+            try:
+                pending = self._pending
+                if pending is not None and self.align(pending) is not None:
+                    self._pending = None
+                drain = getattr(self.audio, "drain_midi", None)
+                if drain is not None:
+                    self._step(drain())
+                if not self.clock.running and pending is None:
+                    self._keep_grid()
+            except Exception as exc:  # the clock must never take the service down
+                self.log(f"midi clock: {type(exc).__name__}: {exc}")
+                self._stop.wait(1.0)
+
+    def _step(self, events: list) -> None:
+        clock = self.clock
+        starts = clock.starts
+        for when, (status, d1, d2) in events:
+            clock.feed(when, status, d1, d2)
+        if clock.starts != starts:
+            self.log("midi clock: start")
+        bpm = clock.tempo()
+        if bpm is None or not clock.running:
+            return
+        if not self._said_clock:
+            self._said_clock = True
+            self.log(f"midi clock: following {bpm:.2f} bpm and the bar lines of the MIDI clock on immersions:midi_in")
+        current, _, beats_per_bar = self.get_tempo()
+        clock.beats_per_bar = beats_per_bar
+        bpm = round(bpm, 3)
+        if abs(bpm - current) >= TEMPO_STEP:
+            self.follow_tempo(bpm, "midi clock")
+            # the refitted loop takes over at the next bar line of the loop playing: put that bar
+            # line on the clock's next one (at the new tempo)
+            line = clock.bar_line()
+            if line is not None:
+                self.align(line + clock.ticks_per_bar * clock.tick_seconds(), before_switch=True)
+            return
+        bar_time = clock.bar_line()
+        if bar_time is not None:
+            rate = self.player.device_rate
+            self.align(bar_time, tolerance_samples=int(self.tolerance_ms * 1e-3 * rate))
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(2.0)
