@@ -1,0 +1,316 @@
+"""One streaming pass of the model over music: every channel's best excerpts and its activation
+distribution (the gallery), resumable.
+
+Each track is decoded once (mono, the model's rate) and heard in chunks of ``chunk_seconds``, each
+preceded by the model's receptive field of audio (``CPCModel.window_samples``) so that every
+column kept is exactly that of one forward pass over the whole track (the model is causal; a
+test checks the equality).  The columns go to the pure core (:mod:`.core`): per channel the mean
+over its frequency rows, then excerpt scores, the top-k keeper and the histogram.
+
+After every chunk the whole state (keeper, histograms, the track's pending columns, the position)
+is written atomically to ``OUT/gallery_state.npz``: a pass killed at any moment resumes from its
+last chunk and ends with exactly the result of an uninterrupted one.  At the end ``gallery.npz``
+(arrays) and ``gallery.json`` (tracks, settings, cost) are written and the state is removed.
+
+Memory: the keeper and histograms are fixed arrays; the pending columns are one excerpt per
+layer; the audio is one decoded track at a time (the longest track bounds it: 10 min of mono
+float32 at 44.1 kHz is 106 MB).
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+import torch
+
+from ..atomic import atomic_write, remove_stale_temps
+from ..errors import UserError
+from .core import ExcerptScorer, Sketch, TopK
+
+STATE_NAME = "gallery_state.npz"
+ARRAYS_NAME = "gallery.npz"
+META_NAME = "gallery.json"
+FORMAT = "immersions-gallery"
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class GallerySettings:
+    k: int = 8                        # examples kept per channel
+    excerpt_seconds: float = 4.0      # an example's length (rounded to the deepest layer's step)
+    separation_seconds: float = 8.0   # no two examples of one channel from one track closer than this
+    hop_seconds: float = 0.0          # excerpt start grid (0: the deepest layer's step)
+    chunk_seconds: float = 60.0       # audio per forward pass (plus the receptive field)
+
+    def check(self) -> None:
+        if not 1 <= self.k <= 64:
+            raise UserError(f"--k must be 1..64, got {self.k}")
+        for name in ("excerpt_seconds", "chunk_seconds"):
+            if not getattr(self, name) > 0:
+                raise UserError(f"--{name.replace('_seconds', '').replace('_', '-')}-seconds must be > 0")
+        if not self.separation_seconds >= 0 or not self.hop_seconds >= 0:
+            raise UserError("--separation-seconds and --hop-seconds must be >= 0")
+
+
+@dataclass
+class Geometry:
+    """What the pass needs to know of the model: its layers, channels and column strides."""
+    layers: list[str]
+    channels: list[int]
+    strides: list[int]          # samples per column
+    step: int                   # the largest stride (every excerpt and chunk is a multiple of it)
+    window: int                 # audio heard before a chunk (a multiple of ``step``)
+    sample_rate: int
+
+    @property
+    def offsets(self) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(self.channels)]).astype(np.int64)
+
+
+def geometry(model: torch.nn.Module) -> Geometry:
+    """Layers, channels and strides of a CPC model, from one forward pass of silence."""
+    from ..model import CPCModel
+    from ..optimize.ascent import activations_of
+
+    if not isinstance(model, CPCModel):
+        raise UserError("the gallery needs a causal CPC checkpoint (--checkpoint); other networks are not supported")
+    sr = model.sample_rate
+    deepest = model.cfg.scaleogram.hop_length * model.encoder.time_stride * model.ar.time_stride
+    n = 8 * deepest
+    with torch.no_grad():
+        acts, _ = activations_of(model.eval(), torch.zeros(1, n, device=next(model.parameters()).device))
+    strides = []
+    for name, a in acts.items():
+        if n % a.shape[-1]:
+            raise UserError(f"layer {name}: {a.shape[-1]} columns for {n} samples is not a whole stride")
+        strides.append(n // a.shape[-1])
+    step = max(strides)
+    window = math.ceil(model.window_samples / step) * step
+    return Geometry(list(acts), [int(a.shape[1]) for a in acts.values()], strides, step, window, sr)
+
+
+def channel_columns(acts: dict[str, torch.Tensor], keep: int, strides: Sequence[int]) -> list[np.ndarray]:
+    """Each layer's last columns covering ``keep`` samples, reduced to one value per channel: the
+    mean over its frequency rows.  [C_l, keep // stride_l] float32 arrays."""
+    out = []
+    for a, s in zip(acts.values(), strides):
+        a = a[0]
+        if a.dim() == 3:
+            a = a.mean(dim=1)  # [C, F, T] -> [C, T]
+        out.append(a[:, a.shape[-1] - keep // s:].float().cpu().numpy())
+    return out
+
+
+@dataclass
+class Track:
+    origin: str        # a file path, or archive!member
+    name: str          # source/relative path
+    seconds: float = 0.0
+
+
+def _sources_items(sources) -> tuple[list, list[str]]:
+    """Every audio item of the sources (corpus.find_items: folders, archives, files), and the lines
+    for those that cannot be listed."""
+    from ..data.corpus import find_items
+
+    items, lines = [], []
+    for spec in sources:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            items.extend(find_items(spec))
+        lines += [str(w.message) for w in caught]
+    return items, lines
+
+
+class GalleryBuild:
+    """The pass over ``items`` (corpus._Item: origin, rel, read()) into folder ``out``."""
+
+    def __init__(self, model: torch.nn.Module, items: Sequence, out: str, settings: GallerySettings,
+                 checkpoint: str = "", log: Callable[[str], None] = print):
+        settings.check()
+        self.model, self.items, self.out, self.settings, self.log = model.eval(), list(items), out, settings, log
+        self.geo = g = geometry(model)
+        self.excerpt = max(1, round(settings.excerpt_seconds * g.sample_rate / g.step)) * g.step
+        self.hop = max(1, round(settings.hop_seconds * g.sample_rate / g.step)) * g.step if settings.hop_seconds else g.step
+        self.separation = int(round(settings.separation_seconds * g.sample_rate))
+        self.chunk = max(1, round(settings.chunk_seconds * g.sample_rate / g.step)) * g.step
+        self.checkpoint = checkpoint
+        total = int(sum(g.channels))
+        self.topk = TopK(total, settings.k, self.separation)
+        self.sketch = Sketch(total)
+        self.tracks: list[Track] = []
+        self.skipped: list[str] = []
+        self.position = (0, 0)  # (item index, chunk index) of the next chunk
+        self.scorer: Optional[ExcerptScorer] = None
+        self.cost = {"decode": 0.0, "model": 0.0, "keep": 0.0, "save": 0.0}
+        self.audio_seconds = 0.0
+        self.resumed = False
+
+    # --- identity of a run (a resume must be the same run) ------------------------------------------
+    def fingerprint(self) -> dict:
+        return {"settings": asdict(self.settings), "checkpoint": os.path.abspath(self.checkpoint) if self.checkpoint else "",
+                "items": [it.origin for it in self.items], "layers": self.geo.layers, "channels": self.geo.channels}
+
+    @property
+    def state_path(self) -> str:
+        return os.path.join(self.out, STATE_NAME)
+
+    def _new_scorer(self) -> ExcerptScorer:
+        return ExcerptScorer(self.geo.channels, self.geo.strides, self.excerpt, self.hop)
+
+    def save_state(self) -> None:
+        meta = {"fingerprint": self.fingerprint(), "position": list(self.position),
+                "tracks": [asdict(t) for t in self.tracks], "skipped": self.skipped, "cost": self.cost,
+                "audio_seconds": self.audio_seconds}
+        arrays = {**self.topk.state(), "sketch_counts": self.sketch.counts,
+                  "meta": np.frombuffer(json.dumps(meta).encode(), np.uint8)}
+        if self.scorer is not None:
+            arrays.update(self.scorer.state())
+        atomic_write(self.state_path, lambda fh: np.savez(fh, **arrays))
+
+    def load_state(self) -> bool:
+        """Continue a killed pass from its state file; False when there is none."""
+        remove_stale_temps(self.state_path)
+        if not os.path.isfile(self.state_path):
+            return False
+        try:
+            with np.load(self.state_path) as z:
+                state = {k: z[k] for k in z.files}
+            meta = json.loads(state["meta"].tobytes())
+        except Exception as exc:  # truncated or foreign file
+            raise UserError(f"{self.state_path} is not a readable gallery state ({type(exc).__name__}); "
+                            f"remove it to start over") from None
+        if meta["fingerprint"] != json.loads(json.dumps(self.fingerprint())):
+            raise UserError(f"{self.state_path} belongs to another pass (other music, checkpoint or settings); "
+                            f"remove it (or use --fresh) to start over")
+        self.topk.load(state)
+        self.sketch = Sketch(len(self.topk.score), state["sketch_counts"])
+        self.position = tuple(meta["position"])
+        self.tracks = [Track(**t) for t in meta["tracks"]]
+        self.skipped, self.cost, self.audio_seconds = meta["skipped"], meta["cost"], meta["audio_seconds"]
+        if "scorer_next" in state:
+            self.scorer = self._new_scorer()
+            self.scorer.load(state)
+        self.resumed = True
+        return True
+
+    # --- the pass ---------------------------------------------------------------------------------
+    def _decode(self, item) -> Optional[np.ndarray]:
+        from ..data.corpus import decode_item
+
+        try:
+            audio = decode_item(item, self.geo.sample_rate)
+        except Exception as exc:  # soundfile/zip errors for unreadable files
+            self._skip(item, f"unreadable ({' '.join(str(exc).split()) or type(exc).__name__})")
+            return None
+        n = len(audio) - len(audio) % self.geo.step
+        if n < self.excerpt:
+            self._skip(item, f"shorter than one excerpt ({len(audio) / self.geo.sample_rate:.1f} s)")
+            return None
+        if not np.isfinite(audio[:n]).all():
+            self._skip(item, "holds NaN or infinite samples")
+            return None
+        return np.ascontiguousarray(audio[:n], np.float32)
+
+    def _skip(self, item, why: str) -> None:
+        line = f"gallery: skipping {item.origin}: {why}"
+        self.skipped.append(line)
+        self.log(line)
+
+    def run(self, progress: Optional[Callable[[int, int, float], None]] = None,
+            stop_after_chunks: Optional[int] = None) -> "GalleryBuild":
+        """Hear every item (from the saved position); ``stop_after_chunks``: end after that many
+        chunks of this call (tests), leaving the state as a kill would."""
+        g, device = self.geo, next(self.model.parameters()).device
+        done_chunks = 0
+        start_item, start_chunk = self.position
+        for index in range(start_item, len(self.items)):
+            item = self.items[index]
+            t0 = time.perf_counter()
+            audio = self._decode(item)
+            self.cost["decode"] += time.perf_counter() - t0
+            if audio is None:
+                self.position = (index + 1, 0)
+                self.scorer = None
+                self.save_state()
+                continue
+            n = len(audio)
+            chunks = math.ceil(n / self.chunk)
+            first = start_chunk if index == start_item else 0
+            if first == 0:
+                self.scorer = self._new_scorer()
+                self.tracks.append(Track(item.origin, f"{item.source}/{item.rel}", n / g.sample_rate))
+            track_no = len(self.tracks) - 1
+            for c in range(first, chunks):
+                p, q = c * self.chunk, min(n, (c + 1) * self.chunk)
+                t0 = time.perf_counter()
+                x = torch.from_numpy(audio[max(0, p - g.window):q]).unsqueeze(0).to(device)
+                from ..optimize.ascent import activations_of
+
+                with torch.no_grad():
+                    acts, _ = activations_of(self.model, x)
+                columns = channel_columns(acts, q - p, g.strides)
+                t1 = time.perf_counter()
+                offsets = g.offsets
+                for i, cols in enumerate(columns):
+                    self.sketch.add(int(offsets[i]), cols)
+                scores, starts = self.scorer.feed(columns)
+                self.topk.offer(scores, track_no, starts, self.hop)
+                t2 = time.perf_counter()
+                self.cost["model"] += t1 - t0
+                self.cost["keep"] += t2 - t1
+                self.audio_seconds += (q - p) / g.sample_rate
+                self.position = (index, c + 1) if c + 1 < chunks else (index + 1, 0)
+                if c + 1 == chunks:
+                    self.scorer = None
+                self.save_state()
+                self.cost["save"] += time.perf_counter() - t2
+                done_chunks += 1
+                if progress is not None:
+                    progress(index + (c + 1) / chunks, len(self.items), self.audio_seconds)
+                if stop_after_chunks is not None and done_chunks >= stop_after_chunks:
+                    return self
+            start_chunk = 0
+        return self
+
+    @property
+    def finished(self) -> bool:
+        return self.position[0] >= len(self.items)
+
+    # --- the result -------------------------------------------------------------------------------
+    def arrays(self) -> dict:
+        score, track, start = self.topk.ranked()
+        g = self.geo
+        return {"top_score": score.astype(np.float32), "top_track": track.astype(np.int32),
+                "top_start": start.astype(np.int64), "sketch_counts": self.sketch.counts,
+                "sketch_edges": self.sketch.edges, "channels": np.array(g.channels, np.int64)}
+
+    def meta(self) -> dict:
+        g = self.geo
+        hours = self.audio_seconds / 3600
+        compute = sum(self.cost.values())
+        return {"format": FORMAT, "version": VERSION, "checkpoint": self.checkpoint,
+                "sample_rate": g.sample_rate, "layers": g.layers, "channels": g.channels, "strides": g.strides,
+                "excerpt_samples": self.excerpt, "hop_samples": self.hop, "separation_samples": self.separation,
+                "chunk_samples": self.chunk, "window_samples": g.window, "settings": asdict(self.settings),
+                "tracks": [asdict(t) for t in self.tracks], "skipped": self.skipped,
+                "audio_seconds": self.audio_seconds, "cost_seconds": self.cost,
+                "seconds_per_audio_hour": compute / hours if hours else None,
+                "measure": "per channel: the mean over its frequency rows and over the excerpt's columns, "
+                           "heard in the music's context (continuous listening)"}
+
+    def write(self) -> tuple[str, str]:
+        arrays_path, meta_path = os.path.join(self.out, ARRAYS_NAME), os.path.join(self.out, META_NAME)
+        meta = self.meta()
+        arrays = {**self.arrays(), "meta": np.frombuffer(json.dumps(meta).encode(), np.uint8)}
+        atomic_write(arrays_path, lambda fh: np.savez(fh, **arrays))
+        atomic_write(meta_path, lambda fh: fh.write((json.dumps(meta, indent=1) + "\n").encode()))
+        if os.path.exists(self.state_path):
+            os.unlink(self.state_path)
+        return arrays_path, meta_path
