@@ -103,7 +103,7 @@ def test_play_an_example_and_percentiles_now(service):
         # the example itself (brought to the playback level): proportional samples
         corr = np.corrcoef(queued[:n], example[:n])[0, 1]
         assert corr > 0.999 and service.generator.paused
-        osc.send("/immersions/gallery/percentiles", "s", layer)
+        osc.send("/immersions/gallery/percentiles/request", "s", layer)
         _, args = osc.wait_for("/immersions/gallery/percentiles", timeout=20)
         assert args[0] == layer and len(args) == 1 + gallery.channels[gallery.layers.index(layer)]
         assert all(0.0 <= p <= 100.0 for p in args[1:])

@@ -200,7 +200,7 @@ CONTROLS: tuple[Control, ...] = (
             "play example 0.. of the channel as the loop from the next loop boundary (the optimizer pauses and "
             "goes on from it after /immersions/optimize/run 1); -1: its loop (the gallery's rendered one, else the "
             "channel becomes the target and its loop is optimized live)"),
-    Control(f"{P}/gallery/percentiles", (_s("layer"),),
+    Control(f"{P}/gallery/percentiles/request", (_s("layer"),),
             "send /immersions/gallery/percentiles: where each channel's activation now lies in its distribution "
             "on the gallery's music"),
     # access

@@ -251,7 +251,7 @@ class ControlHandlers:
         clip = fit_length(torch.from_numpy(np.ascontiguousarray(audio, np.float32)), s.loop_samples)
         s.play_clip(clip, optimized, f"gallery {layer}:{channel} {what}")
 
-    def on_gallery_percentiles(self, layer, sender=Sender()):
+    def on_gallery_percentiles_request(self, layer, sender=Sender()):
         s, gallery = self.service, self._gallery()
         gallery.row(layer, 0)
         values = s.channel_values()
