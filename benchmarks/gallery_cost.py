@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import signal
 import subprocess
@@ -71,7 +70,8 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-kill", dest="kill", action="store_false")
     ap.add_argument("--osc", action="store_true", help="also time OSC example requests on a service")
-    ap.add_argument("--reuse", action="store_true", help="reuse OUT/full if it is there (quality only)")
+    ap.add_argument("--reuse", action="store_true", help="reuse OUT/full if it is there (no new pass)")
+    ap.add_argument("--no-quality", dest="quality", action="store_false", help="skip the random-excerpt comparison")
     args = ap.parse_args()
     torch.set_num_threads(1)
     sources = args.sources or [s.path for s in installed_debian_sources()]
@@ -125,7 +125,17 @@ def main() -> int:
         print(f"resume after SIGKILL at {heard / 3600:.2f} h: {resumed[0] if resumed else 'NOT RESUMED'}; "
               f"result {'identical to' if same else 'DIFFERENT FROM'} the uninterrupted pass", flush=True)
 
-    # quality: random excerpts of the same music, each heard after its context
+    if args.quality:
+        quality(args, gal, sources)
+    if args.osc:
+        osc_latency(full, args.checkpoint)
+    with open("/proc/loadavg") as fh:
+        print(f"load average after: {fh.read().split()[:3]}")
+    return 0
+
+
+def quality(args, gal: Gallery, sources) -> None:
+    """Top-k examples against random excerpts of the same music; stored activations re-measured."""
     model, _, _ = load_model(args.checkpoint, "cpu")
     model.eval()
     geo = geometry(model)
@@ -183,12 +193,6 @@ def main() -> int:
             worst = max(worst, abs(s - top[r, rank]) / max(abs(top[r, rank]), 1e-6))
     print(f"stored activations re-measured ({len(rows)} channels x {top.shape[1]}): largest relative "
           f"difference {worst:.2e}", flush=True)
-
-    if args.osc:
-        osc_latency(full, args.checkpoint)
-    with open("/proc/loadavg") as fh:
-        print(f"load average after: {fh.read().split()[:3]}")
-    return 0
 
 
 def osc_latency(gallery: str, checkpoint: str, requests: int = 200) -> None:

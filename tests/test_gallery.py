@@ -21,7 +21,7 @@ from immersions_osc.gallery.build import GalleryBuild, GallerySettings, _sources
 from immersions_osc.gallery.core import ExcerptScorer, Sketch, TopK
 from immersions_osc.gallery.store import Gallery, read_excerpt
 from immersions_osc.model import build_model
-from immersions_osc.optimize.ascent import activations_of, measure
+from immersions_osc.optimize.ascent import activations_of
 from immersions_osc.optimize.targets import Target
 
 from fixtures import REPO, tiny
@@ -250,3 +250,27 @@ def test_cli_resumes_after_a_kill(tmp_path, music):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
     np.testing.assert_array_equal(a.sketch.counts, b.sketch.counts)
     assert a.tracks == b.tracks
+
+
+def test_track_audio_streams_exactly_the_decoded_track(tmp_path):
+    """Chunks read block by block (or, at another rate, from the whole decode) are slices of the
+    whole decoded track, also from a resumed chunk; a track shorter than an excerpt is refused."""
+    from immersions_osc.data.corpus import decode_item
+    from immersions_osc.gallery.build import TooShort, TrackAudio
+
+    audio, _ = SyntheticMusic(sample_rate=SR, seed=5).clip(0, SR * 7 + 1234)
+    sf.write(tmp_path / "a.flac", audio, SR)
+    sf.write(tmp_path / "b.wav", audio[::2], SR // 2)
+    items, _ = _sources_items([SourceSpec("s", str(tmp_path))])
+    step, chunk, window = 1024, 5 * 1024, 3 * 1024
+    for item in items:
+        whole = decode_item(item, SR)
+        end = len(whole) - len(whole) % step
+        for first in (0, 3):
+            got = list(TrackAudio(item, SR, step, chunk, window, 4 * step).chunks(first))
+            assert [g[0] for g in got] == list(range(first, -(-end // chunk)))
+            assert got[-1][4] and not any(g[4] for g in got[:-1]) and got[-1][2] == end
+            for c, p, q, x, last in got:
+                np.testing.assert_array_equal(x, whole[max(0, p - window):q])
+        with pytest.raises(TooShort):
+            list(TrackAudio(item, SR, step, chunk, window, end + step).chunks())

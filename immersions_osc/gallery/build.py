@@ -23,7 +23,7 @@ import math
 import os
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Callable, Optional, Sequence
 
 import numpy as np
@@ -128,6 +128,93 @@ def _sources_items(sources) -> tuple[list, list[str]]:
     return items, lines
 
 
+class TooShort(Exception):
+    """A track shorter than one excerpt."""
+
+
+class TrackAudio:
+    """One track, mono at the model's rate, chunk by chunk: chunk c covers samples
+    [c * chunk, (c + 1) * chunk) of the track cut to whole steps, and comes with the ``window``
+    samples before it.  A file at the model's rate is read block by block (memory: about two
+    chunks); another rate, or a member of an archive, is decoded whole and resampled.  Reading
+    from chunk ``first`` (a resume) decodes the track from its start and drops what lies before."""
+
+    def __init__(self, item, sample_rate: int, step: int, chunk: int, window: int, min_samples: int = 0):
+        self.item, self.sr, self.step, self.chunk, self.window = item, sample_rate, step, chunk, window
+        self.min_samples = min_samples
+        self.heard = 0  # samples read so far
+        self.expected = 0  # the track's length as its header says (progress only)
+
+    def _blocks(self):
+        """Mono float32 blocks of the whole track at the model's rate."""
+        import soundfile as sf
+
+        from ..data.corpus import decode_item
+        from ..data.folder import _mono
+
+        origin = self.item.origin
+        if "!" not in origin or os.path.isfile(origin):
+            with sf.SoundFile(origin) as f:
+                if f.samplerate == self.sr:
+                    self.expected = f.frames
+                    while True:
+                        block = f.read(self.chunk, dtype="float32", always_2d=True)
+                        if not len(block):
+                            return
+                        yield _mono(block)
+                    return
+        audio = decode_item(self.item, self.sr)
+        self.expected = len(audio)
+        for a in range(0, len(audio), self.chunk):
+            yield audio[a:a + self.chunk]
+
+    def chunks(self, first: int = 0):
+        """(c, p, q, audio[max(0, p - window):q], last) for every chunk c >= first."""
+        blocks = self._blocks()
+        buf, base, eof = np.zeros(0, np.float32), 0, False  # buf holds samples [base, base + len(buf))
+
+        def fill(upto: int) -> None:
+            nonlocal buf, eof
+            parts, have = [buf], base + len(buf)
+            while have < upto and not eof:
+                block = next(blocks, None)
+                if block is None:
+                    eof = True
+                    break
+                parts.append(np.asarray(block, np.float32))
+                have += len(block)
+                self.heard = have
+            if len(parts) > 1:
+                buf = np.concatenate(parts)
+
+        def keep_from(start: int) -> None:  # drop what was read before ``start``
+            nonlocal buf, base
+            start = min(start, base + len(buf))
+            if start > base:
+                buf = buf[start - base:]
+                base = start
+
+        c = first
+        while True:
+            p = c * self.chunk
+            target = p + max(self.chunk, self.min_samples if c == 0 else 0) + self.step
+            while not eof and base + len(buf) < target:  # a block at a time: a resume skips in bounded memory
+                fill(min(target, base + len(buf) + self.chunk))
+                keep_from(max(0, p - self.window))
+            total = base + len(buf)
+            end = total - total % self.step
+            if c == 0 and end < self.min_samples:
+                raise TooShort(f"shorter than one excerpt ({total / self.sr:.1f} s)")
+            q = min(p + self.chunk, end)
+            if q <= p:
+                return
+            last = eof and end <= p + self.chunk
+            yield c, p, q, np.ascontiguousarray(buf[max(0, p - self.window) - base:q - base]), last
+            if last:
+                return
+            c += 1
+
+
 class GalleryBuild:
     """The pass over ``items`` (corpus._Item: origin, rel, read()) into folder ``out``."""
 
@@ -201,23 +288,6 @@ class GalleryBuild:
         return True
 
     # --- the pass ---------------------------------------------------------------------------------
-    def _decode(self, item) -> Optional[np.ndarray]:
-        from ..data.corpus import decode_item
-
-        try:
-            audio = decode_item(item, self.geo.sample_rate)
-        except Exception as exc:  # soundfile/zip errors for unreadable files
-            self._skip(item, f"unreadable ({' '.join(str(exc).split()) or type(exc).__name__})")
-            return None
-        n = len(audio) - len(audio) % self.geo.step
-        if n < self.excerpt:
-            self._skip(item, f"shorter than one excerpt ({len(audio) / self.geo.sample_rate:.1f} s)")
-            return None
-        if not np.isfinite(audio[:n]).all():
-            self._skip(item, "holds NaN or infinite samples")
-            return None
-        return np.ascontiguousarray(audio[:n], np.float32)
-
     def _skip(self, item, why: str) -> None:
         line = f"gallery: skipping {item.origin}: {why}"
         self.skipped.append(line)
@@ -227,56 +297,71 @@ class GalleryBuild:
             stop_after_chunks: Optional[int] = None) -> "GalleryBuild":
         """Hear every item (from the saved position); ``stop_after_chunks``: end after that many
         chunks of this call (tests), leaving the state as a kill would."""
+        from ..optimize.ascent import activations_of
+
         g, device = self.geo, next(self.model.parameters()).device
         done_chunks = 0
         start_item, start_chunk = self.position
         for index in range(start_item, len(self.items)):
             item = self.items[index]
-            t0 = time.perf_counter()
-            audio = self._decode(item)
-            self.cost["decode"] += time.perf_counter() - t0
-            if audio is None:
-                self.position = (index + 1, 0)
-                self.scorer = None
-                self.save_state()
-                continue
-            n = len(audio)
-            chunks = math.ceil(n / self.chunk)
             first = start_chunk if index == start_item else 0
-            if first == 0:
-                self.scorer = self._new_scorer()
-                self.tracks.append(Track(item.origin, f"{item.source}/{item.rel}", n / g.sample_rate))
-            track_no = len(self.tracks) - 1
-            for c in range(first, chunks):
-                p, q = c * self.chunk, min(n, (c + 1) * self.chunk)
+            start_chunk = 0
+            reader = TrackAudio(item, g.sample_rate, g.step, self.chunk, g.window, self.excerpt)
+            chunks = reader.chunks(first)
+            while True:
                 t0 = time.perf_counter()
-                x = torch.from_numpy(audio[max(0, p - g.window):q]).unsqueeze(0).to(device)
-                from ..optimize.ascent import activations_of
-
+                try:
+                    got = next(chunks, None)
+                except TooShort as exc:
+                    self._skip(item, str(exc))
+                    got = None
+                except Exception as exc:  # soundfile/zip errors: an unreadable (or truncated) file
+                    why = " ".join(str(exc).split()) or type(exc).__name__
+                    if self.scorer is None:
+                        self._skip(item, f"unreadable ({why})")
+                    else:
+                        self._skip(item, f"unreadable after {reader.heard / g.sample_rate:.1f} s ({why}); "
+                                         f"what was heard before is kept")
+                    got = None
+                self.cost["decode"] += time.perf_counter() - t0
+                if got is None:
+                    break
+                c, p, q, audio, last = got
+                if c == 0:
+                    self.scorer = self._new_scorer()
+                    self.tracks.append(Track(item.origin, f"{item.source}/{item.rel}", 0.0))
+                t0 = time.perf_counter()
+                x = torch.from_numpy(np.nan_to_num(audio)).unsqueeze(0).to(device)
                 with torch.no_grad():
                     acts, _ = activations_of(self.model, x)
                 columns = channel_columns(acts, q - p, g.strides)
                 t1 = time.perf_counter()
-                offsets = g.offsets
                 for i, cols in enumerate(columns):
-                    self.sketch.add(int(offsets[i]), cols)
+                    self.sketch.add(int(g.offsets[i]), cols)
                 scores, starts = self.scorer.feed(columns)
-                self.topk.offer(scores, track_no, starts, self.hop)
+                self.topk.offer(scores, len(self.tracks) - 1, starts, self.hop)
                 t2 = time.perf_counter()
                 self.cost["model"] += t1 - t0
                 self.cost["keep"] += t2 - t1
                 self.audio_seconds += (q - p) / g.sample_rate
-                self.position = (index, c + 1) if c + 1 < chunks else (index + 1, 0)
-                if c + 1 == chunks:
+                self.tracks[-1].seconds = q / g.sample_rate
+                self.position = (index + 1, 0) if last else (index, c + 1)
+                if last:
                     self.scorer = None
                 self.save_state()
                 self.cost["save"] += time.perf_counter() - t2
                 done_chunks += 1
                 if progress is not None:
-                    progress(index + (c + 1) / chunks, len(self.items), self.audio_seconds)
+                    progress(index + (1.0 if last else min(0.99, q / max(reader.expected, q + 1))),
+                             len(self.items), self.audio_seconds)
                 if stop_after_chunks is not None and done_chunks >= stop_after_chunks:
                     return self
-            start_chunk = 0
+                if last:
+                    break
+            if self.position[0] <= index:  # skipped, or cut short by a read error: the next file
+                self.position = (index + 1, 0)
+                self.scorer = None
+                self.save_state()
         return self
 
     @property
