@@ -128,6 +128,29 @@ def _sources_items(sources) -> tuple[list, list[str]]:
     return items, lines
 
 
+def resampled_blocks(read: Callable[[int], np.ndarray], rate: int, target: int, out_block: int):
+    """Blocks of a stream resampled from ``rate`` to ``target`` (scipy's polyphase filter, as
+    ``data.folder.resample``), about ``out_block`` samples each, in bounded memory: each input block
+    is resampled with a margin of input on both sides wider than the filter, and only the output of
+    the block itself is kept, so the blocks join seamlessly (equal to resampling the whole signal
+    up to float rounding).  ``read(n)`` returns up to ``n`` mono samples (fewer at the end)."""
+    from scipy import signal
+
+    g = math.gcd(rate, target)
+    up, down = target // g, rate // g
+    margin = down * math.ceil(max(64, 20 * down / up) / down)  # input samples, a multiple of down
+    size = down * max(1, math.ceil(out_block * down / up / down))  # input samples per block
+    before = np.zeros(0, np.float32)
+    current = read(size)
+    while len(current):
+        after = read(size)
+        segment = np.concatenate([before, current, after[:margin]])
+        y = signal.resample_poly(segment, up, down)
+        lo = len(before) * up // down
+        yield y[lo:lo + -(-len(current) * up // down)].astype(np.float32)
+        before, current = current[-margin:], after
+
+
 class TooShort(Exception):
     """A track shorter than one excerpt."""
 
@@ -155,15 +178,19 @@ class TrackAudio:
         origin = self.item.origin
         if "!" not in origin or os.path.isfile(origin):
             with sf.SoundFile(origin) as f:
-                if f.samplerate == self.sr:
-                    self.expected = f.frames
+                rate = f.samplerate
+                self.expected = int(f.frames * self.sr / rate)
+                if rate == self.sr:
                     while True:
                         block = f.read(self.chunk, dtype="float32", always_2d=True)
                         if not len(block):
                             return
                         yield _mono(block)
-                    return
-        audio = decode_item(self.item, self.sr)
+                else:
+                    yield from resampled_blocks(
+                        lambda n: _mono(f.read(n, dtype="float32", always_2d=True)), rate, self.sr, self.chunk)
+                return
+        audio = decode_item(self.item, self.sr)  # an archive member: decoded whole
         self.expected = len(audio)
         for a in range(0, len(audio), self.chunk):
             yield audio[a:a + self.chunk]
