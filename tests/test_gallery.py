@@ -274,3 +274,25 @@ def test_track_audio_streams_exactly_the_decoded_track(tmp_path):
                 np.testing.assert_allclose(x, whole[max(0, p - window):q], rtol=0, atol=1e-6)
         with pytest.raises(TooShort):
             list(TrackAudio(item, SR, step, chunk, window, end + step).chunks())
+
+
+def test_loops_render_in_resumable_batches(music, tiny_model, tmp_path):
+    from immersions_osc.config import OptimizeConfig
+    from immersions_osc.gallery.loops import loop_path, render_loops
+
+    model, _ = tiny_model
+    layer = geometry(model).layers[-1]
+    cfg = OptimizeConfig()
+    first = render_loops(model, str(tmp_path / "a"), [layer], [8], cfg, seconds=0.5, steps=1, batch=4,
+                         stop_after_batches=1)
+    assert first["rendered"] == 4 and sorted(os.listdir(tmp_path / "a" / "loops" / layer)) == \
+        sorted(f"{c}.wav" for c in range(4))
+    rest = render_loops(model, str(tmp_path / "a"), [layer], [8], cfg, seconds=0.5, steps=1, batch=4)
+    assert rest["rendered"] == 4 and rest["present"] == 4
+    whole = render_loops(model, str(tmp_path / "b"), [layer], [8], cfg, seconds=0.5, steps=1, batch=4)
+    assert whole["rendered"] == 8
+    for c in (0, 5, 7):  # a batch renders alike whenever it runs
+        a, _ = sf.read(loop_path(str(tmp_path / "a"), layer, c))
+        b, _ = sf.read(loop_path(str(tmp_path / "b"), layer, c))
+        np.testing.assert_array_equal(a, b)
+        assert len(a) == SR // 2 and np.abs(a).max() > 0

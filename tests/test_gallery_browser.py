@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.slow,
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory):
-    path = make_gallery(tmp_path_factory.mktemp("gallery_browser"))
+    path = make_gallery(tmp_path_factory.mktemp("gallery_browser"), loops=("encoder.blocks.0.relu1",))
     yield from running_viewer(gallery=path)
 
 
@@ -97,3 +97,11 @@ def test_example_audio_is_named_never_a_path(web):
         assert err.value.code == 404
     with urllib.request.urlopen(base + "gallery/channel.json?layer=nope&channel=0", timeout=20) as r:
         assert "error" in json.loads(r.read())
+    # a rendered loop is served; a channel without one is a 404
+    with urllib.request.urlopen(base + "gallery/channel.json?layer=encoder.blocks.0.relu1&channel=1", timeout=20) as r:
+        loop = json.loads(r.read())["loop"]
+    with urllib.request.urlopen(base + loop, timeout=20) as r:
+        assert r.headers["Content-Type"] == "audio/wav" and r.read(4) == b"RIFF"
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(base + f"gallery/loop.wav?layer={web.service.vector.layer_names[-1]}&channel=0", timeout=20)
+    assert err.value.code == 404

@@ -23,7 +23,7 @@ SR = 44100
 SMALL = os.path.join(REPO, "checkpoints", "small.pt")
 
 
-def make_gallery(root, checkpoint=SMALL, k=3):
+def make_gallery(root, checkpoint=SMALL, k=3, loops=()):
     folder = root / "music"
     folder.mkdir(exist_ok=True)
     for i, seconds in enumerate((12, 9)):
@@ -34,6 +34,13 @@ def make_gallery(root, checkpoint=SMALL, k=3):
     build = GalleryBuild(model, items, str(root / "gallery"), GallerySettings(k=k, separation_seconds=4.0),
                          log=lambda line: None).run()
     build.write()
+    if loops:  # render the loops of these layers (1 s, one step: the plumbing, not their quality)
+        from immersions_osc.config import OptimizeConfig
+        from immersions_osc.gallery.loops import render_loops
+
+        g = build.geo
+        render_loops(model, str(root / "gallery"), list(loops), [g.channels[g.layers.index(n)] for n in loops],
+                     OptimizeConfig(), seconds=1.0, steps=1, batch=8)
     return str(root / "gallery")
 
 
@@ -41,7 +48,7 @@ def make_gallery(root, checkpoint=SMALL, k=3):
 def service(tmp_path_factory):
     from immersions_osc.service.server import Service
 
-    path = make_gallery(tmp_path_factory.mktemp("gallery_service"))
+    path = make_gallery(tmp_path_factory.mktemp("gallery_service"), loops=("encoder.blocks.0.relu1",))
     s = Service(in_process_config(gallery=path), log=lambda line: None).start()
     try:
         yield s
@@ -107,6 +114,12 @@ def test_play_an_example_and_percentiles_now(service):
         _, args = osc.wait_for("/immersions/gallery/percentiles", timeout=20)
         assert args[0] == layer and len(args) == 1 + gallery.channels[gallery.layers.index(layer)]
         assert all(0.0 <= p <= 100.0 for p in args[1:])
+        # -1 with a rendered loop: that loop plays
+        osc.send("/immersions/gallery/play", "sii", "encoder.blocks.0.relu1", 2, -1)
+        osc.wait_for("/immersions/ack", timeout=20, predicate=lambda a: a == ["/immersions/gallery/play"])
+        loop = gallery.loop_audio("encoder.blocks.0.relu1", 2)
+        queued = service.player.queued()
+        assert len(loop) == SR and np.corrcoef(queued[:SR], loop)[0, 1] > 0.999 and service.generator.paused
         # -1 without rendered loops: the channel becomes the target, the optimizer runs
         osc.send("/immersions/gallery/play", "sii", layer, 2, -1)
         osc.wait_for("/immersions/ack", timeout=20, predicate=lambda a: a == ["/immersions/gallery/play"])

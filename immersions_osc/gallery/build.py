@@ -288,6 +288,18 @@ class GalleryBuild:
             arrays.update(self.scorer.state())
         atomic_write(self.state_path, lambda fh: np.savez(fh, **arrays))
 
+    def complete(self) -> bool:
+        """Whether OUT holds the finished gallery of this very pass (and no pass is under way)."""
+        path = os.path.join(self.out, ARRAYS_NAME)
+        if os.path.exists(self.state_path) or not os.path.isfile(path):
+            return False
+        try:
+            with np.load(path) as z:
+                meta = json.loads(z["meta"].tobytes())
+        except Exception:
+            return False
+        return meta.get("fingerprint") == json.loads(json.dumps(self.fingerprint()))
+
     def load_state(self) -> bool:
         """Continue a killed pass from its state file; False when there is none."""
         remove_stale_temps(self.state_path)
@@ -407,7 +419,7 @@ class GalleryBuild:
         g = self.geo
         hours = self.audio_seconds / 3600
         compute = sum(self.cost.values())
-        return {"format": FORMAT, "version": VERSION, "checkpoint": self.checkpoint,
+        return {"format": FORMAT, "version": VERSION, "checkpoint": self.checkpoint, "fingerprint": self.fingerprint(),
                 "sample_rate": g.sample_rate, "layers": g.layers, "channels": g.channels, "strides": g.strides,
                 "excerpt_samples": self.excerpt, "hop_samples": self.hop, "separation_samples": self.separation,
                 "chunk_samples": self.chunk, "window_samples": g.window, "settings": asdict(self.settings),

@@ -31,7 +31,16 @@ def register(subparsers) -> None:
     p.add_argument("--chunk-seconds", dest="chunk_seconds", type=float, default=60.0,
                    help="audio per forward pass (default: %(default)s)")
     p.add_argument("--fresh", action="store_true", help="start over instead of resuming a killed pass")
+    p.add_argument("--loops", action="store_true",
+                   help="also render every channel's optimized loop into OUT/loops (resumable: run again to go on)")
+    p.add_argument("--loop-layers", dest="loop_layers", nargs="+", metavar="LAYER",
+                   help="render the loops of these layers only (default: every layer)")
+    p.add_argument("--loop-steps", dest="loop_steps", type=int, help="optimizer steps per loop (default: optimize.steps)")
+    p.add_argument("--loop-seconds", dest="loop_seconds", type=float, default=4.0, help="loop length (default: %(default)s)")
+    p.add_argument("--loop-batch", dest="loop_batch", type=int, default=8,
+                   help="channels optimized at once, one resumable chunk (default: %(default)s)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: %(default)s)")
+    p.add_argument("--config", help="YAML config (its optimize section sets how --loops are optimized)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run_gallery)
 
@@ -70,6 +79,12 @@ def run_gallery(args: argparse.Namespace) -> int:
                          log=lambda line: print(line, file=sys.stderr, flush=True))
     if args.fresh and os.path.exists(build.state_path):
         os.unlink(build.state_path)
+    if not args.fresh and build.complete():
+        print(f"gallery: {args.out} is complete for this music, checkpoint and settings (--fresh redoes it)",
+              file=sys.stderr)
+        if args.loops:
+            render(args, model, build.geo, args.out)
+        return 0
     if build.load_state():
         print(f"gallery: resuming at file {build.position[0] + 1}/{len(items)}, chunk {build.position[1]} "
               f"({build.audio_seconds / 3600:.2f} h heard)", file=sys.stderr)
@@ -90,4 +105,29 @@ def run_gallery(args: argparse.Namespace) -> int:
               f"{cost['decode'] / hours:.1f}, model {cost['model'] / hours:.1f}, keep {cost['keep'] / hours:.1f}, "
               f"save {cost['save'] / hours:.1f}); this run {time.perf_counter() - start:.1f} s; "
               f"peak RSS {peak_mb:.0f} MB")
+    if args.loops:
+        render(args, model, build.geo, args.out)
     return 0
+
+
+def render(args: argparse.Namespace, model, geo, out: str) -> None:
+    """Every channel's optimized loop (of --loop-layers) into OUT/loops, resumable."""
+    from ..config import load_config
+    from ..errors import UserError
+    from ..progress import Progress
+    from .loops import render_loops
+
+    layers = args.loop_layers or geo.layers
+    unknown = [name for name in layers if name not in geo.layers]
+    if unknown:
+        raise UserError(f"gallery: no layer {unknown[0]!r}; layers: {', '.join(geo.layers)}")
+    if args.loop_steps is not None and args.loop_steps < 1 or args.loop_batch < 1 or not args.loop_seconds > 0:
+        raise UserError("gallery: --loop-steps and --loop-batch must be >= 1 and --loop-seconds > 0")
+    channels = [geo.channels[geo.layers.index(name)] for name in layers]
+    bar = Progress(sum(channels), "loops", enabled=not args.quiet, every=args.loop_batch)
+    result = render_loops(model, out, layers, channels, load_config(args.config).optimize, args.loop_seconds,
+                          args.loop_steps, args.loop_batch, progress=lambda done, total: bar.update(done))
+    bar.close()
+    per = result["seconds"] / result["rendered"] if result["rendered"] else 0.0
+    print(f"gallery: loops: {result['rendered']} rendered ({per:.1f} s each), {result['present']} already there, "
+          f"{result['total']} in all -> {os.path.join(out, 'loops')}")

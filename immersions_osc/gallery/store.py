@@ -41,7 +41,7 @@ class Gallery:
         self.tracks = meta["tracks"]
         self.score, self.track, self.start = arrays["top_score"], arrays["top_track"], arrays["top_start"]
         self.sketch = Sketch(int(self.offsets[-1]), arrays["sketch_counts"])
-        self.loops = arrays.get("loops")  # [channels, samples] float16, when rendered (else None)
+        self.folder = os.path.dirname(os.path.abspath(path))
         self._archive_cache: dict[str, np.ndarray] = {}
 
     @classmethod
@@ -108,10 +108,26 @@ class Gallery:
         start = int(round(e.start * self.sample_rate))
         return read_excerpt(e.origin, start, self.excerpt_samples, self.sample_rate, self._archive_cache)
 
+    def has_loop(self, layer: str, channel: int) -> bool:
+        """Whether the channel's optimized loop was rendered (``gallery --loops``)."""
+        from .loops import loop_path
+
+        self.row(layer, channel)
+        return os.path.isfile(loop_path(self.folder, layer, channel))
+
     def loop_audio(self, layer: str, channel: int) -> Optional[np.ndarray]:
-        if self.loops is None:
+        """The channel's rendered loop (mono float32 at the gallery's rate), or None."""
+        import soundfile as sf
+
+        from .loops import loop_path
+
+        if not self.has_loop(layer, channel):
             return None
-        return np.asarray(self.loops[self.row(layer, channel)], np.float32)
+        try:
+            audio, _ = sf.read(loop_path(self.folder, layer, channel), dtype="float32", always_2d=True)
+        except (OSError, RuntimeError) as exc:
+            raise UserError(f"cannot read the loop of {layer} channel {channel}: {' '.join(str(exc).split())}") from None
+        return audio[:, 0]
 
 
 def read_excerpt(origin: str, start: int, n: int, sample_rate: int,

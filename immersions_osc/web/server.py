@@ -574,7 +574,7 @@ class WebServer:
             out["examples"] = [{"rank": e.rank, "name": e.name, "start": e.start, "seconds": e.seconds,
                                 "activation": e.activation, "url": f"gallery/example.wav?{q}&rank={e.rank}"}
                                for e in gallery.examples(layer, channel)]
-            out["loop"] = f"gallery/loop.wav?{q}" if gallery.loops is not None else None
+            out["loop"] = f"gallery/loop.wav?{q}" if gallery.has_loop(layer, channel) else None
         return out
 
     def gallery_layer(self, layer: str, top: int = 3) -> dict:
