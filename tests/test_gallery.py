@@ -206,13 +206,19 @@ def _cli(*args, **kw):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=REPO, **kw)
 
 
-def test_cli_user_mistakes_are_one_line(tmp_path, music):
-    p = _cli(str(tmp_path / "missing"), "--out", str(tmp_path / "g"))
+def test_cli_user_mistakes_are_one_line(tmp_path, music, capsys):
+    from immersions_osc.cli import main
+
+    p = _cli(str(tmp_path / "missing"), "--out", str(tmp_path / "g"))  # one real process: exit code, no traceback
     out, err = p.communicate(timeout=60)
     assert p.returncode == 2 and err.strip().count("\n") == 0 and "not found" in err and "Traceback" not in err
-    p = _cli("--out", str(tmp_path / "g"))
-    out, err = p.communicate(timeout=60)
-    assert p.returncode == 2 and "name at least one folder" in err
+    for args, why in ((["--out", str(tmp_path / "g")], "name at least one folder"),
+                      ([str(music / "music"), "--out", str(tmp_path / "g"), "--k", "0"], "--k must be 1..64"),
+                      ([str(music / "music"), "--out", str(tmp_path / "g"), "--checkpoint", str(music / "tiny.pt"),
+                        "--loops", "--loop-layers", "nope"], "no layer 'nope'")):
+        assert main(["gallery", *args, "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert why in err and err.count("error:") == 1 and "Traceback" not in err, err
 
 
 def test_cli_resumes_after_a_kill(tmp_path, music):
@@ -278,7 +284,8 @@ def test_track_audio_streams_exactly_the_decoded_track(tmp_path):
 
 def test_loops_render_in_resumable_batches(music, tiny_model, tmp_path):
     from immersions_osc.config import OptimizeConfig
-    from immersions_osc.gallery.loops import loop_path, render_loops
+    from immersions_osc.gallery.files import loop_path
+    from immersions_osc.gallery.loops import render_loops
 
     model, _ = tiny_model
     layer = geometry(model).layers[-1]

@@ -77,6 +77,8 @@ def run_gallery(args: argparse.Namespace) -> int:
     model, _, _ = load_model(args.checkpoint, resolve_device(args.device))
     build = GalleryBuild(model, items, args.out, settings, checkpoint=args.checkpoint,
                          log=lambda line: print(line, file=sys.stderr, flush=True))
+    if args.loops:
+        loop_plan(args, build.geo)  # a mistake in the loop flags is told now, not after the pass
     if args.fresh and os.path.exists(build.state_path):
         os.unlink(build.state_path)
     if not args.fresh and build.complete():
@@ -110,12 +112,9 @@ def run_gallery(args: argparse.Namespace) -> int:
     return 0
 
 
-def render(args: argparse.Namespace, model, geo, out: str) -> None:
-    """Every channel's optimized loop (of --loop-layers) into OUT/loops, resumable."""
-    from ..config import load_config
+def loop_plan(args: argparse.Namespace, geo) -> tuple[list[str], list[int]]:
+    """The layers whose loops to render and their channel counts; one UserError for a bad flag."""
     from ..errors import UserError
-    from ..progress import Progress
-    from .loops import render_loops
 
     layers = args.loop_layers or geo.layers
     unknown = [name for name in layers if name not in geo.layers]
@@ -123,7 +122,16 @@ def render(args: argparse.Namespace, model, geo, out: str) -> None:
         raise UserError(f"gallery: no layer {unknown[0]!r}; layers: {', '.join(geo.layers)}")
     if args.loop_steps is not None and args.loop_steps < 1 or args.loop_batch < 1 or not args.loop_seconds > 0:
         raise UserError("gallery: --loop-steps and --loop-batch must be >= 1 and --loop-seconds > 0")
-    channels = [geo.channels[geo.layers.index(name)] for name in layers]
+    return list(layers), [geo.channels[geo.layers.index(name)] for name in layers]
+
+
+def render(args: argparse.Namespace, model, geo, out: str) -> None:
+    """Every channel's optimized loop (of --loop-layers) into OUT/loops, resumable."""
+    from ..config import load_config
+    from ..progress import Progress
+    from .loops import render_loops
+
+    layers, channels = loop_plan(args, geo)
     bar = Progress(sum(channels), "loops", enabled=not args.quiet, every=args.loop_batch)
     result = render_loops(model, out, layers, channels, load_config(args.config).optimize, args.loop_seconds,
                           args.loop_steps, args.loop_batch, progress=lambda done, total: bar.update(done))

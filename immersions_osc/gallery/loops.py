@@ -18,13 +18,7 @@ import numpy as np
 
 from ..atomic import atomic_write_bytes
 from ..config import OptimizeConfig
-
-LOOPS_DIR = "loops"
-
-
-def loop_path(folder: str, layer: str, channel: int) -> str:
-    return os.path.join(folder, LOOPS_DIR, layer, f"{channel}.wav")
-
+from .files import loop_path, wav_bytes
 
 def render_loops(model, folder: str, layers: Sequence[str], channels: Sequence[int], cfg: OptimizeConfig,
                  seconds: float = 4.0, steps: Optional[int] = None, batch: int = 8,
@@ -37,7 +31,6 @@ def render_loops(model, folder: str, layers: Sequence[str], channels: Sequence[i
     from ..optimize.ascent import LoopAscent
     from ..optimize.start import start_clip
     from ..optimize.targets import Target
-    from .store import wav_bytes
 
     sr = model.sample_rate
     n = int(round(seconds * sr))

@@ -17,6 +17,7 @@ import numpy as np
 from ..errors import UserError
 from .build import ARRAYS_NAME, FORMAT, VERSION
 from .core import Sketch
+from .files import loop_path
 
 
 @dataclass(frozen=True)
@@ -110,16 +111,12 @@ class Gallery:
 
     def has_loop(self, layer: str, channel: int) -> bool:
         """Whether the channel's optimized loop was rendered (``gallery --loops``)."""
-        from .loops import loop_path
-
         self.row(layer, channel)
         return os.path.isfile(loop_path(self.folder, layer, channel))
 
     def loop_audio(self, layer: str, channel: int) -> Optional[np.ndarray]:
         """The channel's rendered loop (mono float32 at the gallery's rate), or None."""
         import soundfile as sf
-
-        from .loops import loop_path
 
         if not self.has_loop(layer, channel):
             return None
@@ -167,14 +164,3 @@ def read_excerpt(origin: str, start: int, n: int, sample_rate: int,
     out = np.zeros(n, np.float32)
     out[:len(audio)] = audio
     return out
-
-
-def wav_bytes(audio: np.ndarray, sample_rate: int) -> bytes:
-    """16-bit PCM WAV of mono float audio (what the browser plays)."""
-    import io
-
-    import soundfile as sf
-
-    buf = io.BytesIO()
-    sf.write(buf, np.clip(audio, -1, 1), sample_rate, format="WAV", subtype="PCM_16")
-    return buf.getvalue()

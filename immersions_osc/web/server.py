@@ -523,7 +523,7 @@ class WebServer:
 
     # --- the gallery -----------------------------------------------------------------------------------
     def _gallery_request(self, path: str, query: dict) -> Response:
-        from ..gallery.store import wav_bytes
+        from ..gallery.files import wav_bytes
 
         gallery = getattr(self.service, "gallery", None)
         try:
