@@ -199,7 +199,6 @@ def osc_latency(gallery: str, checkpoint: str, requests: int = 200) -> None:
     """p50/p99/max of /immersions/gallery/examples answered on the service's control port."""
     import socket
 
-    sys.path.insert(0, os.path.join(REPO, "tests"))
     from immersions_osc.config import Config
     from immersions_osc.osc.protocol import decode_message, encode_message
     from immersions_osc.service.server import Service
@@ -220,10 +219,11 @@ def osc_latency(gallery: str, checkpoint: str, requests: int = 200) -> None:
             ch = int(rng.integers(gal.channels[li]))
             expected = len(gal.examples(gal.layers[li], ch))
             t0 = time.perf_counter()
-            sock.sendto(encode_message("/immersions/gallery/examples", [gal.layers[li], ch]), ("127.0.0.1", service.port))
+            sock.sendto(encode_message("/immersions/gallery/examples", "si", [gal.layers[li], ch]),
+                        ("127.0.0.1", service.port))
             got = 0
             while got < expected:
-                address, _ = decode_message(sock.recvfrom(65536)[0])
+                address, _, _ = decode_message(sock.recvfrom(65536)[0])
                 got += address == "/immersions/gallery/example"
             times.append(time.perf_counter() - t0)
             time.sleep(0.01)  # within the per-host reply budget
