@@ -119,21 +119,26 @@ def test_chunked_pass_equals_one_forward_pass(tiny_model):
         whole, _ = activations_of(model, torch.from_numpy(audio)[None])
     excerpt = 11 * g.step
 
-    def scores(chunk):
+    def scores(chunk, pad=False):
+        from immersions_osc.gallery.build import channel_columns
+
         sc = ExcerptScorer(g.channels, g.strides, excerpt, g.step)
         out = []
         for p in range(0, n, chunk):
             q = min(n, p + chunk)
+            x = audio[max(0, p - g.window):q]
+            end = len(x)
+            if pad:  # as the pass does: every input window + chunk long, silence after the audio
+                x = np.concatenate([x, np.zeros(g.window + chunk - len(x), np.float32)])
             with torch.no_grad():
-                acts, _ = activations_of(model, torch.from_numpy(audio[max(0, p - g.window):q])[None])
-            from immersions_osc.gallery.build import channel_columns
-
-            out.append(sc.feed(channel_columns(acts, q - p, g.strides))[0])
+                acts, _ = activations_of(model, torch.from_numpy(x)[None])
+            out.append(sc.feed(channel_columns(acts, q - p, g.strides, end=end))[0])
         return np.concatenate(out, axis=1)
 
-    chunked, one = scores(3 * g.step), scores(n)
-    assert chunked.shape == one.shape and chunked.shape[1] == (n - excerpt) // g.step + 1
+    chunked, padded, one = scores(3 * g.step), scores(3 * g.step, pad=True), scores(n)
+    assert chunked.shape == one.shape == padded.shape and chunked.shape[1] == (n - excerpt) // g.step + 1
     np.testing.assert_allclose(chunked, one, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(padded, one, rtol=1e-4, atol=1e-5)
     # the excerpt at start 5 steps of layer 0, channel 2: the target measure on the whole pass's columns
     layer = next(iter(whole))
     a = whole[layer]

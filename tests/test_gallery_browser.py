@@ -86,6 +86,13 @@ def test_hover_shows_percentile_and_layer_gallery(page, web):
     page.wait_for("!document.getElementById('gallery-view').hidden", timeout=20)
     cells = page.evaluate("document.querySelectorAll('#gallery-grid .cell').length")
     assert cells == service.vector.shapes[layer][0]
+    # a layer with rendered loops: each channel's loop scaleogram beside its examples
+    page.evaluate("viewer.gallery.showLayer('encoder.blocks.0.relu1')")
+    page.wait_for("document.getElementById('gallery-title').textContent.startsWith('encoder.blocks.0.relu1')")
+    shown = page.wait_for("(() => { const im = [...document.querySelectorAll('#gallery-grid .cell img')]; "
+                          "return im.length && im.every(i => i.complete && i.naturalWidth > 0) && im.length; })()",
+                          timeout=30)
+    assert shown == service.vector.shapes["encoder.blocks.0.relu1"][0]
 
 
 def test_example_audio_is_named_never_a_path(web):

@@ -95,15 +95,18 @@ def geometry(model: torch.nn.Module) -> Geometry:
     return Geometry(list(acts), [int(a.shape[1]) for a in acts.values()], strides, step, window, sr)
 
 
-def channel_columns(acts: dict[str, torch.Tensor], keep: int, strides: Sequence[int]) -> list[np.ndarray]:
-    """Each layer's last columns covering ``keep`` samples, reduced to one value per channel: the
-    mean over its frequency rows.  [C_l, keep // stride_l] float32 arrays."""
+def channel_columns(acts: dict[str, torch.Tensor], keep: int, strides: Sequence[int],
+                    end: Optional[int] = None) -> list[np.ndarray]:
+    """Each layer's columns covering the ``keep`` samples before sample ``end`` of the input
+    (default: its end), reduced to one value per channel: the mean over its frequency rows.
+    [C_l, keep // stride_l] float32 arrays."""
     out = []
     for a, s in zip(acts.values(), strides):
         a = a[0]
         if a.dim() == 3:
             a = a.mean(dim=1)  # [C, F, T] -> [C, T]
-        out.append(a[:, a.shape[-1] - keep // s:].float().cpu().numpy())
+        hi = a.shape[-1] if end is None else end // s
+        out.append(a[:, hi - keep // s:hi].float().cpu().numpy())
     return out
 
 
@@ -370,10 +373,13 @@ class GalleryBuild:
                     self.scorer = self._new_scorer()
                     self.tracks.append(Track(item.origin, f"{item.source}/{item.rel}", 0.0))
                 t0 = time.perf_counter()
-                x = torch.from_numpy(np.nan_to_num(audio)).unsqueeze(0).to(device)
+                # every forward pass the same size (silence after the chunk: the model is causal, so
+                # it changes nothing kept), so that memory is reused, not fragmented
+                x = np.zeros(g.window + self.chunk, np.float32)
+                x[:len(audio)] = np.nan_to_num(audio)
                 with torch.no_grad():
-                    acts, _ = activations_of(self.model, x)
-                columns = channel_columns(acts, q - p, g.strides)
+                    acts, _ = activations_of(self.model, torch.from_numpy(x).unsqueeze(0).to(device))
+                columns = channel_columns(acts, q - p, g.strides, end=len(audio))
                 t1 = time.perf_counter()
                 for i, cols in enumerate(columns):
                     self.sketch.add(int(g.offsets[i]), cols)

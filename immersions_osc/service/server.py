@@ -101,7 +101,8 @@ class Service:
             from ..optimize.ascent import activations_of
 
             self.vector.check_model(activations_of(self.model, probe)[0])
-        self.gallery = self._load_gallery()
+        self.gallery = self._load_gallery()  # immersions-osc gallery: examples and percentiles per channel
+        self._channel_frame: Optional[tuple] = None  # (time, frame) of channel_values' last frame
         layer = self.scfg.target_layer or self.vector.layer_names[len(self.vector.layer_names) // 2]
         self.targets: list[Target] = [Target(layer)]
         check_targets(self.targets, self.vector.shapes)
@@ -170,8 +171,14 @@ class Service:
 
     def channel_values(self) -> Optional[dict]:
         """{layer: each channel's activation now (the mean over its frequency rows)}, or None
-        before the first frame."""
-        frame = self.stream.activation_frame()
+        before the first frame.  At most one new frame per 0.1 s (live input costs a forward pass
+        per frame): requests in between get the same one."""
+        cached, now = self._channel_frame, time.monotonic()
+        if cached is not None and now - cached[0] < 0.1:
+            frame = cached[1]
+        else:
+            frame = self.stream.activation_frame()
+            self._channel_frame = (now, frame)
         if frame is None:
             return None
         v, out = self.vector, {}

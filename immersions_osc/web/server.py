@@ -32,6 +32,7 @@ parsing, the RFC 6455 handshake, framing, masking, fragmentation, close codes, p
 ``/gallery/example.wav``   ``?layer=&channel=&rank=``: that example, decoded from the user's file
                        (only files the gallery lists: a client names an example, never a path)
 ``/gallery/loop.wav``      ``?layer=&channel=``: the channel's rendered loop (404 when none)
+``/gallery/loop.png``      ``?layer=&channel=``: that loop's scaleogram
 =====================  ==========================================================================
 
 Who may ask (see ``service/access.py``):
@@ -170,6 +171,7 @@ class WebServer:
         self._sockets: set[socket.socket] = set()  # every accepted connection (closed at shutdown)
         self._scaleogram_lock = threading.Lock()
         self._scaleogram_cache: Optional[tuple[int, bytes]] = None
+        self._loop_pngs: dict[tuple[str, int], bytes] = {}  # the gallery's rendered loops' scaleograms
         self._snapshot_lock = threading.Lock()
         self.snapshots_refused = 0
         self.connections = 0
@@ -542,14 +544,37 @@ class WebServer:
             if path == "/gallery/example.wav":
                 return _body(200, wav_bytes(gallery.example_audio(layer, channel, rank), gallery.sample_rate),
                              "audio/wav")
-            if path == "/gallery/loop.wav":
+            if path in ("/gallery/loop.wav", "/gallery/loop.png"):
                 loop = gallery.loop_audio(layer, channel)
                 if loop is None:
-                    return _text(404, "this gallery has no rendered loops")
+                    return _text(404, f"no rendered loop for {layer} channel {channel} (gallery --loops)")
+                if path.endswith(".png"):
+                    return _body(200, self.loop_png(layer, channel, loop), "image/png")
                 return _body(200, wav_bytes(loop, gallery.sample_rate), "audio/wav")
         except UserError as exc:
             return _text(404, str(exc))
         return _text(404, "not found")
+
+    def loop_png(self, layer: str, channel: int, loop: np.ndarray) -> bytes:
+        """A rendered loop's scaleogram (cached, at most 512 of them)."""
+        import torch
+
+        from ..contract import spectrum
+        from ..images import encode_png, scaleogram_image
+
+        key = (layer, channel)
+        with self._scaleogram_lock:
+            if key in self._loop_pngs:
+                return self._loop_pngs[key]
+        audio = torch.from_numpy(np.ascontiguousarray(loop, np.float32)).to(self.service.device)
+        with torch.no_grad():
+            log_power = spectrum(self.service.stream_model, audio[None])
+        png = encode_png(scaleogram_image(log_power[0, 0].cpu().numpy()))
+        with self._scaleogram_lock:
+            if len(self._loop_pngs) >= 512:
+                self._loop_pngs.pop(next(iter(self._loop_pngs)))
+            self._loop_pngs[key] = png
+        return png
 
     def _percentiles_now(self, layer: str) -> tuple[Optional[np.ndarray], Optional[np.ndarray]]:
         gallery = getattr(self.service, "gallery", None)
@@ -574,7 +599,9 @@ class WebServer:
             out["examples"] = [{"rank": e.rank, "name": e.name, "start": e.start, "seconds": e.seconds,
                                 "activation": e.activation, "url": f"gallery/example.wav?{q}&rank={e.rank}"}
                                for e in gallery.examples(layer, channel)]
-            out["loop"] = f"gallery/loop.wav?{q}" if gallery.has_loop(layer, channel) else None
+            looped = gallery.has_loop(layer, channel)
+            out["loop"] = f"gallery/loop.wav?{q}" if looped else None
+            out["loop_image"] = f"gallery/loop.png?{q}" if looped else None
         return out
 
     def gallery_layer(self, layer: str, top: int = 3) -> dict:

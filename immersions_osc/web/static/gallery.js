@@ -105,6 +105,12 @@ export class GalleryPanel {
       const head = document.createElement("div");
       head.textContent = `ch ${ch.channel}` + (ch.percentile != null ? ` · ${ch.percentile.toFixed(0)} %ile` : "");
       cell.append(head);
+      if (ch.loop_image) {
+        const img = document.createElement("img");
+        img.src = ch.loop_image; img.alt = `loop of channel ${ch.channel}`; img.title = "its optimized loop: click to hear it";
+        img.addEventListener("click", () => this.play(ch.loop));
+        cell.append(img);
+      }
       if (ch.loop) cell.append(button("loop", () => this.play(ch.loop)));
       for (const e of ch.examples) {
         const b = button(`#${e.rank}`, () => this.play(e.url));
