@@ -308,3 +308,17 @@ def test_loops_render_in_resumable_batches(music, tiny_model, tmp_path):
         b, _ = sf.read(loop_path(str(tmp_path / "b"), layer, c))
         np.testing.assert_array_equal(a, b)
         assert len(a) == SR // 2 and np.abs(a).max() > 0
+
+
+def test_a_state_of_other_music_is_refused(music, tiny_model, tmp_path):
+    import shutil
+
+    from immersions_osc.errors import UserError
+
+    model, _ = tiny_model
+    shutil.copytree(music / "music", tmp_path / "music")
+    part = _build(tmp_path, model, out="s").run(stop_after_chunks=2)
+    assert not part.finished
+    os.utime(tmp_path / "music" / "t1.wav", ns=(1, 1))  # the music changed since
+    with pytest.raises(UserError, match="belongs to another pass"):
+        _build(tmp_path, model, out="s").load_state()

@@ -271,8 +271,13 @@ class GalleryBuild:
 
     # --- identity of a run (a resume must be the same run) ------------------------------------------
     def fingerprint(self) -> dict:
-        return {"settings": asdict(self.settings), "checkpoint": os.path.abspath(self.checkpoint) if self.checkpoint else "",
-                "items": [it.origin for it in self.items], "layers": self.geo.layers, "channels": self.geo.channels}
+        """The music (each file's origin, size and time), the checkpoint (path, size, time), the
+        settings and the model's layers: a resume, or a finished gallery, must match it."""
+        checkpoint = os.path.abspath(self.checkpoint) if self.checkpoint else ""
+        stamp = [os.stat(checkpoint).st_size, os.stat(checkpoint).st_mtime_ns] if os.path.isfile(checkpoint) else []
+        return {"settings": asdict(self.settings), "checkpoint": [checkpoint, *stamp],
+                "items": [[it.origin, it.size, it.mtime_ns] for it in self.items], "layers": self.geo.layers,
+                "channels": self.geo.channels}
 
     @property
     def state_path(self) -> str:
