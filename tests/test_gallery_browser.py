@@ -104,6 +104,13 @@ def test_example_audio_is_named_never_a_path(web):
         assert err.value.code == 404
     with urllib.request.urlopen(base + "gallery/channel.json?layer=nope&channel=0", timeout=20) as r:
         assert "error" in json.loads(r.read())
+    # the viewer's rules hold here too: another web site cannot fetch the user's music
+    layer0 = web.service.vector.layer_names[-1]
+    request = urllib.request.Request(base + f"gallery/example.wav?layer={layer0}&channel=0&rank=0",
+                                     headers={"Sec-Fetch-Site": "cross-site"})
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(request, timeout=20)
+    assert err.value.code == 403
     # a rendered loop is served; a channel without one is a 404
     with urllib.request.urlopen(base + "gallery/channel.json?layer=encoder.blocks.0.relu1&channel=1", timeout=20) as r:
         loop = json.loads(r.read())["loop"]
