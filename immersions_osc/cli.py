@@ -265,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="also write the table as JSON here")
 
     from .data.command import register as register_corpus
+    from .gallery.command import register as register_gallery
     from .layout.command import register as register_layout
     from .optimize.command import register as register_render
 
@@ -274,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_layout(sub)
     register_render(sub)
     register_service(sub)
+    register_gallery(sub)
 
     add("config", cmd_config, "print the configuration as YAML (a template to edit)")
     for command in sub.choices.values():  # one thread policy for every command

@@ -374,6 +374,9 @@ class ServiceConfig:
     # layout file whose neuron order the activation stream follows ("" = <checkpoint>_layout.npz;
     # with a model: beside its file, made on the first start when missing)
     layout: str = ""
+    # gallery folder from `immersions-osc gallery`: every channel's examples and its percentiles
+    # ("" = <checkpoint>_gallery when it is there, else none)
+    gallery: str = ""
     device: str = "auto"
     # OSC control port (UDP) and the interface it listens on
     host: str = "127.0.0.1"

@@ -42,7 +42,8 @@ class BrowserError(RuntimeError):
 class Chromium:
     """A headless Chromium with one page, controlled through the DevTools protocol."""
 
-    def __init__(self, width: int = 1440, height: int = 900, binary: Optional[str] = None, timeout: float = 30.0):
+    def __init__(self, width: int = 1440, height: int = 900, binary: Optional[str] = None, timeout: float = 30.0,
+                 extra_args: tuple[str, ...] = ()):
         self.binary = binary or find_chromium()
         if self.binary is None:
             raise BrowserError("no Chromium found (apt-get install chromium)")
@@ -52,7 +53,7 @@ class Chromium:
                 "--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist",
                 "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
                 f"--window-size={width},{height}", f"--user-data-dir={self.profile}",
-                "--remote-debugging-port=0", "about:blank"]
+                "--remote-debugging-port=0", *extra_args, "about:blank"]
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.PIPE, text=True)
         self.stderr: list[str] = []

@@ -509,7 +509,8 @@ def test_pd_patch_structure():
     boxes have (where this test knows them; pd itself checks the rest in the e2e tests)."""
     for path in glob.glob(os.path.join(REPO, "patches", "*.pd")):
         canvases = pd_canvases(path)
-        assert sum(1 for _, c in canvases if c) >= 4  # the subpatches
+        if os.path.basename(path) == "immersions.pd":
+            assert sum(1 for _, c in canvases if c) >= 4  # the subpatches
         for boxes, connects in canvases:
             n = len(boxes)
             for a, outlet, b, inlet in connects:

@@ -60,6 +60,7 @@ def test_demo_tours_the_layers_and_writes_what_it_played(tmp_path):
     (["serve", "--layout", "/no/such_layout.npz"], "layout file not found"),
     (["serve", "--audio", "jack"], "JACK"),  # no server running (or no libjack at all)
     (["serve", "--port", "70000"], "port"),
+    (["serve", "--gallery", "/no/such_gallery", "--audio", "none"], "no gallery at /no/such_gallery"),
 ])
 def test_user_mistakes_are_one_clear_line(args, message):
     proc = run_cli(*args, env=no_jack_env(), timeout=120)

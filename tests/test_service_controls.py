@@ -124,7 +124,10 @@ def test_player_input_ring():
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory):
-    cfg = in_process_config(loops_dir=str(tmp_path_factory.mktemp("loops")))
+    from test_gallery_service import make_gallery
+
+    gallery = make_gallery(tmp_path_factory.mktemp("gallery"))
+    cfg = in_process_config(loops_dir=str(tmp_path_factory.mktemp("loops")), gallery=gallery)
     s = Service(cfg, log=lambda line: None)
     yield s
     s.close()
@@ -171,7 +174,11 @@ def test_every_control_is_applied_and_acknowledged(service):
         ("/immersions/layout/request", ""),
         ("/immersions/status/request", ""),
         ("/immersions/auth", "s", "a-token-that-is-long"),  # on this machine: nothing to authorize
+        ("/immersions/gallery/examples", "si", layer, 1),
+        ("/immersions/gallery/percentiles/request", "s", layer),
+        ("/immersions/gallery/play", "sii", layer, 1, 0),
     ]
+    service.player.render(np.zeros(256, np.float32))  # the start loop plays: there is an activation frame
     assert {c[0] for c in cases} == {c.address for c in CONTROLS}
     for address, tags, *args in cases:
         replies = apply(service, address, tags, *args)

@@ -200,6 +200,17 @@ CONTROLS: tuple[Control, ...] = (
             "they complete a frame that lost some)"),
     Control(f"{P}/status/request", (), "send the status now (to the sender and its host's subscriptions)", cc=72,
             label="status now"),
+    # the gallery (`immersions-osc gallery`, loaded with serve --gallery)
+    Control(f"{P}/gallery/examples", (_s("layer"), _i("channel", 0)),
+            "send the channel's examples from the gallery: one /immersions/gallery/example each, best first "
+            "(to the sender and its host's subscriptions)"),
+    Control(f"{P}/gallery/play", (_s("layer"), _i("channel", 0), _i("example", -1, 63)),
+            "play example 0.. of the channel as the loop from the next loop boundary (the optimizer pauses and "
+            "goes on from it after /immersions/optimize/run 1); -1: its loop (the gallery's rendered one, else the "
+            "channel becomes the target and its loop is optimized live)"),
+    Control(f"{P}/gallery/percentiles/request", (_s("layer"),),
+            "send /immersions/gallery/percentiles: where each channel's activation now lies in its distribution "
+            "on the gallery's music"),
     # access
     Control(f"{P}/auth", (_s("token"),), "a sender on another machine (service started with --allow-remote) "
                                          "identifies itself with the shared token before anything else"),
@@ -249,6 +260,11 @@ MESSAGES: tuple[Message, ...] = (
     Message(f"{P}/summary/top_neurons", "i*", "per frame: indices of the most active neurons "
             "(no arguments when summary_top is 0)"),
     Message(f"{P}/summary/top_values", "f*", "per frame: their activations (likewise)"),
+    Message(f"{P}/gallery/example", "s i i s f f f",
+            "one example of a channel: layer, channel, rank (0 = best), file (on the service's machine; "
+            "archive!member inside an archive), start and length in seconds, activation"),
+    Message(f"{P}/gallery/percentiles", "s f*", "layer, then per channel the percentile (0..100) of its "
+            "activation now among its activations on the gallery's music"),
     Message(f"{P}/ack", "s", "a control message was applied (its address)"),
     Message(f"{P}/error", "s s", "a message was rejected: its address (or '?'), why"),
 )

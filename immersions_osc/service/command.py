@@ -31,7 +31,7 @@ SERVICE_FLAGS = {  # flag -> service config field
     "output_device": "output_device", "input_device": "input_device", "block_size": "block_size",
     "latency": "latency", "audio_priority": "audio_priority", "audio_process": "audio_process", "source": "source", "tempo": "tempo", "bars": "bars", "beats_per_bar": "beats_per_bar", "link": "link",
     "latency_offset": "latency_offset_ms",
-    "allow_remote": "allow_remote", "token": "token",
+    "allow_remote": "allow_remote", "token": "token", "gallery": "gallery",
 }
 TOKEN_ENV = "IMMERSIONS_TOKEN"  # the shared token, without putting it on the command line
 
@@ -50,6 +50,8 @@ def _add_service_flags(p: argparse.ArgumentParser) -> None:
                                    "or a torch.export .pt2 file (docs/api.md)")
     p.add_argument("--layout", help="layout .npz (default: <checkpoint>_layout.npz; with --model: beside "
                                     "the model's file, laid out on the first start)")
+    p.add_argument("--gallery", help="gallery folder from `immersions-osc gallery` (examples and percentiles per "
+                                     "channel; default: <checkpoint>_gallery when it is there)")
     p.add_argument("--port", type=int, help="OSC control port, UDP (default: 57130)")
     p.add_argument("--audio", choices=("auto", "jack", "portaudio", "none"),
                    help="sound output and input (default: auto = JACK when a server runs, else PortAudio's "

@@ -20,13 +20,15 @@ import socket
 import time
 from typing import Callable
 
+import numpy as np
 import torch
 
 from ..config import setting_type
 from ..errors import UserError
-from ..optimize.start import START_KINDS, start_clip
+from ..optimize.start import START_KINDS, fit_length, start_clip
 from ..optimize.targets import Target, neuron_mask
-from ..osc.controls import CONTROLS, Control
+from ..osc.controls import CONTROLS, PREFIX, Control
+from ..osc.protocol import encode_message
 from ..audio.tempo import bars_for
 from .dispatch import Sender
 from .sinks import Sink
@@ -225,6 +227,50 @@ class ControlHandlers:
     def on_status_request(self, sender=Sender()):
         s = self.service
         s.sinks.reply_many(sender.reply, [s.stream.status_datagram(), s.stream.audio_datagram()])
+
+    # --- the gallery ----------------------------------------------------------------------------------
+    def _gallery(self):
+        gallery = self.service.gallery
+        if gallery is None:
+            raise UserError("no gallery loaded: make one with `immersions-osc gallery MUSIC --out DIR` and start "
+                            "the service with --gallery DIR")
+        return gallery
+
+    def on_gallery_examples(self, layer, channel, sender=Sender()):
+        examples = self._gallery().examples(layer, channel)
+        if not examples:
+            raise UserError(f"{layer} channel {channel} has no example in the gallery")
+        datagrams = [encode_message(f"{PREFIX}/gallery/example", "siisfff",
+                                    [layer, channel, e.rank, e.origin, e.start, e.seconds, e.activation])
+                     for e in examples]
+        if not self.service.sinks.reply_many(sender.reply, datagrams) and sender.reply is not None:
+            raise UserError("examples requested too often; try again in a moment")
+
+    def on_gallery_play(self, layer, channel, example, sender=Sender()):
+        s, gallery = self.service, self._gallery()
+        gallery.row(layer, channel)  # a clear error for an unknown layer or channel
+        if example < 0:
+            loop = gallery.loop_audio(layer, channel)
+            if loop is None:  # no rendered loop: the live optimizer makes it
+                s.set_targets([Target(self._layer(layer), channels=[channel])])
+                s.generator.set_running(True)
+                return
+            audio, optimized, what = loop, True, "loop"
+        else:
+            audio, optimized, what = gallery.example_audio(layer, channel, example), False, f"example {example}"
+        clip = fit_length(torch.from_numpy(np.ascontiguousarray(audio, np.float32)), s.loop_samples)
+        s.play_clip(clip, optimized, f"gallery {layer}:{channel} {what}")
+
+    def on_gallery_percentiles_request(self, layer, sender=Sender()):
+        s, gallery = self.service, self._gallery()
+        gallery.row(layer, 0)
+        values = s.channel_values()
+        if values is None:
+            raise UserError("no activation frame yet")
+        p = gallery.layer_percentiles({layer: values[layer]})[layer]
+        datagram = encode_message(f"{PREFIX}/gallery/percentiles", "s" + "f" * len(p),
+                                  [layer, *np.nan_to_num(p, nan=0.0).tolist()])
+        s.sinks.reply_many(sender.reply, [datagram])
 
     # --- access ----------------------------------------------------------------------------------------
     def on_auth(self, token, sender=Sender()):

@@ -115,6 +115,8 @@ class Service:
             from ..optimize.ascent import activations_of
 
             self.vector.check_model(activations_of(self.model, probe)[0])
+        self.gallery = self._load_gallery()  # immersions-osc gallery: examples and percentiles per channel
+        self._channel_frame: Optional[tuple] = None  # (time, frame) of channel_values' last frame
         layer = self.scfg.target_layer or self.vector.layer_names[len(self.vector.layer_names) // 2]
         self.targets: list[Target] = [Target(layer)]
         check_targets(self.targets, self.vector.shapes)
@@ -163,6 +165,45 @@ class Service:
                               cache=os.path.splitext(path)[0] + ".graph.npz", source=self.scfg.model)
         save_layout(path, result.layout)
         self.log(f"layout: {result.layout.positions.shape[0]:,} neurons in {result.seconds:.1f} s -> {path}")
+
+    def _load_gallery(self):
+        """The gallery named by ``service.gallery``, else ``<checkpoint>_gallery`` when it is there,
+        else None.  A gallery of another model is one clear UserError."""
+        from ..gallery.build import ARRAYS_NAME
+        from ..gallery.store import Gallery
+
+        path = self.scfg.gallery
+        if not path:
+            default = "" if self.scfg.model else os.path.splitext(self.scfg.checkpoint)[0] + "_gallery"
+            if not default or not os.path.isfile(os.path.join(default, ARRAYS_NAME)):
+                return None
+            path = default
+        gallery = Gallery.load(path)
+        if gallery.layers != self.vector.layer_names or \
+                any(gallery.channels[i] != self.vector.shapes[n][0] for i, n in enumerate(gallery.layers)):
+            raise UserError(f"the gallery {path} was made with another model (its layers or channels differ); "
+                            f"make one with `immersions-osc gallery MUSIC --checkpoint ... --out DIR`")
+        self.log(f"gallery: {path}: {len(gallery.tracks)} tracks, {gallery.meta['audio_seconds'] / 3600:.2f} h, "
+                 f"{gallery.score.shape[1]} examples per channel")
+        return gallery
+
+    def channel_values(self) -> Optional[dict]:
+        """{layer: each channel's activation now (the mean over its frequency rows)}, or None
+        before the first frame.  At most one new frame per 0.1 s (live input costs a forward pass
+        per frame): requests in between get the same one."""
+        cached, now = self._channel_frame, time.monotonic()
+        if cached is not None and now - cached[0] < 0.1:
+            frame = cached[1]
+        else:
+            frame = self.stream.activation_frame()
+            self._channel_frame = (now, frame)
+        if frame is None:
+            return None
+        v, out = self.vector, {}
+        for i, name in enumerate(v.layer_names):
+            c, f = v.shapes[name]
+            out[name] = frame[v.offsets[i]:v.offsets[i + 1]].reshape(c, f).mean(axis=1)
+        return out
 
     # --- life cycle ------------------------------------------------------------------------------------
     def start(self) -> "Service":
@@ -351,6 +392,17 @@ class Service:
 
     def _clip_failed(self, why: str, reply, origin: str) -> None:
         self.dispatcher.reject(Sender.of(reply, origin), f"{PREFIX}/optimize/start", why)
+
+    def play_clip(self, clip: "torch.Tensor", optimized: bool, label: str) -> None:
+        """Play ``clip`` (a loop's length) as the loop from the next loop boundary: the optimizer
+        pauses, and goes on from it when run again (a gallery example or loop)."""
+        with self.control_lock:
+            self.generator.set_running(False)
+            self.generator.set_start(clip)
+            # under the newest version number (a new one would be taken by the optimizer's next loop)
+            version = max(self.player.version, self.generator.latest().version)
+            self.player.queue(self.stream.playable(clip, optimized=optimized), version)
+            self.events(f"playing {label}")
 
     @property
     def xruns(self) -> int:

@@ -25,6 +25,14 @@ parsing, the RFC 6455 handshake, framing, masking, fragmentation, close codes, p
 ``/scaleogram.png``    that loop's scaleogram (low frequencies at the bottom)
 ``/snapshot.png``      the next activation frame drawn on the layout, server side (``?size=``
                        64..2048; one drawn at a time, a request while one is drawn gets 503)
+``/gallery/channel.json``  ``?layer=&channel=``: the channel's examples from the loaded gallery
+                       (``immersions-osc gallery``), its activation now and that activation's
+                       percentile on the gallery's music (``loaded: false`` without a gallery)
+``/gallery/layer.json``    ``?layer=``: every channel of a layer: its best examples and percentile now
+``/gallery/example.wav``   ``?layer=&channel=&rank=``: that example, decoded from the user's file
+                       (only files the gallery lists: a client names an example, never a path)
+``/gallery/loop.wav``      ``?layer=&channel=``: the channel's rendered loop (404 when none)
+``/gallery/loop.png``      ``?layer=&channel=``: that loop's scaleogram
 =====================  ==========================================================================
 
 Who may ask (see ``service/access.py``):
@@ -163,6 +171,7 @@ class WebServer:
         self._sockets: set[socket.socket] = set()  # every accepted connection (closed at shutdown)
         self._scaleogram_lock = threading.Lock()
         self._scaleogram_cache: Optional[tuple[int, bytes]] = None
+        self._loop_pngs: dict[tuple[str, int], bytes] = {}  # the gallery's rendered loops' scaleograms
         self._snapshot_lock = threading.Lock()
         self.snapshots_refused = 0
         self.connections = 0
@@ -491,6 +500,8 @@ class WebServer:
             if path == "/scaleogram.png":
                 png, version = self.scaleogram_png()
                 return _body(200, png, "image/png", {"X-Loop-Version": str(version)})
+            if path.startswith("/gallery/"):
+                return self._gallery_request(path, query)
             if path == "/snapshot.png":
                 try:
                     size = int(query.get("size", ["1024"])[0])
@@ -511,6 +522,100 @@ class WebServer:
         except Exception as exc:  # a bug in one request must not take the viewer down
             self.service.errors(f"viewer request {path} failed: {type(exc).__name__}: {exc}")
             return _text(500, f"internal error: {type(exc).__name__}")
+
+    # --- the gallery -----------------------------------------------------------------------------------
+    def _gallery_request(self, path: str, query: dict) -> Response:
+        from ..gallery.files import wav_bytes
+
+        gallery = getattr(self.service, "gallery", None)
+        try:
+            layer = query.get("layer", [""])[0]
+            channel = int(query.get("channel", ["0"])[0])
+            rank = int(query.get("rank", ["0"])[0])
+        except ValueError:
+            return _text(400, "channel and rank must be integers")
+        if path == "/gallery/channel.json":
+            return _json(self.gallery_channel(layer, channel))
+        if path == "/gallery/layer.json":
+            return _json(self.gallery_layer(layer))
+        if gallery is None:
+            return _text(404, "no gallery loaded (serve --gallery DIR)")
+        try:
+            if path == "/gallery/example.wav":
+                return _body(200, wav_bytes(gallery.example_audio(layer, channel, rank), gallery.sample_rate),
+                             "audio/wav")
+            if path in ("/gallery/loop.wav", "/gallery/loop.png"):
+                loop = gallery.loop_audio(layer, channel)
+                if loop is None:
+                    return _text(404, f"no rendered loop for {layer} channel {channel} (gallery --loops)")
+                if path.endswith(".png"):
+                    return _body(200, self.loop_png(layer, channel, loop), "image/png")
+                return _body(200, wav_bytes(loop, gallery.sample_rate), "audio/wav")
+        except UserError as exc:
+            return _text(404, str(exc))
+        return _text(404, "not found")
+
+    def loop_png(self, layer: str, channel: int, loop: np.ndarray) -> bytes:
+        """A rendered loop's scaleogram (cached, at most 512 of them)."""
+        import torch
+
+        from ..contract import spectrum
+        from ..images import encode_png, scaleogram_image
+
+        key = (layer, channel)
+        with self._scaleogram_lock:
+            if key in self._loop_pngs:
+                return self._loop_pngs[key]
+        audio = torch.from_numpy(np.ascontiguousarray(loop, np.float32)).to(self.service.device)
+        with torch.no_grad():
+            log_power = spectrum(self.service.stream_model, audio[None])
+        png = encode_png(scaleogram_image(log_power[0, 0].cpu().numpy()))
+        with self._scaleogram_lock:
+            if len(self._loop_pngs) >= 512:
+                self._loop_pngs.pop(next(iter(self._loop_pngs)))
+            self._loop_pngs[key] = png
+        return png
+
+    def _percentiles_now(self, layer: str) -> tuple[Optional[np.ndarray], Optional[np.ndarray]]:
+        gallery = getattr(self.service, "gallery", None)
+        values = self.service.channel_values()
+        if values is None or layer not in values:
+            return None, None
+        if gallery is None:
+            return values[layer], None
+        return values[layer], gallery.layer_percentiles({layer: values[layer]}).get(layer)
+
+    def gallery_channel(self, layer: str, channel: int) -> dict:
+        s, gallery = self.service, getattr(self.service, "gallery", None)
+        if layer not in s.vector.shapes or not 0 <= channel < s.vector.shapes[layer][0]:
+            return {"loaded": gallery is not None, "error": f"no channel {channel} in layer {layer!r}"}
+        now, percentile = self._percentiles_now(layer)
+        out = {"loaded": gallery is not None, "layer": layer, "channel": channel,
+               "activation": None if now is None else float(now[channel]),
+               "percentile": None if percentile is None or np.isnan(percentile[channel]) else float(percentile[channel]),
+               "examples": [], "loop": None}
+        if gallery is not None:
+            q = f"layer={_quote(layer)}&channel={channel}"
+            out["examples"] = [{"rank": e.rank, "name": e.name, "start": e.start, "seconds": e.seconds,
+                                "activation": e.activation, "url": f"gallery/example.wav?{q}&rank={e.rank}"}
+                               for e in gallery.examples(layer, channel)]
+            looped = gallery.has_loop(layer, channel)
+            out["loop"] = f"gallery/loop.wav?{q}" if looped else None
+            out["loop_image"] = f"gallery/loop.png?{q}" if looped else None
+        return out
+
+    def gallery_layer(self, layer: str, top: int = 3) -> dict:
+        s, gallery = self.service, getattr(self.service, "gallery", None)
+        if layer not in s.vector.shapes:
+            return {"loaded": gallery is not None, "error": f"no layer {layer!r}"}
+        _, percentile = self._percentiles_now(layer)
+        channels = []
+        for c in range(s.vector.shapes[layer][0]):
+            entry = self.gallery_channel(layer, c) if gallery is not None else {"channel": c, "examples": []}
+            entry["examples"] = entry["examples"][:top]
+            entry["percentile"] = None if percentile is None or np.isnan(percentile[c]) else float(percentile[c])
+            channels.append(entry)
+        return {"loaded": gallery is not None, "layer": layer, "channels": channels}
 
     @staticmethod
     def _static(name: str) -> Response:
@@ -538,6 +643,12 @@ def _text(status: int, text: str) -> Response:
 
 def _json(data: dict) -> Response:
     return _body(200, json.dumps(data).encode("utf-8"), "application/json")
+
+
+def _quote(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text, safe="")
 
 
 def _cookie(headers, name: str) -> Optional[str]:

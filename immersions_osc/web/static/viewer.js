@@ -5,6 +5,7 @@
 import { decodePacket, encodeMessage, parseChunk, FrameAssembler } from "./osc.js";
 import { PointRenderer } from "./renderer.js";
 import { ControlSurface } from "./controls.js";
+import { GalleryPanel } from "./gallery.js";
 
 const P = "/immersions";
 const $ = (id) => document.getElementById(id);
@@ -29,6 +30,19 @@ let posAssembler = new FrameAssembler(), actAssembler = new FrameAssembler();
 let pendingFrame = null, decodeAcc = 0, act = null, hi = null, lo = null;
 let selected = null;
 let loopInfo = null, loopImage = null, loopVersion = -2;
+let gallery = null;
+
+// the neuron drawn nearest to (x, y) (CSS pixels of the layout canvas) within `radius`, else -1
+function nearest(x, y, radius = 12) {
+  if (!viewer.layoutReady) return -1;
+  const pts = screenPoints();
+  let best = -1, bestD = radius * radius;
+  for (let i = 0; i < n; i++) {
+    const dx = pts[2 * i] - x, dy = pts[2 * i + 1] - y, d = dx * dx + dy * dy;
+    if (d < bestD) { bestD = d; best = i; }
+  }
+  return best;
+}
 
 function log(text, kind = "info") {
   const list = $("log");
@@ -288,7 +302,10 @@ function setupSelection() {
     path = [at(e)]; add = e.shiftKey; paint();
   });
   ov.addEventListener("pointermove", (e) => {
-    if (!path) return;
+    if (!path) {
+      if (gallery && e.buttons === 0) { const [x, y] = at(e); gallery.hover(nearest(x, y), x, y); }
+      return;
+    }
     const p = at(e), q = path[path.length - 1];
     if (mode === "rect") path = [path[0], p];
     else if (Math.hypot(p[0] - q[0], p[1] - q[1]) > 2) path.push(p);
@@ -297,7 +314,11 @@ function setupSelection() {
   ov.addEventListener("pointerup", (e) => {
     if (!path) return;
     const p = path; path = null; paint();
-    if (p.length < 2) return;
+    if (p.length < 2) {  // a click: that neuron's channel in the gallery
+      const i = nearest(p[0][0], p[0][1]);
+      if (i >= 0 && gallery) viewer.galleryPick = gallery.select(i);
+      return;
+    }
     if (mode === "rect") { const [a, b] = [p[0], p[p.length - 1]]; if (Math.abs(a[0] - b[0]) > 2 && Math.abs(a[1] - b[1]) > 2) selectRect(a[0], a[1], b[0], b[1], add); }
     else selectLasso(p, add);
   });
@@ -413,6 +434,8 @@ async function main() {
   for (const d of waiting) receive(d);
   buildLegend();
   buildSide(table);
+  gallery = viewer.gallery = new GalleryPanel({ info, $, send, log });
+  viewer.nearest = nearest;
   setupSelection();
   refreshLoop();
   requestAnimationFrame(frame);
