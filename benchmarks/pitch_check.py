@@ -23,10 +23,13 @@ give a loop whose pitch is f.  For each network (examples/pesto_ear.py, examples
    channel is the target), from noise: pYIN's voiced share, median f0 and the spread of f0 over
    voiced frames (interquartile range in cents); a loop "carries a stable pitch" when >= 50 % of
    its frames are voiced with a spread <= 50 cents.  Each channel's tuning to the sines of step
-   1 gives its best frequency and a pitch selectivity (peak response over the median response);
+   1 gives its best frequency and a pitch selectivity (peak response over the median response,
+   both above the curve's minimum);
    printed per channel with the loop's pitch against that best frequency.
 
-Timing figures are not the point here (benchmarks/service_rates.py covers serving these models).
+The frame hops default to 32 ms (PESTO) and 512 samples (CREPE), not the packages' 10 ms: a third
+to a quarter of the frames per loop, for time (the networks analyse each frame alone). Timing
+figures are not the point here (benchmarks/pitch_serve.py measures serving these models).
 ``--quick`` (3 bins, 40 steps, no hidden channels) is what tests/test_pitch_ears.py runs.
 """
 from __future__ import annotations
@@ -70,14 +73,12 @@ class Net:
         return self.ear.sample_rate
 
 
-def load_net(name: str, hop: float | None = None) -> Net:
+def load_net(name: str, hop: float) -> Net:
     import importlib
 
     mod_name, cls, output = NETS[name]
     mod = importlib.import_module(mod_name)
-    kwargs = {}
-    if hop is not None:
-        kwargs = {"hop_ms": float(hop)} if name == "pesto" else {"hop": int(hop)}
+    kwargs = {"hop_ms": float(hop)} if name == "pesto" else {"hop": int(hop)}
     return Net(name, mod, getattr(mod, cls)(**kwargs), output)
 
 
@@ -113,7 +114,8 @@ def network_range(net: Net) -> tuple[int, int, np.ndarray, dict[str, torch.Tenso
     if best == 0:
         raise RuntimeError(f"{net.name} tracks none of the sines")
     lo, hi = freqs[end - best + 1], freqs[end]
-    return net.module.frequency_bin(lo), net.module.frequency_bin(hi), freqs, means
+    bins = means[net.output].shape[1]
+    return (max(0, net.module.frequency_bin(lo)), min(bins - 1, net.module.frequency_bin(hi)), freqs, means)
 
 
 def track(y: np.ndarray, sr: int) -> tuple[np.ndarray, float, float]:
@@ -155,7 +157,12 @@ def pitch_rows(net: Net, bins: list[int], loops: np.ndarray) -> list[dict]:
         want = net.module.bin_frequency(c)
         f0, voiced, prob = track(y, net.sr)
         err = abs(cents(float(np.median(f0)), want)) if len(f0) else math.inf
+        # the loop's pitch a whole ratio away (octave, a twelfth, two octaves; either way): pYIN hears the
+        # common fundamental of partials the network heard one of, or the other way round
+        ratio = min((abs(cents(float(np.median(f0)) * k, want)) for k in (1 / 4, 1 / 3, 1 / 2, 2, 3, 4)),
+                    default=math.inf) if len(f0) else math.inf
         rows.append({"bin": c, "hz": want, "f0": float(np.median(f0)) if len(f0) else math.nan, "error": err,
+                     "harmonic": ratio <= 50,
                      "voiced": voiced, "prob": prob,
                      "own_error": abs(cents(net.module.bin_frequency(int(o)), want))})
     return rows
@@ -167,7 +174,8 @@ def summarize(rows: list[dict]) -> str:
     med = float(np.median(err))
     return (f"median |error| {med:.0f} cents, within 50 cents {np.mean(err <= 50):.0%}, "
             f"within a semitone {np.mean(err <= 100):.0%}, median voiced share "
-            f"{np.median([r['voiced'] for r in rows]):.2f}, mean voiced prob {np.mean([r['prob'] for r in rows]):.2f} "
+            f"{np.median([r['voiced'] for r in rows]):.2f}, mean voiced prob {np.mean([r['prob'] for r in rows]):.2f}, "
+            f"a whole ratio off (x1/4..x4, within 50 cents) {np.mean([r['harmonic'] for r in rows]):.0%} "
             f"| the network's own argmax within a semitone (not independent) {np.mean(own <= 100):.0%}")
 
 
@@ -184,7 +192,8 @@ def hidden_rows(net: Net, count: int, rng: random.Random, start: torch.Tensor, c
     for (layer, c), y, o in zip(picks, loops, own):
         curve = means[layer][:, c].numpy()
         peak = int(curve.argmax())
-        selectivity = float(curve[peak] / max(float(np.median(curve)), 1e-8))
+        low = float(curve.min())  # (LeakyReLU layers go negative: measured from the curve's floor)
+        selectivity = float((curve[peak] - low) / max(float(np.median(curve)) - low, 1e-8))
         f0, voiced, prob = track(y, net.sr)
         spread = float(np.subtract(*np.percentile(1200 * np.log2(f0), [75, 25]))) if len(f0) > 1 else math.inf
         pitch = float(np.median(f0)) if len(f0) else math.nan
@@ -197,7 +206,8 @@ def hidden_rows(net: Net, count: int, rng: random.Random, start: torch.Tensor, c
 
 
 def write_gallery(net: Net, bins: list[int], loops: np.ndarray, rows: list[dict], folder: str, count: int) -> None:
-    """The first ``count`` loops as 16-bit WAVs at 22.05 kHz and their scaleogram PNGs."""
+    """``count`` loops spread over the drawn bins (lowest, ..., highest) as 16-bit WAVs at 22.05 kHz
+    and their scaleogram PNGs."""
     import soundfile as sf
     from scipy.signal import resample_poly
 
@@ -205,7 +215,8 @@ def write_gallery(net: Net, bins: list[int], loops: np.ndarray, rows: list[dict]
     from immersions_osc.images import scaleogram_image, write_png
 
     os.makedirs(folder, exist_ok=True)
-    for c, y, r in list(zip(bins, loops, rows))[:count]:
+    picks = sorted({round(i * (len(bins) - 1) / max(1, count - 1)) for i in range(count)})
+    for c, y, r in [(bins[i], loops[i], rows[i]) for i in picks]:
         stem = os.path.join(folder, f"{net.name}_bin{c:03d}_{r['hz']:.0f}hz")
         sf.write(stem + ".wav", resample_poly(y, 1, 2) if net.sr == 44100 else y,
                  22050 if net.sr == 44100 else net.sr, subtype="PCM_16")
@@ -223,12 +234,15 @@ def main(argv=None) -> int:
     ap.add_argument("--starts", default="noise,silence")
     ap.add_argument("--hidden", type=int, default=0, help="random hidden channels per network, from noise")
     ap.add_argument("--seconds", type=float, default=1.0, help="loop length (default: %(default)s s)")
-    ap.add_argument("--hop", type=float, default=None,
-                    help="frame hop of the networks (PESTO: ms, default 10; CREPE: samples at 16 kHz, default 160)")
+    ap.add_argument("--hop-pesto", type=float, default=32.0,
+                    help="PESTO's frame hop in ms (default: %(default)s; its package and adapter default: 10)")
+    ap.add_argument("--hop-crepe", type=int, default=512,
+                    help="CREPE's frame hop in samples at 16 kHz (default: %(default)s; its package and adapter "
+                         "default: 160)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="an OptimizeConfig field")
     ap.add_argument("--chunk", type=int, default=10, help="loops optimized in one batch")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--gallery", default="", help="folder for WAV + PNG of the first --gallery-count loops")
+    ap.add_argument("--gallery", default="", help="folder for WAV + PNG of --gallery-count loops spread over the drawn bins (from the first start)")
     ap.add_argument("--gallery-count", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="3 bins, 40 steps, noise only (tests)")
     args = ap.parse_args(argv)
@@ -244,13 +258,14 @@ def main(argv=None) -> int:
     changed = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(cfg)
                if getattr(cfg, f.name) != getattr(OptimizeConfig(), f.name)}
     print(f"pitch check: seed {args.seed}, {args.bins} bins per network, loops of {args.seconds} s, "
+          f"hops: PESTO {args.hop_pesto} ms, CREPE {args.hop_crepe} samples; "
           f"{cfg.steps} steps, threads {torch.get_num_threads()}, settings changed from the defaults: {changed}")
     if hasattr(os, "getloadavg"):
         print(f"load average at start: {os.getloadavg()[0]:.2f}")
     results = {}
     for name in args.nets.split(","):
         t0 = time.perf_counter()
-        net = load_net(name, args.hop)
+        net = load_net(name, args.hop_pesto if name == "pesto" else args.hop_crepe)
         lo, hi, freqs, means = network_range(net)
         rng = random.Random(args.seed)
         bins = sorted(rng.sample(range(lo, hi + 1), args.bins))
