@@ -303,15 +303,16 @@ class LayoutConfig:
 
 
 # what the optimizer moves (immersions_osc/optimize/parameterize.py)
-PARAMETERIZATIONS = ("waveform", "spectral", "spectral_envelope", "harmonic")
+PARAMETERIZATIONS = ("waveform", "spectral", "spectral_envelope", "fourier", "harmonic")
 
 
 @dataclass
 class OptimizeConfig:
     """Sonification: gradient ascent on a batch of loops (see immersions_osc/optimize)."""
     # what is optimized: waveform (raw samples), spectral (circular-STFT coefficients with a 1/f
-    # prior), spectral_envelope (the same with a learnable band envelope) or harmonic (a
-    # differentiable harmonic-plus-noise synthesizer)
+    # prior), spectral_envelope (the same with a learnable band envelope), fourier (the whole loop's
+    # Fourier coefficients: stationary partials) or harmonic (a differentiable harmonic-plus-noise
+    # synthesizer)
     parameterization: str = field(default="spectral", metadata=one_of(*PARAMETERIZATIONS))
     # what is maximized: log_ratio (the target against the rest of its layer) or activation
     objective: str = field(default="log_ratio", metadata=one_of("log_ratio", "activation"))

@@ -1,4 +1,4 @@
-"""What the optimizer moves: four parameterizations of a batch of loops (feature visualization's
+"""What the optimizer moves: five parameterizations of a batch of loops (feature visualization's
 "preconditioning": the same objective, different coordinates, different sounds).
 
 - ``waveform``: the raw samples.
@@ -6,6 +6,10 @@
   an equal step in the parameters is a pink, not white, change of the sound (lucent's fft image).
 - ``spectral_envelope``: the same with a learnable band envelope on top (energy moves between
   bands quickly).
+- ``fourier``: the complex Fourier coefficients of the whole loop (one partial per 1 / loop length
+  Hz, each lasting the whole loop), flat prior; de-noising soft-thresholds the coefficients, so
+  what the model does not keep asking for fades.  Stationary, tonal loops: the pitch networks'
+  output bins sing their pitch with it (docs/pitch_ears.md).
 - ``harmonic``: a differentiable harmonic-plus-filtered-noise synthesizer in the spirit of DDSP:
   a few voices, each a time-varying fundamental with harmonic amplitudes, plus noise shaped by a
   time-varying filter; everything periodic over the loop (phase wraps exactly, controls wrap).
@@ -82,6 +86,29 @@ class Spectral(_OneTensor):
         if strength > 0:
             c = soft_threshold(torch.view_as_complex(self.param) * self.prior, strength) / self.prior
             self.param.copy_(torch.view_as_real(c))
+
+
+class Fourier(_OneTensor):
+    """Complex Fourier coefficients ``c[k]`` of the whole loop (orthonormal, so unit RMS parameters
+    are a unit RMS loop); the loop is ``irfft(c)``.  A partial that helps in every frame gets the
+    same push at every step and every time shift, while what helps one frame only cancels out:
+    the loop grows a few stationary partials.  ``denoise`` shrinks every coefficient magnitude by
+    ``strength`` times their geometric mean (the floor of a broadband residue), so partials the
+    gradient does not keep up fade, the inaudible ones (above the model's band) first."""
+    kind = "fourier"
+
+    def __init__(self, start: torch.Tensor, generator: torch.Generator, sample_rate: int):
+        self.n = start.shape[-1]
+        self._set_param(torch.view_as_real(torch.fft.rfft(start, norm="ortho")).contiguous())  # [B, K, 2]
+
+    def audio(self) -> torch.Tensor:
+        return torch.fft.irfft(torch.view_as_complex(self.param), n=self.n, norm="ortho")
+
+    @torch.no_grad()
+    def denoise(self, strength: float) -> None:
+        if strength > 0:
+            c = torch.view_as_complex(self.param)
+            self.param.copy_(torch.view_as_real(soft_threshold(c[..., None], strength)[..., 0]))
 
 
 def log_band_weights(freqs: torch.Tensor, bands: int, f_low: float, f_high: float) -> torch.Tensor:
@@ -202,5 +229,5 @@ def _inverse_softplus(y: torch.Tensor) -> torch.Tensor:
 
 def make(kind: str, start: torch.Tensor, generator: torch.Generator, sample_rate: int):
     """The parameterization named ``kind`` (one of config.PARAMETERIZATIONS) of ``start``."""
-    cls = {c.kind: c for c in (Waveform, Spectral, SpectralEnvelope, Harmonic)}[kind]
+    cls = {c.kind: c for c in (Waveform, Spectral, SpectralEnvelope, Fourier, Harmonic)}[kind]
     return cls(start, generator, sample_rate)
