@@ -11,7 +11,6 @@ import sys
 import time
 
 from .config import load_config
-from .device import resolve_device
 from .errors import UserError
 from .shipped import DEFAULT_CHECKPOINT_SPEC, resolve_checkpoint, version
 
@@ -30,6 +29,8 @@ def cmd_ear(args: argparse.Namespace) -> int:
     from .data.synth import SyntheticMusic
     from .images import colormap, scaleogram_image, write_png
     from .model import build_model
+
+    from .device import resolve_device
 
     device = resolve_device(args.device)
     torch.manual_seed(args.seed)
@@ -155,6 +156,8 @@ def cmd_probe(args: argparse.Namespace) -> int:
     from .checkpoint import load_model
     from .data.folder import labelled_examples, write_synthetic_folder
     from .probe import build_probe_set, read_probe_csv, run_probe
+
+    from .device import resolve_device
 
     device = resolve_device(args.device)
     expect = load_config(args.config) if args.config else None

@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import pytest
 
 import numpy as np
 
@@ -58,3 +59,12 @@ def test_scaleogram_command_and_its_errors(tmp_path):
     (tmp_path / "junk.wav").write_bytes(os.urandom(3000))
     proc = run_cli("scaleogram", str(tmp_path / "junk.wav"))
     assert proc.returncode == 2 and "cannot read" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["demo", "--help"], ["gallery", "--help"]])
+def test_version_and_help_do_not_import_torch(argv):
+    """Start-up: answering --version or --help must not load torch (seconds on a laptop)."""
+    code = ("import sys\nfrom immersions_osc.cli import main\ntry:\n    main(%r)\nexcept SystemExit:\n    pass\n"
+            "print('TORCH' if 'torch' in sys.modules else 'NO-TORCH')\n" % (argv,))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert out.stdout.strip().splitlines()[-1] == "NO-TORCH", out.stdout[-500:] + out.stderr[-2000:]

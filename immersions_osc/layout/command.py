@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 
-from ..device import resolve_device
-from ..contract import load_any
 from ..errors import UserError
 from ..shipped import DEFAULT_CHECKPOINT_SPEC as DEFAULT_CHECKPOINT
 
@@ -44,6 +42,9 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--clips must be >= 1, got {args.clips}")
     if args.snapshots < 0:
         raise UserError(f"--snapshots must be >= 0, got {args.snapshots}")
+    from ..contract import load_any
+    from ..device import resolve_device
+
     device = resolve_device(args.device)
     model, source = load_any(args.model, args.checkpoint, device)
     if args.out is None:

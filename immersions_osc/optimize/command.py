@@ -10,7 +10,6 @@ import os
 import time
 
 from ..config import PARAMETERIZATIONS
-from ..device import resolve_device
 from ..errors import UserError
 
 
@@ -45,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..config import load_config
     from ..contract import describe, load_any
+    from ..device import resolve_device
     from .ascent import activations_of
     from .start import start_clip
     from .targets import Target, block_layers
