@@ -170,7 +170,7 @@ def check_repeats_at(heard: np.ndarray, valid: np.ndarray, n: int) -> int:
 def test_jack_at_another_rate_plays_exact_bars_at_the_model_pitch(rate):
     from immersions_osc.audio.jack import JackAudio
 
-    server = JackServer(sample_rate=rate, period=512, prefix="studio-")
+    server = JackServer(sample_rate=rate, period=512, prefix="studio-", realtime=True)
     os.environ["JACK_DEFAULT_SERVER"] = server.name
     lines = []
     try:
@@ -204,13 +204,13 @@ def test_portaudio_at_another_rate_opens_and_plays_exact_bars_at_the_model_pitch
     sd = pytest.importorskip("sounddevice")
     from immersions_osc.audio.portaudio import PortAudioAudio, rescan
 
-    server = JackServer(sample_rate=rate, period=512, prefix="studio-")
+    server = JackServer(sample_rate=rate, period=512, prefix="studio-", realtime=True)
     monkeypatch.setenv("JACK_DEFAULT_SERVER", server.name)
     monkeypatch.setenv("JACK_NO_AUDIO_RESERVATION", "1")
     rescan(sd)
     lines = []
     try:
-        bpm = 120.0
+        bpm = 180.0  # 1.33 s bars: more stretches of two loops between the cycles a busy server skips
         player = LoopPlayer(SR, crossfade_ms=0, volume=1.0)
         player.set_meter(bpm, 1, 4)
         player.queue(tone(loop_samples(bpm, 1, 4, SR), SR), 1)

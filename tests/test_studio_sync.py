@@ -27,7 +27,7 @@ def jack_service():
     with tempfile.TemporaryDirectory() as tmp:
         clip = os.path.join(tmp, "clicks.wav")
         studio.click_clip(clip)
-        server = JackServer(sample_rate=48000, period=512, prefix="studio-")
+        server = JackServer(sample_rate=48000, period=512, prefix="studio-", realtime=True)
         service = osc = None
         try:
             service, osc = studio.start_service(server, "jack", clip, studio.REPO / "checkpoints" / "small.pt")

@@ -406,7 +406,7 @@ def _apply(player: LoopPlayer, message: tuple) -> None:
     elif what == "meter":
         player.set_meter(*message[1:])
     elif what == "nudge":
-        player._nudge = message[1]
+        player.nudge(message[1])
     elif what == "volume":
         player.volume = message[1]
     elif what == "playing":
