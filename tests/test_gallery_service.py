@@ -17,7 +17,7 @@ from immersions_osc.gallery.build import GalleryBuild, GallerySettings, _sources
 from immersions_osc.gallery.store import Gallery
 
 from fixtures import REPO
-from service_harness import OSCClient, in_process_config
+from service_harness import OSCClient, in_process_config, wait_until
 
 SR = 44100
 SMALL = os.path.join(REPO, "checkpoints", "small.pt")
@@ -97,19 +97,26 @@ def test_examples_over_osc(service):
         osc.close()
 
 
+def _queued_like(service, audio) -> bool:
+    queued = service.player.queued()
+    if queued is None:
+        return False
+    n = min(len(queued), len(audio))
+    return bool(np.corrcoef(queued[:n], audio[:n])[0, 1] > 0.999)
+
+
 def test_play_an_example_and_percentiles_now(service):
     gallery: Gallery = service.gallery
     layer = gallery.layers[3]
     osc = OSCClient(service.port)
     try:
+        example = gallery.example_audio(layer, 2, 1)
         osc.send("/immersions/gallery/play", "sii", layer, 2, 1)
         osc.wait_for("/immersions/ack", timeout=20, predicate=lambda a: a == ["/immersions/gallery/play"])
-        queued = service.player.queued()
-        example = gallery.example_audio(layer, 2, 1)
-        n = min(len(queued), len(example))
-        # the example itself (brought to the playback level): proportional samples
-        corr = np.corrcoef(queued[:n], example[:n])[0, 1]
-        assert corr > 0.999 and service.generator.paused
+        # read on the gallery loader's thread, then queued: the example itself (brought to the playback
+        # level): proportional samples
+        assert wait_until(lambda: _queued_like(service, example), timeout=20)
+        assert service.generator.paused
         osc.send("/immersions/gallery/percentiles/request", "s", layer)
         _, args = osc.wait_for("/immersions/gallery/percentiles", timeout=20)
         assert args[0] == layer and len(args) == 1 + gallery.channels[gallery.layers.index(layer)]
@@ -118,8 +125,17 @@ def test_play_an_example_and_percentiles_now(service):
         osc.send("/immersions/gallery/play", "sii", "encoder.blocks.0.relu1", 2, -1)
         osc.wait_for("/immersions/ack", timeout=20, predicate=lambda a: a == ["/immersions/gallery/play"])
         loop = gallery.loop_audio("encoder.blocks.0.relu1", 2)
-        queued = service.player.queued()
-        assert len(loop) == SR and np.corrcoef(queued[:SR], loop)[0, 1] > 0.999 and service.generator.paused
+        assert len(loop) == SR and wait_until(lambda: _queued_like(service, loop), timeout=20)
+        assert service.generator.paused
+        # a file moved away since the gallery was made: the ack, then one error; the service goes on
+        origin = gallery.example(layer, 3, 0).origin
+        os.rename(origin, origin + ".away")
+        try:
+            osc.send("/immersions/gallery/play", "sii", layer, 3, 0)
+            _, args = osc.wait_for("/immersions/error", timeout=20)
+            assert args[0] == "/immersions/gallery/play" and "cannot read the example from" in args[1]
+        finally:
+            os.rename(origin + ".away", origin)
         # -1 without rendered loops: the channel becomes the target, the optimizer runs
         osc.send("/immersions/gallery/play", "sii", layer, 2, -1)
         osc.wait_for("/immersions/ack", timeout=20, predicate=lambda a: a == ["/immersions/gallery/play"])

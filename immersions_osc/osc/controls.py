@@ -207,7 +207,8 @@ CONTROLS: tuple[Control, ...] = (
     Control(f"{P}/gallery/play", (_s("layer"), _i("channel", 0), _i("example", -1, 63)),
             "play example 0.. of the channel as the loop from the next loop boundary (the optimizer pauses and "
             "goes on from it after /immersions/optimize/run 1); -1: its loop (the gallery's rendered one, else the "
-            "channel becomes the target and its loop is optimized live)"),
+            "channel becomes the target and its loop is optimized live); the file is read in the background: an "
+            "error follows the ack if it cannot be read"),
     Control(f"{P}/gallery/percentiles/request", (_s("layer"),),
             "send /immersions/gallery/percentiles: where each channel's activation now lies in its distribution "
             "on the gallery's music"),

@@ -25,7 +25,7 @@ import torch
 
 from ..config import setting_type
 from ..errors import UserError
-from ..optimize.start import START_KINDS, fit_length, start_clip
+from ..optimize.start import START_KINDS, start_clip
 from ..optimize.targets import Target, neuron_mask
 from ..osc.controls import CONTROLS, PREFIX, Control
 from ..osc.protocol import encode_message
@@ -247,19 +247,17 @@ class ControlHandlers:
             raise UserError("examples requested too often; try again in a moment")
 
     def on_gallery_play(self, layer, channel, example, sender=Sender()):
+        """The example (or rendered loop) is read on the gallery loader's thread: the ack says the
+        request was taken, an error follows if its file cannot be read."""
         s, gallery = self.service, self._gallery()
-        gallery.row(layer, channel)  # a clear error for an unknown layer or channel
-        if example < 0:
-            loop = gallery.loop_audio(layer, channel)
-            if loop is None:  # no rendered loop: the live optimizer makes it
-                s.set_targets([Target(self._layer(layer), channels=[channel])])
-                s.generator.set_running(True)
-                return
-            audio, optimized, what = loop, True, "loop"
-        else:
-            audio, optimized, what = gallery.example_audio(layer, channel, example), False, f"example {example}"
-        clip = fit_length(torch.from_numpy(np.ascontiguousarray(audio, np.float32)), s.loop_samples)
-        s.play_clip(clip, optimized, f"gallery {layer}:{channel} {what}")
+        gallery.row(layer, channel)  # a clear error for an unknown layer or channel, now
+        if example < 0 and not gallery.has_loop(layer, channel):  # no rendered loop: the live optimizer makes it
+            s.set_targets([Target(self._layer(layer), channels=[channel])])
+            s.generator.set_running(True)
+            return
+        if example >= 0:
+            gallery.example(layer, channel, example)  # one that exists
+        s.play_gallery(layer, channel, example, sender.reply, sender.udp_origin or "?")
 
     def on_gallery_percentiles_request(self, layer, sender=Sender()):
         s, gallery = self.service, self._gallery()

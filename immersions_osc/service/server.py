@@ -29,6 +29,7 @@ import threading
 import time
 from typing import Optional
 
+import numpy as np
 import torch
 
 from ..audio.barsync import BarSync
@@ -138,6 +139,7 @@ class Service:
         # bar lines from the MIDI clock and /immersions/player/sync (its thread starts with the service)
         self.barsync = BarSync(self.player, self.tempo, self.follow_tempo, self._sync_latency, self.log)
         self.clips: Optional[ClipLoader] = None  # started with the service
+        self.gallery_clips: Optional[ClipLoader] = None  # gallery examples and loops, read off the control thread
         self.access = Access(self.scfg.allow_remote, self.scfg.token, self.scfg.subscription_seconds)
         self.sinks = Sinks(on_expire=lambda key, sink, why: self._sink_event(key, sink, f"expired ({why})", ""))
         self.paced = PacedSender(on_error=self.errors)  # bursts (the layout) at a pace clients can take
@@ -244,6 +246,9 @@ class Service:
             except UserError as exc:
                 self.warn(f"link: {exc}; continuing without Link")
         self.clips = ClipLoader(self._load_clip, self._clip_ready, self._clip_failed)
+        if self.gallery is not None:
+            self.gallery_clips = ClipLoader(self._load_gallery_clip, lambda clip: self.play_clip(*clip),
+                                            self._gallery_clip_failed)
         self.generator.start()
         self.paced.start()
         for name, target in (("immersions-osc-in", self._serve), ("immersions-activations", self.stream.run_stream),
@@ -269,6 +274,8 @@ class Service:
         self.generator.stop()
         if self.clips is not None:
             self.clips.close()
+        if self.gallery_clips is not None:
+            self.gallery_clips.close()
         for t in self._threads:
             t.join(5.0)
         self._threads.clear()
@@ -392,6 +399,31 @@ class Service:
 
     def _clip_failed(self, why: str, reply, origin: str) -> None:
         self.dispatcher.reject(Sender.of(reply, origin), f"{PREFIX}/optimize/start", why)
+
+    def play_gallery(self, layer: str, channel: int, example: int, reply=None, origin: str = "?") -> None:
+        """Play a gallery example (``example`` >= 0) or the channel's rendered loop (-1): read from
+        the file on the gallery loader's thread (a file in an archive is decoded whole), then
+        :meth:`play_clip`; a file that cannot be read is answered with /immersions/error."""
+        key = f"{layer}\n{channel}\n{example}"
+        if self.gallery_clips is None:  # not started (tests drive the handlers directly)
+            self.play_clip(*self._load_gallery_clip(key))
+        else:
+            self.gallery_clips.request(key, reply, origin)
+
+    def _load_gallery_clip(self, key: str) -> tuple:
+        layer, channel, example = key.split("\n")
+        channel, example = int(channel), int(example)
+        if example < 0:
+            audio, optimized, what = self.gallery.loop_audio(layer, channel), True, "loop"
+            if audio is None:
+                raise UserError(f"{layer} channel {channel} has no rendered loop")
+        else:
+            audio, optimized, what = self.gallery.example_audio(layer, channel, example), False, f"example {example}"
+        clip = fit_length(torch.from_numpy(np.ascontiguousarray(audio, np.float32)), self.loop_samples)
+        return clip, optimized, f"gallery {layer}:{channel} {what}"
+
+    def _gallery_clip_failed(self, why: str, reply, origin: str) -> None:
+        self.dispatcher.reject(Sender.of(reply, origin), f"{PREFIX}/gallery/play", why)
 
     def play_clip(self, clip: "torch.Tensor", optimized: bool, label: str) -> None:
         """Play ``clip`` (a loop's length) as the loop from the next loop boundary: the optimizer
