@@ -27,7 +27,7 @@ PDP = os.path.join(REPO, "patches", "gallery_browse.pd")
 def test_the_examples_send_what_the_table_declares():
     scd = open(SCD, encoding="utf-8").read()
     sent = re.findall(r"sendMsg\('(/immersions/[^']+)', ([^)]*)\)", scd)
-    assert {a for a, _ in sent} == {"/immersions/gallery/examples", "/immersions/gallery/play"}
+    assert {a for a, _ in sent} == {"/immersions/gallery/examples", "/immersions/gallery/audition"}
     for address, args in sent:
         assert len(args.split(",")) == len(CONTROL_BY_ADDRESS[address].args), address
     heard = set(re.findall(r"'(/immersions/[^']+)'\);", scd))
@@ -93,7 +93,7 @@ def test_supercollider_browses_a_layer(tmp_path):
         service.close()
     out = proc.stdout + proc.stderr
     assert ("/immersions/gallery/examples", ["encoder.blocks.2.relu1", 0]) in service.got, out[-3000:]
-    assert ("/immersions/gallery/play", ["encoder.blocks.2.relu1", 1, 0]) in service.got, out[-3000:]
+    assert ("/immersions/gallery/audition", ["encoder.blocks.2.relu1", 1, 0]) in service.got, out[-3000:]
     assert re.search(r"^gallery: encoder.blocks.2.relu1 ch 1 #1 /music/song1.ogg @ 13.5 s", out, re.M), out[-3000:]
     assert "gallery: done" in out
 
@@ -122,5 +122,5 @@ def test_pure_data_browses_a_layer(tmp_path):
     examples = [a for a, args in service.got if a == "/immersions/gallery/examples"]
     assert ("/immersions/gallery/examples", ["ar.blocks.3.relu", 0]) in service.got, (service.got, out[-3000:])
     assert ("/immersions/gallery/examples", ["ar.blocks.3.relu", 1]) in service.got, (service.got, out[-3000:])
-    assert ("/immersions/gallery/play", ["ar.blocks.3.relu", 1, 0]) in service.got and len(examples) == 2
+    assert ("/immersions/gallery/audition", ["ar.blocks.3.relu", 1, 0]) in service.got and len(examples) == 2
     assert re.search(r"^gallery-example: ar.blocks.3.relu 1 1 /music/song1.ogg 13.5", out, re.M), out[-3000:]

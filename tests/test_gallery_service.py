@@ -90,7 +90,7 @@ def test_examples_over_osc(service):
         osc.send("/immersions/gallery/examples", "si", layer, 10_000)
         _, args = osc.wait_for("/immersions/error", timeout=20)
         assert "out of range" in args[1]
-        osc.send("/immersions/gallery/play", "sii", layer, 5, 40)
+        osc.send("/immersions/gallery/audition", "sii", layer, 5, 40)
         _, args = osc.wait_for("/immersions/error", timeout=20)
         assert "no example 40" in args[1]
     finally:
@@ -111,8 +111,8 @@ def test_play_an_example_and_percentiles_now(service):
     osc = OSCClient(service.port)
     try:
         example = gallery.example_audio(layer, 2, 1)
-        osc.send("/immersions/gallery/play", "sii", layer, 2, 1)
-        osc.wait_for("/immersions/ack", timeout=20, predicate=lambda a: a == ["/immersions/gallery/play"])
+        osc.send("/immersions/gallery/audition", "sii", layer, 2, 1)
+        osc.wait_for("/immersions/ack", timeout=20, predicate=lambda a: a == ["/immersions/gallery/audition"])
         # read on the gallery loader's thread, then queued: the example itself (brought to the playback
         # level): proportional samples
         assert wait_until(lambda: _queued_like(service, example), timeout=20)
@@ -122,8 +122,8 @@ def test_play_an_example_and_percentiles_now(service):
         assert args[0] == layer and len(args) == 1 + gallery.channels[gallery.layers.index(layer)]
         assert all(0.0 <= p <= 100.0 for p in args[1:])
         # -1 with a rendered loop: that loop plays
-        osc.send("/immersions/gallery/play", "sii", "encoder.blocks.0.relu1", 2, -1)
-        osc.wait_for("/immersions/ack", timeout=20, predicate=lambda a: a == ["/immersions/gallery/play"])
+        osc.send("/immersions/gallery/audition", "sii", "encoder.blocks.0.relu1", 2, -1)
+        osc.wait_for("/immersions/ack", timeout=20, predicate=lambda a: a == ["/immersions/gallery/audition"])
         loop = gallery.loop_audio("encoder.blocks.0.relu1", 2)
         assert len(loop) == SR and wait_until(lambda: _queued_like(service, loop), timeout=20)
         assert service.generator.paused
@@ -131,14 +131,14 @@ def test_play_an_example_and_percentiles_now(service):
         origin = gallery.example(layer, 3, 0).origin
         os.rename(origin, origin + ".away")
         try:
-            osc.send("/immersions/gallery/play", "sii", layer, 3, 0)
+            osc.send("/immersions/gallery/audition", "sii", layer, 3, 0)
             _, args = osc.wait_for("/immersions/error", timeout=20)
-            assert args[0] == "/immersions/gallery/play" and "cannot read the example from" in args[1]
+            assert args[0] == "/immersions/gallery/audition" and "cannot read the example from" in args[1]
         finally:
             os.rename(origin + ".away", origin)
         # -1 without rendered loops: the channel becomes the target, the optimizer runs
-        osc.send("/immersions/gallery/play", "sii", layer, 2, -1)
-        osc.wait_for("/immersions/ack", timeout=20, predicate=lambda a: a == ["/immersions/gallery/play"])
+        osc.send("/immersions/gallery/audition", "sii", layer, 2, -1)
+        osc.wait_for("/immersions/ack", timeout=20, predicate=lambda a: a == ["/immersions/gallery/audition"])
         assert not service.generator.paused and service.targets[0].channels == [2]
     finally:
         osc.close()

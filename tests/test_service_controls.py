@@ -176,7 +176,7 @@ def test_every_control_is_applied_and_acknowledged(service):
         ("/immersions/auth", "s", "a-token-that-is-long"),  # on this machine: nothing to authorize
         ("/immersions/gallery/examples", "si", layer, 1),
         ("/immersions/gallery/percentiles/request", "s", layer),
-        ("/immersions/gallery/play", "sii", layer, 1, 0),
+        ("/immersions/gallery/audition", "sii", layer, 1, 0),
     ]
     service.player.render(np.zeros(256, np.float32))  # the start loop plays: there is an activation frame
     assert {c[0] for c in cases} == {c.address for c in CONTROLS}

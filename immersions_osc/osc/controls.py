@@ -204,7 +204,7 @@ CONTROLS: tuple[Control, ...] = (
     Control(f"{P}/gallery/examples", (_s("layer"), _i("channel", 0)),
             "send the channel's examples from the gallery: one /immersions/gallery/example each, best first "
             "(to the sender and its host's subscriptions)"),
-    Control(f"{P}/gallery/play", (_s("layer"), _i("channel", 0), _i("example", -1, 63)),
+    Control(f"{P}/gallery/audition", (_s("layer"), _i("channel", 0), _i("example", -1, 63)),
             "play example 0.. of the channel as the loop from the next loop boundary (the optimizer pauses and "
             "goes on from it after /immersions/optimize/run 1); -1: its loop (the gallery's rendered one, else the "
             "channel becomes the target and its loop is optimized live); the file is read in the background: an "

@@ -246,7 +246,7 @@ class ControlHandlers:
         if not self.service.sinks.reply_many(sender.reply, datagrams) and sender.reply is not None:
             raise UserError("examples requested too often; try again in a moment")
 
-    def on_gallery_play(self, layer, channel, example, sender=Sender()):
+    def on_gallery_audition(self, layer, channel, example, sender=Sender()):
         """The example (or rendered loop) is read on the gallery loader's thread: the ack says the
         request was taken, an error follows if its file cannot be read."""
         s, gallery = self.service, self._gallery()

@@ -423,7 +423,7 @@ class Service:
         return clip, optimized, f"gallery {layer}:{channel} {what}"
 
     def _gallery_clip_failed(self, why: str, reply, origin: str) -> None:
-        self.dispatcher.reject(Sender.of(reply, origin), f"{PREFIX}/gallery/play", why)
+        self.dispatcher.reject(Sender.of(reply, origin), f"{PREFIX}/gallery/audition", why)
 
     def play_clip(self, clip: "torch.Tensor", optimized: bool, label: str) -> None:
         """Play ``clip`` (a loop's length) as the loop from the next loop boundary: the optimizer

@@ -75,13 +75,13 @@ export class GalleryPanel {
     for (const e of data.examples) {
       const li = item(`#${e.rank} ${e.name} @ ${fmt(e.start)} (${e.activation.toFixed(3)})`);
       const b = button("play", () => this.play(e.url));
-      const t = button("loop it", () => { this.send("/immersions/gallery/play", "sii", [nrn.layer, nrn.channel, e.rank]); });
+      const t = button("loop it", () => { this.send("/immersions/gallery/audition", "sii", [nrn.layer, nrn.channel, e.rank]); });
       t.title = "play it through the service as the loop (the optimizer pauses)";
       li.prepend(b, t);
       list.append(li);
     }
     const loop = button(data.loop ? "its loop" : "optimize its loop", () =>
-      data.loop ? this.play(data.loop) : this.send("/immersions/gallery/play", "sii", [nrn.layer, nrn.channel, -1]));
+      data.loop ? this.play(data.loop) : this.send("/immersions/gallery/audition", "sii", [nrn.layer, nrn.channel, -1]));
     list.append(wrap(loop));
     if (play && data.examples.length) await this.play(data.examples[0].url);
     return this.current;
