@@ -41,16 +41,12 @@ def register(subparsers) -> None:
 def run_corpus(args: argparse.Namespace) -> int:
     from ..progress import Progress
     from . import DataError
-    from .corpus import (APT_LINE, DEBIAN_SOURCES, build_corpus, installed_debian_sources, parse_source,
-                         summary_table)
+    from .corpus import APT_LINE, build_corpus, installed_debian_sources, named_sources, summary_table
 
     if args.sample_rate <= 0 or not args.min_seconds >= 0:
         raise DataError("corpus: --sample-rate must be > 0 and --min-seconds >= 0")
     if args.sources:
-        sources = [parse_source(s) for s in args.sources]
-        by_path = {os.path.abspath(s.path): s for s in DEBIAN_SOURCES}
-        sources = [by_path.get(os.path.abspath(s.path), s) for s in sources]
-        missing = [s.path for s in sources if not os.path.exists(s.path)]
+        sources, missing = named_sources(args.sources)
         if missing:
             raise DataError(f"corpus: not found: {', '.join(missing)}")
     else:

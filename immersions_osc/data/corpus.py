@@ -105,6 +105,14 @@ def parse_source(text: str) -> SourceSpec:
     return SourceSpec(name, path)
 
 
+def named_sources(texts: Sequence[str]) -> tuple[list[SourceSpec], list[str]]:
+    """The sources named on a command line (a Debian soundtrack's folder keeps its package's name
+    and style), and the paths among them that do not exist."""
+    by_path = {os.path.abspath(s.path): s for s in DEBIAN_SOURCES}
+    sources = [by_path.get(os.path.abspath(s.path), s) for s in map(parse_source, texts)]
+    return sources, [s.path for s in sources if not os.path.exists(s.path)]
+
+
 def installed_debian_sources() -> list[SourceSpec]:
     return [s for s in DEBIAN_SOURCES if os.path.exists(s.path)]
 

@@ -47,16 +47,13 @@ def register(subparsers) -> None:
 
 def run_gallery(args: argparse.Namespace) -> int:
     from ..checkpoint import load_model
-    from ..data.corpus import DEBIAN_SOURCES, APT_LINE, installed_debian_sources, parse_source
+    from ..data.corpus import APT_LINE, installed_debian_sources, named_sources
     from ..device import resolve_device
     from ..errors import UserError
     from ..progress import Progress
     from .build import GalleryBuild, GallerySettings, _sources_items
 
-    sources = [parse_source(s) for s in args.sources]
-    by_path = {os.path.abspath(s.path): s for s in DEBIAN_SOURCES}
-    sources = [by_path.get(os.path.abspath(s.path), s) for s in sources]
-    missing = [s.path for s in sources if not os.path.exists(s.path)]
+    sources, missing = named_sources(args.sources)
     if missing:
         raise UserError(f"gallery: not found: {', '.join(missing)}")
     if args.debian:
