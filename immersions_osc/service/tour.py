@@ -248,8 +248,8 @@ def channel_activity(model, clips: torch.Tensor, layers: list[str]) -> dict[str,
     """{layer: [B, C]} each channel's mean activation on each clip, heard as it plays (steady state)."""
     from ..optimize.ascent import activations_of, steady_tail
 
-    with torch.no_grad():
-        acts, _ = activations_of(model, clips, tail=steady_tail(model, clips.shape[-1], layers))
+    with torch.no_grad():  # in eval mode, as ``measure`` hears them
+        acts, _ = activations_of(model.eval(), clips, tail=steady_tail(model, clips.shape[-1], layers))
     return {layer: acts[layer].flatten(2).mean(-1) for layer in layers}
 
 
