@@ -238,14 +238,15 @@ def run_demo(args: argparse.Namespace) -> int:
 
     import numpy as np
 
-    from ..images import write_png
-    from ..layout.render import activation_image
-    from ..optimize.start import start_clip
-    from .server import Service, Sink, write_wav
     import torch
 
-    from ..optimize.transforms import level
     from ..config import OptimizeConfig
+    from ..images import write_png
+    from ..layout.render import activation_image
+    from ..optimize.ascent import measure
+    from ..optimize.start import start_clip
+    from ..optimize.transforms import level
+    from .server import Service, Sink, write_wav
     from .tour import (NOISE_START_LEARNING_RATE, PATIENCE, REDRAWS, RISE, Stop, Tour, channel_activity,
                        eligible_channels, probe_clips, stop_report, write_stop_gallery)
 
@@ -284,34 +285,40 @@ def run_demo(args: argparse.Namespace) -> int:
         raise
     rng = random.Random(args.seed)
     layers = tour_layers(service.vector.layer_names, args.stops)
-    kind = cfg.service.start if cfg.service.start != "previous" else "silence"
-    reference = torch.from_numpy(service.stream.playable(
-        start_clip(kind, service.loop_samples, service.sample_rate, cfg.optimize.seed), optimized=False))
-    probes = level(probe_clips(service.loop_samples, service.sample_rate), cfg.optimize.peak, cfg.optimize.rms)
-    with service.stream.analysis_lock:  # the stream model's hooks: one forward pass at a time
-        activity = channel_activity(service.stream_model, torch.cat([reference[None], probes]).to(service.device),
-                                    layers)
-    stops = [Stop(layer, rng.choice(eligible_channels(activity[layer][0].cpu(), activity[layer][1:].cpu())))
-             for layer in layers]
-    loop_seconds = service.loop_samples / service.sample_rate
-    loops_per_stop = max(1, round(args.seconds / len(stops) / loop_seconds))
     start_kind = cfg.service.start
 
+    def start_of(kind: str):
+        return start_clip(kind, service.loop_samples, service.sample_rate, cfg.optimize.seed)
+
+    # every channel of the tour's layers on the start clip as played (a "previous" start: the
+    # silence the demo starts from) and on the probe sounds: stops are drawn from this, and a
+    # stop's target is judged against its activation on the start
+    reference = torch.from_numpy(service.stream.playable(
+        start_of(start_kind if start_kind != "previous" else "silence"), optimized=False))
+    probes = level(probe_clips(service.loop_samples, service.sample_rate), cfg.optimize.peak, cfg.optimize.rms)
+    with service.stream.analysis_lock:  # the stream model's hooks: one forward pass at a time
+        activity = {layer: a.cpu() for layer, a in channel_activity(
+            service.stream_model, torch.cat([reference[None], probes]).to(service.device), layers).items()}
+    eligible = {layer: eligible_channels(activity[layer][0], activity[layer][1:]) for layer in layers}
+    stops = [Stop(layer, rng.choice(eligible[layer])) for layer in layers]
+    loop_seconds = service.loop_samples / service.sample_rate
+    loops_per_stop = max(1, round(args.seconds / len(stops) / loop_seconds))
+
     def stop_start():  # every stop's optimization starts from the start clip, not the last stop's loop
-        if start_kind == "previous":
-            return service.generator.current_loop()
-        return start_clip(start_kind, service.loop_samples, service.sample_rate, cfg.optimize.seed)
+        return service.generator.current_loop() if start_kind == "previous" else start_of(start_kind)
 
-    def rose(stop: Stop, loop) -> bool:  # the stop's target on its loop, as the summary measures it
-        from ..optimize.ascent import measure
+    def before(stop: Stop) -> float:
+        return float(activity[stop.layer][0, stop.channel])
 
+    def after(stop: Stop, loop) -> float:  # the stop's target on a loop as played
         with service.stream.analysis_lock:
-            after = measure(service.stream_model, torch.from_numpy(loop).to(service.device), stop.targets)[0]
-        return stop_report(float(activity[stop.layer][0, stop.channel]), after)[0]
+            return measure(service.stream_model, torch.from_numpy(loop).to(service.device), stop.targets)[0]
+
+    def rose(stop: Stop, loop) -> bool:
+        return stop_report(before(stop), after(stop, loop))[0]
 
     def redraw(stop: Stop, tried: list[int]):
-        left = [c for c in eligible_channels(activity[stop.layer][0].cpu(), activity[stop.layer][1:].cpu())
-                if c not in tried]
+        left = [c for c in eligible[stop.layer] if c not in tried]
         return rng.choice(left) if left else None
 
     tour = Tour(service, stops, loops_per_stop, args.steps_per_stop, stop_start, stop,
@@ -378,7 +385,7 @@ def run_demo(args: argparse.Namespace) -> int:
     print("tour      : per stop, its target on the loop that played in its window against the start clip "
           "(both as played)")
     rose = 0
-    summary = _tour_summary(service, cfg, visited)
+    summary = _tour_summary(visited, before, after)
     for line, ok in summary:
         rose += ok
         print("            " + line)
@@ -393,25 +400,16 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _tour_summary(service, cfg, played: list) -> list[tuple[str, bool]]:
-    """Per stop that played: (its line, whether its target rose on its own loop)."""
-    import torch
-
-    from ..optimize.ascent import measure
-    from ..optimize.start import start_clip
+def _tour_summary(played: list, before, after) -> list[tuple[str, bool]]:
+    """Per stop that played: (its line, whether its target rose on its own loop); ``before(stop)``
+    and ``after(stop, loop)``: its target on the start clip and on a loop, as played."""
     from .streaming import describe_targets
     from .tour import stop_report
 
-    kind = cfg.service.start if cfg.service.start != "previous" else "silence"
-    reference = service.stream.playable(start_clip(kind, service.loop_samples, service.sample_rate,
-                                                   cfg.optimize.seed), optimized=False)
-    ref = torch.from_numpy(reference).to(service.device)
     lines = []
     for i, p in enumerate(played):
         head = f"stop {i + 1}: {p.stop.layer} ch {p.stop.channel}: "
-        before = measure(service.stream_model, ref, p.stop.targets)[0]
-        after = measure(service.stream_model, torch.from_numpy(p.loop).to(service.device), p.stop.targets)[0]
-        ok, words = stop_report(before, after)
+        ok, words = stop_report(before(p.stop), after(p.stop, p.loop))
         own = p.made_for == describe_targets(p.stop.targets)
         where = (f"its own loop {p.version} ({p.steps} steps, {p.loops} loop{'s' if p.loops != 1 else ''})" if own
                  else f"loop {p.version}, which was optimized for {p.made_for}")
