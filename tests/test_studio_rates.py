@@ -6,7 +6,6 @@ length), then real servers: a dummy-driver jackd at 48 and 96 kHz (server names 
 played through JACK and through PortAudio's JACK host API, recorded by a JACK client of our own.
 """
 import os
-import time
 
 import numpy as np
 import pytest
@@ -165,6 +164,31 @@ def check_repeats_at(heard: np.ndarray, valid: np.ndarray, n: int) -> int:
     raise AssertionError(f"no stretch of two loops repeats exactly at {n} samples ({checked} checked)")
 
 
+def tone_player(bpm: float) -> LoopPlayer:
+    """A player looping one bar of the test tone at ``bpm`` (model rate)."""
+    player = LoopPlayer(SR, crossfade_ms=0, volume=1.0)
+    player.set_meter(bpm, 1, 4)
+    player.queue(tone(loop_samples(bpm, 1, 4, SR), SR), 1)
+    return player
+
+
+def record_and_check(server, player, audio, source: str, rate: int, bpm: float) -> None:
+    """Record ``source`` (the backend's output port) for 12 s, close the backend, and check that
+    the recording repeats at exactly the bar in device samples at the model's pitch."""
+    recorder = Recorder(server, seconds=12.0)
+    try:
+        recorder.client.connect(source, "studio-recorder:in_0")
+        assert wait_until(lambda: recorder.n >= recorder.buffer.shape[1], timeout=120)
+    finally:
+        recorder.close()
+        audio.close()
+    n_dev = loop_samples(bpm, 1, 4, rate)
+    assert player.device_rate == rate and player.device_loop_length() == n_dev
+    heard = recorder.buffer[0]
+    check_repeats_at(heard, recorder.valid, n_dev)
+    assert frequency(heard[-2 * n_dev:], rate) == pytest.approx(TONE, rel=1e-3)
+
+
 @jack_only
 @pytest.mark.parametrize("rate", [48000, 96000])
 def test_jack_at_another_rate_plays_exact_bars_at_the_model_pitch(rate):
@@ -175,22 +199,9 @@ def test_jack_at_another_rate_plays_exact_bars_at_the_model_pitch(rate):
     lines = []
     try:
         bpm = 137.0
-        player = LoopPlayer(SR, crossfade_ms=0, volume=1.0)
-        player.set_meter(bpm, 1, 4)
-        player.queue(tone(loop_samples(bpm, 1, 4, SR), SR), 1)
+        player = tone_player(bpm)
         audio = JackAudio(player, "studio-imm", lines.append, connect_outputs=False).start()
-        recorder = Recorder(server, seconds=12.0)
-        try:
-            recorder.client.connect("studio-imm:out", "studio-recorder:in_0")
-            assert wait_until(lambda: recorder.n >= recorder.buffer.shape[1], timeout=120)
-        finally:
-            recorder.close()
-            audio.close()
-        n_dev = loop_samples(bpm, 1, 4, rate)
-        assert player.device_rate == rate and player.device_loop_length() == n_dev
-        heard = recorder.buffer[0]
-        check_repeats_at(heard, recorder.valid, n_dev)
-        assert frequency(heard[-2 * n_dev:], rate) == pytest.approx(TONE, rel=1e-3)
+        record_and_check(server, player, audio, "studio-imm:out", rate, bpm)
         assert str(rate) in audio.rates and "resampled" in audio.rates
         assert not any("wrong pitch" in line for line in lines)
     finally:
@@ -211,22 +222,9 @@ def test_portaudio_at_another_rate_opens_and_plays_exact_bars_at_the_model_pitch
     lines = []
     try:
         bpm = 180.0  # 1.33 s bars: more stretches of two loops between the cycles a busy server skips
-        player = LoopPlayer(SR, crossfade_ms=0, volume=1.0)
-        player.set_meter(bpm, 1, 4)
-        player.queue(tone(loop_samples(bpm, 1, 4, SR), SR), 1)
+        player = tone_player(bpm)
         audio = PortAudioAudio(player, input="none", block_size=512, log=lines.append).start()
-        recorder = Recorder(server, seconds=12.0)
-        try:
-            recorder.client.connect("PortAudio:out_0", "studio-recorder:in_0")
-            assert wait_until(lambda: recorder.n >= recorder.buffer.shape[1], timeout=120)
-        finally:
-            recorder.close()
-            audio.close()
-        n_dev = loop_samples(bpm, 1, 4, rate)
-        assert player.device_rate == rate and player.device_loop_length() == n_dev
-        heard = recorder.buffer[0]
-        check_repeats_at(heard, recorder.valid, n_dev)
-        assert frequency(heard[-2 * n_dev:], rate) == pytest.approx(TONE, rel=1e-3)
+        record_and_check(server, player, audio, "PortAudio:out_0", rate, bpm)
         assert f"device {rate} Hz, model 44100 Hz" in audio.description
     finally:
         os.environ["JACK_DEFAULT_SERVER"] = "studio-nobody"
