@@ -105,7 +105,8 @@ def curve(args) -> None:
     from immersions_osc.optimize.targets import Target
     from immersions_osc.service.command import tour_layers
     from immersions_osc.service.streaming import playable
-    from immersions_osc.service.tour import (NOISE_START_LEARNING_RATE, channel_activity, eligible_channels,
+    from immersions_osc.optimize.start import STEP_FROM_NOTHING
+    from immersions_osc.service.tour import (channel_activity, eligible_channels,
                                              probe_clips, stop_report)
 
     print(threads.apply(1).describe(), flush=True)
@@ -122,7 +123,7 @@ def curve(args) -> None:
     activity = channel_activity(model, torch.cat([reference[None], level(probe_clips(n, sr), base.peak, base.rms)]),
                                 layers)
     print(f"load {os.getloadavg()[0]:.1f}; stops: seeds {args.curve_seeds} x {len(layers)} layers", flush=True)
-    for lr in (base.learning_rate, NOISE_START_LEARNING_RATE):
+    for lr in (base.learning_rate, STEP_FROM_NOTHING):
         cfg = OptimizeConfig(learning_rate=lr)
         rose = {s: [] for s in args.steps}
         for seed in args.curve_seeds:

@@ -1,7 +1,10 @@
 """Pitch check: do a pitch network's pitch neurons sing their pitch?
 
 Run: python benchmarks/pitch_check.py [--nets pesto,crepe] [--bins 20] [--seed 0] [--starts noise,silence]
-     [--hidden 12] [--seconds 1] [--set learning_rate=0.05 ...] [--quick]
+     [--hidden 12] [--seconds 1] [--config examples/pitch_sonification.yaml] [--set learning_rate=0.05 ...] [--quick]
+
+Without ``--config`` the optimizer's defaults; the figures of docs/pitch_ears.md use
+``--config examples/pitch_sonification.yaml`` (the settings ``render --config`` uses).
 
 A pitch network gives sonification a ground truth: its output bin for pitch f should, sonified,
 give a loop whose pitch is f.  For each network (examples/pesto_ear.py, examples/crepe_ear.py):
@@ -239,6 +242,8 @@ def main(argv=None) -> int:
     ap.add_argument("--hop-crepe", type=int, default=512,
                     help="CREPE's frame hop in samples at 16 kHz (default: %(default)s; its package and adapter "
                          "default: 160)")
+    ap.add_argument("--config", default="", help="a YAML config whose optimize section is the settings (e.g. "
+                    "examples/pitch_sonification.yaml, what `render --config` uses); --set applies on top")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="an OptimizeConfig field")
     ap.add_argument("--chunk", type=int, default=10, help="loops optimized in one batch")
     ap.add_argument("--threads", type=int, default=1)
@@ -248,6 +253,10 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     cfg = OptimizeConfig(seed=args.seed)
+    if args.config:
+        from immersions_osc.config import load_config
+
+        cfg = dataclasses.replace(load_config(args.config).optimize, seed=args.seed)
     for item in args.set:
         key, _, value = item.partition("=")
         kind = type(getattr(cfg, key))

@@ -34,6 +34,7 @@ import numpy as np
 from immersions_osc.osc.protocol import FrameAssembler, decode_packet, parse_chunk
 from service_harness import OSCClient, ServiceProcess
 
+RENEW = 20.0  # seconds between renewals of the subscription (it expires: service.subscription_seconds)
 TARGETS = {"pesto": ("encoder.final_norm", 207), "crepe": ("pitch", 228)}  # 440 Hz in both
 
 
@@ -41,8 +42,11 @@ def window(osc: OSCClient, seconds: float) -> tuple[float, list[int], int]:
     """(complete frames/s, the optimizer steps/s of each status seen, loops published) over ``seconds``."""
     assembler = FrameAssembler()
     complete, steps, loops = 0, [], 0
-    start = time.perf_counter()
+    start = renewed = time.perf_counter()
     while time.perf_counter() - start < seconds:
+        if time.perf_counter() - renewed > RENEW:
+            osc.subscribe("all")
+            renewed = time.perf_counter()
         osc.sock.settimeout(0.5)
         try:
             data, _ = osc.sock.recvfrom(65536)
@@ -75,16 +79,22 @@ def bench(spec: str, seconds: float, threads_: int, extra: list[str], first_wait
             idle_fps, _, _ = window(osc, seconds)
             t1 = time.perf_counter()
             osc.send("/immersions/target/channel", "sif", layer, channel, 1.0)
-            try:
-                osc.wait_for("/immersions/loop/new", timeout=first_wait)
-                first = f"first after {time.perf_counter() - t1:.1f} s"
-            except TimeoutError:
-                first = f"none within {first_wait:.0f} s"
+            first = f"none within {first_wait:.0f} s"
+            while time.perf_counter() - t1 < first_wait:  # renewing the subscription (it expires)
+                osc.subscribe("all")
+                try:
+                    osc.wait_for("/immersions/loop/new", timeout=min(RENEW, first_wait - (time.perf_counter() - t1)))
+                    first = f"first after {time.perf_counter() - t1:.1f} s"
+                    break
+                except TimeoutError:
+                    continue
             fps, steps, loops = window(osc, seconds)
             rate = float(np.median(steps)) if steps else float("nan")
         finally:
             osc.close()
             code = service.stop()
+    if not loops and "none within" in first:  # say why: the service's own last lines
+        print("\n".join(service.output.splitlines()[-15:]))
     return (f"{spec}: ready in {ready:.1f} s; stream alone {idle_fps:.1f} frames/s; while optimizing "
             f"{layer} channel {channel}: {fps:.1f} frames/s, optimizer {rate:.2f} steps/s "
             f"({loops} loops published in the window of {seconds:.0f} s; {first}); exit {code}")

@@ -18,6 +18,10 @@ times, orphan temp files.  ``--quick`` (CI: tests/test_robust_suite.py) runs sma
 ``--load SECONDS`` is the load case instead: a dummy-driver jackd at 1024-frame periods, the
 service playing through it, 64 UDP subscribers of the full stream and 16 viewer pages for
 SECONDS: JACK xruns, and the frames/s every subscriber received (lowest, median).
+
+``--soak SECONDS`` cycles the attacks (the ``--quick`` counts; not the pages kept stalled nor the
+descriptor flood) against one service for SECONDS while a second client probes the control round
+trip: RSS after warm-up (12 loops, then the first cycle), after each cycle and at the end.
 """
 from __future__ import annotations
 
@@ -115,6 +119,71 @@ def latency_ms(osc: OSCClient, n: int = 5) -> float:
             times.append(5000.0)
         time.sleep(0.05)
     return statistics.median(times)
+
+
+PROBE = r"""
+import json, socket, sys, time
+from immersions_osc.osc.protocol import decode_packet, encode_message
+port = int(sys.argv[1])
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+sock.bind(("127.0.0.1", 0))
+request, times = encode_message("/immersions/status/request", "", []), []
+import select, threading
+stop = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+print("PROBING", flush=True)
+while not stop.is_set():
+    sock.setblocking(False)
+    try:
+        while True:
+            sock.recv(65536)
+    except BlockingIOError:
+        pass
+    sock.setblocking(True)
+    t = time.perf_counter()
+    sock.sendto(request, ("127.0.0.1", port))
+    got = None
+    while got is None:
+        left = 1.0 - (time.perf_counter() - t)
+        if left <= 0 or not select.select([sock], [], [], left)[0]:
+            break
+        data = sock.recv(65536)
+        if data.startswith(b"/immersions/status\0"):
+            got = (time.perf_counter() - t) * 1e3
+    times.append(got if got is not None else 1000.0)
+    stop.wait(0.05)
+print(json.dumps(times), flush=True)
+"""
+
+
+class LatencyProbe:
+    """A client of its own, in a process of its own (the attacker's Python in this process must not
+    delay it), asking for the status every 50 ms while an attack runs: the control round trip
+    *during* the abuse (p99 and max, ms; a lost answer counts as 1000 ms)."""
+
+    def __init__(self, port: int):
+        self.port, self.times = port, []
+
+    def __enter__(self):
+        self.proc = subprocess.Popen([sys.executable, "-c", PROBE, str(self.port)], cwd=REPO, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True,
+                                     env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"})
+        self.proc.stdout.readline()  # PROBING
+        return self
+
+    def __exit__(self, *exc):
+        out, _ = self.proc.communicate("", timeout=30)
+        try:
+            self.times = json.loads(out.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            self.times = []
+
+    def summary(self) -> tuple[float, float]:
+        if not self.times:
+            return float("nan"), float("nan")
+        ordered = sorted(self.times)
+        return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], ordered[-1]
 
 
 def steady(osc: OSCClient, loops: int = 12, timeout: float = 180.0) -> None:
@@ -292,6 +361,97 @@ def cross_site(svc, osc, n):
     return {"requests": n}
 
 
+def _status_line(port: int, host: str, path: str = "/controls.json", timeout: float = 30.0) -> str:
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        return s.recv(1024).split(b"\r\n")[0].decode("latin-1")
+
+
+def dns_rebinding(svc, osc, n):
+    """A page of evil.example that re-resolves to 127.0.0.1: its own Host header, from loopback."""
+    refused = sum(" 403 " in _status_line(svc.web_port, f"evil.example:{svc.web_port}", path)
+                  for path in ("/controls.json", "/info.json", "/ws") * (n // 3 or 1))
+    return {"requests": 3 * (n // 3 or 1), "refused_403": refused}
+
+
+def idle_connections(svc, osc, n):
+    """``n`` connections that never send a byte, held 2 s, then closed: seconds until the viewer answers."""
+    socks = []
+    for _ in range(n):
+        try:
+            socks.append(socket.create_connection(("127.0.0.1", svc.web_port), timeout=10))
+        except OSError:
+            break
+    time.sleep(2.0)
+    for s in socks:
+        s.close()
+    ended = time.monotonic()
+    again = None
+    while again is None and time.monotonic() - ended < 30:
+        try:
+            if " 200 " in _status_line(svc.web_port, f"127.0.0.1:{svc.web_port}", timeout=5):
+                again = time.monotonic() - ended
+        except OSError:
+            time.sleep(0.2)
+    return {"connections": len(socks), "accepts_again_s": round(again, 2) if again is not None else "NEVER"}
+
+
+def megabyte_ws_addresses(svc, osc, n):
+    """``n`` WebSocket messages whose plain address is 1 MB (each new: no regex may be built)."""
+    from websockets.sync.client import connect
+
+    ws = connect(f"ws://127.0.0.1:{svc.web_port}/ws", open_timeout=30, max_size=None, legacy=True,
+                 ping_interval=None)
+    sent = 0
+    try:
+        for i in range(n):
+            ws.send(encode_message(f"{P}/{i}" + "a" * (1 << 20), "", []))
+            sent += (1 << 20)
+        time.sleep(1.0)
+    finally:
+        ws.close()
+    return {"messages": n, "bytes": sent}
+
+
+def long_udp_addresses(svc, osc, n):
+    """``n`` UDP messages with 60 KB plain addresses."""
+    sent = 0
+    for i in range(n):
+        data = encode_message(f"/x{i}" + "b" * 60000, "", [])
+        osc.send_raw(data)
+        sent += len(data)
+        if i % 50 == 49:
+            time.sleep(0.01)
+            osc.receive(0.0)
+    return {"datagrams": n, "bytes": sent}
+
+
+def huge_bundle_ws(svc, osc, n):
+    """One WebSocket bundle of ``n`` tiny messages (refused whole beyond 4 096)."""
+    from websockets.sync.client import connect
+
+    message = encode_message("/a", "", [])
+    bundle = b"#bundle\0" + (1).to_bytes(8, "big") + b"".join(len(message).to_bytes(4, "big") + message
+                                                              for _ in range(n))
+    ws = connect(f"ws://127.0.0.1:{svc.web_port}/ws", open_timeout=30, max_size=None, legacy=True,
+                 ping_interval=None)
+    try:
+        ws.send(bundle)
+        time.sleep(1.0)
+    finally:
+        ws.close()
+    return {"messages": n, "bytes": len(bundle)}
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return float("nan")
+
+
 ATTACKS = [  # name, function, count (full), count (quick)
     ("fuzzed datagrams", fuzz, 12000, 3000),
     ("audio bombs as start clips", audio_bombs, None, None),
@@ -305,10 +465,15 @@ ATTACKS = [  # name, function, count (full), count (quick)
     ("requests from other sites", cross_site, 40, 10),
     ("log forging (newlines, escapes)", log_forging, 50, 10),
     ("connections reset (RST)", connection_resets, 50, 10),
+    ("DNS rebinding (Host: evil.example)", dns_rebinding, 60, 15),
+    ("idle connections (descriptor flood)", idle_connections, 400, 100),
+    ("1 MB WebSocket addresses", megabyte_ws_addresses, 10, 3),
+    ("60 KB UDP addresses", long_udp_addresses, 2000, 300),
+    ("WebSocket bundle of 524 288 messages", huge_bundle_ws, 524288, 65536),
 ]
 
 
-def run_attacks(quick: bool, folder: str) -> tuple[list[dict], dict]:
+def run_attacks(quick: bool, folder: str, only: str = "") -> tuple[list[dict], dict]:
     svc = Service("--audio", "none", "--loops-dir", os.path.join(folder, "loops"))
     osc = OSCClient(svc.port)
     rows, totals = [], {"datagrams": 0, "bombs": 0, "crashes": 0}
@@ -316,19 +481,34 @@ def run_attacks(quick: bool, folder: str) -> tuple[list[dict], dict]:
         osc.wait_ready(120)
         steady(osc, loops=1 if quick else 12)
         base_rss = svc.rss()
+        cpu0, t0 = cpu_seconds(svc.proc.pid), time.monotonic()
+        time.sleep(5.0)  # the service's own CPU (optimizer, stream) per second, left out of the per-MB figures
+        idle_rate = (cpu_seconds(svc.proc.pid) - cpu0) / (time.monotonic() - t0)
+        totals["idle_cpu_per_s"] = round(idle_rate, 3)
         rows.append({"attack": "(none: baseline)", "sent": "", "alive": True,
                      "latency_ms": latency_ms(osc), "rss_growth_mb": 0.0})
         for name, fn, full, quick_n in ATTACKS:
             arg = folder if fn is audio_bombs else (quick_n if quick else full)
             if arg == 0:  # --quick: covered by tests/test_robust_service.py
                 continue
-            sent = fn(svc, osc, arg)
+            if only and not any(word.strip().lower() in name.lower() for word in only.split(",")):
+                continue
+            cpu, began = cpu_seconds(svc.proc.pid), time.monotonic()
+            with LatencyProbe(svc.port) as probe:
+                sent = fn(svc, osc, arg)
+            during_p99, during_max = probe.summary()
+            if "bytes" in sent:  # the service's CPU per MB of client input, beyond what it spends idle
+                mb = sent.pop("bytes") / 1e6
+                extra = cpu_seconds(svc.proc.pid) - cpu - idle_rate * (time.monotonic() - began)
+                sent["MB"] = round(mb, 1)
+                sent["cpu_s_per_mb"] = round(extra / mb, 4)  # (idle-corrected: near 0 may be negative noise)
             alive = svc.alive()
             totals["crashes"] += not alive
             totals["datagrams"] += sent.get("datagrams", 0)
             totals["bombs"] += sent.get("bombs", 0)
             rows.append({"attack": name, "sent": ", ".join(f"{v} {k}" for k, v in sent.items()), "alive": alive,
                          "latency_ms": latency_ms(osc) if alive else float("nan"),
+                         "during_p99_ms": during_p99, "during_max_ms": during_max,
                          "rss_growth_mb": svc.rss() - base_rss})
             if not alive:
                 break
@@ -426,6 +606,70 @@ def jackd_kill(folder: str) -> dict:
             "tracebacks": svc.output.count("Traceback")}
 
 
+def _audio_child(pid: int):
+    """The service's audio process (multiprocessing's spawned child), or None."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            kids = [int(k) for k in fh.read().split()]
+    except OSError:
+        return None
+    for kid in kids:
+        try:
+            with open(f"/proc/{kid}/cmdline", "rb") as fh:
+                if b"spawn_main" in fh.read():
+                    return kid
+        except OSError:
+            pass
+    return None
+
+
+def frozen_audio(folder: str) -> list[dict]:
+    """The audio process (or jackd) frozen with SIGSTOP, or the audio process SIGKILLed, under a
+    service playing through jackd: volume acks out of 7 within 5 s, whether (and when) the log says
+    so, and the shutdown time after SIGTERM."""
+    out = []
+    for case in ("audio process SIGSTOP", "audio process SIGKILL", "jackd SIGSTOP"):
+        server = JackServer(prefix="trustbench")
+        svc = Service("--audio", "jack", "--loops-dir", os.path.join(folder, "frozen-" + case.split()[-1]),
+                      env=server.env, web=False)
+        osc = OSCClient(svc.port)
+        row = {"case": case}
+        try:
+            osc.wait_ready(120)
+            steady(osc, loops=2)
+            child = _audio_child(svc.proc.pid)
+            target = server.proc.pid if case.startswith("jackd") else child
+            at = time.monotonic()
+            os.kill(target, signal.SIGKILL if case.endswith("KILL") else signal.SIGSTOP)
+            word = "died" if case.endswith("KILL") else "stalled"
+            logged = None
+            while logged is None and time.monotonic() - at < 10:
+                if f"audio process {word}" in svc.output:
+                    logged = time.monotonic() - at
+                time.sleep(0.05)
+            row["logged_s"] = logged if not case.startswith("jackd") else "-"
+            osc.receive(0.0)
+            acks = 0
+            for i in range(7):
+                osc.send(f"{P}/player/volume", "f", 0.1 * i)
+            deadline = time.monotonic() + 5
+            while acks < 7 and time.monotonic() < deadline:
+                acks += sum(1 for m in osc.receive(0.2) if m[0] == f"{P}/ack" and m[2][:1] == [f"{P}/player/volume"])
+            row["volume_acks"] = acks
+        finally:
+            osc.close()
+            seconds, code = svc.stop((signal.SIGTERM,), timeout=60)
+            for pid in (server.proc.pid,):
+                try:
+                    os.kill(pid, signal.SIGCONT)
+                except OSError:
+                    pass
+            server.stop()
+        row.update(shutdown_s=seconds, exit_code=code, tracebacks=svc.output.count("Traceback"))
+        out.append(row)
+    return out
+
+
 def fmt(v, spec=".1f"):
     return "-" if v is None or (isinstance(v, float) and v != v) else format(v, spec)
 
@@ -436,42 +680,58 @@ def suite(args) -> int:
     logging.getLogger("websockets").setLevel(logging.CRITICAL)  # our own clients' refusals are expected
     folder = tempfile.mkdtemp(prefix="immersions-robustness-")
     started = time.monotonic()
-    rows, totals = run_attacks(args.quick, folder)
+    rows, totals = run_attacks(args.quick, folder, args.only)
     # the real faults have their own tests (tests/test_robust_signals.py, test_robust_files.py):
     # --quick (CI) leaves them to those
-    signals = [] if args.quick else double_signals(folder)
-    saves = {"kills_in_save": 0, "orphans_after_next_start": 0, "resumed": None} if args.quick else \
+    no_faults = args.quick or args.skip_faults
+    signals = [] if no_faults else double_signals(folder)
+    saves = {"kills_in_save": 0, "orphans_after_next_start": 0, "resumed": None} if no_faults else \
         killed_saves(folder, 3)
-    jack = jackd_kill(folder) if HAVE_JACKD and not args.quick else None
+    jack = jackd_kill(folder) if HAVE_JACKD and not no_faults else None
+    frozen = frozen_audio(folder) if HAVE_JACKD and (not no_faults or args.audio_faults) else []
     print(f"\nrobustness suite ({'quick' if args.quick else 'full'}, {time.monotonic() - started:.0f} s, loopback, "
           f"torch threads of the service: its default)\n")
-    print("| attack | sent | service alive | control latency after (ms, median of 5) | RSS growth (MB) |")
-    print("|---|---|---|---|---|")
+    print("| attack | sent | service alive | control latency after (ms, median of 5) | during: p99 / max (ms) "
+          "| RSS growth (MB) |")
+    print("|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['attack']} | {r['sent'] or '-'} | {'yes' if r['alive'] else 'NO'} | {fmt(r['latency_ms'])} | "
-              f"{fmt(r['rss_growth_mb'], '+.1f')} |")
+              f"{fmt(r.get('during_p99_ms'))} / {fmt(r.get('during_max_ms'))} | {fmt(r['rss_growth_mb'], '+.1f')} |")
     print("\n| signals (20 ms apart) | shutdown (s) | exit code | last loop saved | tracebacks |")
     print("|---|---|---|---|---|")
     for s in signals:
         print(f"| {s['signals']} | {fmt(s['shutdown_s'], '.2f')} | {s['exit_code']} | "
               f"{'yes' if s['last_loop_saved'] else 'NO'} | {s['tracebacks']} |")
-    n_signals = 2 * len(signals) + 2  # + the attack service's TERM,TERM (jackd's SIGKILL counts as a fault)
+    if frozen:
+        print("\n| audio fault | logged after (s) | volume acks (of 7, 5 s) | shutdown after SIGTERM (s) | exit code "
+              "| tracebacks |\n|---|---|---|---|---|---|")
+        for f in frozen:
+            print(f"| {f['case']} | {fmt(f['logged_s'], '.2f') if f['logged_s'] != '-' else '-'} | {f['volume_acks']} | "
+                  f"{fmt(f['shutdown_s'], '.2f')} | {f['exit_code']} | {f['tracebacks']} |")
+    n_signals = 2 * len(signals) + 2 + len(frozen)  # + the attack service's TERM,TERM (jackd's SIGKILL counts as a fault)
     faults = saves["kills_in_save"] + (1 if jack else 0) + sum(1 for _ in STALLED)
     crashes = totals["crashes"] + sum(s["exit_code"] != 0 for s in signals) + (0 if not jack or jack["alive"] else 1)
     tracebacks = totals["tracebacks"] + sum(s["tracebacks"] for s in signals) + (jack["tracebacks"] if jack else 0)
     hangs = totals["hangs"] + sum(s["shutdown_s"] is None for s in signals) + int(bool(jack) and jack["shutdown_s"] is None)
+    faults += len(frozen)
+    tracebacks += sum(f["tracebacks"] for f in frozen)
+    hangs += sum(f["shutdown_s"] is None or f["shutdown_s"] > 5 for f in frozen)
     latencies = [r["latency_ms"] for r in rows[1:]] + ([jack["latency_ms"]] if jack else [])
-    shutdowns = [totals["shutdown_s"]] + [s["shutdown_s"] for s in signals]
+    shutdowns = [totals["shutdown_s"]] + [s["shutdown_s"] for s in signals] + [f["shutdown_s"] for f in frozen]
     summary = {
         "datagrams_sent": totals["datagrams"], "bombs_tried": totals["bombs"], "signals_sent": n_signals,
         "faults_injected": faults, "crashes": crashes, "tracebacks": tracebacks, "hangs": hangs,
         "memory_growth_mb": totals["rss_growth_mb"], "worst_control_latency_ms": max(latencies),
+        "worst_latency_during_attack_p99_ms": max((r["during_p99_ms"] for r in rows[1:]), default=None),
+        "worst_latency_during_attack_max_ms": max((r["during_max_ms"] for r in rows[1:]), default=None),
         "worst_shutdown_s": max((s for s in shutdowns if s is not None), default=None),
         "last_loops_saved": all(s["last_loop_saved"] for s in signals) and totals["last_loop_saved"],
         "kills_during_saves": saves["kills_in_save"], "orphan_temp_files": saves["orphans_after_next_start"],
         "resumed_after_kill": saves["resumed"], "forged_log_lines": totals["forged_lines"],
         "raw_escape_codes_in_log": totals["raw_escapes"],
         "jackd_sigkill": jack or "skipped",
+        "audio_faults": {f["case"]: f"acks {f['volume_acks']}/7, shutdown {fmt(f['shutdown_s'], '.2f')} s"
+                         for f in frozen} or "skipped",
     }
     print("\n| summary | value |\n|---|---|")
     for k, v in summary.items():
@@ -482,6 +742,67 @@ def suite(args) -> int:
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"rows": rows, "signals": signals, "summary": summary}, fh, indent=2, default=str)
+    return 0
+
+
+# --- the soak ----------------------------------------------------------------------------------------
+
+SOAK_SKIP = (stalled_page, idle_connections)  # kept open / descriptor-bound: their own rows above
+
+
+def soak(args) -> int:
+    """The attacks (the --quick counts) in a cycle against one service for ``args.soak`` seconds,
+    a second client probing the control round trip throughout: the service's RSS after warm-up
+    (12 loops, then one whole cycle of attacks) and at the end, and after every cycle."""
+    import logging
+
+    logging.getLogger("websockets").setLevel(logging.CRITICAL)
+    folder = tempfile.mkdtemp(prefix="immersions-soak-")
+    attacks = [(name, fn, quick_n) for name, fn, _, quick_n in ATTACKS
+               if fn not in SOAK_SKIP and (quick_n or fn is audio_bombs)]
+    svc = Service("--audio", "none", "--loops-dir", os.path.join(folder, "loops"))
+    osc = OSCClient(svc.port)
+    cycles, sent, samples = [], 0, []
+    try:
+        osc.wait_ready(120)
+        steady(osc, loops=12)
+        base = svc.rss()
+        started = time.monotonic()
+        end = started + args.soak
+        warm = None
+        while time.monotonic() < end and svc.alive():
+            with LatencyProbe(svc.port) as probe:
+                for name, fn, n in attacks:
+                    got = fn(svc, osc, folder if fn is audio_bombs else n)
+                    sent += got.get("datagrams", 0)
+                    if time.monotonic() >= end or not svc.alive():
+                        break
+            samples += probe.times
+            rss = svc.rss()
+            cycles.append((time.monotonic() - started, rss))
+            if warm is None:
+                warm = rss
+            print(f"cycle {len(cycles)}: {cycles[-1][0]:.0f} s, RSS {rss:.1f} MB (after warm-up: "
+                  f"{rss - warm:+.1f} MB), load {os.getloadavg()[0]:.1f}", flush=True)
+        time.sleep(2.0)
+        final = svc.rss()
+        alive = svc.alive()
+    finally:
+        osc.close()
+        seconds, code = svc.stop((signal.SIGTERM,))
+        for s in STALLED:
+            s.close()
+    ordered = sorted(samples) or [float("nan")]
+    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+    print(f"\nsoak: {args.soak:g} s, {len(cycles)} cycles of {len(attacks)} attacks, {sent} datagrams; alive "
+          f"{'yes' if alive else 'NO'}; tracebacks {svc.output.count('Traceback')}; shutdown {fmt(seconds, '.2f')} s "
+          f"(exit {code})")
+    print(f"RSS: {base:.1f} MB after 12 loops, {warm:.1f} MB after warm-up (the first cycle), {final:.1f} MB at the "
+          f"end: retained after warm-up {final - warm:+.1f} MB (bar: <= 20 MB)")
+    print(f"control round trip during the soak ({len(samples)} probes, a lost answer = 1000 ms): "
+          f"p50 {statistics.median(ordered):.1f} ms, p99 {p99:.1f} ms, max {ordered[-1]:.1f} ms, "
+          f"lost {sum(t >= 1000.0 for t in samples)}")
+    print(f"(load average of the machine at the end: {os.getloadavg()[0]:.1f})")
     return 0
 
 
@@ -588,11 +909,18 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="smaller counts (CI)")
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--only", default="", help="only the attacks whose name holds one of these comma-separated "
+                                               "words (e.g. 'rebinding,idle,addresses,bundle')")
+    ap.add_argument("--audio-faults", action="store_true", help="the frozen/killed audio cases even with "
+                                                                   "--quick/--skip-faults (needs jackd)")
+    ap.add_argument("--skip-faults", action="store_true", help="no signals, killed saves, jackd or audio faults")
     ap.add_argument("--load", type=float, help="the load case for this many seconds instead")
+    ap.add_argument("--soak", type=float, help="the soak instead: the attacks (--quick counts) in a cycle for "
+                                               "this many seconds; RSS after warm-up and at the end")
     ap.add_argument("--subscribers", type=int, default=64, help="UDP subscribers in the load case (default: 64)")
     ap.add_argument("--viewers", type=int, default=16, help="viewer pages in the load case (default: 16)")
     args = ap.parse_args()
-    return load(args) if args.load else suite(args)
+    return load(args) if args.load else soak(args) if args.soak else suite(args)
 
 
 if __name__ == "__main__":

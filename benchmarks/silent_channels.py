@@ -26,7 +26,8 @@ from immersions_osc.config import OptimizeConfig
 from immersions_osc.optimize.targets import block_layers
 from immersions_osc.optimize.ascent import activations_of, steady_tail
 from immersions_osc.optimize.transforms import level
-from sonification_quality import SILENT, channel_means, corpus_clips, load_bench_model
+from loop_measures import SILENT
+from sonification_quality import channel_means, corpus_clips, load_bench_model
 
 
 def coloured_noise(n: int, sr: int, tilt: float, seed: int) -> torch.Tensor:

@@ -10,29 +10,29 @@ seed.  Its figures differ from noise's only through rounding, which 200 steps am
 of how much the figures move between runs.)  One batch per start holds a channel of every block; each loop in
 it optimizes its own channel (``LoopAscent(per_candidate=True)``).  Printed figures:
 
-- gain: the target channel's mean activation on the loop / on the start clip, both at the playback
-  level (the start clip brought to the loop's peak level, as the service plays it), so loudness
-  alone earns nothing (activations are offset by 1 % of the layer's mean on the start, so a
-  channel silent on the start does not divide by ~0).
-- selectivity: the target's gain / the mean gain of the other channels of its layer.  Beside it,
-  the target's gain / the gain of the rest of the layer taken as one (its mean activation: what
-  the log-ratio objective maximizes), the same mean of gains over only the others that were
-  active on the start (a silent channel's gain is set by the offset alone), and the share of the
-  other channels that were silent on the start (< 1 % of the layer's mean) and woke up (>= x10):
-  those rule the mean of gains.
+- per target (the measures of loop_measures.py): gain (its activation on its own loop / on the
+  start, both at the playback level, so loudness alone earns nothing), selectivity (the gain over
+  the gain of its layer's total activation: the growth of its share of the layer), whether it is
+  its layer's top channel on its own loop, specificity (own loop / the best other loop of the
+  batch, which holds loops for its layer-mates and for every other block); per loop the level
+  variation (dB, 50 ms frames), onset strength and pitch salience.  The mean of per-channel gains
+  and the objective read back are not reported: silent channels that wake rule the first, the
+  second only shows convergence.
 - fraction of channels with gain >= x2; median and 10th percentile of gain; which drawn channels
   answer most to the noise start itself among probe clips (sines over 7 octaves, clicks, the
   drums), and the fraction >= x2 among those and among the rest.
 - reference (no optimization): per drawn channel the best gain and the best selectivity that any
   of the other probe clips, and with ``--corpus`` random excerpts of the corpus's held-out tracks,
   reaches against the noise start: what picking the best existing sound per channel would give.
-- layer distinctness: mean correlation of the long-term spectra (time-averaged log scaleogram)
-  between loops of different blocks (lower = the blocks sound more different).
+- distinctness: mean correlation of the long-term spectra (time-averaged log scaleogram) between
+  loops of channels of the same layer, and between loops of different blocks (lower = more
+  different sounds).
 - seam step: |x[0] - x[-1]| over the loop's median |x[k+1] - x[k]| (1 = the wrap point is an
   ordinary sample step), and the seam curvature: the second difference across the wrap over the
   loop's median (a loop steep where it wraps has a large step there that still continues it).
 - drum start: correlation of the loop's onset envelope with the drum loop's, and the residual
-  (loop - drums) level in dB relative to the drums (>= -10 dB: the change is audible).
+  (loop - drums) level in dB relative to the drums (>= -6 dB: the change is audible), the gain,
+  and the share of loops meeting all three bars of issue 24 at once.
 - parameterizations compared (from noise), and a regularizer ablation (from noise: each
   regularizer off in turn against the defaults).
 
@@ -50,6 +50,7 @@ sys.path.insert(0, str(REPO))  # run from a checkout without installing
 import argparse
 import dataclasses
 import math
+import os
 import random
 import time
 
@@ -60,9 +61,12 @@ from immersions_osc.checkpoint import load_model
 from immersions_osc.config import PARAMETERIZATIONS, OptimizeConfig
 from immersions_osc.optimize.targets import block_layers
 from immersions_osc.optimize.ascent import LoopAscent, activations_of, steady_tail
-from immersions_osc.optimize.start import start_clip
+from immersions_osc.optimize.start import for_start, start_clip
 from immersions_osc.optimize.targets import Target
 from immersions_osc.optimize.transforms import level
+
+from loop_measures import (level_variation, onset_envelope, onset_strength, pitch_salience,
+                           spectrum_correlations, target_figures)
 
 ABLATIONS = {  # regularizer -> the setting that turns it off
     "time shift": {"time_shift": 0.0}, "pitch shift": {"pitch_shift": 0.0},
@@ -118,12 +122,6 @@ def channel_means(acts: dict[str, torch.Tensor], layer: str) -> torch.Tensor:
     return a.reshape(a.shape[0], a.shape[1], -1).mean(-1)  # [B, C]
 
 
-def onset_envelope(audio: np.ndarray, hop: int = 512) -> np.ndarray:
-    frames = len(audio) // hop
-    energy = np.log(np.square(audio[:frames * hop].reshape(frames, hop)).sum(1) + 1e-9)
-    return np.maximum(np.diff(energy, append=energy[:1]), 0)
-
-
 def seam_step(x: np.ndarray) -> float:
     return float(abs(x[0] - x[-1]) / max(np.median(np.abs(np.diff(x))), 1e-12))
 
@@ -159,26 +157,21 @@ class Bench:
             tail = steady_tail(self.model, self.n)  # heard as it plays: the loop after itself
             before, _ = activations_of(self.model, level(start[None], cfg.peak, cfg.rms), tail=tail)
             after, spec = activations_of(self.model, loops, tail=tail)
-        rows = [measures(channel_means(before, t.layer)[0], channel_means(after, t.layer)[b], t.channels[0])
+        rows = [target_figures(channel_means(before, t.layer)[0], channel_means(after, t.layer), b, t.channels[0])
                 for b, t in enumerate(targets)]
-        gains, selectivity, together, woken, active = ([row[k] for row in rows]
-                                                       for k in ("gain", "selectivity", "together", "woken", "active"))
         spectra = spec[:, 0].mean(-1).numpy()  # [B, F] long-term log spectrum
-        block_of = [t.layer for t in targets]
-        corr = np.corrcoef(spectra)
-        pairs = [corr[i, j] for i in range(len(targets)) for j in range(i + 1, len(targets))
-                 if block_of[i] != block_of[j]]
+        within, across = spectrum_correlations(spectra, [t.layer for t in targets])
         x = loops.numpy()
-        return {"targets": targets, "gain": np.array(gains),
-                "selectivity": np.array(selectivity), "selectivity_together": np.array(together),
-                "selectivity_active": np.array(active),
-                "woken": np.array(woken), "distinct": float(np.mean(pairs)) if pairs else float("nan"),
-                "seam": float(np.median([seam_step(l) for l in x])),
-                "seam_curvature": float(np.median([seam_curvature(l) for l in x])), "loops": x, "seconds": seconds,
-                "candidate_steps_per_s": len(targets) * self.steps / seconds}
-
-
-SILENT = 0.01  # a channel below this share of its layer's mean activation is silent (and the gain offset)
+        result = {key: np.array([row[key] for row in rows]) for key in rows[0]}
+        result.update({
+            "targets": targets, "within": within, "across": across, "loops": x, "seconds": seconds,
+            "level_variation": np.array([level_variation(l, self.sr) for l in x]),
+            "onset": np.array([onset_strength(l, self.sr) for l in x]),
+            "pitch": np.array([pitch_salience(l, self.sr) for l in x]),
+            "seam": float(np.median([seam_step(l) for l in x])),
+            "seam_curvature": float(np.median([seam_curvature(l) for l in x])),
+            "candidate_steps_per_s": len(targets) * self.steps / seconds})
+        return result
 
 
 def layer_widths(model, n: int) -> dict[str, int]:
@@ -192,26 +185,6 @@ def load_bench_model(checkpoint: str, threads: int):
     torch.set_num_threads(threads)
     model, mcfg, _ = load_model(checkpoint, "cpu")
     return model.eval(), mcfg.scaleogram.sample_rate
-
-
-def measures(base: torch.Tensor, now: torch.Tensor, c: int) -> dict:
-    """The figures of one target channel ``c`` from its layer's channel means [C] on the start
-    (``base``) and on the loop (``now``)."""
-    eps = SILENT * float(base.mean()) + 1e-9  # a channel silent on the start must not divide by ~0
-    g = (now + eps) / (base + eps)
-    rest = torch.ones_like(g, dtype=torch.bool)
-    rest[c] = False
-    if not rest.any():
-        return {"gain": float(g[c]), "selectivity": float("nan"), "together": float("nan"), "woken": float("nan"),
-                "active": float("nan")}
-    active = rest & (base >= SILENT * base.mean())  # the others that were not silent on the start
-    return {"gain": float(g[c]), "selectivity": float(g[c] / g[rest].mean()),
-            # the same over the others active on the start (a silent channel's gain is set by eps)
-            "active": float(g[c] / g[active].mean()) if active.any() else float("nan"),
-            # the rest of the layer as one (the objective's view): the gain of its mean activation
-            "together": float(g[c] * (base[rest].mean() + eps) / (now[rest].mean() + eps)),
-            # the others that were silent on the start (< 1 % of the layer's mean) and woke up (>= x10)
-            "woken": float(((base[rest] < SILENT * base.mean()) & (g[rest] >= 10)).float().mean())}
 
 
 def corpus_clips(folder: str, count: int, n: int, sr: int, seed: int) -> list[torch.Tensor]:
@@ -268,20 +241,25 @@ def best_of_clips(bench: "Bench", cfg: OptimizeConfig, start: torch.Tensor, clip
     for layer in bench.layers:
         m = torch.cat(means[layer])
         for c in bench.channels[layer]:
-            rows = [measures(m[0], m[k], c) for k in range(1, len(m))]
+            rows = [target_figures(m[0], m[k:k + 1], 0, c) for k in range(1, len(m))]
             gain.append(max(r["gain"] for r in rows))
             selectivity.append(max(r["selectivity"] for r in rows))
     return {"gain": np.array(gain), "selectivity": np.array(selectivity)}
 
 
 def summary(r: dict) -> str:
+    """The headline figures of one run (issue 24's measures; see loop_measures.py)."""
     g, s = r["gain"], r["selectivity"]
-    return (f"gain median x{np.median(g):5.2f} p10 x{np.percentile(g, 10):5.2f}  >=x2 {np.mean(g >= 2):4.0%}  "
-            f"selectivity median {np.median(s):5.2f}, >= 5 {np.mean(s >= 5):4.0%} (vs the rest as one {np.median(r['selectivity_together']):5.2f}; "
-            f"vs the others active on the start {np.nanmedian(r['selectivity_active']):5.2f}; "
-            f"others woken from silence {np.mean(r['woken']):4.0%})  "
-            f"block spectra corr {r['distinct']:.2f}  seam step {r['seam']:.2f} (curvature {r['seam_curvature']:.2f})  "
-            f"({r['candidate_steps_per_s']:.1f} loop-steps/s)")
+    ar = np.array([t.layer.startswith("ar.") for t in r["targets"]])
+    rhythm = f"{np.median(r['level_variation'][ar]):4.1f} dB" if ar.any() else "-"
+    return (f"gain median x{np.median(g):5.2f} p10 x{np.percentile(g, 10):5.2f} >=x2 {np.mean(g >= 2):4.0%} | "
+            f"selectivity (vs layer total) median {np.median(s):5.2f} p10 {np.percentile(s, 10):5.2f} | "
+            f"top of its layer {np.mean(r['top']):4.0%} | own/best other loop median {np.median(r['specificity']):5.2f} | "
+            f"spectra corr within layer {r['within']:.2f} across blocks {r['across']:.2f} | "
+            f"level variation median {np.median(r['level_variation']):4.1f} dB (AR targets {rhythm}), "
+            f"onset {np.median(r['onset']):4.1f} dB, pitch salience {np.median(r['pitch']):.2f} | "
+            f"seam step {r['seam']:.2f} (curvature {r['seam_curvature']:.2f}) | "
+            f"{r['candidate_steps_per_s']:.1f} loop-steps/s (load average {os.getloadavg()[0]:.1f})")
 
 
 def drum_figures(r: dict, drums: np.ndarray) -> str:
@@ -290,8 +268,10 @@ def drum_figures(r: dict, drums: np.ndarray) -> str:
     env = onset_envelope(ref)
     corr = [float(np.corrcoef(env, onset_envelope(l))[0, 1]) for l in r["loops"]]
     resid = [20 * math.log10(np.sqrt(np.mean((l - ref) ** 2)) / np.sqrt(np.mean(ref ** 2))) for l in r["loops"]]
+    met = np.mean([(c >= 0.7) and (d >= -6) and (g >= 3) for c, d, g in zip(corr, resid, r["gain"])])
     return (f"onset correlation with the drums median {np.median(corr):.2f} (p10 {np.percentile(corr, 10):.2f}), "
-            f"residual median {np.median(resid):.1f} dB")
+            f"residual median {np.median(resid):.1f} dB, gain median x{np.median(r['gain']):.2f}; "
+            f"loops with all three (corr >= 0.7, residual >= -6 dB, gain >= x3) {met:.0%}")
 
 
 def main(argv=None) -> None:
@@ -303,7 +283,7 @@ def main(argv=None) -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--quick", action="store_true", help="a few steps on a few blocks (tests)")
     p.add_argument("--no-compare", action="store_true", help="skip the parameterization comparison")
-    p.add_argument("--parameterizations", default=",".join(PARAMETERIZATIONS),
+    p.add_argument("--parameterizations", default=",".join(k for k in PARAMETERIZATIONS if k != "auto"),
                    help="comma-separated parameterizations the comparison runs (default: all)")
     p.add_argument("--no-ablation", action="store_true", help="skip the regularizer ablation")
     p.add_argument("--every", type=int, default=1, help="every k-th block only (quicker looks)")
@@ -352,8 +332,10 @@ def main(argv=None) -> None:
     which = (f"{len(chosen)} channels given by --targets in {len(layers)} blocks" if args.targets
              else f"{len(layers)} blocks x {channels} random channels")
     print(f"checkpoint {args.checkpoint}; {which} (seed {args.seed}); "
-          f"{steps} steps; threads {torch.get_num_threads()}; defaults: {cfg.parameterization}, {cfg.objective}, "
-          f"lr {cfg.learning_rate}", flush=True)
+          f"{steps} steps; threads {torch.get_num_threads()}; load average {os.getloadavg()[0]:.1f}; settings: "
+          f"{cfg.parameterization}, {cfg.objective}, top_channel {cfg.top_channel}, contrast {cfg.contrast}, "
+          f"step {for_start(cfg, 'noise').learning_rate} from noise and silence, {cfg.learning_rate} from the drums",
+          flush=True)
     clips = probe_clips(n, sr, args.seed)
     lovers = noise_lovers(bench, cfg, clips)
     drawn = sum(len(bench.channels[layer]) for layer in layers)
@@ -376,7 +358,7 @@ def main(argv=None) -> None:
     results = {}
     for name in [] if args.starts == "none" else args.starts.split(","):
         start = starts[name]
-        results[name] = r = bench.run(start, cfg)
+        results[name] = r = bench.run(start, for_start(cfg, name))  # the step size by start
         print(f"from {name:8s}: {summary(r)}", flush=True)
         loves = np.array([(t.layer, t.channels[0]) in lovers for t in r["targets"]])
         if loves.any() and (~loves).any():
@@ -387,9 +369,9 @@ def main(argv=None) -> None:
             print(f"               {drum_figures(r, drums.numpy())}; the drum loop's own seam step "
                   f"{seam_step(drums.numpy()):.2f}", flush=True)
     per_block = {}
-    noise = results.get("noise", {"targets": [], "gain": [], "selectivity": []})
-    for t, g, s in zip(noise["targets"], noise["gain"], noise["selectivity"]):
-        per_block.setdefault(t.layer, []).append(f"ch {t.channels[0]}: x{g:.1f} (sel {s:.1f})")
+    noise = results.get("noise", {"targets": [], "gain": [], "selectivity": [], "top": []})
+    for t, g, s, top in zip(noise["targets"], noise["gain"], noise["selectivity"], noise["top"]):
+        per_block.setdefault(t.layer, []).append(f"ch {t.channels[0]}: x{g:.1f} (sel {s:.1f}{', top' if top else ''})")
     if per_block:
         print("from noise, per block:")
     for layer, cells in per_block.items():
@@ -398,7 +380,7 @@ def main(argv=None) -> None:
         print(f"parameterizations (from noise, the first drawn channel of every {args.side_every}. block):")
         for kind in args.parameterizations.split(","):
             try:
-                r = bench.run(starts["noise"], dataclasses.replace(cfg, parameterization=kind), pick=0,
+                r = bench.run(starts["noise"], for_start(dataclasses.replace(cfg, parameterization=kind), "noise"), pick=0,
                               every=args.side_every)
             except FloatingPointError as exc:
                 print(f"  {kind:9s} failed: {exc}", flush=True)
@@ -406,10 +388,10 @@ def main(argv=None) -> None:
             print(f"  {kind:9s} {summary(r)}", flush=True)
     if not args.no_ablation:
         print(f"regularizer ablation (from noise, the first drawn channel of every {args.side_every}. block):")
-        base = bench.run(starts["noise"], cfg, pick=0, every=args.side_every)
+        base = bench.run(starts["noise"], for_start(cfg, "noise"), pick=0, every=args.side_every)
         print(f"  {'defaults':16s} {summary(base)}", flush=True)
         for name, off in ABLATIONS.items():
-            r = bench.run(starts["noise"], dataclasses.replace(cfg, **off), pick=0, every=args.side_every)
+            r = bench.run(starts["noise"], for_start(dataclasses.replace(cfg, **off), "noise"), pick=0, every=args.side_every)
             print(f"  {name + ' off':16s} {summary(r)}", flush=True)
 
 

@@ -15,11 +15,20 @@ Per (backend, rate) it prints:
   * ``/immersions/player/tempo`` 120 -> 140 over OSC: seconds from the message to the first bar of
     the new length in the recording (a bar at 120 bpm lasts 2 s);
   * a bundle time-tagged +500 ms: when its acknowledgement came (ms after sending);
-  * JACK only: a MIDI clock (start, 8 bars at 120 bpm, then 8 at 137) into ``immersions:midi_in``:
-    every recorded bar line's offset (ms) from the clock's bar line;
+  * a MIDI clock (start, 8 bars at 120 bpm, then 8 at 137) into ``immersions:midi_in`` -- the JACK
+    backend's port, or with PortAudio the service's python-rtmidi input (``--midi-in virtual
+    --midi-api jack``: a JACK MIDI port of the same name): every recorded bar line's offset (ms)
+    from the clock's bar line;
   * ``--idle S``: xruns over S seconds of playing (the service's count, /immersions/audio).
 The recording and the clock share JACK's frame counter, so offsets need no clock conversion; the
 OSC time tags are mapped to frames through JACK's frame-time estimate read beside time.time().
+
+Where the offsets are measured: at the converter, the point the service's convention names (a
+sync time tag, a MIDI clock tick, a Link beat is when the bar line is *heard*; docs/audio.md).  The
+recorder listens inside the JACK graph, so every recorded frame is moved on by JACK's own playback
+latency of the service's output port (read here from JACK, not from the service: 2 periods on the
+dummy driver, 1024 frames at period 512).  ``graph`` offsets (before the converter) are printed
+beside them.
 """
 from __future__ import annotations
 
@@ -39,6 +48,7 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+from immersions_osc.audio.jack import port_latency  # noqa: E402
 from immersions_osc.osc.incoming import encode_time_tag  # noqa: E402
 from immersions_osc.osc.protocol import encode_message  # noqa: E402
 from service_harness import JackServer, OSCClient, ServiceProcess, wait_until  # noqa: E402
@@ -120,8 +130,13 @@ class ClockSender:
         self.events: list[tuple[int, bytes]] = []
         self._i = 0
         self.bar_frames: list[float] = []
+        self.xruns = 0  # the server's xruns while this client runs: a receiver late in a cycle can lose its events
         self.client.set_process_callback(self._process)
+        self.client.set_xrun_callback(self._xrun)
         self.client.activate()
+
+    def _xrun(self, delayed_usecs):
+        self.xruns += 1
 
     def schedule(self, segments: list[tuple[float, int]], lead: float = 0.5) -> None:
         """``segments``: (bpm, bars) in turn, from a start ``lead`` s ahead; bar lines noted."""
@@ -146,8 +161,9 @@ class ClockSender:
         events = self.events
         while self._i < len(events) and events[self._i][0] < start + frames:
             frame, data = events[self._i]
-            if frame >= start:
-                self.port.write_midi_event(frame - start, data)
+            # an event whose cycle was skipped (an xrun on a busy machine) goes out late, at the
+            # start of this one, rather than never: a lost tick would shift every later bar line
+            self.port.write_midi_event(max(0, frame - start), data)
             self._i += 1
 
     def close(self):
@@ -220,7 +236,8 @@ def start_service(server: JackServer, backend: str, clip: str, checkpoint: str) 
         f.write("service:\n  publish_every: 10000\n")
     service = ServiceProcess("--config", config, "--audio", backend, "--tempo", "120", "--bars", "1", "--start",
                              clip, "--checkpoint", checkpoint, "--loops-dir", "",
-                             *(["--input-device", "none"] if backend == "portaudio" else []), env=env)
+                             *(["--input-device", "none", "--midi-in", "virtual", "--midi-api", "jack"]
+                               if backend == "portaudio" else []), env=env)
     osc = OSCClient(service.port)
     try:
         osc.wait_ready(timeout=180)
@@ -236,8 +253,14 @@ def out_port(backend: str) -> str:
 
 
 def record(server: JackServer, backend: str, seconds: float) -> Recorder:
+    """A recorder on the service's output port; ``rec.heard``: JACK's playback latency of that
+    port (frames from the graph to the converter, where the offsets are measured)."""
+    import jack
+
     rec = Recorder(server, seconds)
     rec.client.connect(out_port(backend), "studio-rec:in")
+    time.sleep(0.1)  # (JACK recomputes the latencies after a connection)
+    rec.heard = port_latency(jack, rec.client.get_port_by_name(out_port(backend)), playback=True)
     return rec
 
 
@@ -277,9 +300,9 @@ def measure_sync(server: JackServer, backend: str, osc: OSCClient) -> np.ndarray
     finally:
         rec.close()
     bar = bar_samples(120.0, rate)
-    c = clicks(rec.buffer[:rec.n], rate) + rec.first_frame
+    c = clicks(rec.buffer[:rec.n], rate) + rec.first_frame + rec.heard  # heard at the converter
     grid = frame + bar * np.arange(1, int((rec.first_frame + rec.n - frame) / bar))
-    return offsets_ms(c, grid, rate)
+    return offsets_ms(c, grid, rate), rec.heard
 
 
 def measure_tempo_change(server: JackServer, backend: str, osc: OSCClient) -> dict:
@@ -319,12 +342,15 @@ def measure_bundle(osc: OSCClient, ahead: float = 0.5, repeats: int = 5) -> list
     return out
 
 
-def measure_midi_clock(server: JackServer, osc: OSCClient, segments=((120.0, 8), (137.0, 8))) -> tuple:
+def measure_midi_clock(server: JackServer, osc: OSCClient, segments=((120.0, 8), (137.0, 8)),
+                       backend: str = "jack") -> tuple:
+    """JACK: into the backend's port immersions:midi_in; PortAudio: into the service's python-rtmidi
+    input (--midi-in virtual --midi-api jack), whose JACK port has the same name."""
     rate = server.sample_rate
     sender = ClockSender(server)
     sender.client.connect("studio-clock:clock", "immersions:midi_in")
     seconds = sum(bars * bar_samples(bpm, 1) for bpm, bars in segments) + 3.0
-    rec = record(server, "jack", seconds + 2.0)
+    rec = record(server, backend, seconds + 2.0)
     try:
         wait_recorded(rec, 0.5)
         sender.schedule(list(segments))
@@ -333,9 +359,9 @@ def measure_midi_clock(server: JackServer, osc: OSCClient, segments=((120.0, 8),
     finally:
         rec.close()
         sender.close()
-    c = clicks(rec.buffer[:rec.n], rate) + rec.first_frame
+    c = clicks(rec.buffer[:rec.n], rate) + rec.first_frame + rec.heard  # heard at the converter
     return offsets_ms(c, np.array(sender.bar_frames[:-1], float), rate), [bpm for bpm, bars in segments
-                                                                         for _ in range(bars)]
+                                                                         for _ in range(bars)], rec.heard
 
 
 def xruns_over(osc: OSCClient, seconds: float) -> int:
@@ -364,11 +390,11 @@ def run(rate: int, backend: str, checkpoint: str, idle: float, midi: bool = True
             out["audio"] = audio
             time.sleep(1.0)
             out["rates"] = measure_rates(server, backend)
-            out["sync_ms"] = measure_sync(server, backend, osc)
+            out["sync_ms"], out["heard_frames"] = measure_sync(server, backend, osc)
             out["tempo"] = measure_tempo_change(server, backend, osc)
             out["bundle_ms"] = measure_bundle(osc)
-            if backend == "jack" and midi:
-                out["midi_ms"], out["midi_bpm"] = measure_midi_clock(server, osc)
+            if midi:
+                out["midi_ms"], out["midi_bpm"], _ = measure_midi_clock(server, osc, backend=backend)
             if idle > 0:
                 out["xruns_idle"] = (idle, xruns_over(osc, idle))
         finally:
@@ -387,6 +413,10 @@ def report(r: dict) -> None:
     print(f"bar length: exact {rt['bar_exact']} device samples, recording repeats at {rt['bar_found']} "
           f"(diff {rt['bar_found'] - rt['bar_exact']}); click tone {rt['click_hz']:.2f} Hz "
           f"(model {CLICK_HZ:g} Hz, error {rt['pitch_error_pct']:+.3f} %); recorder gaps {rt['gaps']}")
+    heard = r["heard_frames"]
+    print(f"offsets at the converter: recorded frame + JACK's playback latency of the output port, {heard} "
+          f"frames ({1000 * heard / r['rate']:.2f} ms); the service's reported output latency "
+          f"{r['audio'][4]:.2f} ms")
     s = r["sync_ms"]
     print("sync (bundle +1 s): bar-line offsets ms: " + " ".join(f"{v:+.2f}" for v in s))
     t = r["tempo"]
@@ -395,7 +425,9 @@ def report(r: dict) -> None:
     b = r["bundle_ms"]
     print("bundle tagged +500 ms: acknowledged after ms: " + " ".join(f"{v:.1f}" for v in b))
     if "midi_ms" in r:
-        print("MIDI clock (start, 8 bars at 120, 8 at 137): bar-line offsets ms: "
+        where = ("immersions:midi_in (JACK MIDI, frame-exact stamps)" if r["backend"] == "jack" else
+                 "--midi-in virtual --midi-api jack (python-rtmidi; its JACK API stamps per cycle)")
+        print(f"MIDI clock into {where} (start, 8 bars at 120, 8 at 137): bar-line offsets ms: "
               + " ".join(f"{bpm:g}:{v:+.2f}" for bpm, v in zip(r["midi_bpm"], r["midi_ms"])))
     if os.environ.get("STUDIO_SYNC_LOG"):
         print("\n".join(line for line in r.get("service_output", "").splitlines()

@@ -7,9 +7,9 @@ A frame is what the service sends for one activation vector (encoded by the serv
 encoder, values drawn from a seeded gamma distribution with 60 % zeros, like ReLU outputs) for the
 layout's neuron count.  Per frame it times
 
-* decode: every chunk through td_network/osc_in_callbacks.py's onReceiveOSC (raw bytes -> the shared
+* decode: every chunk through immersions_osc/clients/touchdesigner/osc_in_callbacks.py's onReceiveOSC (raw bytes -> the shared
   ActivationReceiver), the OSC In DAT's work;
-* cook: td_network/script_chop_callbacks.py's onCook into a stand-in Script CHOP whose
+* cook: immersions_osc/clients/touchdesigner/script_chop_callbacks.py's onCook into a stand-in Script CHOP whose
   copyNumpyArray copies the block (what TouchDesigner's does), the Script CHOP's work;
 * the list-based cook ("previous cook" in the output: re-normalising the positions every frame and
   `.tolist()` per channel) on the same frames, side by side, for the ratio.

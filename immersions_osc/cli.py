@@ -267,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.add_argument("--out", help="also write the table as JSON here")
 
+    from .clients.command import register as register_clients
     from .data.command import register as register_corpus
     from .gallery.command import register as register_gallery
     from .layout.command import register as register_layout
@@ -279,6 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     register_render(sub)
     register_service(sub)
     register_gallery(sub)
+    register_clients(sub)
 
     add("config", cmd_config, "print the configuration as YAML (a template to edit)")
     for command in sub.choices.values():  # one thread policy for every command

@@ -303,7 +303,7 @@ class LayoutConfig:
 
 
 # what the optimizer moves (immersions_osc/optimize/parameterize.py)
-PARAMETERIZATIONS = ("waveform", "spectral", "spectral_envelope", "fourier", "harmonic")
+PARAMETERIZATIONS = ("auto", "waveform", "spectral", "spectral_envelope", "fourier", "partials", "harmonic", "events")
 
 
 @dataclass
@@ -311,11 +311,15 @@ class OptimizeConfig:
     """Sonification: gradient ascent on a batch of loops (see immersions_osc/optimize)."""
     # what is optimized: waveform (raw samples), spectral (circular-STFT coefficients with a 1/f
     # prior), spectral_envelope (the same with a learnable band envelope), fourier (the whole loop's
-    # Fourier coefficients: stationary partials) or harmonic (a differentiable harmonic-plus-noise
-    # synthesizer)
-    parameterization: str = field(default="spectral", metadata=one_of(*PARAMETERIZATIONS))
-    # what is maximized: log_ratio (the target against the rest of its layer) or activation
-    objective: str = field(default="log_ratio", metadata=one_of("log_ratio", "activation"))
+    # Fourier coefficients: stationary partials), partials (the same, each stepped in proportion to
+    # its magnitude: a few partials), harmonic (a differentiable harmonic-plus-noise
+    # synthesizer), events (voices of noise and partials struck on the loop's bar grid) or auto
+    # (events from a steady start such as noise or silence, spectral from one with a rhythm)
+    parameterization: str = field(default="auto", metadata=one_of(*PARAMETERIZATIONS))
+    # what is maximized: log_ratio (the target against the rest of its layer), activation, or
+    # log_probability (the log of a softmax or sigmoid layer's mean probability of the target;
+    # log_ratio on other layers)
+    objective: str = field(default="log_ratio", metadata=one_of("log_ratio", "activation", "log_probability"))
     # sgd: Nesterov momentum on the gradient at unit RMS (keeps its spectral shape); adam
     optimizer: str = field(default="sgd", metadata=one_of("sgd", "adam"))
     # sgd: bring each candidate's gradient to unit RMS before the step (off: raw gradient steps;
@@ -337,6 +341,13 @@ class OptimizeConfig:
     energy_penalty: float = field(default=0.0, metadata=bound(0, 10, curve="curve", cc=84))
     sparsity_penalty: float = field(default=0.0, metadata=bound(0, 10, curve="curve", cc=85))
     high_frequency_penalty: float = field(default=0.0, metadata=bound(0, 10, curve="curve", cc=86))
+    # push the target to be its layer's most active channel (log of its activation over a soft
+    # maximum of every other channel's, up to a 2x lead; 0 = off): louder is not enough
+    top_channel: float = field(default=8.0, metadata=bound(0, 10, curve="curve", cc=89))
+    # in a batch of loops made for different targets (the gallery, the benchmark): push each
+    # target to answer its own loop at least 2x more than any other loop of the batch (0 = off;
+    # a batch whose loops share their targets, as live, is not affected)
+    contrast: float = field(default=4.0, metadata=bound(0, 10))
     # regularizers (0 = off): circular time shift (fraction of the loop), pitch shift
     # (semitones), level jitter (dB below the playback level), scaleogram masking (fraction of
     # time and of frequency, filled with silence), gradient noise (times the gradient's std),
@@ -419,6 +430,12 @@ class ServiceConfig:
     # /immersions/player/sync, Link) to make up for the path to where it is heard (a DAW's input
     # latency, a cable); negative: later
     latency_offset_ms: float = field(default=0.0, metadata=bound(-500, 500, note="ms"))
+    # MIDI clock in through python-rtmidi (the `midi` extra), for set-ups without JACK: a MIDI
+    # input's index or a part of its name, or "virtual" (a port of the service's own); "" = none
+    # (the JACK backend has its own port, immersions:midi_in)
+    midi_in: str = ""
+    # the MIDI system midi_in uses: "auto" (python-rtmidi's first), "alsa", "jack", "coremidi", "winmm"
+    midi_api: str = field(default="auto", metadata=one_of("auto", "alsa", "jack", "coremidi", "winmm"))
     crossfade_ms: float = field(default=10.0, metadata=bound(0, 500))
     # (a fader stops at 1.5: louder is for a deliberate OSC message, not a bumped fader)
     volume: float = field(default=0.8, metadata=bound(0, 2, curve="amp", fader=(0, 1.5), cc=81))
@@ -432,7 +449,9 @@ class ServiceConfig:
     # activation stream: frames per second, payload format, largest UDP datagram (bytes),
     # what is analysed ("loop" at its playhead or the live "input"), and the window of audio the
     # model runs on for each frame (0 = the model's whole receptive field: exact activations;
-    # shorter is cheaper but the deep layers then see less context)
+    # shorter is cheaper but the deep layers then see less context).  The CPC ear's live input
+    # streams instead (model/streaming.py: continuous listening, one new column per hop), and the
+    # window is then only the input heard before the stream (re)starts that it starts from.
     frame_rate: float = field(default=30.0, metadata=bound(1, 240, curve="log"))
     format: str = field(default="uint8", metadata=one_of("uint8", "float16"))
     max_datagram: int = field(default=8192, metadata=bound(256, 65507, curve="log", note="bytes"))
@@ -645,7 +664,10 @@ def load_config(path: Optional[str | os.PathLike], cls: type = Config) -> Any:
         return parse_config({}, cls)
     try:
         with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh)
+            text = fh.read(MAX_CONFIG_BYTES + 1)
+        if len(text) > MAX_CONFIG_BYTES:
+            raise ConfigError(f"config file {path} is larger than {MAX_CONFIG_BYTES >> 10} KB")
+        data = yaml.load(text, Loader=_ConfigLoader)
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
     except IsADirectoryError:
@@ -657,8 +679,25 @@ def load_config(path: Optional[str | os.PathLike], cls: type = Config) -> Any:
     except RecursionError:
         raise ConfigError(f"config file {path} is nested too deeply") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"config file {path} is not valid YAML: {exc}".splitlines()[0]) from None
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}".splitlines()[0][:300]) from None
+    except (ValueError, OverflowError) as exc:  # e.g. an integer of 5 000 digits
+        raise ConfigError(f"config file {path} holds a value that cannot be read: {str(exc)[:200]}") from None
     return parse_config(data, cls)
+
+
+MAX_CONFIG_BYTES = 1 << 20  # a config is a few KB of text
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """The safe loader without aliases (``*name``): a 460-byte file of nested aliases ("billion
+    laughs") expands to gigabytes when the values are walked; a config never needs one."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(None, None, "config files may not use YAML aliases (*name)",
+                                              event.start_mark)
+        return super().compose_node(parent, index)
 
 
 def save_config(config: Any, path: str | os.PathLike) -> None:

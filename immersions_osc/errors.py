@@ -3,3 +3,7 @@
 
 class UserError(ValueError):
     """Bad input from the user (a file, a flag, a config value); the message says what to fix."""
+
+
+class Unanswered(UserError):
+    """A refusal logged but never answered (a wrong token: no oracle, no reflection)."""

@@ -46,6 +46,15 @@ def encode_png(rgb: np.ndarray) -> bytes:
             + chunk(b"IEND", b""))
 
 
+def stack(images: list[np.ndarray], axis: int = 0, gap: int = 4) -> np.ndarray:
+    """RGB images of equal width (``axis`` 0: one under the other) or equal height (1: side by
+    side) joined with ``gap`` white pixels between them."""
+    shape = list(images[0].shape)
+    shape[axis] = gap
+    white = np.full(shape, 255, np.uint8)
+    return np.concatenate([x for image in images for x in (image, white)][:-1], axis=axis)
+
+
 def write_png(path: str | os.PathLike, rgb: np.ndarray) -> None:
     atomic_write_bytes(path, encode_png(rgb))
 

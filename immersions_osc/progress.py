@@ -1,5 +1,7 @@
-"""A small progress bar for long work (training, layout): one updating line on a terminal,
-a plain line every ``every`` updates otherwise (logs, CI)."""
+"""A small progress bar for long work (training, layout): one updating line on a terminal (at most
+ten redraws a second), a plain line every ``every`` updates otherwise (logs, CI).  ``due(done)``
+says whether an update would be drawn, so a caller computes costly fields only then (a value read
+back from a GPU makes the host wait for it)."""
 from __future__ import annotations
 
 import sys
@@ -15,13 +17,24 @@ class Progress:
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.start = time.perf_counter()
         self.done = 0
+        self._drawn = -1.0  # when the terminal line was last drawn
+
+    REDRAW = 0.1  # seconds between two redraws on a terminal
+
+    def due(self, done: int) -> bool:
+        if not self.enabled:
+            return False
+        if done == self.total:
+            return True
+        if self.tty:
+            return time.perf_counter() - self._drawn >= self.REDRAW
+        return done % self.every == 0
 
     def update(self, done: int, **fields: str) -> None:
         self.done = done
-        if not self.enabled:
+        if not self.due(done):
             return
-        if not self.tty and done % self.every and done != self.total:
-            return
+        self._drawn = time.perf_counter()
         elapsed = time.perf_counter() - self.start
         frac = done / self.total if self.total else 1.0
         eta = elapsed / frac - elapsed if frac > 0 else 0.0

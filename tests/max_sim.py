@@ -5,6 +5,13 @@ feeding several cords delivers to the rightmost destination first, left inlets a
 others cold.  It knows only these objects; anything else is an error, so the patch cannot quietly
 use something the simulation does not model.
 
+Names follow Max's rules for abstractions: ``#0`` in an object's arguments is replaced by a number unique to
+the instance; ``---`` is replaced by a number unique to the device only inside a Max for Live device
+(``Sim(..., m4l_device=True)``), and is otherwise an ordinary name.  Named colls are shared by every coll of
+the same (resolved) name in a :class:`World` -- the Max application several instances run in -- so a map
+named ``---ccmap`` in plain Max is one map for every instance.  A World also knows which UDP ports are
+bound: binding one twice is recorded as Max would print it.
+
 Messages are lists of atoms (int, float, str): ``["bang"]``, ``[3]``, ``[0.5]``, ``["volume", 0.8]``,
 ``["symbol", "foo"]``, ``["list", 1, 2]`` (a list starting with a number needs no ``"list"``).
 """
@@ -40,13 +47,26 @@ def is_bang(msg):
     return msg == ["bang"] or msg == []
 
 
+class World:
+    """One Max: what its instances share (named colls) and the UDP ports bound in it."""
+
+    def __init__(self):
+        self.colls = defaultdict(dict)
+        self.ports = {}  # port -> the Sim that bound it
+        self.bind_errors = []  # (port, the Sim that failed), as Max prints "udpreceive: bind failed"
+        self._ids = iter(range(1001, 100000))
+
+    def next_id(self):
+        return next(self._ids)
+
+
 class Box:
     def __init__(self, sim, box):
         self.sim, self.box, self.id = sim, box, box["id"]
         self.text = box.get("text", "")
         words = self.text.split()
         self.name = words[0] if words and box["maxclass"] == "newobj" else box["maxclass"]
-        self.args = [atom(w) for w in words[1:]] if box["maxclass"] == "newobj" else []
+        self.args = [atom(sim.resolve(w)) for w in words[1:]] if box["maxclass"] == "newobj" else []
         self.x = box["patching_rect"][0]
         self.state = {}
 
@@ -55,9 +75,15 @@ class Box:
 
 
 class Sim:
-    def __init__(self, path: str, instance_args: str = "", subpatcher: str = ""):
-        with open(path) as f:
-            patcher = json.load(f)["patcher"]
+    def __init__(self, path: str, instance_args: str = "", subpatcher: str = "", world: World | None = None,
+                 m4l_device: bool = False, text: str | None = None):
+        self.world = world or World()
+        self.instance = self.world.next_id()  # what #0 becomes in this instance
+        self.device = self.world.next_id() if m4l_device else None  # what --- becomes in a Max for Live device
+        if text is None:
+            with open(path) as f:
+                text = f.read()
+        patcher = json.loads(text)["patcher"]
         if subpatcher:  # a [p name] inside (a help file's tab)
             patcher = next(b["box"]["patcher"] for b in patcher["boxes"] if b["box"].get("text") == f"p {subpatcher}")
         self.boxes = {b["box"]["id"]: Box(self, b["box"]) for b in patcher["boxes"]}
@@ -68,12 +94,20 @@ class Sim:
         for key in self.cords:  # rightmost destination first
             self.cords[key].sort(key=lambda d: -self.boxes[d[0]].x)
         self.instance_args = parse(instance_args)
-        self.colls = defaultdict(dict)  # named colls share their contents
+        self.colls = self.world.colls  # named colls share their contents (across instances: see World)
         self.sent, self.printed, self.outlets = [], [], defaultdict(list)
         self.udpsend = {}
         self.listen_port = None
         self.depth = 0
         self.into_objects = defaultdict(list)  # messages into abstractions ([immersions] in the help)
+
+    def resolve(self, word: str) -> str:
+        """An argument as Max reads it in this instance: #0 -> the instance's number; --- -> the device's
+        number in a Max for Live device, else left as it is (a name shared by the whole application)."""
+        word = word.replace("#0", str(self.instance))
+        if self.device is not None:
+            word = word.replace("---", str(self.device))
+        return word
 
     # --- driving the patch ---------------------------------------------------------------------------------
     def of(self, name):
@@ -237,6 +271,12 @@ class Sim:
                 b.out(0, body(msg))
         elif mode == "len":
             b.out(0, [len(body(msg))])
+        elif mode == "slice":
+            values = body(msg)
+            n = b.args[1] if len(b.args) > 1 else 0
+            if values[n:]:
+                b.out(1, values[n:])
+            b.out(0, values[:n])
         else:
             raise AssertionError(f"zl {mode}")
 
@@ -356,9 +396,62 @@ class Sim:
         else:
             self.sent.append(msg)
 
+    def _bind(self, port):
+        if self.listen_port is not None and self.world.ports.get(self.listen_port) is self:
+            del self.world.ports[self.listen_port]
+        if port in self.world.ports:
+            self.world.bind_errors.append((port, self))
+        else:
+            self.world.ports[port] = self
+        self.listen_port = port
+
     def obj_udpreceive(self, b, inlet, msg):
         if msg[0] == "port":
-            self.listen_port = msg[1]
+            self._bind(msg[1])
+
+    def obj_thispatcher(self, b, inlet, msg):
+        """Scripting: newdefault (an object made now: a [udpreceive N] binds N), connect, send, delete."""
+        assert msg[0] == "script", f"thispatcher: {msg}"
+        verb, rest = msg[1], msg[2:]
+        named = {bx.box.get("varname"): bx for bx in self.boxes.values() if bx.box.get("varname")}
+        if verb == "newdefault":
+            name, x, y, cls, *args = rest
+            assert name not in named, f"thispatcher: {name} exists already"
+            text = " ".join(map(str, [cls, *args]))
+            box = Box(self, {"id": f"script-{name}", "maxclass": "newobj", "text": text, "varname": name,
+                             "patching_rect": [x, y, 100, 22]})
+            self.boxes[box.id] = box
+            if cls == "udpreceive":
+                self._bind(args[0])
+        elif verb == "connect":
+            a, outlet, z, inlet_ = rest
+            self.cords[(named[a].id, outlet)].append((named[z].id, inlet_))
+        elif verb == "send":
+            self.deliver(named[rest[0]], 0, list(rest[1:]))
+        elif verb == "delete":
+            box = named[rest[0]]
+            del self.boxes[box.id]
+        else:
+            raise AssertionError(f"thispatcher script {verb}")
+
+    def obj_stripnote(self, b, inlet, msg):
+        if inlet == 1:
+            b.state["velocity"] = body(msg)[0]
+            return
+        velocity = b.state.get("velocity", 0)
+        if velocity:
+            b.out(1, [velocity])
+            b.out(0, [body(msg)[0]])
+
+    def note(self, pitch, velocity):
+        """A note from MIDI: [notein]'s outlets right to left (channel, velocity, pitch)."""
+        for b in self.of("notein"):
+            b.out(2, [1])
+            b.out(1, [velocity])
+            b.out(0, [pitch])
+
+    def obj_fromsymbol(self, b, inlet, msg):
+        b.out(0, parse(" ".join(map(str, body(msg)))))
 
     def obj_print(self, b, inlet, msg):
         self.printed.append((b.args[0] if b.args else "print", " ".join(map(str, body(msg)))))

@@ -74,11 +74,13 @@ class JackServer:
 
 
 class ServiceProcess:
-    """The service as a subprocess on a free port; ``stop`` sends SIGINT and waits."""
+    """The service as a subprocess on a free port (``python -m immersions_osc serve``: another
+    interpreter, e.g. a venv with the built wheel, with ``python``); ``stop`` sends SIGINT and waits."""
 
-    def __init__(self, *args: str, env: Optional[dict] = None, port: Optional[int] = None, cwd: str = REPO):
+    def __init__(self, *args: str, env: Optional[dict] = None, port: Optional[int] = None, cwd: str = REPO,
+                 python: str = sys.executable):
         self.port = port or free_udp_port()
-        self.proc = subprocess.Popen([sys.executable, "-m", "immersions_osc", "serve", "--port", str(self.port),
+        self.proc = subprocess.Popen([python, "-m", "immersions_osc", "serve", "--port", str(self.port),
                                       *args], cwd=cwd, env=env or dict(os.environ), stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True)
         self.output = ""

@@ -1,6 +1,6 @@
 """Every bound is declared once (config.py's field metadata): the config's validation, the OSC
-argument checks, immersions_osc/osc/controls.json and the bundled clients (Pure Data, Max,
-SuperCollider) all take their ranges, curves and MIDI CCs from it."""
+argument checks, immersions_osc/osc/controls.json and the bundled clients (Pure Data, Max, the
+SuperCollider Quark) all take their ranges, curves and MIDI CCs from it."""
 import dataclasses
 import importlib.util
 import json
@@ -14,6 +14,7 @@ from immersions_osc.config import Config, ConfigError, bounds_of, parse_config, 
 from immersions_osc.osc.controls import (CONTROLS, CONTROLS_JSON, PRESETS, ArgumentError, control_table,
                                          controls_json, parse_args)
 
+from clients_harness import quark_rows
 from service_harness import REPO
 
 SECTIONS = {f.name: type(getattr(Config(), f.name)) for f in dataclasses.fields(Config)}
@@ -108,7 +109,7 @@ def test_controls_json_is_the_generated_table():
 # --- the clients, parsed from their committed files ------------------------------------------------------------
 
 def pd_records():
-    with open(os.path.join(REPO, "patches", "immersions.pd"), encoding="utf-8") as f:
+    with open(os.path.join(REPO, "immersions_osc", "clients", "pd", "immersions", "immersions.pd"), encoding="utf-8") as f:
         return [r.strip().replace("\\$", "$") for r in re.split(r"(?<!\\);\n", f.read()) if r.strip()]
 
 
@@ -139,7 +140,7 @@ def test_pure_data_ranges_curves_and_ccs_are_the_table():
         else:
             assert labelled[name] == (c["cc"],), name
     # the CC table the patch loads: CC -> slot, slots numbered in the order of the sliders
-    gen = load("patches/make_pd_patch.py", "make_pd_patch")
+    gen = load("immersions_osc/clients/pd/make_pd_patch.py", "make_pd_patch")
     init = next(r for r in records if r.startswith("#X msg") and " const 0 \\, " in r).split(" const 0 \\, ")[1]
     cc_of_slot = {}
     for run in init.split(" \\, "):
@@ -150,7 +151,7 @@ def test_pure_data_ranges_curves_and_ccs_are_the_table():
 
 
 def max_abstraction():
-    with open(os.path.join(REPO, "max_patches", "Immersions", "patchers", "immersions.maxpat"), encoding="utf-8") as f:
+    with open(os.path.join(REPO, "immersions_osc", "clients", "max", "Immersions", "patchers", "immersions.maxpat"), encoding="utf-8") as f:
         patcher = json.load(f)["patcher"]
     boxes = {b["box"]["id"]: b["box"] for b in patcher["boxes"]}
     lines = [(l["patchline"]["source"], l["patchline"]["destination"]) for l in patcher["lines"]]
@@ -196,25 +197,17 @@ def test_max_ranges_curves_and_ccs_are_the_table():
             assert f(127 * x) == pytest.approx(curve(c["curve"], lo, hi, x), rel=1e-6, abs=1e-9), name
 
 
-def sc_entries():
-    with open(os.path.join(REPO, "patches", "immersions.scd"), encoding="utf-8") as f:
-        text = f.read()
-    gen = load("patches/make_sc_map.py", "make_sc_map")
-    assert gen.write(text) == text, "patches/immersions.scd is out of date: python patches/make_sc_map.py"
-    block = text.split(gen.BEGIN)[1].split(gen.END)[0]
-    return re.findall(r"\(cc: (\d+), name: \"[^\"]*\", address: '([^']+)'"
-                      r"(?:, spec: ControlSpec\(([^,]+), ([^,]+), ([^)]+)\))?(?:, button: \\(\w+))?"
-                      r"(?:, state: \d)?(?:, args: \[\"(\w+)\"\])?\)", block)
-
-
 def test_supercollider_ranges_curves_and_ccs_are_the_table():
-    warps = {"\\lin": "lin", "\\exp": "log", "\\amp": "amp", "4": "curve"}
-    entries = sc_entries()
-    assert len(entries) == len(control_table()["midi"])
-    for (cc, address, lo, hi, warp, button, value), name in zip(entries, control_table()["midi"]):
-        c = TABLE[name]
-        assert (int(cc), address, value or None) == (c["cc"], c["address"], c["value"]), name
+    """The Quark's ImmersionsControls.sc (read back from the sclang source): every MIDI-mapped control's
+    CC, address and button argument, each fader's span and warp, each toggle and trigger."""
+    warps = {"lin": "lin", "exp": "log", "amp": "amp", 4.0: "curve"}  # curve 4: ControlSpec's curve warp
+    rows = {r["name"]: r for r in quark_rows()}
+    for name in control_table()["midi"]:
+        r, c = rows[name], TABLE[name]
+        assert (r["cc"], r["address"], r["argument"]) == (c["cc"], c["address"], c["value"]), name
         if c["type"] == "f":
-            assert ([float(lo), float(hi)], warps[warp]) == (c["fader"], c["curve"]), name
+            assert ([r["faderLo"], r["faderHi"]], warps[r["warp"]]) == (c["fader"], c["curve"]), name
+        elif c["type"] == "i":
+            assert (r["type"], r["lo"], r["hi"]) == ("i", 0, 1), name  # a toggle
         else:
-            assert button == ("toggle" if c["type"] == "i" else "trigger"), name
+            assert r["type"] in ("", "s") and r["warp"] is None, name  # a trigger

@@ -237,7 +237,7 @@ def test_example_b_layout_and_render_from_the_command_line(tmp_path):
     assert "1,568 neurons in 4 layers" in text and out.is_file() and (tmp_path / "mel_layout.png").is_file()
     wav = tmp_path / "loop.wav"
     run_cli("render", "--model", "examples/mel_cnn.py:build", "--layer", "blocks.2.relu", "--channels", "3",
-            "--steps", "4", "--seconds", "1", "--out", str(wav))
+            "--steps", "12", "--seconds", "1", "--out", str(wav))
     record = json.loads((tmp_path / "loop.json").read_text())
     assert wav.is_file() and record["model"] == "examples/mel_cnn.py:build"
     assert record["activation_after"] > record["activation_before"]
@@ -311,6 +311,19 @@ def test_loop_analysis_of_any_model_is_the_window_ending_at_the_playhead():
         audio = torch.from_numpy(loop[(np.arange(end - window, end)) % len(loop)])
         expected = current_activations(model, audio, vector)
         assert np.allclose(analysis.frame(int(position)), expected, atol=1e-4)
+
+
+def test_a_loop_is_analysed_in_one_window_per_frame_the_stream_shows():
+    """A 1 s loop at 30 frames/s: 30 windows (not 128), so a model analysed window by window
+    (PESTO: tens of seconds at load for 128) starts streaming four times sooner; never more than
+    128, never fewer than 1."""
+    from immersions_osc.service.engine import ANALYSIS_FRAMES, analysis_frames
+
+    assert analysis_frames(44100, 44100, 30.0) == 30
+    assert analysis_frames(4 * 44100, 44100, 30.0) == 120
+    assert analysis_frames(44100, 44100, 240.0) == ANALYSIS_FRAMES == 128
+    assert analysis_frames(10, 44100, 1.0) == 1
+    assert analysis_frames(44100 + 1, 44100, 30.0) == 31  # a part of a frame still shows
 
 
 def test_serve_model_from_the_command_line(tmp_path):

@@ -1,25 +1,21 @@
-"""The bundled clients against the real service: SuperCollider (sclang + scsynth over a dummy-driver
-jackd) and Pure Data (pd headless).  One service serves the whole module (with JACK audio when
+"""The bundled clients against the real service: SuperCollider (the Immersions Quark in sclang + scsynth
+over a dummy-driver jackd) and Pure Data (pd headless).  One service serves the whole module (with JACK audio when
 jackd is installed; Pd does not need it)."""
-import math
-import os
 import random
 import re
-import shutil
 import socket
 import subprocess
 
 import pytest
 from pythonosc.osc_message import OscMessage
 
-from fixtures import load_file
-from service_harness import HAVE_JACKD, REPO, JackServer, OSCClient, ServiceProcess, free_udp_port
+from clients_harness import (PD, QUARK, SCLANG, SCSYNTH, check_quark_selftest, check_two_pd_instances,
+                             current_status, install_quark, pd_cmd, pd_errors, pd_expr, pd_generator, pd_volume,
+                             run_quark_selftest, wait_ready)
+from service_harness import HAVE_JACKD, JackServer, OSCClient, ServiceProcess, free_udp_port
 
 pytestmark = pytest.mark.slow
 
-SCLANG = shutil.which("sclang")
-SCSYNTH = shutil.which("scsynth")
-PD = shutil.which("pd")
 
 
 @pytest.fixture(scope="module")
@@ -48,76 +44,48 @@ def live(tmp_path_factory):
     assert code == 0, service.output[-3000:]
 
 
-def current_status(port: int) -> list:
-    osc = OSCClient(port)
-    try:
-        osc.send("/immersions/status/request")
-        return osc.wait_for("/immersions/status", timeout=5)[1]
-    finally:
-        osc.close()
-
-
 @pytest.mark.skipif(not (SCLANG and SCSYNTH), reason="SuperCollider is not installed "
                     "(apt-get install supercollider-language supercollider-server)")
 @pytest.mark.skipif(not HAVE_JACKD, reason="jackd is not installed (apt-get install jackd2)")
 def test_supercollider_selftest(live, tmp_path):
-    """patches/selftest.scd runs patches/immersions.scd: loop heard over JACK, status + energy
-    received, the MIDI-CC mapping function sends a control the service acknowledges."""
+    """The Immersions Quark (the SuperCollider client), installed from this checkout with
+    Quarks.install, runs its examples/selftest.scd against the module's service: the loop heard over
+    JACK on loopBus and recorded into loopBuffer, status, energy and whole activation frames received,
+    a control set by name acknowledged and applied, learn mode, auth with a token."""
     jack, service = live
-    env = dict(jack.env, IMMERSIONS_PORT=str(service.port), QT_QPA_PLATFORM="offscreen",
-               IMMERSIONS_TOKEN="a-token",  # the remote-service path (a local service accepts any)
-               QTWEBENGINE_DISABLE_SANDBOX="1", HOME=str(tmp_path))  # fresh sclang config, no user startup file
-    proc = subprocess.run(["nice", "-n", "10", SCLANG, os.path.join(REPO, "patches", "selftest.scd")], env=env,
-                          cwd=str(tmp_path), capture_output=True, text=True, timeout=120)
-    out = proc.stdout + proc.stderr
-    results = dict(re.findall(r"^SELFTEST (\w+) (PASS|FAIL)", out, re.M))
-    assert set(results) >= {"input", "status", "energy", "midi", "toggle", "learn", "auth"}, out[-4000:]
-    assert all(v == "PASS" for v in results.values()), out[-4000:]
-    assert proc.returncode == 0, out[-4000:]
-    # scsynth heard the loop: a real level, measured inside SC
-    peak = float(re.search(r"^SELFTEST input PASS peak=([0-9.e-]+)", out, re.M).group(1))
-    assert peak > 1e-3
-    # the fader value SC sent is the service's volume now (the control really was applied)
-    sent = re.search(r"^SELFTEST midi PASS cc=81 value=(\d+) sent=/immersions/player/volume,([0-9.e-]+)", out, re.M)
-    assert sent, out[-4000:]
-    assert 0 < float(sent.group(2)) <= 1.5
-    assert current_status(service.port)[6] == pytest.approx(float(sent.group(2)), rel=1e-5)
+    home = tmp_path / "home"  # a fresh sclang config, no user startup file
+    home.mkdir()
+    install_quark(home, QUARK)
+    code, out, volumes = run_quark_selftest(home, QUARK, service.port, jack.env)
+    check_quark_selftest(code, out, volumes, current_status(service.port))
 
 
-# A tiny driver patch: after 2.5 s (the status has arrived, so the toggles follow it) moves "fader 1"
-# (CC 81, the path [ctlin] feeds), presses button CC 66 (play/stop), learns CC 21 for the volume and
-# moves it; quits after 8 s.
+# A tiny driver patch with one [immersions] (its host, port and listen port as creation arguments): at
+# load, verbose; after 2.5 s (the status has arrived, so the toggles follow it) moves "fader 1" (CC 81,
+# the path [ctlin] feeds), presses button CC 66 (play/stop), learns CC 21 for the volume and moves it;
+# quits after 8 s.
 DRIVER = """#N canvas 0 0 400 300 12;
 #X obj 10 10 loadbang;
 #X obj 10 40 delay 2500;
-#X msg 10 70 \\; immersions-cc 81 {value} \\; immersions-cc 66 127 \\; immersions-cc 66 0 \\; immersions-learn volume \\; immersions-cc 21 5 \\; immersions-cc 21 {learned};
+#X msg 10 70 cc 81 {value} \\, cc 66 127 \\, cc 66 0 \\, learn volume \\, cc 21 5 \\, cc 21 {learned};
 #X obj 200 40 delay 8000;
 #X msg 200 70 \\; pd quit;
+#X obj 10 130 immersions 127.0.0.1 {port} {listen};
+#X msg 100 100 verbose 1;
 #X connect 0 0 1 0;
 #X connect 1 0 2 0;
 #X connect 0 0 3 0;
 #X connect 3 0 4 0;
+#X connect 2 0 5 0;
+#X connect 0 0 6 0;
+#X connect 6 0 5 0;
 """
-
-
-def pd_generator():
-    return load_file("make_pd_patch", "patches", "make_pd_patch.py")
-
-
-def pd_expr(expr: str, value: float) -> float:
-    """A control's [expr] mapping (from the generator's table: what the patch's [expr] evaluates)."""
-    return eval(expr.replace("$f1", repr(float(value))), {"__builtins__": {}, "exp": math.exp, "pow": math.pow})
-
-
-def pd_volume(value: int) -> float:
-    """What the patch's fader 1 mapping gives (SuperCollider's \\amp warp, 0..1.5)."""
-    return pd_expr(next(c[7] for c in pd_generator().CONTROLS if c[0] == "volume"), value)
 
 
 @pytest.mark.skipif(not PD, reason="Pure Data is not installed (apt-get install puredata-core)")
 def test_pure_data_patch(live, tmp_path):
-    """pd headless runs patches/immersions.pd against the service: it subscribes, receives the
-    status (its play toggle follows it: the first press flips what the service is doing), each ack
+    """pd headless runs [immersions 127.0.0.1 PORT LISTEN] against the service: it subscribes, receives
+    the status (its play toggle follows it: the first press flips what the service is doing), each ack
     is printed once, a CC sent through its MIDI path and a learned CC become controls the service
     applies."""
     _, service = live
@@ -131,19 +99,13 @@ def test_pure_data_patch(live, tmp_path):
         osc.close()
     playing_before = current_status(service.port)[5]
     assert playing_before == 1
-    (tmp_path / "driver.pd").write_text(DRIVER.format(value=value, learned=learned))
-    listen = free_udp_port()
-    proc = subprocess.run(["nice", "-n", "10", PD, "-nogui", "-nosound", "-nomidi", "-nrt", "-stderr",
-                           "-open", os.path.join(REPO, "patches", "immersions.pd"), "-open", str(tmp_path / "driver.pd"),
-                           "-send", f"immersions-listen {listen}", "-send", f"immersions-service 127.0.0.1 {service.port}",
-                           "-send", "immersions-verbose 1"],
-                          capture_output=True, text=True, timeout=60)
+    (tmp_path / "driver.pd").write_text(DRIVER.format(value=value, learned=learned, port=service.port,
+                                                      listen=free_udp_port()))
+    proc = subprocess.run(["nice", "-n", "10", *pd_cmd(tmp_path / "driver.pd")], capture_output=True, text=True,
+                          timeout=60)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
-    # no patch errors (a default port already taken on this machine is not one: we listen elsewhere)
-    errors = [line for line in out.splitlines() if "error" in line.lower()
-              and not re.search(r"listen|bind|address already in use|57132", line, re.I)]
-    assert not errors, out[-3000:]
+    assert not pd_errors(out), out[-3000:]  # the abstraction found, created, no errors (no default port bound)
     assert re.search(r"^immersions: connected", out, re.M), out[-3000:]
     statuses = re.findall(r"^immersions-status: (.*)$", out, re.M)
     assert len(statuses) >= 2, out[-3000:]  # once a second, to our listening port
@@ -160,30 +122,53 @@ def test_pure_data_patch(live, tmp_path):
     assert float(statuses[-1].split()[-3]) == pytest.approx(expected, rel=1e-4)  # and Pd saw it in the status
 
 
+@pytest.mark.skipif(not PD, reason="Pure Data is not installed (apt-get install puredata-core)")
+def test_two_pure_data_instances_against_two_services(live, tmp_path):
+    """Two [immersions] in one patch, with different ports, against two running services: each binds its
+    own listen port (no error), subscribes to its own service, and learns its own CC map -- the volume of
+    each service is what its instance's learned CC said, and the other instance's CC did nothing there.
+    The abstraction is the copy `immersions-osc clients export --host pd` writes, on Pd's path as a user
+    installs it."""
+    from immersions_osc.cli import main
+
+    assert main(["clients", "export", str(tmp_path / "exported"), "--host", "pd"]) == 0
+    library = tmp_path / "exported" / "pd" / "immersions"
+    _, first = live
+    second = ServiceProcess("--audio", "none", "--loops-dir", str(tmp_path / "loops-b"))
+    try:
+        wait_ready(second)
+        check_two_pd_instances(library, first.port, second.port, tmp_path)
+    finally:
+        assert second.stop() == 0, second.output[-3000:]
+
+
 # Learn mode alone, no service: Pd in batch mode (logical time, as fast as it goes); what the patch
 # sends is read from the wire by a socket standing in for the service.
 LEARN_DRIVER = """#N canvas 0 0 400 300 12;
 #X obj 10 10 loadbang;
 #X obj 10 40 delay 100;
-#X msg 10 70 \\; immersions-cc {default} {a} \\; immersions-learn {name} \\; immersions-cc {cc} 64 \\; immersions-cc {cc} {b} \\; immersions-cc {default} {c} \\; immersions-learn no_such_control \\; immersions-map bang \\; pd quit;
+#X msg 10 70 cc {default} {a} \\, learn {name} \\, cc {cc} 64 \\, cc {cc} {b} \\, cc {default} {c} \\, learn no_such_control \\, map;
+#X obj 10 130 immersions 127.0.0.1 {port} {listen};
+#X obj 200 40 delay 200;
+#X msg 200 70 \\; pd quit;
 #X connect 0 0 1 0;
 #X connect 1 0 2 0;
+#X connect 2 0 3 0;
+#X connect 0 0 4 0;
+#X connect 4 0 5 0;
 """
 
 
-def run_pd_with_driver(driver, *sends: str) -> tuple[subprocess.CompletedProcess, list[OscMessage]]:
-    """Pd in batch mode (no audio, no MIDI) with patches/immersions.pd and ``driver`` open, ``sends``
-    sent first, its service a UDP socket here: the finished Pd and every OSC message the socket got."""
+def run_pd_with_driver(driver_template, **fields) -> tuple[subprocess.CompletedProcess, list[OscMessage]]:
+    """Pd in batch mode (no audio, no MIDI) with the driver patch (its [immersions] pointed at a UDP socket
+    here, standing in for the service): the finished Pd and every OSC message the socket got."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
     sock.settimeout(0.5)
     try:
-        sends = [*sends, f"immersions-listen {free_udp_port()}",
-                 f"immersions-service 127.0.0.1 {sock.getsockname()[1]}"]
-        proc = subprocess.run([PD, "-nogui", "-nosound", "-nomidi", "-nrt", "-stderr", "-batch",
-                               "-open", os.path.join(REPO, "patches", "immersions.pd"), "-open", str(driver),
-                               *(arg for text in sends for arg in ("-send", text))],
-                              capture_output=True, text=True, timeout=30)
+        driver = fields.pop("path")
+        driver.write_text(driver_template.format(port=sock.getsockname()[1], listen=free_udp_port(), **fields))
+        proc = subprocess.run(pd_cmd(driver, batch=True), capture_output=True, text=True, timeout=30)
         received = []
         while True:
             try:
@@ -208,8 +193,8 @@ def test_pure_data_midi_learn(tmp_path):
     used = {c[1] for c in gen.CONTROLS}
     cc = rng.choice([n for n in range(128) if n not in used])
     a, b, c = rng.sample(range(1, 128), 3)
-    (tmp_path / "driver.pd").write_text(LEARN_DRIVER.format(default=default, a=a, name=name, cc=cc, b=b, c=c))
-    proc, received = run_pd_with_driver(tmp_path / "driver.pd")
+    proc, received = run_pd_with_driver(LEARN_DRIVER, path=tmp_path / "driver.pd", default=default, a=a, name=name,
+                                        cc=cc, b=b, c=c)
     sent = [(m.address, m.params) for m in received if m.address != "/immersions/stream/subscribe"]
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
@@ -231,8 +216,8 @@ def test_pure_data_midi_learn(tmp_path):
 def test_pure_data_cc_mappings_and_buttons(tmp_path):
     """Every service control of the Pd patch from its default CC at a random value: the value on the
     wire is the generator's mapping (what [expr] computes), with the OSC type the contract wants;
-    toggles send 0/1 (never 127), triggers fire on press only.  With a token (a remote service),
-    every subscribe is preceded by /immersions/auth."""
+    toggles send 0/1 (never 127), triggers fire on press only.  With a token (a remote service), the
+    token goes out at once with a subscribe, and every later subscribe is preceded by /immersions/auth."""
     gen = pd_generator()
     rng = random.Random()
     plan = []
@@ -241,11 +226,12 @@ def test_pure_data_cc_mappings_and_buttons(tmp_path):
             plan.append((cc, rng.randint(0, 127)))
         elif kind in "tb":
             plan += [(cc, 127), (cc, 0)]
-    lines = " ".join(f"\\; immersions-cc {cc} {v}" for cc, v in plan)
-    (tmp_path / "driver.pd").write_text(
-        "#N canvas 0 0 400 300 12;\n#X obj 10 10 loadbang;\n#X obj 10 40 delay 100;\n"
-        f"#X msg 10 70 {lines} \\; pd quit;\n#X connect 0 0 1 0;\n#X connect 1 0 2 0;\n")
-    proc, received = run_pd_with_driver(tmp_path / "driver.pd", "immersions-token s3cret-token")
+    lines = " \\, ".join(f"cc {cc} {v}" for cc, v in plan)  # Pd files escape commas
+    driver = ("#N canvas 0 0 400 300 12;\n#X obj 10 10 loadbang;\n#X obj 10 40 delay 100;\n"
+              "#X msg 10 70 token s3cret-token \\, " + lines + ";\n#X obj 10 130 immersions 127.0.0.1 {port} {listen};\n"
+              "#X obj 200 40 delay 200;\n#X msg 200 70 \\; pd quit;\n"
+              "#X connect 0 0 1 0;\n#X connect 1 0 2 0;\n#X connect 2 0 3 0;\n#X connect 0 0 4 0;\n#X connect 4 0 5 0;\n")
+    proc, received = run_pd_with_driver(driver, path=tmp_path / "driver.pd")
     sent, session = [], []
     for m in received:
         if m.address in ("/immersions/stream/subscribe", "/immersions/auth"):
@@ -253,8 +239,13 @@ def test_pure_data_cc_mappings_and_buttons(tmp_path):
         else:
             sent.append(m)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert session and len(session) % 2 == 0, session
-    for auth, subscribe in zip(session[::2], session[1::2]):
+    # before the token message arrived (the abstraction subscribes as it loads): plain subscribes; from it on,
+    # auth before every subscribe
+    first_auth = next(k for k, m in enumerate(session) if m[0] == "/immersions/auth")
+    assert all(m[0] == "/immersions/stream/subscribe" for m in session[:first_auth])
+    after = session[first_auth:]
+    assert after and len(after) % 2 == 0, session
+    for auth, subscribe in zip(after[::2], after[1::2]):
         assert auth == ("/immersions/auth", ["s3cret-token"]) and subscribe[0] == "/immersions/stream/subscribe"
     expected = []
     toggles = {}

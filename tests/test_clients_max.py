@@ -10,7 +10,7 @@ import pytest
 from max_sim import Sim
 from service_harness import REPO
 
-PATCH = os.path.join(REPO, "max_patches", "Immersions", "patchers", "immersions.maxpat")
+PATCH = os.path.join(REPO, "immersions_osc", "clients", "max", "Immersions", "patchers", "immersions.maxpat")
 
 
 @pytest.fixture
@@ -152,7 +152,7 @@ def test_audio_input_channel(sim):
     assert math.isfinite(adc.x)
 
 
-HELP = os.path.join(REPO, "max_patches", "Immersions", "help", "immersions.maxhelp")
+HELP = os.path.join(REPO, "immersions_osc", "clients", "max", "Immersions", "help", "immersions.maxhelp")
 
 
 def test_help_ui_follows_the_status_and_the_energies():
@@ -183,3 +183,91 @@ def test_help_ui_follows_the_status_and_the_energies():
     imm.out(3, ["error", "/immersions/player/volume", "out of range"])
     imm.out(3, ["ack", "/immersions/player/volume"])
     assert sim.printed == [("immersions-events", "ack /immersions/player/volume")]
+
+
+# --- one map and one socket per instance ---------------------------------------------------------------------------
+
+def with_shared_names(text: str) -> str:
+    """The patch as it was named before (issue 27): its maps called '---ccmap' / '---names'."""
+    assert "#0_" in text
+    return text.replace("#0_", "---")
+
+
+def learn_in_one_instance(text: str, m4l_device: bool = False):
+    """Two [immersions] in one Max (World); the first learns CC 20 for the learning rate.  Returns what the
+    second then sends for CC 20 at 0 and for fader 3 (CC 83, its own default) at 127: its own map gives one
+    learning rate of 0.1 (CC 20 is not mapped there); a map shared with the first gives 0.0001 from CC 20 and
+    nothing from CC 83 (learning freed it)."""
+    from max_sim import World
+
+    world = World()
+    a = Sim(PATCH, "@listen 47301", world=world, m4l_device=m4l_device, text=text)
+    b = Sim(PATCH, "@listen 47302", world=world, m4l_device=m4l_device, text=text)
+    a.load()
+    b.load()
+    a.send_inlet(1, "learn learning_rate")
+    a.send_inlet(1, "cc 20 64")
+    a.send_inlet(1, "cc 20 127")
+    assert a.sent[-1] == ["/immersions/optimize/learning_rate", pytest.approx(0.1)]
+    before = len(b.sent)
+    b.send_inlet(1, "cc 20 0")
+    b.send_inlet(1, "cc 83 127")
+    return b.sent[before:], world
+
+
+def test_each_instance_has_its_own_map():
+    """#0 names the maps per instance: learning in one [immersions] leaves another's map as it was."""
+    with open(PATCH) as f:
+        text = f.read()
+    sent, world = learn_in_one_instance(text)
+    assert sent == [["/immersions/optimize/learning_rate", pytest.approx(0.1)]]  # CC 83 only: its default
+    assert not world.bind_errors and sorted(world.ports) == [47301, 47302]
+
+
+def test_a_shared_map_is_caught():
+    """The same patch with the maps named '---' (as before): in plain Max every instance shares them, so
+    the second instance's CC 20 plays the first's learned control and its own fader 3 is gone -- the
+    check above would fail.  Inside a Max for Live device '---' is per device, and it passes again."""
+    with open(PATCH) as f:
+        old = with_shared_names(f.read())
+    sent, _ = learn_in_one_instance(old)
+    assert sent == [["/immersions/optimize/learning_rate", pytest.approx(1e-4)]]  # the first's map, not its own
+    in_device, _ = learn_in_one_instance(old, m4l_device=True)
+    assert in_device == [["/immersions/optimize/learning_rate", pytest.approx(0.1)]]
+
+
+def test_nothing_binds_before_the_arguments_are_read():
+    """No default port is bound: the socket is made with the @listen port given (here not the default
+    57133, which another program may hold), and 'listen N' moves it."""
+    from max_sim import World
+
+    world = World()
+    world.ports[57133] = "another program"
+    s = Sim(PATCH, "@listen 47310", world=world)
+    assert s.listen_port is None  # created, not loaded: nothing bound yet
+    s.load()
+    assert s.listen_port == 47310 and not world.bind_errors and world.ports[47310] is s
+    assert sent_to(s, "/immersions/stream/subscribe") == [["127.0.0.1", 47310, "summary"]]
+    s.send_inlet(1, "listen 47311")
+    assert s.listen_port == 47311 and 47310 not in world.ports and not world.bind_errors
+    assert len([b for b in s.boxes.values() if b.name == "udpreceive"]) == 1
+    s.receive("/immersions/ack", "/immersions/player/volume")  # the scripted socket feeds the route
+    assert s.outlets[4][-1] == ["ack", "/immersions/player/volume"]
+    # the help patch beside a patch using the default: two ports, no bind error
+    help_instance = Sim(PATCH, "@listen 57134", world=world)
+    help_instance.load()
+    assert not world.bind_errors
+
+
+def test_notes_excite_a_channel_of_the_current_target_layer(sim):
+    """A note picks a channel of whatever layer the service targets now (from its status, or a 'layer'
+    sent from here), not of a fixed layer; before any is known, notes send nothing."""
+    sim.note(40, 100)
+    assert not sent_to(sim, "/immersions/target/channel")
+    status(sim, playing=1, steps=3.0)  # target "encoder.blocks.3.relu2 all"
+    sim.note(40, 100)
+    sim.note(40, 0)  # note off: nothing
+    assert sent_to(sim, "/immersions/target/channel") == [["encoder.blocks.3.relu2", 4]]
+    sim.send_inlet(1, "layer ar.blocks.2.relu")
+    sim.note(50, 90)
+    assert sent_to(sim, "/immersions/target/channel")[-1] == ["ar.blocks.2.relu", 14]

@@ -1,4 +1,4 @@
-"""The bundled clients (patches/, max_patches/, td_network/, docs/clients.md) against the OSC contract in
+"""The bundled clients (immersions_osc/clients/: the SuperCollider Quark, Pd, Max, TouchDesigner; docs/clients.md) against the OSC contract in
 docs/osc.md, and the Max patchers' structure.  No client software needed: the files are parsed."""
 import ast
 import glob
@@ -8,10 +8,16 @@ import re
 
 import pytest
 
+from clients_harness import quark_rows
 from fixtures import load_file
 from service_harness import REPO
 
-CLIENT_DIRS = ["patches", "max_patches", "td_network"]
+CLIENTS = os.path.join("immersions_osc", "clients")
+SC_DIR = os.path.join(CLIENTS, "supercollider")
+PD_DIR = os.path.join(CLIENTS, "pd")
+MAX_DIR = os.path.join(CLIENTS, "max")
+TD_DIR = os.path.join(CLIENTS, "touchdesigner")
+CLIENT_DIRS = [SC_DIR, PD_DIR, MAX_DIR, TD_DIR]
 ADDRESS = re.compile(r"(?<![\w/.])/immersions(?:/[A-Za-z0-9_]+)+")  # not TD paths like /project1/immersions/x
 
 
@@ -94,16 +100,23 @@ def test_every_address_in_the_clients_is_in_the_contract():
 # --- (2) typed uses: what each client sends, with its type tags ------------------------------------------------
 
 def sc_sent():
-    """SuperCollider: the declared control table (imm.controls; sendControl types every argument by it)."""
-    with open(os.path.join(REPO, "patches", "immersions.scd")) as f:
-        text = f.read()
-    table = re.search(r"imm\.controls = Dictionary\[(.*?)\];", text, re.S).group(1)
-    declared = dict(re.findall(r"'(/immersions/[^']+)' -> \"([ifs]*)\"", table))
-    assert declared
-    # everything the patch sends or maps is declared
-    used = set(re.findall(r"sendControl\('(/immersions/[^']+)'", text)) | set(re.findall(r"address: '(/immersions/[^']+)'", text))
-    assert used and used <= set(declared), used - set(declared)
-    return [("patches/immersions.scd", a, t) for a, t in declared.items()]
+    """SuperCollider (the Quark): every control row is sent with its OSC type (Immersions.set builds the
+    message from the row: a trigger with an argument sends it as a string), and the messages the class
+    sends itself, typed by how it builds each argument."""
+    out = []
+    for r in quark_rows():
+        tags = r["type"] or ("s" if r["argument"] else "")
+        out.append((os.path.join(SC_DIR, "Immersions", "Classes", "ImmersionsControls.sc"), r["address"], tags))
+    kinds = {"asString": "s", "asInteger": "i", "asFloat": "f", "listenPort": "i"}
+    for path in glob.glob(os.path.join(REPO, SC_DIR, "Immersions", "Classes", "*.sc")):
+        with open(path, encoding="utf-8") as f:
+            for address, args in re.findall(r"(?:sendMsg|this\.send)\('(/immersions/[^']+)'((?:, [^;]*?)?)\)(?:;|$)",
+                                            f.read(), re.M):
+                words = [a.strip() for a in args.split(",")[1:]]
+                tags = "".join(next(t for k, t in kinds.items() if w.endswith(k)) for w in words)
+                out.append((os.path.relpath(path, REPO), address, tags))
+    assert {a for _, a, _ in out} >= {"/immersions/stream/subscribe", "/immersions/auth", "/immersions/target/layer"}
+    return out
 
 
 def pd_objects(path):
@@ -116,7 +129,7 @@ def pd_objects(path):
 
 def pd_sent():
     out = []
-    for path in glob.glob(os.path.join(REPO, "patches", "*.pd")):
+    for path in glob.glob(os.path.join(REPO, PD_DIR, "**", "*.pd"), recursive=True):
         objects, _ = pd_objects(path)
         for _, text in objects:
             m = re.match(r"oscformat(?: -f (\S+))? (.+)$", text)
@@ -182,8 +195,8 @@ def max_output_type(box) -> str:
 
 
 def max_files():
-    return sorted(glob.glob(os.path.join(REPO, "max_patches", "**", "*.maxpat"), recursive=True) +
-                  glob.glob(os.path.join(REPO, "max_patches", "**", "*.maxhelp"), recursive=True))
+    return sorted(glob.glob(os.path.join(REPO, MAX_DIR, "**", "*.maxpat"), recursive=True) +
+                  glob.glob(os.path.join(REPO, MAX_DIR, "**", "*.maxhelp"), recursive=True))
 
 
 def max_sent():
@@ -215,7 +228,7 @@ def max_sent():
 
 
 def td_sent():
-    path = os.path.join(REPO, "td_network", "session.py")
+    path = os.path.join(REPO, TD_DIR, "session.py")
     tree = ast.parse(open(path).read())
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "SENT" for t in node.targets):
@@ -223,9 +236,9 @@ def td_sent():
             for a, t in ast.literal_eval(node.value).items():
                 # '[i*]': none, one or several ints
                 for tags in (["", "i", "ii"] if t == "[i*]" else [t]):
-                    out.append(("td_network/session.py", a, tags))
+                    out.append((os.path.join(TD_DIR, "session.py"), a, tags))
             return out
-    raise AssertionError("td_network/session.py has no SENT table")
+    raise AssertionError("the TouchDesigner session.py has no SENT table")
 
 
 def all_sent():
@@ -238,8 +251,8 @@ def test_what_the_clients_send_matches_the_contract():
         assert address in CONTROLS, f"{where}: sends {address}, which the service does not accept"
         assert matches(CONTROLS[address], tags), \
             f"{where}: sends {address} with types {tags or '(none)'}; docs/osc.md says {CONTROLS[address]}"
-    clients = {where.split("/")[0] for where, _, _ in sent}
-    assert clients == {"patches", "max_patches", "td_network"}
+    clients = {next(d for d in CLIENT_DIRS if where.startswith(d)) for where, _, _ in sent}
+    assert clients == set(CLIENT_DIRS)
     # every client subscribes (otherwise nothing comes back)
     for client in clients:
         assert any(w.startswith(client) and a == "/immersions/stream/subscribe" for w, a, _ in sent), client
@@ -277,7 +290,7 @@ def test_what_max_unpacks_matches_the_contract():
 def test_pd_routes_name_real_messages():
     """Pd: [route immersions] -> [route status ack ...]: each word starts some message's address."""
     second = {a.split("/")[2] for a in MESSAGES}
-    objects, _ = pd_objects(os.path.join(REPO, "patches", "immersions.pd"))
+    objects, _ = pd_objects(os.path.join(REPO, PD_DIR, "immersions", "immersions.pd"))
     routes = [t.split()[1:] for _, t in objects if t.startswith("route status ")]
     assert routes
     for words in routes:
@@ -286,12 +299,12 @@ def test_pd_routes_name_real_messages():
 
 # --- (3) Max: the package, its patchers' structure, the abstraction against its help and reference --------------
 
-MAX_PACKAGE = os.path.join(REPO, "max_patches", "Immersions")
+MAX_PACKAGE = os.path.join(REPO, MAX_DIR, "Immersions")
 MAX_FILES = max_files()
 
 
 def max_generator():
-    return load_file("make_max_package", "max_patches", "make_max_package.py")
+    return load_file("make_max_package", MAX_DIR, "make_max_package.py")
 
 
 def test_max_package_layout():
@@ -307,9 +320,70 @@ def test_max_package_layout():
 
 def test_max_package_is_what_its_generator_writes():
     gen = max_generator()
-    for rel, text in gen.files().items():
-        with open(os.path.join(MAX_PACKAGE, rel)) as f:
-            assert f.read() == text, f"{rel} is out of date: python max_patches/make_max_package.py"
+    for rel, content in gen.files().items():
+        with open(os.path.join(MAX_PACKAGE, rel), "rb") as f:
+            data = f.read()
+        assert data == (content if isinstance(content, bytes) else content.encode("utf-8")), \
+            f"{rel} is out of date: python {MAX_DIR}/make_max_package.py"
+    for rel in ("README.md", "LICENSE", "examples/immersions-two-services.maxpat", "devices/Immersions.amxd"):
+        assert os.path.isfile(os.path.join(MAX_PACKAGE, rel)), rel
+    with open(os.path.join(MAX_PACKAGE, "LICENSE")) as f, open(os.path.join(REPO, "LICENSE")) as g:
+        assert f.read() == g.read()
+
+
+def read_amxd(path):
+    """(device type, meta bytes, patcher dict) of an .amxd: 'ampf' <u32 4> <type> 'meta' <u32 n> <n bytes>
+    'ptch' <u32 n> <JSON, newline, NUL> (the container as community readers of .amxd files document it;
+    Cycling '74 publishes no specification)."""
+    import struct
+
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data[:4] == b"ampf" and struct.unpack("<I", data[4:8])[0] == 4
+    kind = data[8:12]
+    assert data[12:16] == b"meta"
+    n = struct.unpack("<I", data[16:20])[0]
+    meta, rest = data[20:20 + n], data[20 + n:]
+    assert rest[:4] == b"ptch"
+    length = struct.unpack("<I", rest[4:8])[0]
+    payload = rest[8:]
+    assert len(payload) == length, "the ptch length is the rest of the file"
+    assert payload.endswith(b"\n\0")
+    return kind, meta, json.loads(payload[:-1].decode("utf-8"))
+
+
+def test_max_for_live_device_structure(tmp_path):
+    """The Max for Live audio effect, checked structurally (it has not been opened in Live here): the
+    container, a patcher whose cords and ports are sound, the track's audio from [plugin~] through to
+    [plugout~] on both channels with the loop of the same [immersions] abstraction mixed in, its dials
+    Live parameters, and a listen port of its own."""
+    kind, meta, patcher = read_amxd(os.path.join(MAX_PACKAGE, "devices", "Immersions.amxd"))
+    assert kind == b"aaaa" and len(meta) == 4
+    (tmp_path / "device.maxpat").write_text(json.dumps(patcher))
+    test_max_patcher_structure(str(tmp_path / "device.maxpat"))  # ids, cords, inlet/outlet numbers
+    boxes, lines = max_boxes_of(patcher["patcher"])
+    by_text = {b.get("text", "").split(" ")[0]: b for b in boxes.values()}
+    plugin, plugout, imm = by_text["plugin~"], by_text["plugout~"], by_text["immersions"]
+    inlets, outlets = abstraction_ports()
+    assert (imm["numinlets"], imm["numoutlets"]) == (len(inlets), len(outlets))
+    listen = int(imm["text"].split("@listen")[1].split()[0])
+    assert listen not in (57133, 57134)  # not the abstraction's default, not the help's
+    for channel in (0, 1):  # plugin~ channel -> +~ <- loop; +~ -> plugout~ same channel
+        (mix,) = [boxes[d[0]] for s, d in lines if s == [plugin["id"], channel]]
+        assert mix["text"] == "+~" and ([mix["id"], 0], [plugout["id"], channel]) in [(s, d) for s, d in lines]
+        fed = [boxes[s[0]] for s, d in lines if d == [mix["id"], 1]]
+        assert len(fed) == 1 and any(s == [imm["id"], 0] and d == [fed[0]["id"], 0] for s, d in lines)
+    dials = [b for b in boxes.values() if b["maxclass"].startswith("live.")]
+    assert len(dials) == 3 and all(b["parameter_enable"] == 1 and b.get("presentation") == 1 for b in dials)
+    names = [b["saved_attribute_attributes"]["valueof"]["parameter_longname"] for b in dials]
+    assert len(set(names)) == 3
+    assert patcher["patcher"]["openinpresentation"] == 1
+
+
+def abstraction_ports():
+    boxes, _ = abstraction_boxes()
+    return ([b for b in boxes.values() if b["maxclass"] == "inlet"],
+            [b for b in boxes.values() if b["maxclass"] == "outlet"])
 
 
 @pytest.mark.parametrize("path", MAX_FILES, ids=os.path.basename)
@@ -384,12 +458,15 @@ def test_max_abstraction_matches_its_help_and_reference():
 
 def test_max_help_and_patch_never_bind_the_same_port():
     """Opening the help beside a patch that uses [immersions]: the help's instance listens elsewhere,
-    and nothing else in the help binds a UDP port."""
+    and nothing else in the help binds a UDP port.  The abstraction has no [udpreceive] box (which would
+    bind its port as the patcher loads): it scripts one from the listen port it was given
+    (tests/test_clients_max.py runs that)."""
     boxes, _ = abstraction_boxes()
     default = next(int(b["text"].split("@listen")[1].split()[0]) for b in boxes.values()
                    if b.get("text", "").startswith("patcherargs"))
-    receive = [b["text"] for b in boxes.values() if b.get("text", "").startswith("udpreceive")]
-    assert receive == [f"udpreceive {default}"]
+    assert not [b for b in boxes.values() if b.get("text", "").startswith("udpreceive")]
+    assert [b["text"] for b in boxes.values() if "udpreceive" in b.get("text", "")] == \
+        ["script newdefault immersions_in 1000 100 udpreceive $1, script connect immersions_in 0 immersions_incoming 0"]
     help_boxes = [b for p in max_patchers(os.path.join(MAX_PACKAGE, "help", "immersions.maxhelp"))
                   for b in max_boxes_of(p)[0].values()]
     assert not [b for b in help_boxes if b.get("text", "").startswith(("udpreceive", "udpsend"))]
@@ -507,7 +584,7 @@ def pd_ports(text: str):
 def test_pd_patch_structure():
     """Pd: in every canvas, each '#X connect' joins existing boxes, on outlets and inlets those
     boxes have (where this test knows them; pd itself checks the rest in the e2e tests)."""
-    for path in glob.glob(os.path.join(REPO, "patches", "*.pd")):
+    for path in glob.glob(os.path.join(REPO, PD_DIR, "**", "*.pd"), recursive=True):
         canvases = pd_canvases(path)
         if os.path.basename(path) == "immersions.pd":
             assert sum(1 for _, c in canvases if c) >= 4  # the subpatches
@@ -523,9 +600,54 @@ def test_pd_patch_structure():
 
 
 def test_pd_patch_is_what_its_generator_writes():
-    """patches/immersions.pd is written by patches/make_pd_patch.py (run it after editing)."""
-    gen = load_file("make_pd_patch", "patches", "make_pd_patch.py")
-    with open(os.path.join(REPO, "patches", "immersions.pd")) as f:
-        assert f.read() == gen.patch(), "patches/immersions.pd is out of date: python patches/make_pd_patch.py"
+    """The Pd library folder is written by immersions_osc/clients/pd/make_pd_patch.py (run it after editing)."""
+    gen = load_file("make_pd_patch", PD_DIR, "make_pd_patch.py")
+    for name, text in gen.files().items():
+        with open(os.path.join(REPO, PD_DIR, "immersions", name), encoding="utf-8") as f:
+            assert f.read() == text, f"immersions/{name} is out of date: python {PD_DIR}/make_pd_patch.py"
     # every control of the patch is in the generator's map, with a distinct default CC
     assert len({c[1] for c in gen.CONTROLS}) == len(gen.CONTROLS)
+
+
+def test_pd_library_is_laid_out_for_deken():
+    """deken's layout: one folder named after the library, the abstraction, its -help.pd beside it, the
+    -meta.pd (name, version, licence), a README and the licence."""
+    folder = os.path.join(REPO, PD_DIR, "immersions")
+    for name in ("immersions.pd", "immersions-help.pd", "immersions-meta.pd", "README.txt", "LICENSE.txt"):
+        assert os.path.isfile(os.path.join(folder, name)), name
+    with open(os.path.join(folder, "LICENSE.txt")) as f, open(os.path.join(REPO, "LICENSE")) as g:
+        assert f.read() == g.read()
+    with open(os.path.join(folder, "immersions-meta.pd")) as f:
+        meta = f.read()
+    assert all(re.search(rf"#X text \d+ \d+ {key}[ ;]", meta) for key in ("NAME immersions", "VERSION", "LICENSE"))
+    # the help patch uses the abstraction with all three arguments, on a listen port of its own
+    objects, _ = pd_objects(os.path.join(folder, "immersions-help.pd"))
+    uses = [t.split() for _, t in objects if t.startswith("immersions ")]
+    assert len(uses) == 1 and len(uses[0]) == 4 and int(uses[0][3]) != load_file(
+        "make_pd_patch", PD_DIR, "make_pd_patch.py").LISTEN
+
+
+def test_pd_abstraction_names_are_all_local():
+    """Two [immersions] never collide: every send/receive/value/table/array name inside is $0-local, the
+    only inlet/outlets are the abstraction's, and nothing binds a port at load (the socket connects
+    only from the arguments, read by [pdcontrol])."""
+    path = os.path.join(REPO, PD_DIR, "immersions", "immersions.pd")
+    names = []
+    with open(path) as f:
+        text = f.read()
+    for m in re.finditer(r"#X obj \d+ \d+ (s|r|send|receive|v|value|table|s~|r~|throw~|catch~|tabread|tabwrite"
+                         r"|array max) (\S+)", text):
+        names.append((m.group(1), m.group(2)))
+    for m in re.finditer(r"#X array (\S+) ", text):
+        names.append(("array", m.group(1)))
+    skip = {"hsl": 6, "tgl": 2, "bng": 4}  # the numbers before an iemgui's send and receive names
+    for m in re.finditer(r"#X obj \d+ \d+ (hsl|tgl|bng) ([^;]*)", text):
+        words = m.group(2).split()
+        names += [(m.group(1), n) for n in words[skip[m.group(1)]:skip[m.group(1)] + 2] if n != "empty"]
+    assert len(names) > 50
+    shared = [n for n in names if not n[1].lstrip("\\").startswith("$0-")]
+    assert not shared, shared
+    assert "netsend -u -b" in text and not re.search(r"#X msg \d+ \d+ connect \d", text)
+    assert "#X obj" in text and re.search(r"#X msg \d+ \d+ args;", text) and "pdcontrol" in text
+
+

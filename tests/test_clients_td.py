@@ -1,5 +1,5 @@
 """TouchDesigner decoding: the service's real datagrams (captured from a running service) through the
-shared decoder (immersions_osc/osc/decoder.py) and through td_network's callbacks, outside TD."""
+shared decoder (immersions_osc/osc/decoder.py) and through the TouchDesigner client's callbacks, outside TD."""
 import os
 import random
 import socket
@@ -188,7 +188,7 @@ def test_garbage_is_counted_not_raised():
     assert receiver.malformed == 3 and receiver.values is None
 
 
-# --- td_network's callbacks, with stand-ins for TouchDesigner's operators ---------------------------------------
+# --- the TouchDesigner callbacks, with stand-ins for TouchDesigner's operators ---------------------------------------
 
 @pytest.mark.slow
 def test_td_callbacks_on_real_datagrams(captured):
@@ -239,29 +239,84 @@ def test_td_callbacks_on_real_datagrams(captured):
     assert np.array_equal(comp2.fetch("immersions").values, receiver.values[::-1])
 
 
-def test_td_dats_find_the_repository_after_reopening(tmp_path):
-    """The DATs build_network.py writes put the repository on sys.path themselves: run in a fresh
-    Python that does not have it (as TouchDesigner after opening a saved project), they import."""
+def build_in_fake_td(monkeypatch, path="/project1/visuals", **kwargs):
+    """build_network.build() against td_fakes' stand-in for TouchDesigner: (the root, the built COMP,
+    the builder module)."""
+    import sys
+
+    from td_fakes import TDOp, fake_td_module
+
+    root = TDOp("root", "")
+    root.create("baseCOMP", "project1")
+    monkeypatch.setitem(sys.modules, "td", fake_td_module(root))  # build_network takes op, baseCOMP, ... from it
+    builder = load_td("build_network")
+    return root, builder.build(path, **kwargs), builder
+
+
+def test_td_builds_into_the_named_component_with_custom_parameters(monkeypatch, capsys):
+    """The network is built into the COMP the user names, its settings (host, ports, colour) are custom
+    parameters the nodes read live, the glow's uniform uses the GLSL TOP's documented parameter names
+    (vec0name / vec0valuex), and the subscription goes out at once to the parameters' port."""
+    from immersions_osc.shipped import shipped_file
+
+    root, comp, builder = build_in_fake_td(monkeypatch, service_host="10.0.0.2", service_port=47300,
+                                           host="10.0.0.7", listen_port=47321, colour=(1.0, 0.5, 0.25))
+    out = capsys.readouterr().out
+    assert comp.path == "/project1/visuals" and root.op("project1/visuals") is comp
+    assert "has no parameter" not in out and "no vector uniform" not in out, out
+    par = comp.par
+    assert (par.Servicehost.eval(), par.Serviceport.eval(), par.Host.eval(), par.Listenport.eval()) == \
+        ("10.0.0.2", 47300, "10.0.0.7", 47321)
+    assert (par.Colourr.eval(), par.Colourg.eval(), par.Colourb.eval()) == (1.0, 0.5, 0.25)
+    assert par.Gain.eval() == 1.0 and par.Layoutfile.eval() == shipped_file("small_layout.npz", "checkpoints")
+    # the nodes follow the parameters (expressions), so changing them later takes effect
+    assert comp.op("osc_in").par.port.eval() == 47321
+    assert (comp.op("osc_out").par.address.eval(), comp.op("osc_out").par.port.eval()) == ("10.0.0.2", 47300)
+    material = comp.op("dot_colour")
+    assert [material.par.colorr.eval(), material.par.colorg.eval(), material.par.colorb.eval()] == [1.0, 0.5, 0.25]
+    par.Colourg.val = 0.9
+    assert material.par.colorg.eval() == 0.9
+    glow = comp.op("glow")
+    assert (glow.par.vec0name.val, glow.par.vec0valuex.val) == ("uGlow", 1.5)
+    assert "uniform float uGlow;" in comp.op("glow_shader").text
+    assert glow.inputConnectors[0].connected is comp.op("render")
+    assert comp.op("osc_out").sent[0] == ("/immersions/stream/subscribe", ["10.0.0.7", 47321, "all"])
+    # built again at the same path: replaced, not doubled
+    again = builder.build("/project1/visuals")
+    assert root.op("project1/visuals") is again and again is not comp and len(root.op("project1").children) == 1
+
+
+def test_td_glow_on_an_older_build_uses_its_parameter_names(monkeypatch, capsys):
+    """TouchDesigner builds before the sequential parameters name the same fields uniname0 / value0x."""
+    import td_fakes
+
+    monkeypatch.setitem(td_fakes.OP_PARS, "glslTOP", ("pixeldat", "uniname0", "value0x"))
+    _, comp, _ = build_in_fake_td(monkeypatch)
+    assert (comp.op("glow").par.uniname0.val, comp.op("glow").par.value0x.val) == ("uGlow", 1.5)
+    assert "has no parameter" not in capsys.readouterr().out
+
+
+def test_td_dats_import_the_installed_package_without_path_lines(monkeypatch, tmp_path):
+    """The DATs hold no sys.path lines: their Python imports the package by name, so it runs wherever
+    TouchDesigner's Python finds immersions_osc (here a fresh Python given only the package's folder,
+    as TouchDesigner's Python 64-bit Module Path would; tests/test_wheel.py installs the wheel itself)."""
     import subprocess
     import sys
-    import types
 
-    sys.modules.setdefault("td", types.ModuleType("td"))  # build_network imports TouchDesigner's names from it
-    builder = load_td("build_network")
-    texts = {"osc_in": builder.on_path(builder.read("osc_in_callbacks.py")),
-             "chop": builder.on_path(builder.read("script_chop_callbacks.py")),
-             "renew": builder.on_path(builder.RENEW_SCRIPT)}
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    _, comp, _ = build_in_fake_td(monkeypatch)
+    texts = {name: comp.op(name).text for name in ("osc_in_callbacks", "chop_callbacks", "renew", "subscribe")}
     for name, text in texts.items():
+        assert "sys.path" not in text, name
+    assert "onFrameStart" in texts["renew"] and "onCook" in texts["chop_callbacks"]
+    assert "onReceiveOSC" in texts["osc_in_callbacks"]
+    assert "from immersions_osc.clients.touchdesigner import session" in texts["renew"]
+    env = dict({k: v for k, v in os.environ.items() if k != "PYTHONPATH"}, PYTHONPATH=REPO)
+    for name in ("osc_in_callbacks", "chop_callbacks", "renew"):  # 'subscribe' runs parent() at once: TD only
         path = tmp_path / f"{name}.py"
-        path.write_text(text + "\nimport immersions_osc, td_network.session\n"
-                               "print('imported', immersions_osc.__file__, td_network.session.__file__)\n")
-        done = subprocess.run([sys.executable, str(path)], cwd=str(tmp_path), env=env, capture_output=True, text=True,
-                              timeout=60)
+        path.write_text(texts[name] + "\nimport immersions_osc\nprint('imported', immersions_osc.__file__)\n")
+        done = subprocess.run([sys.executable, str(path)], cwd=str(tmp_path), env=env, capture_output=True,
+                              text=True, timeout=60)
         assert done.returncode == 0 and "imported" in done.stdout, (name, done.stderr[-2000:])
-        # from this repository (the path the DAT put first), not from wherever else Python finds them
-        assert all(p.startswith(REPO) for p in done.stdout.split()[1:]), done.stdout
-    assert "onFrameStart" in texts["renew"] and "onCook" in texts["chop"] and "onReceiveOSC" in texts["osc_in"]
 
 
 def test_td_cook_without_copy_numpy_array():
@@ -279,7 +334,7 @@ def test_td_cook_without_copy_numpy_array():
     assert np.allclose(script.channels["ty"].vals, normalized_positions(positions)[:, 1])
 
 
-# --- td_network/session.py: renewal and re-subscription --------------------------------------------------------
+# --- the TouchDesigner session.py: renewal and re-subscription --------------------------------------------------------
 
 def test_session_renews_and_rerequests_the_layout():
     session = load_td("session")

@@ -1,5 +1,5 @@
 """The SuperCollider and Pure Data examples that browse a layer of the gallery
-(patches/gallery_browse.scd, patches/gallery_browse.pd): what they send is in the control table
+(the Quark's examples/gallery_browse.scd, immersions_osc/clients/pd/immersions/gallery_browse.pd): what they send is in the control table
 with its argument types, and run headless against a stand-in service (a UDP socket here that
 answers like the service) they ask for a channel's examples, print the answer and play example 0."""
 from __future__ import annotations
@@ -20,8 +20,8 @@ from fixtures import REPO
 
 SCLANG = shutil.which("sclang")
 PD = shutil.which("pd")
-SCD = os.path.join(REPO, "patches", "gallery_browse.scd")
-PDP = os.path.join(REPO, "patches", "gallery_browse.pd")
+SCD = os.path.join(REPO, "immersions_osc", "clients", "supercollider", "Immersions", "examples", "gallery_browse.scd")
+PDP = os.path.join(REPO, "immersions_osc", "clients", "pd", "immersions", "gallery_browse.pd")
 
 
 def test_the_examples_send_what_the_table_declares():

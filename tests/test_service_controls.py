@@ -329,3 +329,35 @@ def test_without_jack_only_the_newest_loops_are_kept(service, tmp_path, monkeypa
     for version in range(1, 13):
         service.stream.write_loop(PublishedLoop(torch.zeros(100), version, version * 10))
     assert sorted(os.listdir(tmp_path)) == [f"loop_{v:05d}.wav" for v in range(8, 13)]
+
+
+def test_live_input_is_streamed_and_equals_the_full_forward_of_what_was_heard(service):
+    """The live input's frames come from the streaming path (model/streaming.py): the first one
+    (the stream starting from the latest window of input) is the window's full forward, and every
+    later frame is the last column of the full forward over all the input the stream heard, ending
+    at the last whole hop."""
+    import torch
+
+    from immersions_osc.service.engine import current_activations
+
+    rng = np.random.default_rng(5)
+    player, stream, hop = service.player, service.stream, service.stream_model.scaleogram.cfg.hop_length
+    service.scfg.source, stream._live = "input", None
+    try:
+        player.write_input((0.1 * rng.standard_normal(service.window + 777)).astype(np.float32))
+        first = stream.activation_frame()
+        heard = player.input_window(service.window)  # what the stream starts from
+        direct = current_activations(service.stream_model, torch.from_numpy(heard), service.vector)
+        assert np.abs(first - direct).max() <= 1e-4 * np.abs(direct).max()
+        frames_before = stream._live.stream.frames
+        for _ in range(12):  # blocks of live input of random sizes, a frame after each
+            block = (0.1 * rng.standard_normal(int(rng.integers(200, 3000)))).astype(np.float32)
+            player.write_input(block)
+            heard = np.concatenate([heard, block])
+            frame = stream.activation_frame()
+        assert stream._live.stream.frames > frames_before + 5  # it streamed the new hops
+        whole = len(heard) // hop * hop
+        direct = current_activations(service.stream_model, torch.from_numpy(heard[:whole]), service.vector)
+        assert np.abs(frame - direct).max() <= 1e-4 * np.abs(direct).max()
+    finally:
+        service.scfg.source, stream._live = "loop", None

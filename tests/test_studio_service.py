@@ -37,18 +37,20 @@ class Lines(logging.Handler):
 
 @pytest.fixture(scope="module")
 def service():
-    """tempo 90, 2 bars; --link asked for while the Link binding cannot be imported."""
+    """tempo 90, 2 bars; --link and --midi-in asked for while neither binding can be imported."""
     lines = Lines()
     LOGGER.addHandler(lines)
-    saved = sys.modules.get("link")
-    sys.modules["link"] = None  # import link -> ImportError, as without the [link] extra
+    saved = {name: sys.modules.get(name) for name in ("link", "rtmidi")}
+    for name in saved:
+        sys.modules[name] = None  # import link -> ImportError, as without the [link] / [midi] extra
     try:
-        s = Service(in_process_config(tempo=90.0, bars=2, link=True)).start()
+        s = Service(in_process_config(tempo=90.0, bars=2, link=True, midi_in="virtual")).start()
     finally:
-        if saved is not None:
-            sys.modules["link"] = saved
-        else:
-            del sys.modules["link"]
+        for name, module in saved.items():
+            if module is not None:
+                sys.modules[name] = module
+            else:
+                del sys.modules[name]
     s.lines = lines
     yield s
     s.close()
@@ -65,6 +67,12 @@ def test_link_without_its_extra_is_a_warning_with_the_install_line(service):
     warned = [r for r in service.lines.records if "link" in r.getMessage().lower() and r.levelno == logging.WARNING]
     assert len(warned) == 1 and "pip install 'immersions-osc[link]'" in warned[0].getMessage()
     assert service.link is None
+
+
+def test_midi_in_without_its_extra_is_a_warning_with_the_install_line(service):
+    warned = [r for r in service.lines.records if r.getMessage().startswith("midi clock:") and r.levelno == logging.WARNING]
+    assert len(warned) == 1 and "pip install 'immersions-osc[midi]'" in warned[0].getMessage()
+    assert "\n" not in warned[0].getMessage() and service.midi_in is None
 
 
 def test_a_pattern_with_any_bad_match_changes_nothing_and_answers_one_error(service):
@@ -130,6 +138,17 @@ def test_a_tempo_change_refits_the_playing_loop_at_once(service):
     # and loops the optimizer made at the old length are never played again
     time.sleep(0.5)
     assert len(service.player.playhead()[0]) == new
+
+
+def test_tempo_changes_within_a_bar_each_refit_the_loop_before(service):
+    """A clock settling on its tempo (python-rtmidi's jittery stamps), a DAW's tempo ramp: the
+    second change comes before the first one's loop took over, and refits that queued loop."""
+    assert wait_until(lambda: service.player.playhead()[0] is not None, timeout=60)
+    send(service, encode_message("/immersions/player/tempo", "f", [100.0]))
+    send(service, encode_message("/immersions/player/tempo", "f", [110.0]))
+    assert len(service.player.queued()) == loop_samples(110.0, 2, 4, service.sample_rate)
+    assert wait_until(lambda: len(service.player.playhead()[0]) == loop_samples(110.0, 2, 4, service.sample_rate),
+                      timeout=60)
 
 
 def test_loops_go_to_the_per_user_data_folder_unless_told():

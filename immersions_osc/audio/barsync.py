@@ -1,9 +1,12 @@
 """Bar lines from the DAW without Ableton Link: the MIDI clock (JACK MIDI, port
-``immersions:midi_in``) and the ``/immersions/player/sync`` message move the loop's playhead so
-that its bar lines -- and so its boundaries -- are heard on the DAW's.
+``immersions:midi_in``; or any MIDI input through python-rtmidi, ``--midi-in``) and the
+``/immersions/player/sync`` message move the loop's playhead so that its bar lines -- and so its
+boundaries -- are heard on the DAW's (heard: at the converter, one output latency after they are
+rendered; docs/audio.md).
 
-A thread polls the audio backend's MIDI clock messages 50 times a second, feeds them to the pure
-:class:`.midiclock.MidiClock`, follows its tempo (the loop is refitted, heard at the next bar) and,
+A thread polls the MIDI clock messages (the JACK backend's, the rtmidi input's) 50 times a second,
+feeds them to the pure :class:`.midiclock.MidiClock` (rtmidi: :class:`.midiclock.SmoothedMidiClock`,
+its stamps jitter), follows its tempo (the loop is refitted, heard at the next bar) and,
 while the clock runs, moves the playhead whenever its bar lines drift more than ``tolerance_ms``
 from the clock's.  The sync message names a bar line; the thread then keeps the loop's bar lines on that grid
 (until the tempo changes or a MIDI clock runs).  The audio callback is never
@@ -12,11 +15,12 @@ involved: a correction is one reference the player takes at its next block (``nu
 from __future__ import annotations
 
 import math
+import random
 import threading
 import time
 from typing import Callable, Optional
 
-from .midiclock import MidiClock, bar_shift
+from .midiclock import MidiClock, SmoothedMidiClock, bar_shift
 
 Log = Callable[[str], None]
 TEMPO_STEP = 0.005  # bpm: a clock tempo this far from the service's is followed (the loop refitted)
@@ -30,7 +34,9 @@ class BarSync:
         self.audio = None  # the backend whose MIDI clock messages are read (drain_midi), set by start()
         self.latency, self.log = latency, log
         self.tolerance_ms, self.poll_seconds = tolerance_ms, poll_seconds
-        self.clock = MidiClock(get_tempo()[2])
+        self.clock = MidiClock(get_tempo()[2])  # the JACK backend's port (frame-exact stamps)
+        self.midi_in = None  # a python-rtmidi input (--midi-in), set by start()
+        self.rt_clock = SmoothedMidiClock(get_tempo()[2])  # its clock (the MIDI API's stamps jitter)
         self.corrections = 0
         self.last_shift = 0
         self._said_clock = False
@@ -39,8 +45,8 @@ class BarSync:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="immersions-barsync", daemon=True)
 
-    def start(self, audio=None) -> "BarSync":
-        self.audio = audio
+    def start(self, audio=None, midi_in=None) -> "BarSync":
+        self.audio, self.midi_in = audio, midi_in
         self._thread.start()
         return self
 
@@ -95,22 +101,28 @@ class BarSync:
 
     # --- the MIDI clock --------------------------------------------------------------------------------
     def _run(self) -> None:
-        while not self._stop.wait(self.poll_seconds):
+        while not self._stop.wait(self.poll_seconds * random.uniform(0.5, 1.5)):  # (uneven: see rtmidiclock)
             try:
                 pending = self._pending
                 if pending is not None and self.align(pending) is not None:
                     self._pending = None
                 drain = getattr(self.audio, "drain_midi", None)
                 if drain is not None:
-                    self._step(drain())
-                if not self.clock.running and pending is None:
+                    self._step(drain(), self.clock, "immersions:midi_in")
+                if self.midi_in is not None:  # stamps on the MIDI API's clock: its bar lines go to block time
+                    self._step(self.midi_in.drain(), self.rt_clock, self.midi_in.name, external=True)
+                if not self.clock.running and not self.rt_clock.running and pending is None:
                     self._keep_grid()
             except Exception as exc:  # the clock must never take the service down
                 self.log(f"midi clock: {type(exc).__name__}: {exc}")
                 self._stop.wait(1.0)
 
-    def _step(self, events: list) -> None:
-        clock = self.clock
+    def _step(self, events: list, clock: MidiClock, where: str, external: bool = False) -> None:
+        """Feed ``clock`` and follow it.  ``external``: its stamps are on the MIDI API's clock
+        (python-rtmidi), not block time (the JACK port): the clock keeps them so (the offsets to
+        time.monotonic() and to block time both move -- a better poll gap, a skipped audio cycle --
+        and ticks already in the clock's fit must move with them), and only the bar lines it gives
+        are taken to block time, with the offsets of the moment."""
         starts = clock.starts
         for when, (status, d1, d2) in events:
             clock.feed(when, status, d1, d2)
@@ -121,22 +133,33 @@ class BarSync:
             return
         if not self._said_clock:
             self._said_clock = True
-            self.log(f"midi clock: following {bpm:.2f} bpm and the bar lines of the MIDI clock on immersions:midi_in")
+            self.log(f"midi clock: following {bpm:.2f} bpm and the bar lines of the MIDI clock on {where}")
         current, _, beats_per_bar = self.get_tempo()
         clock.beats_per_bar = beats_per_bar
         bpm = round(bpm, 3)
-        if abs(bpm - current) >= TEMPO_STEP:
+        # a clock whose stamps jitter (python-rtmidi) changes tempo only beyond its own noise
+        sigma = clock.tempo_sigma() if isinstance(clock, SmoothedMidiClock) else 0.0
+        if abs(bpm - current) >= max(TEMPO_STEP, 4.0 * sigma):
             self.follow_tempo(bpm, "midi clock")
             # the refitted loop takes over at the next bar line of the loop playing: put that bar
             # line on the clock's next one (at the new tempo)
             line = clock.bar_line()
             if line is not None:
+                line += self._to_block() if external else 0.0
                 self.align(line + clock.ticks_per_bar * clock.tick_seconds(), before_switch=True)
             return
         bar_time = clock.bar_line()
         if bar_time is not None:
+            bar_time += self._to_block() if external else 0.0
             rate = self.player.device_rate
-            self.align(bar_time, tolerance_samples=int(self.tolerance_ms * 1e-3 * rate))
+            tolerance = self.tolerance_ms * 1e-3
+            if isinstance(clock, SmoothedMidiClock):
+                tolerance = max(tolerance, 3.0 * clock.bar_sigma())
+            self.align(bar_time, tolerance_samples=int(tolerance * rate))
+
+    def _to_block(self) -> float:
+        """Seconds from the rtmidi input's clock to block time."""
+        return self.midi_in.offset - self.player.clock_offset
 
     def close(self) -> None:
         self._stop.set()

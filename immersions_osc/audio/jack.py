@@ -51,6 +51,36 @@ def _quiet(message: str) -> None:
     pass
 
 
+_latency_lib = None
+
+
+def port_latency(jack, port, playback: bool = True) -> int:
+    """JACK's own latency of ``port`` in frames (the maximum of its latency range): ``playback``,
+    from the port to the physical outputs it reaches (the converter); else capture, from the
+    physical inputs.  JACK-Client has no binding for ``jack_port_get_latency_range``: it is called
+    through ctypes on the library JACK-Client loaded.  0 when it cannot be read."""
+    global _latency_lib
+    try:
+        if _latency_lib is None:
+            import ctypes
+
+            class Range(ctypes.Structure):
+                _fields_ = [("min", ctypes.c_uint32), ("max", ctypes.c_uint32)]
+
+            lib = ctypes.CDLL(jack._libname)
+            lib.jack_port_get_latency_range.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.POINTER(Range)]
+            lib.jack_port_get_latency_range.restype = None
+            _latency_lib = (lib, Range, ctypes)
+        lib, Range, ctypes = _latency_lib
+        r = Range()
+        # jack_latency_callback_mode_t: JackCaptureLatency = 0, JackPlaybackLatency = 1
+        lib.jack_port_get_latency_range(int(jack._ffi.cast("uintptr_t", port._ptr)), 1 if playback else 0,
+                                        ctypes.byref(r))
+        return int(r.max)
+    except Exception:
+        return 0
+
+
 class JackAudio:
     """The player on a JACK client; survives the server going away and reconnects."""
 
@@ -68,6 +98,7 @@ class JackAudio:
         self.client = None
         self._anchor: Optional[tuple[int, float]] = None  # (JACK frame, time.monotonic()) side by side
         self._anchor_errors: list[float] = []
+        self._latency_frames = 0  # JACK's playback latency of the out port (read by the supervisor)
         self._midi_ring = EventRing()
         self._lost = threading.Event()
         self._stop = threading.Event()
@@ -163,6 +194,16 @@ class JackAudio:
             self._anchor, self._anchor_errors = (frame, now), []
         self._anchor_errors = (self._anchor_errors + [now - self._time_of(frame)])[-ANCHOR_READINGS:]
         self.player.clock_offset = float(np.median(self._anchor_errors))
+        if not self._lost.is_set():  # a port of a server that went away must not be read (C call)
+            self._latency_frames = port_latency(self.jack, self._out, playback=True)
+
+    def output_latency(self) -> float:
+        """Seconds from a block rendered to it reaching the converter: JACK's playback latency of
+        ``immersions:out`` along its connections (the physical output's latency when it is
+        connected there -- period x periods on ALSA, plus any -O; 0 while it is connected to
+        nothing that reports one).  Sync time tags, MIDI clock ticks and Link beats name when a
+        bar line is heard there, so the service renders its bar lines this much earlier."""
+        return self._latency_frames / self._rate if self.client is not None else 0.0
 
     def drain_midi(self) -> list:
         """The MIDI clock messages received since the last call: (time.monotonic() seconds, bytes)."""

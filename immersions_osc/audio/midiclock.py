@@ -163,3 +163,97 @@ def bar_shift(loop_origin: float, loop_length: int, bars: int, rate: int, bar_ti
     heard = (bar_time - latency - loop_origin) * rate
     past = heard % bar
     return int(round(-past if past < bar / 2 else bar - past))
+
+
+class SmoothedMidiClock(MidiClock):
+    """:class:`MidiClock` for timestamps that jitter: tempo and bar lines from a least-squares line
+    through the last ticks instead of the median tick interval.
+
+    MIDI clock read through python-rtmidi (PortAudio set-ups, any system) carries the MIDI API's
+    timestamps: exact to the microsecond from ALSA's sequencer and CoreMIDI, 1 ms on Windows, and
+    one JACK period (10.7 ms at 48 kHz / 512 frames) through rtmidi's JACK API, which stamps a
+    whole cycle's events with the cycle's time.  A median of such intervals is one of the
+    quantized values (a wrong tempo); the line through up to ``span`` ticks averages the jitter
+    out.  Ticks are counted as they come (a MIDI port loses none; rtmidi's queue holds 1024).  A
+    tempo change: three ticks in a row on one side of the line, each further off than the fit's
+    scatter allows, start a new line from them.  :meth:`tempo_sigma` and :meth:`bar_sigma` say how
+    sure the line is, so the follower can ignore tempo "changes" within its noise."""
+
+    def __init__(self, beats_per_bar: int = 4, span: int = 2 * 4 * TICKS_PER_BEAT, min_ticks: int = TICKS_PER_BEAT):
+        super().__init__(beats_per_bar)
+        self.span, self.min_ticks = span, min_ticks
+        self._fit: deque[tuple[int, float]] = deque(maxlen=span)
+        self._line: Optional[tuple[float, float, float, float, float]] = None  # (mean index, time there, slope, rms, sum of squares)
+        self._off: list[tuple[int, float]] = []  # the last ticks off the line, on one side
+
+    def feed(self, when: float, status: int, data1: int = 0, data2: int = 0) -> None:
+        if when < 0:
+            return
+        if status != CLOCK:
+            if status in (START, CONTINUE, SONG_POSITION):
+                self._fit.clear()
+                self._line, self._off = None, []
+            super().feed(when, status, data1, data2)
+            return
+        if not self.running:
+            return
+        self.tick = self._next_tick
+        self._next_tick += 1
+        self.last_tick_time = when
+        self._recent.append((self.tick, when))
+        line = self._line
+        if line is not None:
+            predicted = line[1] + line[2] * (self.tick - line[0])
+            miss = when - predicted
+            if abs(miss) > max(0.002, 4.0 * line[3]):
+                same_side = not self._off or (self._off[-1][1] > 0) == (miss > 0)
+                self._off = (self._off if same_side else []) + [(self.tick, miss)]
+                if len(self._off) >= 3:  # a new tempo: a new line from the ticks off the old one
+                    keep = {i for i, _ in self._off}
+                    self._fit = deque([(i, t) for i, t in self._fit if i in keep], maxlen=self.span)
+                    self._off = []
+            else:
+                self._off = []
+        self._fit.append((self.tick, when))
+        self._refit()
+
+    def _refit(self) -> None:
+        if len(self._fit) < self.min_ticks:
+            self._line = None
+            return
+        idx = np.array([i for i, _ in self._fit], np.float64)
+        t = np.array([w for _, w in self._fit], np.float64)
+        mi, mt = float(idx.mean()), float(t.mean())
+        di = idx - mi
+        ss = float(np.dot(di, di))
+        slope = float(np.dot(di, t - mt) / ss)
+        resid = t - (mt + slope * di)
+        rms = float(np.sqrt(np.dot(resid, resid) / max(1, len(t) - 2)))
+        self._line = (mi, mt, slope, rms, ss)
+
+    def tick_seconds(self) -> Optional[float]:
+        line = self._line
+        return None if line is None or line[2] <= 0 else line[2]
+
+    def tempo_sigma(self) -> float:
+        """The tempo's standard error (bpm) from the scatter about the line."""
+        line = self._line
+        if line is None or line[2] <= 0:
+            return float("inf")
+        bpm = 60.0 / (TICKS_PER_BEAT * line[2])
+        return bpm * (line[3] / np.sqrt(line[4])) / line[2]
+
+    def bar_line(self) -> Optional[float]:
+        line = self._line
+        if not self.running or self.tick < 0 or line is None:
+            return None
+        bar = self.tick - self.tick % self.ticks_per_bar
+        return line[1] + line[2] * (bar - line[0])
+
+    def bar_sigma(self) -> float:
+        """The bar line's standard error (s)."""
+        line = self._line
+        if line is None:
+            return float("inf")
+        bar = self.tick - self.tick % self.ticks_per_bar
+        return line[3] * float(np.sqrt(1.0 / len(self._fit) + (bar - line[0]) ** 2 / line[4]))

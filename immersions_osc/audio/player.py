@@ -75,6 +75,10 @@ class LoopPlayer:
         # live input ring buffer (device samples, written by the backend's input port)
         self._input = np.zeros(max(1, int(input_seconds * self.device_rate)), np.float32)
         self._input_pos = 0
+        # input samples written since the ring (re)started: sample i sits at ring[i % len(ring)]
+        # (_input_pos == input_written % len(ring)), so a reader that keeps the count it read up to
+        # gets the new samples from this one number (audio/live.py)
+        self.input_written = 0
         # optional recording of everything played (device samples; the demo's WAV)
         self._record = np.zeros(int(record_seconds * self.device_rate), np.float32)
         self.recorded = 0
@@ -110,6 +114,7 @@ class LoopPlayer:
         if len(self._input) < int(self._input_seconds * rate):
             self._input = np.zeros(int(self._input_seconds * rate), np.float32)
             self._input_pos = 0
+            self.input_written = 0
         self._rate_change = (rate, converted, again)
         if self.render_time is None:  # nothing renders yet: take it now
             self._apply_rate_change()
@@ -156,6 +161,11 @@ class LoopPlayer:
     def input_window(self, n: int) -> np.ndarray:
         """The latest ``n`` samples of the live input at the model rate, oldest first (a copy)."""
         return input_window(self._input, self._input_pos, n, self.device_rate, self.sample_rate)
+
+    def input_ring(self) -> tuple[np.ndarray, int]:
+        """(the live input ring at the device rate, ``input_written``): sample i of the input since
+        the ring started sits at ``ring[i % len(ring)]`` while i >= written - len(ring)."""
+        return self._input, self.input_written
 
     def recording(self) -> np.ndarray:
         """What was played, at the device rate (``device_rate``)."""
@@ -252,15 +262,16 @@ class LoopPlayer:
     def write_input(self, block: np.ndarray) -> None:
         """Append a block of live input (device rate) to the ring buffer (real-time thread)."""
         ring, n = self._input, len(block)
-        if n >= len(ring):
-            ring[:] = block[n - len(ring):]
-            self._input_pos = 0
-            return
+        if n > len(ring):  # only the block's last ring-full fits: its start is lost (but counted)
+            self.input_written += n - len(ring)
+            self._input_pos = self.input_written % len(ring)
+            block, n = block[n - len(ring):], len(ring)
         start = self._input_pos
         first = min(n, len(ring) - start)
         ring[start:start + first] = block[:first]
         ring[:n - first] = block[first:]
         self._input_pos = (start + n) % len(ring)
+        self.input_written += n
 
     def _switch(self, queued: Queued, fade: bool, pos: int) -> None:
         self._old = self._current if fade else None

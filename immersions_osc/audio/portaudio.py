@@ -35,6 +35,7 @@ from .resample import rates_text
 
 Log = Callable[[str], None]
 Latency = Union[str, float]
+LAG_WINDOW = 64  # callbacks whose least lag behind the frame grid is the clock offset
 
 
 @contextlib.contextmanager
@@ -171,6 +172,14 @@ class PortAudioAudio:
         self.overflows = 0  # input overflows
         self.callbacks = 0
         self.frames = 0
+        self.host_frames = 0  # frames of the last callback (the host buffer with block size 0)
+        # block times: the first callback's clock reading plus the frames since, the player's
+        # clock_offset the least lag of the recent callbacks behind that grid (a late callback does
+        # not move the loop's bar lines; the audio clock's drift and skipped blocks are followed)
+        self._t0: Optional[float] = None
+        self._frames0 = 0
+        self._lags = np.full(LAG_WINDOW, np.inf)
+        self.jack_host = False  # the device is on PortAudio's JACK host API
         self.stream = None
         self.wedged = False  # a lost stream PortAudio could not release: never touch it again
         self.description = ""
@@ -235,6 +244,9 @@ class PortAudioAudio:
                 stream.close(ignore_errors=True)
             raise PortAudioUnavailable(f"cannot open device {where}: {why}") from None
         self._in_channels = in_ch
+        self._t0 = None
+        self._lags[:] = np.inf
+        self.jack_host = "jack" in sd.query_hostapis(out_info["hostapi"])["name"].lower()
         self.stream = stream
         self.description = (f"PortAudio output {where}" + (f", input '{sd.query_devices(inp)['name']}'"
                                                            if inp is not None else ", no input")
@@ -242,7 +254,16 @@ class PortAudioAudio:
                               f"output latency {1000 * _output_latency(stream):.1f} ms")
 
     def output_latency(self) -> float:
-        return _output_latency(self.stream) if self.stream is not None else 0.0
+        """Seconds from a block rendered to it reaching the converter: PortAudio's output latency.
+        On PortAudio's JACK host API that figure is JACK's playback latency *less one JACK
+        period* (pa_jack.c: "one buffer is not counted as latency"), while the callback renders
+        in the JACK cycle as a JACK client does: the period is added back, so both backends name
+        JACK's own figure for the same point (the physical output)."""
+        stream = self.stream
+        if stream is None:
+            return 0.0
+        extra = self.host_frames / stream.samplerate if self.jack_host and self.block_size == 0 else 0.0
+        return _output_latency(stream) + extra
 
     # --- the real-time callback -----------------------------------------------------------------------
     def _callback(self, indata, outdata, frames, time_info, status) -> None:
@@ -276,15 +297,24 @@ class PortAudioAudio:
     def _play(self, outdata, frames: int) -> None:
         if not self.scheduling:
             self.scheduling = promote_current_thread(self.priority)
+        now = time.monotonic()
+        player = self.player
+        rate = player.device_rate
+        if self._t0 is None:
+            self._t0, self._frames0 = now, self.frames
+        when = self._t0 + (self.frames - self._frames0) / rate
+        self._lags[self.callbacks % LAG_WINDOW] = now - when
+        player.clock_offset = float(self._lags.min())
         done = 0
         while done < frames:  # in chunks the player's scratch holds (device blocks can be large)
             take = min(frames - done, self._chunk)
             mono = self._mono[:take]
-            self.player.render(mono)
+            player.render(mono, when + done / rate)
             outdata[done:done + take] = mono[:, None]  # every output channel: a broadcast copy
             done += take
         self.callbacks += 1
         self.frames += frames
+        self.host_frames = frames
 
     # --- supervision ----------------------------------------------------------------------------------
     def _alive(self, last_callbacks: int, since: float) -> bool:

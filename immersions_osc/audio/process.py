@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import threading
+import time
 from collections import deque
 from types import SimpleNamespace
 from typing import Callable, Optional
@@ -36,11 +37,16 @@ from .resample import MAX_DEVICE_RATE
 Log = Callable[[str], None]
 FIELDS = ("pos", "version", "loops_started", "xruns", "render_time", "render_pos", "recorded", "input_pos",
           "frames", "output_latency", "device_rate", "serial", "input_len", "boundaries", "render_device_pos",
-          "device_len", "loop_origin", "clock_offset")
+          "device_len", "loop_origin", "clock_offset", "heartbeat", "input_written")
 F = {name: i for i, name in enumerate(FIELDS)}
 AUDIO_SETTINGS = ("audio", "jack_client", "start_jack", "output_device", "input_device", "block_size", "latency",
                   "audio_priority", "loops_dir")
 KEEP_LOOPS = 8  # loops the parent remembers by version (the playing one, the queued one, a few older)
+STALL_SECONDS = 0.75  # no heartbeat from the audio process for this long: it is logged as stalled
+WATCH_INTERVAL = 0.1  # how often the parent looks at the heartbeat (death or stall logged within ~1 s)
+CLOSE_WAIT = 2.0  # seconds close() waits for a live audio process to stop by itself before killing it
+MAX_OUTBOX = 64  # messages waiting for the audio process (beyond, the oldest are dropped)
+LATEST_ONLY = ("queue", "volume", "playing", "crossfade", "meter", "seek")  # a newer one replaces a waiting one
 
 
 class RemotePlayer:
@@ -191,20 +197,40 @@ class RemotePlayer:
         ring = self._input[:max(1, int(self._get("input_len")))]
         return input_window(ring, int(self._get("input_pos")), n, self.device_rate, self.sample_rate)
 
+    def input_ring(self) -> tuple[np.ndarray, int]:
+        """As ``LoopPlayer.input_ring``: the shared ring and the count the audio process publishes
+        after writing each block, so every sample before the count is in the ring already."""
+        written = int(self._get("input_written"))
+        return self._input[:max(1, int(self._get("input_len")))], written
+
     def recording(self) -> np.ndarray:
         """What was played, at the device rate (``device_rate``)."""
         return self._record[:min(int(self._get("recorded")), self._record_len)].copy()
 
 
 class AudioProcess:
-    """Starts the audio process, forwards the player's changes to it, relays its log lines."""
+    """Starts the audio process, forwards the player's changes to it, relays its log lines, and
+    watches it.
+
+    Nothing the service does waits on the child: ``_send`` only puts the message in a bounded
+    outbox (a newer loop, volume, ... replaces one still waiting) and a sender thread writes it to
+    the pipe, so a frozen child (SIGSTOP, a stuck driver) blocks that thread alone, never a
+    control or the optimizer.  A watchdog logs the child's death or stall within about a second
+    (``health``: ``ok``, ``stalled``, ``dead``; the status's audio kind says it) and the service
+    then runs silent.  ``close`` is bounded whatever the child does."""
 
     def __init__(self, player: RemotePlayer, scfg, log: Log = print, timeout: float = 60.0,
                  warn: Optional[Log] = None):
         self.player, self.log, self.warn = player, log, warn or log
         ctx = mp.get_context("spawn")
         self._conn, child = ctx.Pipe(duplex=True)
-        self._send_lock = threading.Lock()
+        self._outbox: deque = deque()
+        self._out_cond = threading.Condition()
+        self._stopping = False
+        self.health = "ok"
+        self.dropped = 0  # messages dropped because the child did not take them
+        self._sender = threading.Thread(target=self._send_loop, name="immersions-audio-send", daemon=True)
+        self._sender.start()
         settings = {name: getattr(scfg, name) for name in AUDIO_SETTINGS}
         settings["input_seconds"] = player.input_seconds
         self.proc = ctx.Process(target=_child_main, name="immersions-audio", daemon=True,
@@ -228,16 +254,61 @@ class AudioProcess:
             self.close()
             raise UserError(self._error)
         player._send = self._send
+        self._watchdog = threading.Thread(target=self._watch, name="immersions-audio-watch", daemon=True)
+        self._watchdog.start()
 
     def start(self) -> "AudioProcess":
         return self
 
     def _send(self, message: tuple) -> None:
-        with self._send_lock:
+        """Hand ``message`` to the sender thread; never blocks (a frozen child delays nothing here)."""
+        with self._out_cond:
+            if self._stopping and message[0] != "close":
+                return
+            if message[0] in LATEST_ONLY:
+                for i, waiting in enumerate(self._outbox):
+                    if waiting[0] == message[0]:
+                        del self._outbox[i]  # only the newest loop / volume / ... matters
+                        self.dropped += 1
+                        break
+            self._outbox.append(message)
+            while len(self._outbox) > MAX_OUTBOX:
+                self._outbox.popleft()
+                self.dropped += 1
+            self._out_cond.notify()
+
+    def _send_loop(self) -> None:
+        while True:
+            with self._out_cond:
+                while not self._outbox:
+                    self._out_cond.wait()
+                message = self._outbox.popleft()
             try:
-                self._conn.send(message)
-            except (OSError, ValueError):  # the process is gone (closing): nothing to tell it
-                pass
+                self._conn.send(message)  # may block while the child is frozen: only this thread waits
+            except (OSError, ValueError):  # the process is gone (or closing): nothing to tell it
+                return
+            if message[0] == "close":
+                return
+
+    def _watch(self) -> None:
+        """Log the child's death or stall (no heartbeat for STALL_SECONDS) and its recovery."""
+        while not self._stopping:
+            time.sleep(WATCH_INTERVAL)
+            if self._stopping:
+                return
+            if not self.proc.is_alive():  # (is_alive reaps it: no zombie)
+                self.health = "dead"
+                self.warn(f"audio process died (exit code {self.proc.exitcode}): no sound from now on; "
+                          f"the service runs silent (restart it to play again)")
+                return
+            beat = self.player._get("heartbeat")
+            late = time.monotonic() - beat if beat > 0 else 0.0
+            if late > STALL_SECONDS and self.health == "ok":
+                self.health = "stalled"
+                self.warn(f"audio process stalled: no heartbeat for {late:.1f} s (frozen or stopped?)")
+            elif late <= STALL_SECONDS and self.health == "stalled":
+                self.health = "ok"
+                self.warn("audio process responds again")
 
     def _read(self) -> None:
         while True:
@@ -282,13 +353,23 @@ class AudioProcess:
         return self.player._get("output_latency")
 
     def close(self) -> None:
+        """Stop the child: asked to close, given CLOSE_WAIT seconds when it is healthy (none when it
+        is stalled or dead), then killed.  Bounded whatever the child or its device does."""
         self._send(("close",))
-        self._closed.wait(15.0)
-        self.proc.join(5.0)
+        with self._out_cond:
+            self._stopping = True
+        if self.health == "ok" and self.proc.is_alive():
+            self._closed.wait(CLOSE_WAIT)
+            self.proc.join(0.5)
         if self.proc.is_alive():
-            self.proc.kill()
+            self.proc.kill()  # (a SIGSTOPped process dies of SIGKILL too)
             self.proc.join(5.0)
-        self._conn.close()
+        self._sender.join(1.0)  # unblocked: the pipe's other end is gone
+        self._reader.join(1.0)
+        try:
+            self._conn.close()
+        except OSError:
+            pass
 
 
 class _SharedLoopPlayer(LoopPlayer):
@@ -308,7 +389,9 @@ class _SharedLoopPlayer(LoopPlayer):
         # the shared ring (room for the highest rate) instead of the one the player would make
         self._input = self._shared_input[:min(len(self._shared_input), int(self._input_seconds * rate))]
         self._input_pos = 0
+        self.input_written = 0
         self._status[F["input_pos"]] = 0
+        self._status[F["input_written"]] = 0
         self._status[F["input_len"]] = len(self._input)
         self._status[F["device_rate"]] = rate
 
@@ -332,6 +415,7 @@ class _SharedLoopPlayer(LoopPlayer):
     def write_input(self, block: np.ndarray) -> None:
         super().write_input(block)
         self._status[7] = self._input_pos
+        self._status[F["input_written"]] = self.input_written  # after the samples: a reader never gets ahead of them
 
 
 def _child_main(conn, settings: dict, sample_rate: int, status_raw, input_raw, record_raw, record_len: int) -> None:
@@ -377,8 +461,10 @@ def _child_main(conn, settings: dict, sample_rate: int, status_raw, input_raw, r
     status[F["output_latency"]] = latency() if latency is not None else 0.0
     send(("ready", audio.kind, getattr(audio, "description", "")))
     drain_midi = getattr(audio, "drain_midi", None)
+    beat = F["heartbeat"]
     try:
         while True:
+            status[beat] = time.monotonic()  # (CLOCK_MONOTONIC: one clock for every process)
             events = drain_midi() if drain_midi is not None else None
             if events:
                 send(("midi", events))
@@ -392,6 +478,8 @@ def _child_main(conn, settings: dict, sample_rate: int, status_raw, input_raw, r
                 _apply(player, message)
             status[F["xruns"]] = getattr(audio, "xruns", 0)
             status[F["frames"]] = getattr(audio, "frames", 0)
+            if latency is not None:  # (JACK's changes with the out port's connections)
+                status[F["output_latency"]] = latency()
     finally:
         audio.close()
         if jackd is not None:

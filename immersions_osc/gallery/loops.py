@@ -29,9 +29,10 @@ def render_loops(model, folder: str, layers: Sequence[str], channels: Sequence[i
     import torch
 
     from ..optimize.ascent import LoopAscent
-    from ..optimize.start import start_clip
+    from ..optimize.start import for_start, start_clip
     from ..optimize.targets import Target
 
+    cfg = for_start(cfg, "noise")
     sr = model.sample_rate
     n = int(round(seconds * sr))
     steps = cfg.steps if steps is None else steps

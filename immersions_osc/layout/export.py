@@ -16,6 +16,7 @@ import io
 import json
 import os
 import zipfile
+from typing import Optional
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -68,6 +69,30 @@ def save_layout(path: str | os.PathLike, layout: Layout) -> None:
     atomic_write_bytes(metadata_path(path), (json.dumps(meta, indent=2) + "\n").encode())
 
 
+def _npy_headers_problem(zf: zipfile.ZipFile) -> Optional[str]:
+    """Every ``.npy`` member's header (shape, dtype) against the bytes the member holds, read before
+    any array is allocated: a header that claims a 2^40 x 2 array in a small member is refused."""
+    for info in zf.infolist():
+        if not info.filename.endswith(".npy"):
+            continue
+        with zf.open(info) as fh:
+            try:
+                version = np.lib.format.read_magic(fh)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(fh)
+                else:
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(fh)
+            except (ValueError, OSError, EOFError) as exc:
+                return f"{info.filename}: unreadable array header ({type(exc).__name__})"
+        count = 1
+        for n in shape:
+            count *= int(n)
+        if dtype.hasobject or count * dtype.itemsize > info.file_size:
+            return (f"{info.filename}: its header claims a {'x'.join(map(str, shape)) or 'scalar'} array "
+                    f"of {dtype}, more than the {info.file_size} bytes it holds")
+    return None
+
+
 def load_layout(path: str | os.PathLike) -> Layout:
     """Read a layout; a missing, truncated or foreign file raises :class:`UserError`."""
     path = os.fspath(path)
@@ -76,6 +101,9 @@ def load_layout(path: str | os.PathLike) -> Layout:
     try:
         with zipfile.ZipFile(path) as zf:  # the sizes the arrays unpack to, before unpacking any
             unpacked = sum(info.file_size for info in zf.infolist())
+            problem = _npy_headers_problem(zf) if unpacked <= MAX_UNPACKED else None
+        if problem:
+            raise UserError(f"{path} is a corrupt layout file: {problem}")
         if unpacked > MAX_UNPACKED:
             raise UserError(f"{path}: its arrays unpack to {unpacked / 2 ** 30:.1f} GiB "
                             f"(at most {MAX_UNPACKED / 2 ** 30:.0f} GiB)")
@@ -88,7 +116,8 @@ def load_layout(path: str | os.PathLike) -> Layout:
                                         "layer_shapes", "charges", "blocks")}
     except UserError:
         raise
-    except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile, NotImplementedError) as exc:
+    except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile, NotImplementedError,
+            MemoryError) as exc:
         raise UserError(f"{path} is not a readable Immersions layout file ({type(exc).__name__})") from None
     problem = check_layout(arrays)
     if problem:

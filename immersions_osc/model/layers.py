@@ -15,7 +15,8 @@ class CausalConv2d(nn.Conv2d):
         self.time_pad = kt - 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(F.pad(x, (self.time_pad, 0)))
+        # a kernel one step long needs no padding (F.pad would copy the input all the same)
+        return super().forward(F.pad(x, (self.time_pad, 0)) if self.time_pad else x)
 
 
 class CausalConv1d(nn.Conv1d):
@@ -24,7 +25,8 @@ class CausalConv1d(nn.Conv1d):
         self.time_pad = kernel - 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(F.pad(x, (self.time_pad, 0)))
+        # a kernel one step long needs no padding (F.pad would copy the input all the same)
+        return super().forward(F.pad(x, (self.time_pad, 0)) if self.time_pad else x)
 
 
 def causal_max_pool(x: torch.Tensor, pool_frequency: bool) -> torch.Tensor:
@@ -57,3 +59,15 @@ def receptive_field(kernels_and_pools: list[tuple[int, bool]]) -> int:
             field += jump
             jump *= 2
     return field
+
+
+def batch_norm_affine(bn: nn.modules.batchnorm._BatchNorm) -> tuple[torch.Tensor, torch.Tensor]:
+    """Batch norm in eval mode as ``x * scale + shift`` per channel (what folding it into the
+    convolution before it, or streaming it, multiplies and adds)."""
+    scale = torch.rsqrt(bn.running_var + bn.eps)
+    if bn.weight is not None:
+        scale = scale * bn.weight
+    shift = -bn.running_mean * scale
+    if bn.bias is not None:
+        shift = shift + bn.bias
+    return scale.detach(), shift.detach()

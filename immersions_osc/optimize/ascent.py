@@ -8,6 +8,7 @@ target).
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
@@ -19,6 +20,7 @@ from ..activations import hooked
 from ..config import OptimizeConfig
 from ..contract import describe
 from ..errors import UserError
+from ..model.lean import lean_copy
 from .objective import TargetTerms, objective, target_terms
 from .parameterize import make
 from .targets import Target, check_targets, layer_shapes, neuron_mask, target_activation
@@ -45,9 +47,39 @@ def steady_tail(model: nn.Module, n: int, layers: Optional[Sequence[str]] = None
     return model.steady_tail(n, model.window_for(layers) if layers else None)
 
 
+def log_probabilities(module: nn.Module, inputs: tuple, output: torch.Tensor) -> Optional[torch.Tensor]:
+    """The log of a probability layer's output, computed from its input so that it stays finite and
+    keeps its gradient where the probability underflows (canonical layout, like ``output``): an
+    ``nn.Softmax`` over the channel axis (log_softmax; checked against the output, None when it
+    normalizes another axis) or an ``nn.Sigmoid`` (logsigmoid); None for any other module."""
+    x = inputs[0] if inputs and isinstance(inputs[0], torch.Tensor) and inputs[0].shape == output.shape else None
+    if x is None:
+        return None
+    if isinstance(module, nn.Sigmoid):
+        return torch.nn.functional.logsigmoid(x)
+    if isinstance(module, nn.Softmax):
+        logp = torch.log_softmax(x, dim=1)
+        with torch.no_grad():
+            if not torch.allclose(logp.exp(), output, atol=1e-5):
+                return None
+        return logp
+    return None
+
+
+@functools.lru_cache(maxsize=8)
+def _tail_index(n: int, tail: int, device: torch.device) -> torch.Tensor:
+    """The samples of a loop of ``n`` heard with its last ``tail`` before it."""
+    return (torch.arange(tail + n, device=device) - tail) % n
+
+
+class _Enough(Exception):
+    """Raised by a hook once every wanted layer is captured: the rest of the forward is not run."""
+
+
 def activations_of(model: nn.Module, audio: torch.Tensor,
                    spectrum_transform: Optional[Callable[[torch.Tensor], torch.Tensor]] = None,
-                   tail: int = 0, redirect: bool = False
+                   tail: int = 0, redirect: bool = False, log_probs: Optional[dict[str, torch.Tensor]] = None,
+                   layers: Optional[Sequence[str]] = None
                    ) -> tuple[dict[str, torch.Tensor], Optional[torch.Tensor]]:
     """Every neuron layer's output (with gradients, canonical layout) and the frontend's
     spectrogram, for audio [B, N].  ``spectrum_transform`` changes what the rest of the model sees
@@ -58,15 +90,30 @@ def activations_of(model: nn.Module, audio: torch.Tensor,
     before it, and every output keeps only the columns of the loop itself (``steady_tail``).
     ``redirect``: a ReLU's gradient also flows where it is 0 (straight through to its input, the
     forward values unchanged), so a neuron silent on the start can still be woken (Lucid's
-    redirected ReLU)."""
+    redirected ReLU).  ``log_probs``: a dict filled with the log-probabilities of the layers that are
+    probabilities (a softmax over channels, a sigmoid: ``log_probabilities``), for the
+    ``log_probability`` objective.
+
+    ``layers``: only these layers are wanted (the optimizer's targets'): only they are kept (and
+    redirected), and the forward stops once the last of them is computed (an encoder target does
+    not run the autoregressive model); the same values as the full forward."""
     captured: dict[str, torch.Tensor] = {}
     spectra: list[torch.Tensor] = []
+    wanted = None if layers is None else set(layers)
 
     def keep(layer, module, inputs, output):
+        if wanted is not None and layer not in wanted:
+            return
         if redirect and isinstance(module, nn.ReLU) and inputs and inputs[0].shape == output.shape:
             pre = inputs[0]
             output = output + (pre - pre.detach()) * (output <= 0)
         captured[layer] = output
+        if log_probs is not None:
+            logp = log_probabilities(module, inputs, output)
+            if logp is not None:
+                log_probs[layer] = logp
+        if wanted is not None and len(captured) == len(wanted):
+            raise _Enough
 
     def frontend_hook(module, inputs, output):
         spectra.append(output)
@@ -74,12 +121,14 @@ def activations_of(model: nn.Module, audio: torch.Tensor,
 
     n = audio.shape[-1]
     if tail > 0:
-        audio = audio[..., (torch.arange(tail + n, device=audio.device) - tail) % n]
+        audio = audio.index_select(-1, _tail_index(n, tail, audio.device))
     frontend = describe(model).frontend
     handle = frontend.register_forward_hook(frontend_hook) if frontend is not None else None
     try:
         with hooked(model, keep):
             model(audio)
+    except _Enough:
+        pass
     finally:
         if handle is not None:
             handle.remove()
@@ -88,6 +137,8 @@ def activations_of(model: nn.Module, audio: torch.Tensor,
         def loop_part(a: torch.Tensor) -> torch.Tensor:  # the columns that end inside the loop
             return a[..., -math.ceil(a.shape[-1] * n / (tail + n)):]
         captured = {k: loop_part(v) for k, v in captured.items()}
+        if log_probs is not None:
+            log_probs.update({k: loop_part(v) for k, v in log_probs.items()})
         spectrum = None if spectrum is None else loop_part(spectrum)
     return captured, spectrum
 
@@ -123,13 +174,16 @@ class LoopAscent:
     cfg: OptimizeConfig
     per_candidate: bool = False
     total_steps: Optional[int] = None
-    history: list[float] = field(default_factory=list)
+    history: list[torch.Tensor] = field(default_factory=list)  # per step: the activation (0-dim, on the device)
 
     def __post_init__(self):
         self.model.eval()
         for p in self.model.parameters():
             p.requires_grad_(False)
         self.device = next(self.model.parameters()).device
+        # what a step runs: the same function, computed faster (batch norms folded, channels-last
+        # convolutions: model/lean.py); the model itself for anything else
+        self.lean = lean_copy(self.model)
         cfg = self.cfg
         self.generator = torch.Generator().manual_seed(cfg.seed)
         start = self.start.detach().to(self.device).float()
@@ -149,9 +203,16 @@ class LoopAscent:
         self.sample_rate = info.sample_rate
         self.tail = 0  # set with the targets (set_targets)
         self.param = make(cfg.parameterization, start, self.generator, self.sample_rate)
+        # the steps' random numbers are drawn on the model's device; on the CPU from the same
+        # generator, which carries on from the start's (seeded runs reproduce as they did)
+        self.step_generator = self.generator if self.device.type == "cpu" else \
+            torch.Generator(device=self.device).manual_seed(cfg.seed)
         self.optimizer = make_optimizer(cfg, self.param)
         self.floor = scaleogram_floor(self.model)
         self.steps_done = 0
+        # False once a step's gradient was not finite (that step's update is skipped); read, and
+        # raised as FloatingPointError, only where the host reads values anyway (check())
+        self.finite = torch.ones((), dtype=torch.bool, device=self.device)
         self.score = torch.full((n,), -math.inf, device=self.device)
         self.set_targets(self.targets)
 
@@ -177,6 +238,7 @@ class LoopAscent:
             weights = weights[None].expand(self.candidates, -1)
         self.targets = targets
         self.terms: TargetTerms = target_terms(acts, targets, masks, weights)
+        self.layers = list(dict.fromkeys(t.layer for t in targets))  # what a step computes (and no deeper)
         self.score = torch.full((self.candidates,), -math.inf, device=self.device)
 
     @property
@@ -203,35 +265,52 @@ class LoopAscent:
         return compose(random_gain(cfg.level_jitter), random_time_shift(cfg.time_shift),
                        random_pitch_shift(cfg.pitch_shift), noisy_gradient(cfg.gradient_noise))
 
-    def step(self) -> float:
+    def step(self) -> torch.Tensor:
+        """One step; returns the mean target activation (a 0-dim tensor on the model's device:
+        ``float()`` it to read it).  The host never waits for the device here (no value is read:
+        tests/test_optimize_syncs.py); a non-finite gradient skips its update and is raised by
+        :meth:`check` (``best``, ``loop()``, ``loops()``)."""
         cfg = self.cfg
         for group in self.optimizer.param_groups:
             group["lr"] = self.learning_rate() * group["scale"]
-        x = self.transform()(self.loops_now(), self.generator)
+        x = self.transform()(self.loops_now(), self.step_generator)
         mask = random_mask(cfg.mask, cfg.mask, self.floor)
-        acts, spec = activations_of(self.model, x, lambda s: mask(s, self.generator), tail=self.tail,
-                                    redirect=True)
-        loss, value, activation = objective(acts, spec, self.targets, self.terms, cfg)
+        log_probs = {} if cfg.objective == "log_probability" else None
+        acts, spec = activations_of(self.lean, x, lambda s: mask(s, self.step_generator), tail=self.tail,
+                                    redirect=True, log_probs=log_probs, layers=self.layers)
+        loss, value, activation = objective(acts, spec, self.targets, self.terms, cfg, log_probs)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        finite = self.finite
         for p in self.param.parameters():
-            if p.grad is None or not torch.isfinite(p.grad).all():
-                raise FloatingPointError("non-finite gradient")
+            if p.grad is None:
+                raise FloatingPointError("no gradient reaches the loop's parameters")
+            ok = torch.isfinite(p.grad).all()
+            finite = finite & ok
+            p.grad = torch.where(ok, p.grad, torch.zeros((), device=p.grad.device, dtype=p.grad.dtype))
             if cfg.optimizer == "sgd" and cfg.normalize_gradient:  # each candidate's to unit RMS: shape kept
                 dims = tuple(range(1, p.grad.dim()))
                 p.grad.div_(p.grad.pow(2).mean(dim=dims, keepdim=True).sqrt().clamp_min(1e-20))
+        self.finite = finite
         self.optimizer.step()
         self.param.renormalize()
         if self.steps_done % DENOISE_EVERY == DENOISE_EVERY - 1:
             self.param.denoise(cfg.denoise)
         self.score = torch.where(torch.isfinite(self.score), 0.8 * self.score + 0.2 * value, value)
         self.steps_done += 1
-        result = float(activation.mean())
+        result = activation.mean()
         self.history.append(result)
         return result
 
+    def check(self) -> None:
+        """Raise FloatingPointError if a step since the start had a non-finite gradient (a host
+        sync: read it where values are read anyway)."""
+        if not bool(self.finite):
+            raise FloatingPointError("non-finite gradient")
+
     @property
     def best(self) -> int:
+        self.check()
         return int(self.score.argmax()) if torch.isfinite(self.score).any() else 0
 
     @property
@@ -242,6 +321,7 @@ class LoopAscent:
 
     def loops(self) -> torch.Tensor:
         """Every candidate [B, N] (on the CPU), at the playback level."""
+        self.check()
         return self.audio.cpu()
 
     def loop(self) -> torch.Tensor:
@@ -269,4 +349,5 @@ def optimize(model: nn.Module, start: torch.Tensor, targets: list[Target], cfg: 
         value = run.step()
         if callback is not None:
             callback(i + 1, value)
+    run.check()
     return run

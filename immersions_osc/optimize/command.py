@@ -26,8 +26,12 @@ def register(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, help="optimization steps (default: the config's, 200)")
     p.add_argument("--lr", type=float, help="learning rate")
     p.add_argument("--parameterization", choices=PARAMETERIZATIONS,
-                   help="what is optimized (default: the config's, spectral)")
+                   help="what is optimized (default: the config's, auto: events from noise or silence, spectral from music)")
     p.add_argument("--candidates", type=int, help="loops optimized at once, the best is kept (default: 1)")
+    p.add_argument("--diversity", type=float, help="push the candidates apart (default: the config's, 0)")
+    p.add_argument("--facets", action="store_true",
+                   help="write every candidate (OUT.facetK.wav and one PNG of all their scaleograms): "
+                        "several facets of one neuron, with --candidates N and --diversity")
     p.add_argument("--start", default="noise", help="silence, noise or an audio file (default: %(default)s)")
     p.add_argument("--seconds", type=float, default=4.0, help="loop length (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0)
@@ -46,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from ..contract import describe, load_any
     from ..device import resolve_device
     from .ascent import activations_of
-    from .start import start_clip
+    from .start import for_start, start_clip
     from .targets import Target, block_layers
 
     if args.seconds <= 0.5:
@@ -56,9 +60,12 @@ def run(args: argparse.Namespace) -> int:
     # optimization settings come from --config or the defaults, never from the training checkpoint
     ocfg = load_config(args.config).optimize
     flags = {"steps": args.steps, "learning_rate": args.lr, "parameterization": args.parameterization,
-             "candidates": args.candidates}
+             "candidates": args.candidates, "diversity": args.diversity}
     ocfg = dataclasses.replace(ocfg, seed=args.seed, **{k: v for k, v in flags.items() if v is not None})
+    ocfg = for_start(ocfg, args.start)  # the step size by start, unless the config or --lr chose one
     ocfg.validate("optimize.")
+    if args.facets and ocfg.candidates < 2:
+        raise UserError("--facets writes every candidate: give --candidates 2 or more")
     sr = describe(model).sample_rate
     start = start_clip(args.start, int(args.seconds * sr), sr, args.seed)
     with torch.no_grad():
@@ -100,7 +107,7 @@ def render_one(model, ocfg, target, start, out: str, args: argparse.Namespace) -
     bar = Progress(ocfg.steps, f"render {target.layer}", every=max(1, ocfg.steps // 10))
     t0 = time.perf_counter()
     run = optimize(model, start, [target], ocfg,
-                   callback=lambda i, v: bar.update(i, activation=f"{v:.3f}"))
+                   callback=lambda i, v: bar.update(i, activation=f"{float(v):.3f}") if bar.due(i) else None)
     bar.close()
     elapsed = time.perf_counter() - t0
     loop = run.loop()
@@ -119,9 +126,40 @@ def render_one(model, ocfg, target, start, out: str, args: argparse.Namespace) -
               "activation_before": before, "activation_after": after,
               "gain": after / before if before > 0 else None, "seconds_elapsed": round(elapsed, 2),
               "steps_per_second": round(ocfg.steps / elapsed, 2)}
+    if getattr(args, "facets", False):
+        record["facets"] = write_facets(model, run, target, base, sr)
     atomic_write_bytes(base + ".json", json.dumps(record, indent=2).encode())
     print(f"{target.layer}: activation {before:.4f} -> {after:.4f} in {ocfg.steps} steps "
           f"({ocfg.steps / elapsed:.1f} steps/s) -> {out}, {base}.png, {base}.json")
+
+
+def write_facets(model, run, target, base: str, sr: int) -> list[dict]:
+    """Every candidate of ``run`` as ``base.facetK.wav`` and their scaleograms stacked in
+    ``base.facets.png`` (the best first); returns each one's file and target activation."""
+    import numpy as np
+    import soundfile as sf
+    import torch
+
+    from ..atomic import atomic_write
+    from ..contract import spectrum
+    from ..images import scaleogram_image, stack, write_png
+    from .ascent import measure
+
+    device = next(model.parameters()).device
+    loops = run.loops()
+    order = [run.best] + [k for k in range(len(loops)) if k != run.best]
+    facets, images = [], []
+    for rank, k in enumerate(order, 1):
+        path = f"{base}.facet{rank}.wav"
+        audio = loops[k].numpy().astype(np.float32)
+        atomic_write(path, lambda fh: sf.write(fh, audio, sr, format="WAV", subtype="FLOAT"))
+        with torch.no_grad():
+            images.append(scaleogram_image(spectrum(model, loops[k:k + 1].to(device))[0, 0].cpu().numpy()))
+        facets.append({"file": os.path.basename(path), "activation": measure(model, loops[k].to(device), [target])[0]})
+    write_png(base + ".facets.png", stack(images))
+    print(f"{len(facets)} facets -> {base}.facet1.wav .. facet{len(facets)}.wav, {base}.facets.png "
+          f"(activations {', '.join(format(f['activation'], '.4f') for f in facets)})")
+    return facets
 
 
 def mark_target(image, target, mask) -> None:

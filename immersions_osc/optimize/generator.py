@@ -10,7 +10,10 @@ Published loops are at their playback level (the model heard them at that level)
 starts again at a target change or a restart, so a loop labelled with its targets carries at
 least ``publish_every`` steps toward them): ``latest()`` returns the newest published loop and its
 version at once (a reference read, never waiting for a step).  A step that yields a non-finite
-loop or gradient restores the last good loop, counts a reset and carries on.
+loop or gradient restores the last good loop, counts a reset and carries on.  A step never makes
+the thread wait for the device (tests/test_optimize_syncs.py): the non-finite check is made when a
+loop is published (the loop is read then anyway), so a run that went wrong is caught within
+``publish_every`` steps and its loop is never published.
 """
 from __future__ import annotations
 
@@ -107,7 +110,7 @@ class LoopGenerator:
 
     def current_loop(self) -> torch.Tensor:
         """The loop as it is now (between publications), a CPU copy."""
-        return self._run.loop().detach().cpu().clone()
+        return self._good_loop().detach().cpu().clone()
 
     def start(self) -> "LoopGenerator":
         self._thread = threading.Thread(target=self._loop, name="immersions-optimizer", daemon=True)
@@ -135,7 +138,7 @@ class LoopGenerator:
         if "start" in pending or ("targets" in pending and targets != self._run.targets):
             self._on_target = 0
         if rebuild:  # a new start, or a new kind or number of loops: a new optimizer
-            current = pending["start"] if "start" in pending else self._run.loop()
+            current = pending["start"] if "start" in pending else self._good_loop()
             self._run = LoopAscent(self.model, current, targets, self.cfg)
             return
         if "params" in pending:
@@ -143,8 +146,17 @@ class LoopGenerator:
         if "targets" in pending:
             self._run.set_targets(targets)
 
+    def _good_loop(self) -> torch.Tensor:
+        """The current loop, or the last published one if the run went non-finite."""
+        try:
+            return self._run.loop()
+        except FloatingPointError:
+            return self._latest.audio
+
     def _publish(self) -> None:
-        loop = self._run.loop().clone()
+        loop = self._run.loop().clone()  # raises FloatingPointError after a non-finite gradient
+        if not bool(torch.isfinite(loop).all()):
+            raise FloatingPointError("non-finite loop")
         self._latest = PublishedLoop(loop, self._latest.version + 1, self.stats.steps, self._on_target)
         self.stats.published += 1
         if self.on_publish is not None:
@@ -158,27 +170,30 @@ class LoopGenerator:
                 window_start, window_steps = time.perf_counter(), 0
                 self.stats.steps_per_second = 0.0
                 continue
-            try:
-                self._apply_pending()
-            except Exception as exc:  # e.g. a target that does not exist: keep the old ones
-                self.stats.last_error = str(exc)
-                continue
-            try:
-                self._run.step()
-                ok = bool(torch.isfinite(self._run.audio).all())
-            except Exception as exc:  # non-finite values, or anything else: restore and go on
-                ok, self.stats.last_error = False, f"{type(exc).__name__}: {exc}"
-            if not ok:
-                self.stats.resets += 1
-                self.stats.last_error = self.stats.last_error or "non-finite loop"
-                self._run = LoopAscent(self.model, self._latest.audio, self._run.targets, self.cfg)
-                continue
-            self.stats.steps += 1
-            self._on_target += 1
-            window_steps += 1
-            if self._on_target % self.publish_every == 0:
-                self._publish()
+            if self._loop_once():
+                window_steps += 1
             elapsed = time.perf_counter() - window_start
             if elapsed >= 1.0:
                 self.stats.steps_per_second = window_steps / elapsed
                 window_start, window_steps = time.perf_counter(), 0
+
+    def _loop_once(self) -> bool:
+        """Pending changes, one step and, every ``publish_every`` steps, a publication; False when
+        a change was refused or the step failed (the last good loop is restored)."""
+        try:
+            self._apply_pending()
+        except Exception as exc:  # e.g. a target that does not exist: keep the old ones
+            self.stats.last_error = str(exc)
+            return False
+        try:
+            self._run.step()
+            self.stats.steps += 1
+            self._on_target += 1
+            if self._on_target % self.publish_every == 0:
+                self._publish()
+        except Exception as exc:  # non-finite values, or anything else: restore and go on
+            self.stats.resets += 1
+            self.stats.last_error = f"{type(exc).__name__}: {exc}"
+            self._run = LoopAscent(self.model, self._latest.audio, self._run.targets, self.cfg)
+            return False
+        return True

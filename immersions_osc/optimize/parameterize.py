@@ -1,4 +1,4 @@
-"""What the optimizer moves: five parameterizations of a batch of loops (feature visualization's
+"""What the optimizer moves: seven parameterizations of a batch of loops (feature visualization's
 "preconditioning": the same objective, different coordinates, different sounds).
 
 - ``waveform``: the raw samples.
@@ -9,10 +9,17 @@
 - ``fourier``: the complex Fourier coefficients of the whole loop (one partial per 1 / loop length
   Hz, each lasting the whole loop), flat prior; de-noising soft-thresholds the coefficients, so
   what the model does not keep asking for fades.  Stationary, tonal loops: the pitch networks'
-  output bins sing their pitch with it (docs/pitch_ears.md).
+  output bins sing their pitch with it below ~500 Hz (docs/pitch_ears.md).
+- ``partials``: the same coefficients, each stepped in proportion to its own magnitude (over their
+  RMS): a multiplicative update, so loud partials move and quiet ones stay quiet, and the loop
+  sharpens to a few partials instead of a band of them.  The pitch networks' output bins sing
+  their pitch with it across their range (docs/pitch_ears.md).
 - ``harmonic``: a differentiable harmonic-plus-filtered-noise synthesizer in the spirit of DDSP:
   a few voices, each a time-varying fundamental with harmonic amplitudes, plus noise shaped by a
   time-varying filter; everything periodic over the loop (phase wraps exactly, controls wrap).
+- ``events``: timed events on the loop's bar grid (voices of noise and partials under percussive
+  envelopes with learnable strengths, onsets, decays, colours and pitches): loops that can carry
+  rhythm and pitch (``events.py``).
 
 Every parameterization keeps its parameters at unit RMS between steps (``renormalize``): the
 model hears the loop at its playback level anyway (``transforms.level``), so this only fixes the
@@ -25,7 +32,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from .stft import CircularSTFT
+from .events import Events, inverse_softplus, is_rhythmic
+from .stft import CircularSTFT, log_band_weights
 from .transforms import denoise, soft_threshold
 
 
@@ -111,14 +119,23 @@ class Fourier(_OneTensor):
             self.param.copy_(torch.view_as_real(soft_threshold(c[..., None], strength)[..., 0]))
 
 
-def log_band_weights(freqs: torch.Tensor, bands: int, f_low: float, f_high: float) -> torch.Tensor:
-    """[F, bands]: triangular interpolation on log frequency between ``bands`` log-spaced band
-    centres from ``f_low`` to ``f_high``, each bin's weights summing to 1."""
-    edges = torch.logspace(math.log10(f_low), math.log10(f_high), bands + 1, device=freqs.device, dtype=freqs.dtype)
-    centre = torch.log((edges[:-1] * edges[1:]).sqrt())[None]
-    lf = torch.log(freqs.clamp_min(20.0))[:, None]
-    w = torch.clamp(1 - (lf - centre).abs() / (centre[0, 1] - centre[0, 0]), min=0)
-    return w / w.sum(1, keepdim=True).clamp_min(1e-6)
+class Partials(Fourier):
+    """``fourier`` with the gradient of every coefficient scaled by its magnitude over the
+    coefficients' RMS (mirror descent on the magnitudes: a step multiplies a partial's magnitude
+    rather than adding to it).  Under a log-magnitude frontend the plain gradient is largest where
+    the loop is quietest (d log|X| / dX = 1 / |X|): it keeps filling every quiet band, and the loop
+    stays a band of partials around the target with the start's noise beside it.  Scaled by the
+    magnitude, what the loop already holds is refined and what it lacks grows only as fast as the
+    gradient keeps asking for it."""
+    kind = "partials"
+
+    def __init__(self, start: torch.Tensor, generator: torch.Generator, sample_rate: int):
+        super().__init__(start, generator, sample_rate)
+        self.param.register_hook(self._precondition)
+
+    def _precondition(self, grad: torch.Tensor) -> torch.Tensor:
+        m = torch.view_as_complex(self.param.detach()).abs()[..., None]  # [B, K, 1]
+        return grad * (m / m.pow(2).mean(dim=1, keepdim=True).sqrt().clamp_min(1e-12))
 
 
 class SpectralEnvelope(Spectral):
@@ -214,20 +231,19 @@ class Harmonic:
         # level lives in the amplitudes: keep harmonics and noise on one scale (their mean log
         # magnitude at 0), the balance between them and every shape free
         shift = torch.log(F.softplus(self.amps).mean(dim=(1, 2, 3), keepdim=True).clamp_min(1e-12))
-        self.amps.copy_(_inverse_softplus(F.softplus(self.amps) / shift.exp()).clamp(-30, 30))
+        self.amps.copy_(inverse_softplus(F.softplus(self.amps) / shift.exp()).clamp(-30, 30))
         self.noise_gain.sub_(shift[..., 0]).clamp_(-30, 30)
 
     def denoise(self, strength: float) -> None:
         return None  # no broadband residue to remove: the noise is a parameter of its own
 
 
-def _inverse_softplus(y: torch.Tensor) -> torch.Tensor:
-    """x with softplus(x) = y, finite for every y > 0 (no expm1 overflow for large y)."""
-    y = y.clamp_min(1e-12)
-    return torch.where(y > 20, y, torch.log(torch.expm1(y.clamp_max(20))))
-
-
 def make(kind: str, start: torch.Tensor, generator: torch.Generator, sample_rate: int):
-    """The parameterization named ``kind`` (one of config.PARAMETERIZATIONS) of ``start``."""
-    cls = {c.kind: c for c in (Waveform, Spectral, SpectralEnvelope, Fourier, Harmonic)}[kind]
+    """The parameterization named ``kind`` (one of config.PARAMETERIZATIONS) of ``start``;
+    ``auto``: what wins for the start (docs/sonification.md): ``events`` from a steady start
+    (noise, silence), which it turns into struck sounds, ``spectral`` from a start with a rhythm
+    (music, a loop), whose rhythm it keeps while the events lost it or left the gain low."""
+    if kind == "auto":
+        kind = "spectral" if is_rhythmic(start, sample_rate) else "events"
+    cls = {c.kind: c for c in (Waveform, Spectral, SpectralEnvelope, Fourier, Partials, Harmonic, Events)}[kind]
     return cls(start, generator, sample_rate)

@@ -14,13 +14,14 @@ from __future__ import annotations
 import math
 import os
 import stat
+import dataclasses
 from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 import torch
 
-from ..config import START_KINDS
+from ..config import START_KINDS, OptimizeConfig
 from ..errors import UserError
 
 # Exact silence is a stationary point (power is quadratic in the samples, so its gradient vanishes
@@ -28,6 +29,20 @@ from ..errors import UserError
 SILENCE_DITHER = 1e-5
 LOW_NOISE = 0.01  # RMS of the "noise" start (-40 dBFS)
 MAX_PATH = 4096
+
+# The step size by start, where the config left the default (OptimizeConfig().learning_rate, 0.002,
+# which a music clip keeps: a larger step loses a drum loop's rhythm).  From noise or silence
+# there is nothing to keep, and 0.002 leaves a recoloured hiss after 200 steps: 0.01 grows a
+# sound of its own (docs/sonification.md).
+STEP_FROM_NOTHING = 0.01
+
+
+def for_start(cfg: OptimizeConfig, kind: str) -> OptimizeConfig:
+    """``cfg`` with the step size for a start of ``kind`` (a START_KINDS name or a file) unless the
+    config chose one (any value but the default)."""
+    if kind in ("noise", "silence") and cfg.learning_rate == OptimizeConfig().learning_rate:
+        return dataclasses.replace(cfg, learning_rate=STEP_FROM_NOTHING)
+    return cfg
 
 
 @dataclass(frozen=True)
@@ -70,16 +85,33 @@ def read_clip(path: str, n_samples: int, sample_rate: int, limits: ClipLimits = 
 
     if not path or len(path) > MAX_PATH or "\0" in path:
         raise refuse("not a file path")
+    # opened once, without blocking (a FIFO or a device swapped in for the file cannot hold the
+    # loader), and checked on that descriptor: nothing can be swapped between the check and the read
     try:
-        st = os.stat(path)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOCTTY", 0))
     except (OSError, ValueError):
         raise refuse("no such file") from None
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:
+        regular = False
+    if not regular:  # (a folder cannot even be wrapped as a file object)
+        os.close(fd)
+        raise refuse("not a regular file")
+    with os.fdopen(fd, "rb") as fh:
+        return _read_open_clip(fh, refuse, n_samples, sample_rate, limits)
+
+
+def _read_open_clip(fh, refuse, n_samples: int, sample_rate: int, limits: ClipLimits) -> np.ndarray:
+    import soundfile as sf
+
+    st = os.fstat(fh.fileno())
     if not stat.S_ISREG(st.st_mode):
         raise refuse("not a regular file")
     if st.st_size > limits.max_bytes:
         raise refuse(f"{st.st_size >> 20} MB is larger than {limits.max_bytes >> 20} MB")
     try:
-        info = sf.info(path)
+        info = sf.info(fh)
     except Exception:  # soundfile's many errors for unreadable or foreign files
         raise refuse("not an audio file soundfile can read") from None
     if not limits.min_rate <= info.samplerate <= limits.max_rate:
@@ -98,7 +130,8 @@ def read_clip(path: str, n_samples: int, sample_rate: int, limits: ClipLimits = 
     mono = np.empty(need, np.float32)
     got = 0
     try:
-        with sf.SoundFile(path) as f:
+        fh.seek(0)
+        with sf.SoundFile(fh) as f:
             while got < need:
                 block = f.read(min(limits.block, need - got), dtype="float32", always_2d=True)
                 if len(block) == 0:

@@ -6,6 +6,8 @@ time-frequency parameterization built on it keep a loop seamless.
 """
 from __future__ import annotations
 
+import math
+
 import torch
 
 
@@ -41,3 +43,13 @@ class CircularSTFT:
         out = torch.zeros(frames.shape[0], self.n, device=frames.device, dtype=frames.dtype)
         out = out.index_add(1, self.index.reshape(-1), frames.reshape(frames.shape[0], -1))
         return out / self.norm
+
+
+def log_band_weights(freqs: torch.Tensor, bands: int, f_low: float, f_high: float) -> torch.Tensor:
+    """[F, bands]: triangular interpolation on log frequency between ``bands`` log-spaced band
+    centres from ``f_low`` to ``f_high``, each bin's weights summing to 1."""
+    edges = torch.logspace(math.log10(f_low), math.log10(f_high), bands + 1, device=freqs.device, dtype=freqs.dtype)
+    centre = torch.log((edges[:-1] * edges[1:]).sqrt())[None]
+    lf = torch.log(freqs.clamp_min(20.0))[:, None]
+    w = torch.clamp(1 - (lf - centre).abs() / (centre[0, 1] - centre[0, 0]), min=0)
+    return w / w.sum(1, keepdim=True).clamp_min(1e-6)

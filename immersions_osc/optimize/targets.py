@@ -69,14 +69,31 @@ def time_slice(target: Target, steps: int) -> slice:
     return slice(start, max(start + 1, int(round(hi * steps))))
 
 
+def mask_index(mask: torch.Tensor, device=None) -> torch.Tensor:
+    """The flat indices (``channel * F + frequency``, ascending) of a [C, F] boolean mask, on
+    ``device``: ``select(a, mask_index(m))`` is ``a[:, m]`` without a host sync (a boolean index
+    has a value-dependent size, so the host must read the mask first; these indices are computed
+    once per target set)."""
+    return mask.reshape(-1).nonzero()[:, 0].to(device if device is not None else mask.device)
+
+
+def select(a: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``a`` [B, C, F, ...] at the flat neuron indices ``index`` (:func:`mask_index`): [B, n, ...],
+    the values and order of ``a[:, mask]``."""
+    return a.flatten(1, 2).index_select(1, index)
+
+
 def target_activation(activations: dict[str, torch.Tensor], target: Target,
-                      mask: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """Mean activation of the target's neurons over its time range: [B]."""
-    if mask is None:
+                      mask: Optional[torch.Tensor] = None, index: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Mean activation of the target's neurons over its time range: [B].  ``index``: the mask's
+    :func:`mask_index` on the activations' device (no host sync)."""
+    if mask is None and index is None:
         mask = neuron_mask(target, layer_shapes(activations))  # validates the target first
     a = activations[target.layer]
     a = a if a.dim() == 4 else a.unsqueeze(2)  # [B, C, F, T]
-    selected = a[..., time_slice(target, a.shape[-1])][:, mask.to(a.device)]  # [B, n, T']
+    if index is None:
+        index = mask_index(mask, a.device)
+    selected = select(a[..., time_slice(target, a.shape[-1])], index)  # [B, n, T']
     return selected.mean(dim=(1, 2))
 
 

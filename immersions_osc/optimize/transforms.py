@@ -3,7 +3,9 @@
 Waveform transforms map audio [B, N] to audio [B, N] inside the graph, so the optimized loop must
 excite the targets robustly (and, with the circular time shift, seamlessly across its wrap
 point).  Scaleogram transforms act on [B, C, F, T].  Each takes a ``torch.Generator`` so runs are
-reproducible.  ``noisy_gradient`` and ``denoise`` act on the gradient and between steps;
+reproducible, on the device of what it transforms: every random number is drawn there and stays
+there (a shift, a ratio, a hole are tensors), so no transform makes the host wait for the device
+(``immersions_osc.syncs``).  ``noisy_gradient`` and ``denoise`` act on the gradient and between steps;
 ``level`` brings a loop to its playback level inside the graph and ``random_gain`` jitters it.
 """
 from __future__ import annotations
@@ -24,8 +26,10 @@ def compose(*transforms: Transform) -> Transform:
     return apply
 
 
-def _uniform(generator: torch.Generator, lo: float, hi: float) -> float:
-    return lo + (hi - lo) * float(torch.rand((), generator=generator))
+def _uniform(generator: torch.Generator, lo: float, hi: float, device=None) -> torch.Tensor:
+    """A float64 0-dim tensor uniform in [lo, hi) on ``device`` (drawn as float32, as it was when
+    it was read back as a Python float: the same value from the same generator)."""
+    return lo + (hi - lo) * torch.rand((), generator=generator, device=device).double()
 
 
 def random_time_shift(max_fraction: float = 1.0) -> Transform:
@@ -34,28 +38,30 @@ def random_time_shift(max_fraction: float = 1.0) -> Transform:
         limit = int(max_fraction * x.shape[-1])
         if limit < 1:
             return x
-        shift = int(torch.randint(-limit, limit + 1, (), generator=generator))
-        return torch.roll(x, shifts=shift, dims=-1)
+        shift = torch.randint(-limit, limit + 1, (), generator=generator, device=x.device)
+        n = x.shape[-1]  # torch.roll(x, shift) with the shift on the device: a gather
+        return x.index_select(-1, torch.remainder(torch.arange(n, device=x.device) - shift, n))
     return apply
 
 
-def resample_circular(x: torch.Tensor, ratio: float) -> torch.Tensor:
+def resample_circular(x: torch.Tensor, ratio) -> torch.Tensor:
     """Read the loop ``ratio`` times faster (pitch up by 12 log2(ratio) semitones), wrapping around,
-    with linear interpolation: differentiable with respect to ``x``; length unchanged."""
+    with linear interpolation: differentiable with respect to ``x``; length unchanged.  ``ratio``: a
+    float or a 0-dim tensor (float64) on ``x``'s device."""
     n = x.shape[-1]
     position = torch.arange(n, device=x.device, dtype=torch.float64) * ratio
     left = torch.floor(position)
     frac = (position - left).to(x.dtype)
     i0 = left.long() % n
     i1 = (i0 + 1) % n
-    return x[..., i0] * (1 - frac) + x[..., i1] * frac
+    return x.index_select(-1, i0) * (1 - frac) + x.index_select(-1, i1) * frac
 
 
 def random_pitch_shift(max_semitones: float = 0.5) -> Transform:
     def apply(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         if max_semitones <= 0:
             return x
-        semitones = _uniform(generator, -max_semitones, max_semitones)
+        semitones = _uniform(generator, -max_semitones, max_semitones, x.device)
         return resample_circular(x, 2.0 ** (semitones / 12.0))
     return apply
 
@@ -69,11 +75,14 @@ def random_mask(time_fraction: float = 0.2, frequency_fraction: float = 0.2, flo
         h, w = int(frequency_fraction * f), int(time_fraction * t)
         if h < 1 or w < 1:
             return spec
-        hole = torch.zeros(spec.shape[0], 1, f, t, dtype=torch.bool, device=spec.device)
-        for b in range(spec.shape[0]):
-            f0 = int(torch.randint(0, f - h + 1, (), generator=generator))
-            t0 = int(torch.randint(0, t - w + 1, (), generator=generator))
-            hole[b, 0, f0:f0 + h, t0:t0 + w] = True
+        dev = spec.device
+        corners = [torch.randint(0, top, (1,), generator=generator, device=dev)
+                   for _ in range(spec.shape[0]) for top in (f - h + 1, t - w + 1)]  # f0, t0 of every item
+        f0, t0 = torch.cat(corners).view(-1, 2).unbind(1)  # [B] each, on the device
+        rows, cols = torch.arange(f, device=dev), torch.arange(t, device=dev)
+        in_rows = (rows >= f0[:, None]) & (rows < f0[:, None] + h)  # [B, F]
+        in_cols = (cols >= t0[:, None]) & (cols < t0[:, None] + w)  # [B, T]
+        hole = (in_rows[:, None, :, None] & in_cols[:, None, None, :])  # [B, 1, F, T]
         fill = torch.zeros_like(spec[:1, :, :1, :1])
         fill[:, :1] = floor  # log power channel: the floor; a phase channel (if any): 0
         return torch.where(hole, fill, spec)
@@ -86,7 +95,7 @@ def random_gain(max_db: float = 6.0) -> Transform:
     def apply(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         if max_db <= 0:
             return x
-        db = -max_db * torch.rand(x.shape[0], 1, generator=generator).to(x.device, x.dtype)
+        db = -max_db * torch.rand(x.shape[0], 1, generator=generator, device=x.device).to(x.dtype)
         return x * 10.0 ** (db / 20.0)
     return apply
 
@@ -102,14 +111,14 @@ def level(audio: torch.Tensor, peak: float, rms: float = 0.1) -> torch.Tensor:
 
 class _NoisyGradient(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, std, seed):
-        ctx.std, ctx.seed = std, seed
+    def forward(ctx, x, std, noise):
+        ctx.std = std
+        ctx.save_for_backward(noise)
         return x.view_as(x)
 
     @staticmethod
     def backward(ctx, grad):
-        g = torch.Generator(device="cpu").manual_seed(ctx.seed)
-        noise = torch.randn(grad.shape, generator=g).to(grad.device, grad.dtype)
+        noise, = ctx.saved_tensors
         flat = grad.detach().reshape(grad.shape[0] if grad.dim() > 1 else 1, -1)
         # each loop's own std: a loop whose gradient is small (a deep target, another objective in
         # the batch) must not drown in noise sized by its neighbours'
@@ -124,8 +133,8 @@ def noisy_gradient(std: float = 0.1) -> Transform:
     def apply(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         if std <= 0:
             return x
-        seed = int(torch.randint(0, 2 ** 31 - 1, (), generator=generator))
-        return _NoisyGradient.apply(x, std, seed)
+        noise = torch.randn(x.shape, generator=generator, device=x.device).to(x.dtype)  # drawn on the device
+        return _NoisyGradient.apply(x, std, noise)
     return apply
 
 

@@ -126,6 +126,7 @@ OPTIMIZE_FIELDS = (
     ("energy_penalty", "penalty on the rest of the target layers' activation energy (relative to the start)"),
     ("sparsity_penalty", "penalty on spectral spread (1 = flat noise)"),
     ("high_frequency_penalty", "penalty on the spectral centroid (0..1 of the bins)"),
+    ("top_channel", "push the target to lead every other channel of its layer (up to 2x; 0 = off)"),
     ("time_shift", "random circular time shift, fraction of the loop"),
     ("pitch_shift", "random pitch shift, semitones"),
     ("level_jitter", "random level jitter, dB below the playback level"),
@@ -247,7 +248,8 @@ MESSAGES: tuple[Message, ...] = (
             "1 Hz: frames/s sent, optimizer steps/s, xruns, current target, loops published, playing (0/1), "
             "volume, subscribers, seconds up"),
     Message(f"{P}/audio", "s i i i f",
-            "with the status: audio backend (jack, portaudio, none), the model's sample rate, the device's "
+            "with the status: audio backend (jack, portaudio, none; \"jack (dead)\" or \"jack (stalled)\" when "
+            "the audio process died or froze: the service then runs silent), the model's sample rate, the device's "
             "(Hz; loops and input are resampled between them), xruns, output latency (ms)"),
     Message(f"{P}/loop/new", "i i f s", "a new loop is playing: version, optimizer step, seconds, target"),
     Message(f"{P}/activations", "i i i i i s f f b",
@@ -393,9 +395,16 @@ ACCESS_DOC = """## Subscriptions, limits and remote access
 - **Remote access.** The service listens on 127.0.0.1 unless `--host` names another interface,
   which needs `--allow-remote` and a shared token (`--token`, or a random one printed at start).
   A sender on another machine sends `/immersions/auth <token>` first (again after
-  `subscription_seconds` of silence); until then its datagrams are dropped unanswered.  A browser
+  `subscription_seconds` of silence); until then its datagrams are dropped unanswered, before
+  they are decoded (only a plain `/immersions/auth` of at most 512 bytes is read), and a wrong
+  token is dropped unanswered too.  A browser
   on another machine opens `http://HOST:PORT/?token=<token>` once (the page keeps a same-site
-  cookie).  Senders on this machine need no token.
+  cookie).  Senders on this machine need no token.  Whatever the bind address (`0.0.0.0`
+  included), the viewer answers only requests whose `Host` names this machine (localhost, an IP
+  address, its host name) or that carry the token: a web page whose domain re-resolves to this
+  machine (DNS rebinding) gets 403.
+- **Sizes.** An address longer than 256 characters is refused before its arguments are read (its
+  error and log line carry the first 120 characters); a packet holds at most 4 096 messages.
 """
 
 

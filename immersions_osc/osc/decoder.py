@@ -1,7 +1,7 @@
 """What a visual client (TouchDesigner, a browser bridge, a test) does with the service's datagrams.
 
 Plain Python + numpy, no other dependency, so TouchDesigner's own Python can import it
-(``td_network/build_network.py`` puts the repository on ``sys.path``).  The wire format itself --
+(the TouchDesigner DATs import it from the installed package: ``immersions_osc/clients/touchdesigner/``).  The wire format itself --
 the OSC codec and the chunked vectors -- lives in :mod:`immersions_osc.osc.protocol`; this
 module only keeps the *state* a client needs:
 

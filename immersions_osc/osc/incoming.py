@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 import struct
 from dataclasses import dataclass, replace
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_message import OscMessage
@@ -111,13 +111,36 @@ def typed(value: Any) -> OscArg:
 
 # --- decoding --------------------------------------------------------------------------------------
 
+MAX_ADDRESS = 256  # characters of an address (plain or pattern): no address of the service is near
+MAX_MESSAGES = 4096  # messages in one packet (a bundle, flattened; a full UDP datagram of the
+# shortest messages holds ~5 000, a WebSocket message of 4 MB could hold 500 000)
+
+
 def decode(data: bytes) -> list[Incoming]:
     """Every message of a datagram (a message, or a bundle flattened in order, each message with
-    the time tag of the bundle that holds it)."""
-    return list(_walk(data, 0, None))
+    the time tag of the bundle that holds it).  OSCDecodeError beyond MAX_MESSAGES messages (before
+    the rest is decoded)."""
+    return [parse(element, when) for element, when in split(data)]
 
 
-def _walk(data: bytes, depth: int, when: Optional[float]) -> Iterator[Incoming]:
+def split(data: bytes) -> list[tuple[bytes, Optional[float]]]:
+    """The structure of a datagram, without reading any argument: each message's bytes with its
+    bundle's time tag, in order.  OSCDecodeError for a broken structure (a bundle's sizes, nesting,
+    a message without a readable address) or beyond MAX_MESSAGES messages, before anything is
+    applied; :func:`parse` then reads each message when its turn comes (a bundle of 4 000
+    messages is not all parsed before its first is applied)."""
+    out: list = []
+    _split(data, 0, None, out)
+    return out
+
+
+def parse(element: bytes, when: Optional[float] = None) -> Incoming:
+    """One message of :func:`split`: its address and arguments (``error`` when they are malformed)."""
+    message = _message(element)
+    return message if when is None else replace(message, when=when)
+
+
+def _split(data: bytes, depth: int, when: Optional[float], out: list) -> None:
     if not data or len(data) % 4:
         raise OSCDecodeError("an OSC packet is a non-empty multiple of 4 bytes")
     if data.startswith(b"#bundle\0"):
@@ -129,21 +152,43 @@ def _walk(data: bytes, depth: int, when: Optional[float]) -> Iterator[Incoming]:
         if tag is not None and when is not None:
             tag = max(tag, when)  # OSC: a nested bundle's time is never before its enclosing one's
         for element in bundle_elements(data):
-            yield from _walk(element, depth + 1, tag if tag is not None else when)
+            _split(element, depth + 1, tag if tag is not None else when, out)
         return
-    message = _message(data)
-    yield message if when is None else replace(message, when=when)
+    _address(data)
+    out.append((data, when))
+    if len(out) > MAX_MESSAGES:
+        raise OSCDecodeError(f"more than {MAX_MESSAGES} messages in one packet")
+
+
+def read_string(data: bytes, index: int) -> tuple[str, int]:
+    """python-osc's ``osc_types.get_string`` at C speed (it walks the bytes one by one in Python: 18 us
+    for a short address, milliseconds for a long one): the string at ``index`` and the index after
+    its padding; ``osc_types.ParseError`` or UnicodeDecodeError as python-osc raises them."""
+    end = data.find(b"\0", index)
+    if end < 0:
+        raise osc_types.ParseError("Could not parse datagram: no null terminator")
+    total = end - index + 1
+    total += -total % 4
+    if index + total > len(data):
+        raise osc_types.ParseError("Datagram is too short")
+    return data[index:end].decode("utf-8"), index + total
+
+
+def _address(data: bytes) -> tuple[str, int]:
+    if not data.startswith(b"/"):
+        raise OSCDecodeError("an OSC message's address must start with '/'")
+    try:
+        return read_string(data, 0)
+    except (osc_types.ParseError, UnicodeDecodeError) as exc:
+        raise OSCDecodeError(f"bad address ({_why(exc)})") from None
 
 
 def _message(data: bytes) -> Incoming:
     """One message; OSCDecodeError when not even its address can be read, else an Incoming
     (with ``error`` when the rest is malformed: the sender learns which message was wrong)."""
-    if not data.startswith(b"/"):
-        raise OSCDecodeError("an OSC message's address must start with '/'")
-    try:
-        address, index = osc_types.get_string(data, 0)
-    except (osc_types.ParseError, UnicodeDecodeError) as exc:
-        raise OSCDecodeError(f"bad address ({_why(exc)})") from None
+    address, index = _address(data)
+    if len(address) > MAX_ADDRESS:  # refused before its arguments are read or any pattern is built
+        return Incoming(address, [], f"address longer than {MAX_ADDRESS} characters")
     try:
         return Incoming(address, _arguments(data, index))
     except OSCDecodeError as exc:
@@ -152,7 +197,7 @@ def _message(data: bytes) -> Incoming:
 
 def _arguments(data: bytes, index: int) -> list[OscArg]:
     try:
-        tags, end = osc_types.get_string(data, index) if index < len(data) else (",", index)
+        tags, end = read_string(data, index) if index < len(data) else (",", index)
     except (osc_types.ParseError, UnicodeDecodeError) as exc:
         raise OSCDecodeError(f"bad type tag string ({_why(exc)})") from None
     if not tags.startswith(","):
@@ -235,6 +280,7 @@ class AddressMatcher:
 
     def __init__(self, targets: dict[str, Any], cache_size: int = 1024):
         self.dispatcher = Dispatcher()
+        self.targets = dict(targets)
         for address, target in targets.items():
             self.dispatcher.map(address, _noop, target)
         self.cache_size = cache_size
@@ -242,6 +288,11 @@ class AddressMatcher:
 
     def __call__(self, address: str) -> list[Any]:
         """The targets ``address`` names; PatternError for a pattern too costly to match."""
+        if len(address) > MAX_ADDRESS:
+            raise PatternError(f"address longer than {MAX_ADDRESS} characters")
+        if not is_pattern(address):  # a plain address: a dictionary look-up, never a regular expression
+            target = self.targets.get(address)
+            return [] if target is None else [target]
         found = self._cache.get(address)
         if found is None:
             found = [h.args[0] for h in self.dispatcher.handlers_for_address(simplify_pattern(address))]
@@ -255,7 +306,7 @@ class PatternError(ValueError):
     """An address pattern the service will not match (too long, too many wildcards)."""
 
 
-MAX_PATTERN = 256  # characters; no address of the service is near that long
+MAX_PATTERN = MAX_ADDRESS
 MAX_STARS = 4  # '*' and '{...}' each, after simplification: python-osc matches with a backtracking
 MAX_BRACES = 4  # regular expression, and a pattern like '*?*?*?*?*?*?*?*?' costs it seconds
 

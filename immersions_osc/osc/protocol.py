@@ -1,7 +1,7 @@
 """The wire format: OSC 1.0 messages, and vectors (activations, layout positions) as chunked blobs.
 
 Plain Python + numpy, no other dependency, so that the very same code decodes the stream inside
-TouchDesigner (``td_network/``), tests, and the browser viewer's server side.  (The service's own
+TouchDesigner (``immersions_osc/clients/touchdesigner/``), tests, and the browser viewer's server side.  (The service's own
 control input is parsed and dispatched by python-osc: :mod:`.incoming`.)
 
 OSC codec

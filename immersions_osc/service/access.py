@@ -24,7 +24,9 @@ from typing import Optional
 
 from ..config import is_loopback
 
-MAX_HOSTS = 256  # remote hosts remembered as authorized
+MAX_HOSTS = 256  # remote hosts remembered as authorized (and as having guessed wrong)
+MAX_ATTEMPTS = 10  # wrong tokens a remote host may send within ATTEMPT_WINDOW seconds
+ATTEMPT_WINDOW = 60.0
 
 
 def is_loopback_address(host: str) -> bool:
@@ -38,11 +40,32 @@ class Access:
         self.ttl = ttl
         self._hosts: collections.OrderedDict[str, float] = collections.OrderedDict()
         self._lock = threading.Lock()
+        self._failures: collections.OrderedDict[str, collections.deque] = collections.OrderedDict()
         self.refused = 0
 
-    def check_token(self, token: Optional[str]) -> bool:
-        return bool(self.token) and token is not None and hmac.compare_digest(
+    def check_token(self, token: Optional[str], host: Optional[str] = None) -> bool:
+        """Is ``token`` the token?  From a ``host`` that guessed wrong MAX_ATTEMPTS times within
+        ATTEMPT_WINDOW seconds, not even the right one is taken until the window has passed."""
+        if host is not None and not is_loopback_address(host):
+            now = time.monotonic()
+            with self._lock:
+                fails = self._failures.get(host)
+                while fails and fails[0] < now - ATTEMPT_WINDOW:
+                    fails.popleft()
+                if fails is not None and len(fails) >= MAX_ATTEMPTS:
+                    fails.append(now)
+                    while len(fails) > MAX_ATTEMPTS:
+                        fails.popleft()
+                    return False
+        ok = bool(self.token) and token is not None and hmac.compare_digest(
             token.encode("utf-8", "replace"), self.token.encode("utf-8"))
+        if not ok and host is not None and not is_loopback_address(host):
+            with self._lock:
+                self._failures.setdefault(host, collections.deque()).append(time.monotonic())
+                self._failures.move_to_end(host)
+                while len(self._failures) > MAX_HOSTS:
+                    self._failures.popitem(last=False)
+        return ok
 
     def allowed(self, host: Optional[str]) -> bool:
         """May a datagram from ``host`` (None: in process or a viewer already checked) be applied?"""

@@ -30,7 +30,7 @@ SERVICE_FLAGS = {  # flag -> service config field
     "frame_rate": "frame_rate", "loop_seconds": "loop_seconds", "start": "start",
     "output_device": "output_device", "input_device": "input_device", "block_size": "block_size",
     "latency": "latency", "audio_priority": "audio_priority", "audio_process": "audio_process", "source": "source", "tempo": "tempo", "bars": "bars", "beats_per_bar": "beats_per_bar", "link": "link",
-    "latency_offset": "latency_offset_ms",
+    "latency_offset": "latency_offset_ms", "midi_in": "midi_in", "midi_api": "midi_api",
     "allow_remote": "allow_remote", "token": "token", "gallery": "gallery",
 }
 TOKEN_ENV = "IMMERSIONS_TOKEN"  # the shared token, without putting it on the command line
@@ -73,6 +73,12 @@ def _add_service_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--beats-per-bar", dest="beats_per_bar", type=int, help="beats in a bar (default: 4)")
     p.add_argument("--link", action="store_true", default=None,
                    help="follow the tempo and bar phase of an Ableton Link session (pip install 'immersions-osc[link]')")
+    p.add_argument("--midi-in", dest="midi_in", metavar="PORT",
+                   help="MIDI clock in through python-rtmidi (pip install 'immersions-osc[midi]'): a MIDI input's "
+                        "index or a part of its name (immersions-osc devices), or 'virtual' for a port of the "
+                        "service's own; not needed with --audio jack (immersions:midi_in)")
+    p.add_argument("--midi-api", dest="midi_api", choices=("auto", "alsa", "jack", "coremidi", "winmm"),
+                   help="the MIDI system --midi-in uses (default auto: python-rtmidi's first)")
     p.add_argument("--latency-offset", dest="latency_offset", type=float, metavar="MS",
                    help="play this many ms ahead of the bar lines it is aligned to (MIDI clock, "
                         "/immersions/player/sync, Link) to make up for the path to the DAW (default: 0)")
@@ -146,6 +152,9 @@ def service_config(args: argparse.Namespace):
             data["service"][name] = value
     cfg = parse_config(data)
     cfg.service.checkpoint = resolve_checkpoint(cfg.service.checkpoint)  # run from anywhere: the shipped one
+    from ..optimize.start import for_start
+
+    cfg.optimize = for_start(cfg.optimize, cfg.service.start)  # the step size by start
     return cfg
 
 
@@ -219,7 +228,10 @@ def run_serve(args: argparse.Namespace) -> int:
     LOGGER.info(f"stopped: {service.generator.stats.published} loops, {service.stream.frames_sent} activation frames, "
           f"{service.xruns} xruns, {service.messages_received} OSC messages received, "
           f"{service.rejected} OSC messages rejected" + (f"; last loop saved to {service.scfg.loops_dir}/last_loop.wav"
-                                      if service.scfg.loops_dir else ""))
+                                      if service.scfg.loops_dir and service.last_loop_saved else ""))
+    if service.last_loop_saved is False:
+        LOGGER.error("the last loop could not be saved (see above): exit code 1")
+        return 1
     return 0
 
 
@@ -240,14 +252,13 @@ def run_demo(args: argparse.Namespace) -> int:
 
     import torch
 
-    from ..config import OptimizeConfig
     from ..images import write_png
     from ..layout.render import activation_image
     from ..optimize.ascent import measure
     from ..optimize.start import start_clip
     from ..optimize.transforms import level
     from .server import Service, Sink, write_wav
-    from .tour import (NOISE_START_LEARNING_RATE, PATIENCE, REDRAWS, RISE, Stop, Tour, channel_activity,
+    from .tour import (PATIENCE, REDRAWS, RISE, Stop, Tour, channel_activity,
                        eligible_channels, probe_clips, stop_report, write_stop_gallery)
 
     setup_logging(level_from_args(args.log_level, args.verbose, args.quiet))
@@ -263,9 +274,7 @@ def run_demo(args: argparse.Namespace) -> int:
         args.web_port = DEMO_WEB_PORT
     if args.start is None:
         args.start = "silence"  # nothing audible before the first optimized loop
-    cfg = service_config(args)
-    if cfg.service.start in ("noise", "silence") and cfg.optimize.learning_rate == OptimizeConfig().learning_rate:
-        cfg.optimize.learning_rate = NOISE_START_LEARNING_RATE  # unless the config chose one
+    cfg = service_config(args)  # (from silence: the larger step, optimize.start.for_start)
     try:
         os.makedirs(args.out, exist_ok=True)
     except OSError as exc:
@@ -427,7 +436,21 @@ def run_devices(args: argparse.Namespace) -> int:
 
     print(f"JACK: {'a server runs (--audio auto picks it: client immersions)' if jack_server_running() else 'no server running'}")
     print(describe_devices())
+    print(describe_midi_inputs())
     return 0
+
+
+def describe_midi_inputs() -> str:
+    """The MIDI inputs for --midi-in (python-rtmidi, its default MIDI system), or why there are none."""
+    from ..audio.rtmidiclock import MidiUnavailable, list_inputs
+
+    try:
+        ports = list_inputs()
+    except MidiUnavailable as exc:
+        return f"MIDI inputs (--midi-in): {exc}"
+    if not ports:
+        return "MIDI inputs (--midi-in): none (--midi-in virtual makes a port of the service's own)"
+    return "MIDI inputs (--midi-in INDEX|NAME, or virtual):\n" + "\n".join(f"  {i:3d}  {p}" for i, p in enumerate(ports))
 
 
 def run_osc_table(args: argparse.Namespace) -> int:

@@ -18,16 +18,18 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, replace
-from typing import Callable, Optional, Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
-from ..errors import UserError
+from ..errors import Unanswered, UserError
 from ..osc.controls import CONTROL_BY_ADDRESS, MESSAGES, PREFIX, ArgumentError, Control, parse_args
-from ..osc.incoming import AddressMatcher, Incoming, PatternError, decode, is_pattern
+from ..osc.incoming import AddressMatcher, Incoming, PatternError, is_pattern, parse, split
 from ..osc.protocol import OSCDecodeError, encode_message
 from .logs import LOGGER
 from .sinks import Send, UdpReply
 
 AUTH = f"{PREFIX}/auth"
+AUTH_PREFIX = AUTH.encode() + b"\0"  # a plain /immersions/auth message starts with these bytes
+MAX_UNAUTHORIZED = 512  # bytes: the largest datagram an unauthorized remote sender gets decoded
 OUTGOING = frozenset(m.address for m in MESSAGES)  # what we send: never answered when it comes back
 MATCH = AddressMatcher(CONTROL_BY_ADDRESS)  # address or pattern -> the controls it names
 
@@ -52,8 +54,10 @@ class Sender:
         addr = getattr(reply, "addr", None) if isinstance(reply, UdpReply) else None
         if origin is None:
             origin = f"{addr[0]}:{addr[1]}" if addr else "?"
-        return cls(reply, origin, getattr(reply, "host", None) if reply is not None else None,
-                   tuple(addr) if addr else None)
+        host = getattr(reply, "host", None) if reply is not None else None
+        if host is None and reply is not None:  # a viewer page's send (a bound method of its _Viewer):
+            host = getattr(getattr(reply, "__self__", None), "host", None)  # the page's peer address
+        return cls(reply, origin, host if isinstance(host, str) else None, tuple(addr) if addr else None)
 
     @property
     def udp_origin(self) -> str:
@@ -79,48 +83,77 @@ class Dispatcher:
         self.errors, self.trace, self.lock, self.match = errors, trace, lock, match
         self.scheduler = Scheduler(self, horizon, pending)
         self.received = 0  # messages looked at (malformed ones too)
+        self.dropped = 0  # datagrams from unauthorized remote senders, dropped before decoding
         self.rejected = 0  # messages answered with /immersions/error
 
     def handle_datagram(self, data: bytes, reply: Optional[Send] = None, origin: Optional[str] = None) -> None:
         """Apply every message of a datagram; never raises.  An address pattern applies the message
         to every control it matches, all or nothing (each applied one acknowledged); a message in a
         bundle whose time tag is ahead is applied at that time."""
+        for _ in self.steps(data, reply, origin):
+            pass
+
+    def steps(self, data: bytes, reply: Optional[Send] = None, origin: Optional[str] = None) -> Iterator[None]:
+        """:meth:`handle_datagram` one message at a time: a generator that yields after each message
+        (the UDP intake, ``intake.py``, interleaves the messages of a large bundle with other
+        senders' datagrams; the messages of one sender stay in order)."""
         sender = Sender.of(reply, origin)
+        if sender.udp and not self.allowed(sender.host):
+            # a remote sender that has not sent /immersions/auth: looked at before anything is
+            # decoded; only a short plain /immersions/auth message goes on (a bundle, or anything
+            # else, costs nothing more than this test) and nothing is answered (no reflection to a
+            # spoofed source address)
+            if len(data) > MAX_UNAUTHORIZED or not data.startswith(AUTH_PREFIX):
+                self.dropped += 1
+                self.errors(f"dropped a datagram from {sender.origin}: remote sender without /immersions/auth")
+                return
+            unauthorized = True
+        else:
+            unauthorized = False
         try:
-            messages = decode(data)
+            messages = split(data)  # the structure only: each message is parsed when its turn comes
         except OSCDecodeError as exc:
             self.reject(sender, "?", f"malformed OSC packet: {exc}")
             return
         except Exception as exc:  # whatever else the parser raises: still only this packet's problem
             self.reject(sender, "?", f"malformed OSC packet: {type(exc).__name__}")
             return
-        if not self.allowed(sender.host if sender.udp else None):
-            # a remote sender that has not sent /immersions/auth: only that message is looked at,
-            # and nothing is answered (no reflection to a spoofed source address)
-            messages = [m for m in messages if m.address == AUTH]
+        if unauthorized:
+            messages = [m for m in messages if m[0].startswith(AUTH_PREFIX)]
             if not messages:
                 self.errors(f"dropped a datagram from {sender.origin}: remote sender without /immersions/auth")
                 return
-        for message in messages:
+        for element, when in messages:
             self.received += 1
-            if message.error is not None:
-                self.reject(sender, message.address, f"malformed OSC message: {message.error}")
-                continue
             try:
-                controls = self.match(message.address)
-            except PatternError as exc:
-                self.reject(sender, message.address, str(exc))
-                continue
-            if not controls:
-                if message.address in OUTGOING:
-                    # our own messages (a service subscribed to itself or to another service): answering
-                    # them would echo errors back and forth for ever
-                    continue
-                why = ("no control matches this address pattern" if is_pattern(message.address)
-                       else "unknown address") + " (see docs/osc.md)"
-                self.reject(sender, message.address, why)
-                continue
-            self.dispatch(message, controls, sender)
+                message = parse(element, when)
+            except OSCDecodeError as exc:  # (split has read every address: not expected)
+                self.reject(sender, "?", f"malformed OSC packet: {exc}")
+            except Exception as exc:
+                self.reject(sender, "?", f"malformed OSC packet: {type(exc).__name__}")
+            else:
+                self._one(message, sender)
+            yield
+
+    def _one(self, message: Incoming, sender: Sender) -> None:
+        if message.error is not None:
+            self.reject(sender, message.address, f"malformed OSC message: {message.error}")
+            return
+        try:
+            controls = self.match(message.address)
+        except PatternError as exc:
+            self.reject(sender, message.address, str(exc))
+            return
+        if not controls:
+            if message.address in OUTGOING:
+                # our own messages (a service subscribed to itself or to another service): answering
+                # them would echo errors back and forth for ever
+                return
+            why = ("no control matches this address pattern" if is_pattern(message.address)
+                   else "unknown address") + " (see docs/osc.md)"
+            self.reject(sender, message.address, why)
+            return
+        self.dispatch(message, controls, sender)
 
     def dispatch(self, message: Incoming, controls: Sequence[Control], sender: Sender) -> None:
         """Check the arguments against every control the address matches first: one that does not
@@ -160,6 +193,10 @@ class Dispatcher:
         try:
             with self.lock:
                 self.handler(control)(*values, sender=sender)
+        except Unanswered as exc:  # e.g. a wrong token: logged, and the sender learns nothing
+            self.rejected += 1
+            self.errors(f"dropped {control.address} from {sender.origin}: {exc}")
+            return
         except UserError as exc:
             self.reject(sender, control.address, str(exc))
             return
@@ -175,8 +212,14 @@ class Dispatcher:
 
     def reject(self, sender: Sender, address: str, why: str) -> None:
         self.rejected += 1
-        self.errors(f"rejected OSC message {address} from {sender.origin}: {why}")
+        address = clip(address)  # a megabyte address is neither logged nor echoed whole
+        self.errors(f"rejected OSC message {address} from {sender.origin}: {clip(why, 500)}")
         self.reply(sender.reply, encode_message(f"{PREFIX}/error", "ss", [address, why[:500]]))
+
+
+def clip(text: str, limit: int = 120) -> str:
+    """``text`` cut to ``limit`` characters for a log line or an answer (with how long it was)."""
+    return text if len(text) <= limit else f"{text[:limit]}...({len(text)} characters)"
 
 
 class Scheduler:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 import torch
@@ -117,6 +118,48 @@ def current_activations(model, audio: torch.Tensor, vector: NeuronVector) -> np.
     return flat[vector.order]
 
 
+class StreamingActivations:
+    """Live input, column by column (the CPC ear only): :class:`~..model.streaming.StreamingCPC`
+    is fed the input's new samples and the frame is the newest column of every layer, layout
+    order.  That column is what :func:`current_activations` gives for a window ending at the last
+    whole hop heard, with all the input before it heard too (continuous listening; the window
+    makes it exactly that when it spans the receptive field), at the cost of one column per layer
+    and hop instead of a forward pass over the window per frame."""
+
+    def __init__(self, model, vector: NeuronVector, device="cpu"):
+        from ..model.streaming import StreamingCPC
+
+        self.stream, self.vector, self.device = StreamingCPC(model), vector, device
+        self._last: Optional[np.ndarray] = None
+
+    def restart(self, audio: np.ndarray) -> Optional[np.ndarray]:
+        """A new stream whose past is ``audio`` (silence before it): the frame at its end."""
+        self.stream.reset()
+        self._last = None
+        return self.feed(audio)
+
+    def feed(self, audio: np.ndarray) -> Optional[np.ndarray]:
+        """The frame after ``audio`` (the samples since the last feed): the newest columns; the
+        previous frame when no new hop was completed (None before the first hop)."""
+        if len(audio):
+            new = self.stream.feed(torch.from_numpy(np.ascontiguousarray(audio, np.float32)).to(self.device))
+            if new:
+                # the only copy to the host, once per frame: the newest column of every layer
+                flat = torch.cat([new[name][0, ..., -1].reshape(-1) for name in self.vector.layer_names])
+                self._last = flat.float().cpu().numpy()[self.vector.order]
+        return self._last
+
+
+ANALYSIS_FRAMES = 128  # the most windows a loop's analysis runs (models other than the CPC ear)
+
+
+def analysis_frames(n: int, sample_rate: int, frame_rate: float, most: int = ANALYSIS_FRAMES) -> int:
+    """Windows per loop of ``n`` samples for a model analysed window by window: one per frame the
+    stream shows while the loop plays (more would never be seen), at most ``most``.  A 1 s loop
+    at 30 frames/s needs 30, a quarter of the work of 128 before its first frame."""
+    return max(1, min(most, math.ceil(n / sample_rate * frame_rate)))
+
+
 class LoopAnalysis:
     """Every layer's activations over a whole (circular) loop, computed once when the loop starts
     playing; ``frame(position)`` is then an index lookup instead of a forward pass per frame.
@@ -135,7 +178,7 @@ class LoopAnalysis:
     """
 
     def __init__(self, model, loop: np.ndarray, vector: NeuronVector, window: int, device="cpu",
-                 frames: int = 128, batch: int = 16):
+                 frames: int = ANALYSIS_FRAMES, batch: int = 16):
         from ..model import CPCModel
 
         self.loop, self.vector = loop, vector

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ..config import setting_type
-from ..errors import UserError
+from ..errors import Unanswered, UserError
 from ..optimize.start import START_KINDS, start_clip
 from ..optimize.targets import Target, neuron_mask
 from ..osc.controls import CONTROLS, PREFIX, Control
@@ -170,7 +170,8 @@ class ControlHandlers:
 
     def on_stream_subscribe(self, host, port, kind, sender=Sender()):
         """Subscribe (or renew: the same message again) ``host:port`` for ``subscription_seconds``.
-        A UDP sender may subscribe only an address of its own host (no streaming to a third party)."""
+        A UDP sender, or a viewer page, may subscribe only an address of its own host (no streaming
+        to a third party)."""
         s = self.service
         addr = self._udp_address(host, port)
         own = s.sock.getsockname() if s.sock is not None else None
@@ -276,8 +277,9 @@ class ControlHandlers:
         access = self.service.access
         if not access.remote:
             return  # nothing to authorize: only this machine can reach the service
-        if not access.check_token(token):
-            raise UserError("wrong token")
+        if not access.check_token(token, sender.host):
+            access.refused += 1
+            raise Unanswered("wrong token")  # dropped: logged, never answered (docs/osc.md)
         if sender.host is not None:
             access.authorize(sender.host)
 

@@ -50,6 +50,7 @@ from .clips import ClipLoader
 from .dispatch import Dispatcher, Sender
 from .engine import NeuronVector, analysis_window, in_stream_order
 from .handlers import ControlHandlers, check_dispatch
+from .intake import FairIntake
 from .logs import LOGGER, Log, RateLimitedLog
 from .pacing import PacedSender
 from .sinks import Send, Sink, Sinks, UdpReply
@@ -136,6 +137,7 @@ class Service:
         self.audio = None  # the audio backend, opened by start()
         self.jackd = None  # a dummy-driver jackd that start() started (--start-jack)
         self.link = None  # Ableton Link (--link)
+        self.midi_in = None  # MIDI clock in through python-rtmidi (--midi-in)
         # bar lines from the MIDI clock and /immersions/player/sync (its thread starts with the service)
         self.barsync = BarSync(self.player, self.tempo, self.follow_tempo, self._sync_latency, self.log)
         self.clips: Optional[ClipLoader] = None  # started with the service
@@ -151,11 +153,13 @@ class Service:
                                      errors=self.errors, trace=self.trace, lock=self.control_lock,
                                      horizon=self.scfg.schedule_seconds, pending=self.scfg.schedule_pending)
         self.stopping = threading.Event()
+        self.last_loop_saved: Optional[bool] = None  # after close: saved (True), could not be (False), no loops_dir
         self._threads: list[threading.Thread] = []
         self.started_at = time.monotonic()
         self.port: Optional[int] = None  # the UDP control port, once listening
         self.sock: Optional[socket.socket] = None
         self.send_sock: Optional[socket.socket] = None  # the control socket, non-blocking: sends never wait
+        self.intake: Optional[FairIntake] = None  # reads the control socket, each sender in turn
 
     def _make_layout(self, path: str) -> None:
         """Lay out a ``--model`` that has no layout yet (once; later starts load the file)."""
@@ -223,6 +227,11 @@ class Service:
             self.sock.settimeout(0.2)
             self.send_sock = self.sock.dup()
             self.send_sock.setblocking(False)
+            try:  # room for a burst while the intake thread waits for its turn (capped by rmem_max)
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+            except OSError:
+                pass
+            self.intake = FairIntake(self.sock, self._steps, on_drop=self._intake_drop)
         except OSError as exc:
             raise UserError(f"cannot listen on UDP {s.host}:{s.port} ({exc.strerror or exc}); is another "
                             f"service running? choose another port with --port") from None
@@ -235,7 +244,15 @@ class Service:
         except UserError:
             self.close()
             raise
-        self.barsync.start(self.audio)
+        if s.midi_in:
+            from ..audio.rtmidiclock import MidiClockInput
+
+            try:
+                self.midi_in = MidiClockInput(s.midi_in, s.midi_api, s.jack_client, self.log)
+                self.log(f"midi clock: listening on {self.midi_in.name} (python-rtmidi)")
+            except UserError as exc:
+                self.warn(f"midi clock: {exc}; continuing without MIDI clock input")
+        self.barsync.start(self.audio, self.midi_in)
         if s.link:
             from ..audio.link import LinkSync
 
@@ -271,6 +288,8 @@ class Service:
         if self.link is not None:
             self.link.close()
         self.barsync.close()
+        if self.midi_in is not None:
+            self.midi_in.close()
         self.generator.stop()
         if self.clips is not None:
             self.clips.close()
@@ -282,6 +301,9 @@ class Service:
         self.paced.close()
         if self.audio is not None:
             self.audio.close()
+        if self.intake is not None:
+            self.intake.close()
+            self.intake = None
         if self.sock is not None:
             self.sock.close()
             self.sock = None
@@ -296,22 +318,23 @@ class Service:
                 os.makedirs(self.scfg.loops_dir, exist_ok=True)
                 write_wav(os.path.join(self.scfg.loops_dir, "last_loop.wav"),
                           self.generator.latest().audio.numpy(), self.sample_rate)
-            except OSError as exc:
+                self.last_loop_saved = True
+            except OSError as exc:  # a full disk, a folder that is a file: said, and the exit code says it
+                self.last_loop_saved = False
                 self.warn(f"could not save the last loop: {exc}")
 
     # --- control messages in -----------------------------------------------------------------------------
     def _serve(self) -> None:
-        """The ``immersions-osc-in`` thread: every datagram on the control port goes to the dispatcher."""
-        while not self.stopping.is_set():
-            try:
-                data, addr = self.sock.recvfrom(65536)
-            except socket.timeout:
-                continue
-            except OSError:
-                if self.stopping.is_set():
-                    break
-                continue
-            self.dispatcher.handle_datagram(data, self.udp_reply(addr), f"{addr[0]}:{addr[1]}")
+        """The ``immersions-osc-in`` thread: every datagram on the control port goes to the
+        dispatcher, each sender in turn (``intake.py``: one client's flood cannot make another's
+        control wait behind it)."""
+        self.intake.run(self.stopping)
+
+    def _steps(self, data: bytes, addr: tuple):
+        return self.dispatcher.steps(data, self.udp_reply(addr), f"{addr[0]}:{addr[1]}")
+
+    def _intake_drop(self, addr: tuple, why: str) -> None:
+        self.errors(f"{addr[0]}:{addr[1]}: {why}")
 
     def handle_datagram(self, data: bytes, reply: Optional[Send] = None, origin: Optional[str] = None) -> None:
         """Apply a datagram as if it came from ``reply`` (the viewer's WebSocket, the demo, tests)."""
@@ -384,9 +407,13 @@ class Service:
         if n != self.loop_samples:
             old = self.loop_samples
             self.loop_samples = n
+            # the newest loop at the old length: the one queued when the last refit (or the
+            # optimizer) has not taken over yet -- tempo changes closer together than a bar each
+            # refit the one before -- else the one playing
             playing, _ = self.player.playhead()
-            if playing is not None and len(playing) == old:
-                self.player.queue(refit_loop(playing, stretch, n), self.player.version)
+            source = next((x for x in (self.player.queued(), playing) if x is not None and len(x) == old), None)
+            if source is not None:
+                self.player.queue(refit_loop(source, stretch, n), self.player.version)
             self.generator.set_start(torch.from_numpy(refit_loop(self.generator.current_loop().numpy(), stretch, n)))
 
     # --- start clips from files (the clip loader's thread) -------------------------------------------------

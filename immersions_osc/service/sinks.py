@@ -99,6 +99,17 @@ class TokenBucket:
         return True
 
 
+def budget_key(reply: "UdpReply") -> object:
+    """Whose reply budget an answer is charged to: a client on this machine by its address and
+    port (one local client's flood cannot starve another's answers; loopback cannot be spoofed from
+    outside), a remote sender by its host (a spoofed source cannot multiply the reflection by
+    ports)."""
+    host = reply.host
+    if host.startswith("127.") or host in ("::1", "localhost"):
+        return tuple(reply.addr)
+    return host
+
+
 class ReplyBudget:
     """Bytes the service may send back to UDP senders: ``per_sender`` per second per source
     address (``burst`` at once: one layout fits), ``total`` per second over all senders, and
@@ -235,7 +246,8 @@ class Sinks:
         subscriber (a few per second).  Returns whether the sender got it."""
         sent = False
         if reply is not None:
-            if not isinstance(reply, UdpReply) or self.budget.allow(reply.host, len(datagram) + ReplyBudget.OVERHEAD):
+            if not isinstance(reply, UdpReply) or self.budget.allow(budget_key(reply),
+                                                                    len(datagram) + ReplyBudget.OVERHEAD):
                 try:
                     reply(datagram)
                     sent = True
@@ -259,7 +271,7 @@ class Sinks:
             targets += [s.send for s in self.snapshot() if s.group == "udp" and isinstance(s.send, UdpReply)
                         and s.send.host == reply.host and s.send != reply]
             cost = len(targets) * sum(len(d) + ReplyBudget.OVERHEAD for d in datagrams)
-            if not self.budget.allow(reply.host, cost):
+            if not self.budget.allow(budget_key(reply), cost):
                 return None
         return targets
 

@@ -20,13 +20,15 @@ import numpy as np
 import torch
 
 from ..atomic import atomic_write_bytes
+from ..audio.live import LiveInput
 from ..config import OptimizeConfig
 from ..errors import UserError
+from ..model import CPCModel
 from ..optimize.generator import PublishedLoop
 from ..optimize.targets import Target
 from ..osc.controls import PREFIX
 from ..osc.protocol import encode_message, encode_vector
-from .engine import LoopAnalysis, current_activations, summarize
+from .engine import LoopAnalysis, StreamingActivations, analysis_frames, current_activations, summarize
 
 ANALYSE_AHEAD_SECONDS = 1.0  # the queued loop is analysed when the playing one has this much left
 
@@ -85,6 +87,8 @@ class Streamer:
         self.held: Optional[PublishedLoop] = None
         self._analyses: list[LoopAnalysis] = []  # newest first: queued, playing, previous
         self.analysis_lock = threading.RLock()  # hooks on the stream model: one forward pass at a time
+        self._live: Optional[StreamingActivations] = None  # the live input's stream (the CPC ear)
+        self._live_input: Optional[LiveInput] = None
 
     # --- messages ------------------------------------------------------------------------------------
     def layout_datagrams(self, chunks: Optional[list[int]] = None) -> list[bytes]:
@@ -140,6 +144,9 @@ class Streamer:
         """The audio device: backend, the model's rate, the device's rate, xruns, output latency (ms)."""
         s = self.service
         kind = s.audio.kind if s.audio is not None else "none"
+        health = getattr(s.audio, "health", "ok")
+        if health != "ok":  # the audio process died or froze: "jack (dead)", "portaudio (stalled)"
+            kind = f"{kind} ({health})"
         return [kind, int(s.sample_rate), int(s.player.device_rate), int(s.xruns), 1000.0 * s._output_latency()]
 
     def audio_datagram(self) -> bytes:
@@ -148,9 +155,13 @@ class Streamer:
     # --- the activation stream -----------------------------------------------------------------------
     def activation_frame(self) -> Optional[np.ndarray]:
         """Every neuron's activation now: at the loop's playhead (from the loop's analysis, made
-        once per loop) or over the latest window of live input (one forward pass per frame)."""
+        once per loop) or of the live input: the CPC ear streams it (the new hops' columns only),
+        any other model runs on the latest window (one forward pass per frame)."""
         s = self.service
         if s.scfg.source == "input":
+            if isinstance(s.stream_model, CPCModel):
+                with self.analysis_lock:
+                    return self._live_frame()
             window = s.player.input_window(s.window)
             audio = torch.from_numpy(np.ascontiguousarray(window, dtype=np.float32)).to(s.device)
             with self.analysis_lock:
@@ -160,6 +171,19 @@ class Streamer:
             return None
         return self._analysis_of(loop).frame(pos)
 
+    def _live_frame(self) -> Optional[np.ndarray]:
+        """The live input's new samples through the stream; a stream that cannot go on (the first
+        frame, a new device rate, input missed for a ring's length) starts again from the latest
+        window of input, so its first frame is already that of continuous listening."""
+        s = self.service
+        if self._live is None or self._live.stream.model is not s.stream_model:
+            self._live = StreamingActivations(s.stream_model, s.vector, s.device)
+            self._live_input = LiveInput(s.player)
+        audio = self._live_input.read()
+        if audio is None:
+            return self._live.restart(self._live_input.start(s.window))
+        return self._live.feed(audio)
+
     def _analysis_of(self, loop: np.ndarray) -> LoopAnalysis:
         """The loop's analysis (made ahead of time by the status thread when the loop is queued)."""
         with self.analysis_lock:
@@ -167,7 +191,8 @@ class Streamer:
                 if analysis.loop is loop:
                     return analysis
             s = self.service
-            analysis = LoopAnalysis(s.stream_model, loop, s.vector, s.window, s.device)
+            analysis = LoopAnalysis(s.stream_model, loop, s.vector, s.window, s.device,
+                                    frames=analysis_frames(len(loop), s.sample_rate, s.scfg.frame_rate))
             self._analyses = ([analysis] + self._analyses)[:3]
             return analysis
 

@@ -31,7 +31,6 @@ REDRAWS = 2  # then the stop tries another channel of its layer, up to this many
 # the step size from a noise or silence start (the config's default, 0.002, suits music starts: it
 # keeps their rhythm; from noise it leaves too little of a stop's few steps to show): measured with
 # benchmarks/demo_tour.py
-NOISE_START_LEARNING_RATE = 0.01
 
 
 @dataclass

@@ -37,8 +37,10 @@ parsing, the RFC 6455 handshake, framing, masking, fragmentation, close codes, p
 
 Who may ask (see ``service/access.py``):
 
-* the ``Host`` header must name this machine (``localhost``, ``127.0.0.1``, ``::1``) or the bound
-  address, so a page whose domain re-resolves to 127.0.0.1 (DNS rebinding) is refused;
+* the ``Host`` header must name this machine (``localhost``, ``127.0.0.1``, ``::1``, the bound
+  address, an IP address, this machine's host name), whatever the bind address (``0.0.0.0``
+  included), so a page whose domain re-resolves to 127.0.0.1 (DNS rebinding) is refused with 403;
+  only a request carrying the token may use another name (a remote user's DNS name for this host);
 * a request another web site makes (``Sec-Fetch-Site: cross-site``, e.g. an ``<img>`` on some
   page) is refused, and a WebSocket must come from the viewer's own origin;
 * with ``--allow-remote`` every request needs the shared token: ``/?token=...`` once, after which
@@ -55,8 +57,10 @@ from __future__ import annotations
 
 import collections
 import email.utils
+import errno
 import hmac
 import http
+import ipaddress
 import json
 import logging
 import os
@@ -87,6 +91,10 @@ MAX_MESSAGE = 4 << 20  # largest WebSocket message accepted from a page (a selec
 MAX_BACKLOG = 8 << 20  # bytes queued for one page before its datagrams are dropped (a slow tab)
 SEND_TIMEOUT = 2.0  # seconds a send to a page may block before that connection is dropped
 REQUEST_TIMEOUT = 10  # seconds for a request (and a WebSocket handshake) to arrive
+MAX_PER_PEER = 64  # connections open at once from one address (a browser opens ~6; the rest is a flood)
+ACCEPT_BACKOFF = (0.05, 1.0)  # seconds the accept loop pauses when descriptors run out (doubling)
+ACCEPT_ERRORS = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM, errno.ECONNABORTED, errno.EPROTO,
+                 errno.EPERM, errno.EINTR)  # accept() failures that end nothing: wait and accept again
 SNAPSHOT_SIZES = (64, 2048)
 COOKIE = "immersions_token"
 MALFORMED_CODES = (1002, 1007, 1009)  # protocol error, bad data, too big: what the server closes with
@@ -142,6 +150,53 @@ class _Viewer:
             self._cond.notify_all()
 
 
+class _AcceptGuard:
+    """The listening socket as ``serve_forever`` sees it.  websockets' loop ends for good on the first
+    failed ``accept()``; at descriptor exhaustion (EMFILE) this one logs one line, backs off (doubling
+    from 50 ms to 1 s, so the still-readable socket does not spin) and accepts again.  Any other
+    failure (the socket closed at shutdown) still ends the loop."""
+
+    def __init__(self, sock: socket.socket, errors, closing: threading.Event):
+        self._sock, self._errors, self._closing = sock, errors, closing
+        self.exhausted = 0  # accept() failures survived (EMFILE and kin)
+
+    def accept(self):
+        pause = ACCEPT_BACKOFF[0]
+        logged = False
+        while True:
+            try:
+                return self._sock.accept()
+            except OSError as exc:
+                if exc.errno not in ACCEPT_ERRORS or self._closing.is_set():
+                    raise
+                self.exhausted += 1
+                if not logged:
+                    logged = True
+                    self._errors(f"viewer: cannot accept a connection ({errno.errorcode.get(exc.errno, exc.errno)}: "
+                                 f"{exc.strerror}); backing off, still serving")
+                if self._closing.wait(pause):
+                    raise
+                pause = min(pause * 2, ACCEPT_BACKOFF[1])
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
+class _Connection(ServerConnection):
+    """websockets' server connection, whose reader thread ends quietly (one rate-limited line, the
+    socket closed) when it cannot even start, e.g. no descriptor left for its selector (EMFILE)."""
+
+    def recv_events(self) -> None:
+        try:
+            super().recv_events()
+        except OSError as exc:
+            self.logger.warning("connection reader failed: %s", exc)
+            try:
+                self.close_socket()
+            except Exception:
+                pass
+
+
 class _QuietLog(logging.Handler):
     """websockets' own log lines (failed handshakes, connection errors) go to the service's
     rate-limited error log as one line, never as a traceback."""
@@ -169,6 +224,10 @@ class WebServer:
         self.viewers: dict[_Viewer, None] = {}
         self._lock = threading.Lock()
         self._sockets: set[socket.socket] = set()  # every accepted connection (closed at shutdown)
+        self._per_peer: dict[str, int] = {}  # connections open per peer address (MAX_PER_PEER)
+        self.over_peer_limit = 0
+        self._closing = threading.Event()
+        self._accept: Optional[_AcceptGuard] = None
         self._scaleogram_lock = threading.Lock()
         self._scaleogram_cache: Optional[tuple[int, bytes]] = None
         self._loop_pngs: dict[tuple[str, int], bytes] = {}  # the gallery's rendered loops' scaleograms
@@ -179,6 +238,7 @@ class WebServer:
         self.malformed = 0  # WebSocket protocol errors (connections closed because of them)
         self.refused = 0  # requests refused by the Host / site / token checks
         self.warmed = threading.Event()
+        self._machine_names = _machine_names()
         self._logger = logging.getLogger(f"immersions.web.{id(self)}")
         self._logger.propagate = False
         self._logger.setLevel(logging.WARNING)
@@ -190,25 +250,50 @@ class WebServer:
             self.server = serve(self._serve_websocket, self.host, self.port, process_request=self._process_request,
                                 server_header="immersions-viewer", compression=None, max_size=MAX_MESSAGE,
                                 max_queue=4, open_timeout=REQUEST_TIMEOUT, ping_interval=20, ping_timeout=20,
-                                close_timeout=1, logger=self._logger)
+                                close_timeout=1, logger=self._logger, create_connection=_Connection)
         except OSError as exc:
             raise UserError(f"cannot serve the viewer on http://{self.host}:{self.port}/ "
                             f"({exc.strerror or exc}); choose another port with --web-port") from None
         self.port = self.server.socket.getsockname()[1]
+        self._closing = threading.Event()
+        self._accept = _AcceptGuard(self.server.socket, self.service.errors, self._closing)
+        self.server.socket = self._accept  # serve_forever survives EMFILE (shutdown closes it through this)
         handle = self.server.handler
 
         def handler(sock: socket.socket, addr) -> None:  # every accepted TCP connection
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)  # a dead peer is noticed
-            # a page that stops reading blocks a send for at most SEND_TIMEOUT (then it is dropped)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO,
-                            struct.pack("ll", int(SEND_TIMEOUT), int(SEND_TIMEOUT % 1 * 1e6)))
+            peer = addr[0] if isinstance(addr, tuple) else str(addr)
             with self._lock:
-                self._sockets.add(sock)
+                if self._per_peer.get(peer, 0) >= MAX_PER_PEER:
+                    self.over_peer_limit += 1
+                    full = True
+                else:
+                    full = False
+                    self._per_peer[peer] = self._per_peer.get(peer, 0) + 1
+                    self._sockets.add(sock)
+            if full:  # a flood of idle connections from one address: closed at once, costs nothing
+                sock.close()
+                self.service.errors(f"viewer: {peer} has {MAX_PER_PEER} connections open; closing more")
+                return
             try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)  # a dead peer is noticed
+                # a page that stops reading blocks a send for at most SEND_TIMEOUT (then it is dropped)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO,
+                                struct.pack("ll", int(SEND_TIMEOUT), int(SEND_TIMEOUT % 1 * 1e6)))
                 handle(sock, addr)
+            except Exception as exc:  # e.g. EMFILE while the connection is set up: one line, no traceback
+                self.service.errors(f"viewer connection from {peer} failed: {type(exc).__name__}: {exc}")
+                try:
+                    sock.close()
+                except OSError:
+                    pass
             finally:
                 with self._lock:
                     self._sockets.discard(sock)
+                    left = self._per_peer.get(peer, 1) - 1
+                    if left > 0:
+                        self._per_peer[peer] = left
+                    else:
+                        self._per_peer.pop(peer, None)
         self.server.handler = handler
         self._thread = threading.Thread(target=self.server.serve_forever, name="immersions-web", daemon=True)
         self._thread.start()
@@ -239,6 +324,7 @@ class WebServer:
             return
         with self._lock:
             viewers = list(self.viewers)
+        self._closing.set()
         for v in viewers:
             self.service.remove_sink(v)
             v.stop()
@@ -445,20 +531,45 @@ class WebServer:
         """403/401 for a request this viewer must not answer (see the module's doc), else None."""
         headers = request.headers
         peer = connection.remote_address[0]
-        host = urlsplit("//" + headers.get("Host", "")).hostname or ""
-        if self.host not in ("", "0.0.0.0", "::") and host not in LOCAL_NAMES and host != self.host:
-            return _text(403, "requests must address this machine as localhost / 127.0.0.1")
+        try:
+            host = urlsplit("//" + headers.get("Host", "")[:256]).hostname or ""
+        except ValueError:  # a malformed Host (an unbalanced "[", a bad port) names nothing of ours
+            host = ""
+        given = None
+        if self.token:
+            given = _cookie(headers, COOKIE) or parse_qs(urlsplit(request.path).query).get("token", [None])[0]
+        token_ok = given is not None and bool(self.token) and hmac.compare_digest(
+            given.encode("utf-8", "replace"), self.token.encode())
+        if not self._host_allowed(host) and not token_ok:
+            # whatever the bind address (0.0.0.0 included): a page of a domain that re-resolves to this
+            # machine (DNS rebinding) sends its own name, and only the token lets such a name in
+            return _text(403, "requests must address this machine by its own name or address "
+                              "(localhost / 127.0.0.1 / the host's address), or carry the token")
         if headers.get("Sec-Fetch-Site", "") == "cross-site":
             return _text(403, "requests from another web site are refused")
         origin = headers.get("Origin")
         if origin is not None and urlsplit(origin).netloc != headers.get("Host", ""):
             return _text(403, "requests from another origin are refused")
         if self.token and not is_loopback_address(peer):
-            given = _cookie(headers, COOKIE) or parse_qs(urlsplit(request.path).query).get("token", [None])[0]
-            if given is None or not hmac.compare_digest(given.encode("utf-8", "replace"), self.token.encode()):
+            if not token_ok:
                 return _text(401, "this viewer needs the service's token: open /?token=TOKEN "
                                   "(printed when the service started)")
         return None
+
+    def _host_allowed(self, host: str) -> bool:
+        """Does ``host`` (the request's Host name) name this machine?  Loopback names, the bound
+        address, any IP literal (a browser sends one only when the page was opened by address, which
+        DNS rebinding cannot produce) and this machine's own host name.  Checked for every bind
+        address, the wildcard ones included."""
+        if not host:
+            return False
+        if host in LOCAL_NAMES or host == self.host or host in self._machine_names:
+            return True
+        try:
+            ipaddress.ip_address(host.split("%")[0])
+            return True
+        except ValueError:
+            return False
 
     def _process_request(self, connection: ServerConnection, request: Request) -> Optional[Response]:
         """Every HTTP request: the checks, then a Response, or None to go on with the WebSocket."""
@@ -625,6 +736,18 @@ class WebServer:
         with open(full, "rb") as fh:
             body = fh.read()
         return _body(200, body, CONTENT_TYPES.get(os.path.splitext(full)[1], "application/octet-stream"))
+
+
+def _machine_names() -> frozenset:
+    """This machine's own host names (no DNS lookup: ``gethostname`` only, and its mDNS ``.local``)."""
+    try:
+        name = socket.gethostname().strip().lower().rstrip(".")
+    except OSError:
+        return frozenset()
+    if not name:
+        return frozenset()
+    short = name.split(".")[0]
+    return frozenset({name, short, short + ".local"})
 
 
 def _body(status: int, body: bytes, content_type: str, headers: Optional[dict] = None) -> Response:
