@@ -37,6 +37,7 @@ class PublishedLoop:
     version: int  # 1, 2, ... (0: the start clip)
     step: int  # optimizer steps since the generator started
     steps_on_target: int = 0  # of which toward the targets it was optimized for
+    targets: tuple = ()  # the targets it was optimized for (carried: a label looked up later may be gone)
 
 
 @dataclass
@@ -157,7 +158,8 @@ class LoopGenerator:
         loop = self._run.loop().clone()  # raises FloatingPointError after a non-finite gradient
         if not bool(torch.isfinite(loop).all()):
             raise FloatingPointError("non-finite loop")
-        self._latest = PublishedLoop(loop, self._latest.version + 1, self.stats.steps, self._on_target)
+        self._latest = PublishedLoop(loop, self._latest.version + 1, self.stats.steps, self._on_target,
+                                     tuple(self._run.targets))
         self.stats.published += 1
         if self.on_publish is not None:
             self.on_publish(self._latest)

@@ -235,7 +235,7 @@ class Streamer:
         return playable(audio, self.service.generator.cfg, optimized)
 
     def on_publish(self, loop: PublishedLoop) -> None:  # optimizer thread
-        self.published[loop.version] = (loop.step, describe_targets(self.service.generator.targets))  # as optimized
+        self.published[loop.version] = (loop.step, describe_targets(list(loop.targets)))  # as optimized
         for old in [v for v in self.published if v < loop.version - 16]:
             del self.published[old]
         if len(loop.audio) != self.service.loop_samples:

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from ..optimize.targets import Target
+from .streaming import describe_targets
 
 QUEUE_MARGIN = 1.0  # seconds before a window's last boundary at which the next stop's loop is queued
 RISE = 2.0  # a stop "rose" when its target's activation at least doubled on its loop
@@ -100,13 +101,10 @@ class Tour:
 
     def _ready(self, i: int):
         """The newest held loop when it was made for stop i with enough steps, else None."""
-        from .streaming import describe_targets
-
         held = self.service.stream.held
         if held is None or held.steps_on_target < self.steps or held.step - held.steps_on_target < self._aimed_at:
             return None  # too few steps, or made before stop i was aimed at (an earlier stop's, same target)
-        made_for = self.service.stream.published.get(held.version, (0, ""))[1]
-        if made_for != describe_targets(self.stops[i].targets):
+        if describe_targets(list(held.targets)) != describe_targets(self.stops[i].targets):
             return None
         if self.rose is None:
             return held
@@ -179,7 +177,7 @@ class Tour:
                 player.seek(max(0, s.loop_samples - 1))
             for i, stop in enumerate(self.stops):
                 record = Played(stop, version=ready.version, steps=ready.steps_on_target,
-                                made_for=stream.published.get(ready.version, (0, "?"))[1], tried=self.tried[i][:-1])
+                                made_for=describe_targets(list(ready.targets)), tried=self.tried[i][:-1])
                 if i + 1 < len(self.stops):
                     self._aim(i + 1)  # optimized while this stop plays
                 while player.version != ready.version:  # the boundary that opens the window
