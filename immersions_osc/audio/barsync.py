@@ -24,6 +24,8 @@ from .midiclock import MidiClock, SmoothedMidiClock, bar_shift
 
 Log = Callable[[str], None]
 TEMPO_STEP = 0.005  # bpm: a clock tempo this far from the service's is followed (the loop refitted)
+DRIFT_MS = 0.5  # a jittery clock's tempo is followed once its loop would drift less than this a bar (1 sigma) ...
+SWITCH_LEAD = 0.4  # ... or when the loop's next bar line is this many seconds away (the refit must be queued)
 
 
 class BarSync:
@@ -138,8 +140,9 @@ class BarSync:
         clock.beats_per_bar = beats_per_bar
         bpm = round(bpm, 3)
         # a clock whose stamps jitter (python-rtmidi) changes tempo only beyond its own noise
-        sigma = clock.tempo_sigma() if isinstance(clock, SmoothedMidiClock) else 0.0
-        if abs(bpm - current) >= max(TEMPO_STEP, 4.0 * sigma):
+        smoothed = isinstance(clock, SmoothedMidiClock)
+        sigma = clock.tempo_sigma() if smoothed else 0.0
+        if abs(bpm - current) >= max(TEMPO_STEP, 4.0 * sigma) and (not smoothed or self._sure_enough(clock, bpm)):
             self.follow_tempo(bpm, "midi clock")
             # the refitted loop takes over at the next bar line of the loop playing: put that bar
             # line on the clock's next one (at the new tempo)
@@ -153,9 +156,41 @@ class BarSync:
             bar_time += self._to_block() if external else 0.0
             rate = self.player.device_rate
             tolerance = self.tolerance_ms * 1e-3
-            if isinstance(clock, SmoothedMidiClock):
+            if smoothed:
                 tolerance = max(tolerance, 3.0 * clock.bar_sigma())
-            self.align(bar_time, tolerance_samples=int(tolerance * rate))
+            if self._switch_pending():
+                # the refitted loop waits for the bar line of the loop playing: that bar line is
+                # put on the clock's next one again as the fit improves with every tick (the
+                # first aim was extrapolated a bar ahead from the ticks the change had brought)
+                self.align(bar_time + clock.ticks_per_bar * clock.tick_seconds(),
+                           tolerance_samples=int(tolerance * rate), before_switch=True)
+            else:
+                self.align(bar_time, tolerance_samples=int(tolerance * rate))
+
+    def _switch_pending(self) -> bool:
+        loop, _ = self.player.playhead()
+        queued = self.player.queued()
+        return loop is not None and queued is not None and len(queued) != len(loop)
+
+    def _sure_enough(self, clock: SmoothedMidiClock, bpm: float) -> bool:
+        """Whether a jittery clock's new tempo is followed now: once the loop it would fit drifts
+        less than ``DRIFT_MS`` a bar (one standard error of the tempo), or when the loop's next bar
+        line is near (``SWITCH_LEAD`` s: the refitted loop must be queued before it, or the change
+        is heard a bar later).  Until then the fit takes more ticks (its error falls as they
+        come; a refitted loop stays at its first tempo until the clock is 4 sigma from it)."""
+        drift = clock.ticks_per_bar * clock.tick_seconds() * clock.tempo_sigma() / bpm
+        return drift <= DRIFT_MS * 1e-3 or self._seconds_to_loop_bar() <= SWITCH_LEAD
+
+    def _seconds_to_loop_bar(self) -> float:
+        """Seconds until the next bar line of the loop playing is rendered (0: none plays)."""
+        p = self.player
+        origin, n = p.loop_origin, p.device_loop_length()
+        bpm, bars, _ = self.get_tempo()
+        if origin is None or n <= 0:
+            return 0.0
+        bar = n / max(1, bars if bpm > 0 else 1)
+        into = ((time.monotonic() - p.clock_offset - origin) * p.device_rate) % bar
+        return (bar - into) / p.device_rate
 
     def _to_block(self) -> float:
         """Seconds from the rtmidi input's clock to block time."""

@@ -1,0 +1,89 @@
+"""The bar-sync thread's decisions, on a made-up player: a MIDI clock whose stamps jitter by a JACK
+period (python-rtmidi's JACK API) changes tempo, and the loop's bar line where the refitted loop
+takes over must land on the clock's next bar line.  (The real thing, recorded on a dummy jackd:
+benchmarks/studio_sync.py.)"""
+import numpy as np
+import pytest
+
+from immersions_osc.audio.barsync import DRIFT_MS, BarSync
+from immersions_osc.audio.midiclock import CLOCK, START, SmoothedMidiClock
+
+RATE = 48000
+P = 512 / RATE
+
+
+class Player:
+    """What BarSync reads and moves: one playing loop (its sample 0 rendered at ``loop_origin``,
+    block time), a queued one, nudges move the origin."""
+    device_rate = RATE
+
+    def __init__(self, bpm: float):
+        self.loop = np.zeros(int(round(RATE * 240 / bpm)), np.float32)  # one bar
+        self.q = None
+        self.loop_origin = 0.123
+        self.clock_offset = 0.0
+
+    def playhead(self):
+        return self.loop, 0
+
+    def queued(self):
+        return self.q
+
+    def device_loop_length(self):
+        return len(self.loop)
+
+    def nudge(self, samples):
+        self.loop_origin -= samples / RATE
+
+
+def run_change(seed: int, new_bpm: float = 137.0):
+    """Start, 4 bars at 120, then ``new_bpm``; per tick one _step.  Returns the tempi followed and,
+    just before the clock's first bar line at the new tempo, how far the playing loop's nearest
+    bar line is from it (s)."""
+    import time as _time
+
+    rng = np.random.default_rng(seed)
+    tempo = {"bpm": 120.0}
+    player = Player(120.0)
+    followed = []
+
+    def follow(bpm, source):
+        followed.append(bpm)
+        tempo["bpm"] = bpm
+        player.q = np.zeros(int(round(RATE * 240 / bpm)), np.float32)
+
+    sync = BarSync(player, lambda: (tempo["bpm"], 1, 4), follow, lambda: 0.0, log=lambda line: None)
+    clock = SmoothedMidiClock(4)
+    phase = rng.uniform(0, P)  # where the ticks fall in the JACK cycles
+    stamp = lambda t: np.floor((t + phase) / P) * P - phase + P / 2 + rng.exponential(1e-4)
+    t = 0.5
+    sync._step([(stamp(t - 0.001), (START, 0, 0))], clock, "test")
+    k = 0
+    for bpm, bars in ((120.0, 4), (new_bpm, 1)):
+        dt = 60.0 / (24 * bpm)
+        for _ in range(96 * bars):
+            player.clock_offset = _time.monotonic() - t  # block time now = t
+            sync._step([(stamp(t), (CLOCK, 0, 0))], clock, "test")
+            k += 1
+            t += dt
+    line = t  # the clock's bar line after the first bar at the new tempo
+    bar = len(player.loop) / RATE
+    error = (player.loop_origin - line + bar / 2) % bar - bar / 2
+    return followed, error
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_jittery_clocks_tempo_change_lands_the_refitted_loop_on_the_next_bar_line(seed):
+    followed, error = run_change(seed)
+    assert followed and abs(followed[-1] - 137.0) < 0.5, followed
+    assert abs(error) < 1e-3, f"the loop's bar line {1000 * error:+.2f} ms from the clock's"
+
+
+def test_a_jittery_clocks_new_tempo_waits_for_more_ticks_while_the_bar_line_is_far():
+    """The first tempo followed after the change: from enough ticks that the loop it fits drifts
+    about DRIFT_MS a bar, not from the first beat's (24 ticks, whose tempo is several ms a bar off
+    here), unless the loop's next bar line is near."""
+    for seed in range(8):
+        followed, _ = run_change(seed)
+        drift_ms = [abs(240.0 / bpm - 240.0 / 137.0) * 1000 for bpm in followed if abs(bpm - 120.0) > 1]
+        assert drift_ms and drift_ms[0] < 4 * DRIFT_MS, (seed, followed)
