@@ -5,7 +5,7 @@ benchmarks/studio_sync.py.)"""
 import numpy as np
 import pytest
 
-from immersions_osc.audio.barsync import DRIFT_MS, BarSync
+from immersions_osc.audio.barsync import DRIFT_MS, SWITCH_LEAD, BarSync
 from immersions_osc.audio.midiclock import CLOCK, START, SmoothedMidiClock
 
 RATE = 48000
@@ -37,18 +37,19 @@ class Player:
 
 
 def run_change(seed: int, new_bpm: float = 137.0):
-    """Start, 4 bars at 120, then ``new_bpm``; per tick one _step.  Returns the tempi followed and,
-    just before the clock's first bar line at the new tempo, how far the playing loop's nearest
-    bar line is from it (s)."""
+    """Start, 4 bars at 120, then ``new_bpm``; per tick one _step.  Returns the tempi followed,
+    how far the playing loop's nearest bar line is from the clock's first bar line at the new
+    tempo just before it (s), and how long before that line each tempo was followed (s)."""
     import time as _time
 
     rng = np.random.default_rng(seed)
     tempo = {"bpm": 120.0}
     player = Player(120.0)
-    followed = []
+    followed, when, now = [], [], [0.0]
 
     def follow(bpm, source):
         followed.append(bpm)
+        when.append(now[0])
         tempo["bpm"] = bpm
         player.q = np.zeros(int(round(RATE * 240 / bpm)), np.float32)
 
@@ -63,18 +64,19 @@ def run_change(seed: int, new_bpm: float = 137.0):
         dt = 60.0 / (24 * bpm)
         for _ in range(96 * bars):
             player.clock_offset = _time.monotonic() - t  # block time now = t
+            now[0] = t
             sync._step([(stamp(t), (CLOCK, 0, 0))], clock, "test")
             k += 1
             t += dt
     line = t  # the clock's bar line after the first bar at the new tempo
     bar = len(player.loop) / RATE
     error = (player.loop_origin - line + bar / 2) % bar - bar / 2
-    return followed, error
+    return followed, error, [line - w for w in when]
 
 
 @pytest.mark.parametrize("seed", range(8))
 def test_a_jittery_clocks_tempo_change_lands_the_refitted_loop_on_the_next_bar_line(seed):
-    followed, error = run_change(seed)
+    followed, error, _ = run_change(seed)
     assert followed and abs(followed[-1] - 137.0) < 0.5, followed
     assert abs(error) < 1e-3, f"the loop's bar line {1000 * error:+.2f} ms from the clock's"
 
@@ -84,6 +86,8 @@ def test_a_jittery_clocks_new_tempo_waits_for_more_ticks_while_the_bar_line_is_f
     about DRIFT_MS a bar, not from the first beat's (24 ticks, whose tempo is several ms a bar off
     here), unless the loop's next bar line is near."""
     for seed in range(8):
-        followed, _ = run_change(seed)
+        followed, _, ahead = run_change(seed)
+        # followed in time for the refitted loop to take over at the clock's next bar line
+        assert ahead[-1] >= SWITCH_LEAD - 0.03, (seed, ahead)
         drift_ms = [abs(240.0 / bpm - 240.0 / 137.0) * 1000 for bpm in followed if abs(bpm - 120.0) > 1]
         assert drift_ms and drift_ms[0] < 4 * DRIFT_MS, (seed, followed)

@@ -142,7 +142,7 @@ class BarSync:
         # a clock whose stamps jitter (python-rtmidi) changes tempo only beyond its own noise
         smoothed = isinstance(clock, SmoothedMidiClock)
         sigma = clock.tempo_sigma() if smoothed else 0.0
-        if abs(bpm - current) >= max(TEMPO_STEP, 4.0 * sigma) and (not smoothed or self._sure_enough(clock, bpm)):
+        if abs(bpm - current) >= max(TEMPO_STEP, 4.0 * sigma) and (not smoothed or self._sure_enough(clock, bpm, external)):
             self.follow_tempo(bpm, "midi clock")
             # the refitted loop takes over at the next bar line of the loop playing: put that bar
             # line on the clock's next one (at the new tempo)
@@ -172,25 +172,21 @@ class BarSync:
         queued = self.player.queued()
         return loop is not None and queued is not None and len(queued) != len(loop)
 
-    def _sure_enough(self, clock: SmoothedMidiClock, bpm: float) -> bool:
+    def _sure_enough(self, clock: SmoothedMidiClock, bpm: float, external: bool) -> bool:
         """Whether a jittery clock's new tempo is followed now: once the loop it would fit drifts
-        less than ``DRIFT_MS`` a bar (one standard error of the tempo), or when the loop's next bar
-        line is near (``SWITCH_LEAD`` s: the refitted loop must be queued before it, or the change
-        is heard a bar later).  Until then the fit takes more ticks (its error falls as they
-        come; a refitted loop stays at its first tempo until the clock is 4 sigma from it)."""
-        drift = clock.ticks_per_bar * clock.tick_seconds() * clock.tempo_sigma() / bpm
-        return drift <= DRIFT_MS * 1e-3 or self._seconds_to_loop_bar() <= SWITCH_LEAD
-
-    def _seconds_to_loop_bar(self) -> float:
-        """Seconds until the next bar line of the loop playing is rendered (0: none plays)."""
-        p = self.player
-        origin, n = p.loop_origin, p.device_loop_length()
-        bpm, bars, _ = self.get_tempo()
-        if origin is None or n <= 0:
-            return 0.0
-        bar = n / max(1, bars if bpm > 0 else 1)
-        into = ((time.monotonic() - p.clock_offset - origin) * p.device_rate) % bar
-        return (bar - into) / p.device_rate
+        less than ``DRIFT_MS`` a bar (one standard error of the tempo), or when the clock's next bar
+        line -- where the refitted loop is to take over -- is ``SWITCH_LEAD`` s away or less (the
+        refitted loop must be queued before it, or the change is heard a bar later).  Until then
+        the fit takes more ticks: its error falls as they come, and a refitted loop stays at its
+        first tempo until the clock is 4 sigma from it."""
+        bar = clock.ticks_per_bar * clock.tick_seconds()
+        if bar * clock.tempo_sigma() / bpm <= DRIFT_MS * 1e-3:
+            return True
+        line = clock.bar_line()
+        if line is None:
+            return True
+        line += self._to_block() if external else 0.0
+        return line + bar - (time.monotonic() - self.player.clock_offset) <= SWITCH_LEAD
 
     def _to_block(self) -> float:
         """Seconds from the rtmidi input's clock to block time."""
