@@ -48,7 +48,7 @@ import time  # noqa: E402
 import urllib.error  # noqa: E402
 import urllib.request  # noqa: E402
 
-from immersions_osc.osc.protocol import decode_packet, encode_message  # noqa: E402
+from immersions_osc.osc.protocol import encode_message  # noqa: E402
 from robust_attacks import bombs, rss_mb, stalled_websocket  # noqa: E402
 from service_harness import HAVE_JACKD, JackServer, OSCClient, free_udp_port  # noqa: E402
 
@@ -280,8 +280,13 @@ def websocket_flood(svc, osc, n):
         t.start()
     for t in threads:
         t.join(60)
-    for ws in pages:
-        ws.close()
+    # closed side by side: each close waits for the service's close frame, which queues behind the
+    # frames it could not send to a page that stopped reading (up to its send timeout)
+    closers = [threading.Thread(target=ws.close) for ws in pages]
+    for t in closers:
+        t.start()
+    for t in closers:
+        t.join(60)
     return {"connections": n}
 
 
@@ -473,7 +478,10 @@ ATTACKS = [  # name, function, count (full), count (quick)
 ]
 
 
-def run_attacks(quick: bool, folder: str, only: str = "") -> tuple[list[dict], dict]:
+def run_attacks(quick: bool, folder: str, only: str = "", repeat: int = 1) -> tuple[list[dict], dict]:
+    """Each attack ``repeat`` times in a row into one service: memory an attack keeps the first
+    time and not again is a high-water mark (the allocator keeps what it once needed), memory
+    kept every time is a leak."""
     svc = Service("--audio", "none", "--loops-dir", os.path.join(folder, "loops"))
     osc = OSCClient(svc.port)
     rows, totals = [], {"datagrams": 0, "bombs": 0, "crashes": 0}
@@ -486,13 +494,16 @@ def run_attacks(quick: bool, folder: str, only: str = "") -> tuple[list[dict], d
         idle_rate = (cpu_seconds(svc.proc.pid) - cpu0) / (time.monotonic() - t0)
         totals["idle_cpu_per_s"] = round(idle_rate, 3)
         rows.append({"attack": "(none: baseline)", "sent": "", "alive": True,
-                     "latency_ms": latency_ms(osc), "rss_growth_mb": 0.0})
-        for name, fn, full, quick_n in ATTACKS:
+                     "latency_ms": latency_ms(osc), "rss_growth_mb": 0.0, "rss_kept_mb": 0.0})
+        before = base_rss
+        for (name, fn, full, quick_n), turn in [(a, k) for a in ATTACKS for k in range(max(1, repeat))]:
             arg = folder if fn is audio_bombs else (quick_n if quick else full)
             if arg == 0:  # --quick: covered by tests/test_robust_service.py
                 continue
             if only and not any(word.strip().lower() in name.lower() for word in only.split(",")):
                 continue
+            if repeat > 1:
+                name = f"{name} (#{turn + 1})"
             cpu, began = cpu_seconds(svc.proc.pid), time.monotonic()
             with LatencyProbe(svc.port) as probe:
                 sent = fn(svc, osc, arg)
@@ -509,7 +520,8 @@ def run_attacks(quick: bool, folder: str, only: str = "") -> tuple[list[dict], d
             rows.append({"attack": name, "sent": ", ".join(f"{v} {k}" for k, v in sent.items()), "alive": alive,
                          "latency_ms": latency_ms(osc) if alive else float("nan"),
                          "during_p99_ms": during_p99, "during_max_ms": during_max,
-                         "rss_growth_mb": svc.rss() - base_rss})
+                         "rss_growth_mb": svc.rss() - base_rss, "rss_kept_mb": svc.rss() - before})
+            before = svc.rss()
             if not alive:
                 break
         totals["rss_growth_mb"] = svc.rss() - base_rss
@@ -680,7 +692,7 @@ def suite(args) -> int:
     logging.getLogger("websockets").setLevel(logging.CRITICAL)  # our own clients' refusals are expected
     folder = tempfile.mkdtemp(prefix="immersions-robustness-")
     started = time.monotonic()
-    rows, totals = run_attacks(args.quick, folder, args.only)
+    rows, totals = run_attacks(args.quick, folder, args.only, args.repeat)
     # the real faults have their own tests (tests/test_robust_signals.py, test_robust_files.py):
     # --quick (CI) leaves them to those
     no_faults = args.quick or args.skip_faults
@@ -692,11 +704,12 @@ def suite(args) -> int:
     print(f"\nrobustness suite ({'quick' if args.quick else 'full'}, {time.monotonic() - started:.0f} s, loopback, "
           f"torch threads of the service: its default)\n")
     print("| attack | sent | service alive | control latency after (ms, median of 5) | during: p99 / max (ms) "
-          "| RSS growth (MB) |")
-    print("|---|---|---|---|---|---|")
+          "| RSS growth since the baseline (MB) | kept by this attack (MB) |")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['attack']} | {r['sent'] or '-'} | {'yes' if r['alive'] else 'NO'} | {fmt(r['latency_ms'])} | "
-              f"{fmt(r.get('during_p99_ms'))} / {fmt(r.get('during_max_ms'))} | {fmt(r['rss_growth_mb'], '+.1f')} |")
+              f"{fmt(r.get('during_p99_ms'))} / {fmt(r.get('during_max_ms'))} | {fmt(r['rss_growth_mb'], '+.1f')} | "
+              f"{fmt(r['rss_kept_mb'], '+.1f')} |")
     print("\n| signals (20 ms apart) | shutdown (s) | exit code | last loop saved | tracebacks |")
     print("|---|---|---|---|---|")
     for s in signals:
@@ -911,6 +924,8 @@ def main() -> int:
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("--only", default="", help="only the attacks whose name holds one of these comma-separated "
                                                "words (e.g. 'rebinding,idle,addresses,bundle')")
+    ap.add_argument("--repeat", type=int, default=1, help="each attack this many times in a row (memory kept the "
+                                                             "first time only: a high-water mark; every time: a leak)")
     ap.add_argument("--audio-faults", action="store_true", help="the frozen/killed audio cases even with "
                                                                    "--quick/--skip-faults (needs jackd)")
     ap.add_argument("--skip-faults", action="store_true", help="no signals, killed saves, jackd or audio faults")

@@ -36,7 +36,7 @@ class Player:
         self.loop_origin -= samples / RATE
 
 
-def run_change(seed: int, new_bpm: float = 137.0):
+def run_change(seed: int, new_bpm: float = 137.0, bars_before: int = 4):
     """Start, 4 bars at 120, then ``new_bpm``; per tick one _step.  Returns the tempi followed,
     how far the playing loop's nearest bar line is from the clock's first bar line at the new
     tempo just before it (s), and how long before that line each tempo was followed (s)."""
@@ -45,6 +45,7 @@ def run_change(seed: int, new_bpm: float = 137.0):
     rng = np.random.default_rng(seed)
     tempo = {"bpm": 120.0}
     player = Player(120.0)
+    player.loop_origin = rng.uniform(0, 2.0)  # the loop plays at some phase when the clock starts
     followed, when, now = [], [], [0.0]
 
     def follow(bpm, source):
@@ -60,7 +61,7 @@ def run_change(seed: int, new_bpm: float = 137.0):
     t = 0.5
     sync._step([(stamp(t - 0.001), (START, 0, 0))], clock, "test")
     k = 0
-    for bpm, bars in ((120.0, 4), (new_bpm, 1)):
+    for bpm, bars in ((120.0, bars_before), (new_bpm, 1)):
         dt = 60.0 / (24 * bpm)
         for _ in range(96 * bars):
             player.clock_offset = _time.monotonic() - t  # block time now = t
@@ -74,11 +75,12 @@ def run_change(seed: int, new_bpm: float = 137.0):
     return followed, error, [line - w for w in when]
 
 
-@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("seed", range(12))
 def test_a_jittery_clocks_tempo_change_lands_the_refitted_loop_on_the_next_bar_line(seed):
     followed, error, _ = run_change(seed)
     assert followed and abs(followed[-1] - 137.0) < 0.5, followed
-    assert abs(error) < 1e-3, f"the loop's bar line {1000 * error:+.2f} ms from the clock's"
+    # (the sync leaves 1 ms alone: tolerance_ms)
+    assert abs(error) < 1.5e-3, f"the loop's bar line {1000 * error:+.2f} ms from the clock's"
 
 
 def test_a_jittery_clocks_new_tempo_waits_for_more_ticks_while_the_bar_line_is_far():
@@ -91,3 +93,12 @@ def test_a_jittery_clocks_new_tempo_waits_for_more_ticks_while_the_bar_line_is_f
         assert ahead[-1] >= SWITCH_LEAD - 0.03, (seed, ahead)
         drift_ms = [abs(240.0 / bpm - 240.0 / 137.0) * 1000 for bpm in followed if abs(bpm - 120.0) > 1]
         assert drift_ms and drift_ms[0] < 4 * DRIFT_MS, (seed, followed)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_after_a_start_the_second_bar_line_is_on_the_clocks(seed):
+    """The clock starts at the service's tempo: the loop's bar line is first aimed from half a bar
+    of ticks, then re-aimed as the fit grows surer."""
+    followed, error, _ = run_change(seed, new_bpm=120.0, bars_before=1)
+    assert not followed
+    assert abs(error) < 1.5e-3, f"the loop's bar line {1000 * error:+.2f} ms from the clock's second"

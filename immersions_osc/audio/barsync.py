@@ -40,6 +40,7 @@ class BarSync:
         self.midi_in = None  # a python-rtmidi input (--midi-in), set by start()
         self.rt_clock = SmoothedMidiClock(get_tempo()[2])  # its clock (the MIDI API's stamps jitter)
         self.corrections = 0
+        self._aimed_sigma = float("inf")  # a jittery clock: the standard error of the bar line last aimed at
         self.last_shift = 0
         self._said_clock = False
         self._pending: Optional[float] = None  # a sync that waits for a loop to play
@@ -130,6 +131,7 @@ class BarSync:
             clock.feed(when, status, d1, d2)
         if clock.starts != starts:
             self.log("midi clock: start")
+            self._aimed_sigma = float("inf")
         bpm = clock.tempo()
         if bpm is None or not clock.running:
             return
@@ -144,6 +146,7 @@ class BarSync:
         sigma = clock.tempo_sigma() if smoothed else 0.0
         if abs(bpm - current) >= max(TEMPO_STEP, 4.0 * sigma) and (not smoothed or self._sure_enough(clock, bpm, external)):
             self.follow_tempo(bpm, "midi clock")
+            self._aimed_sigma = float("inf")
             # the refitted loop takes over at the next bar line of the loop playing: put that bar
             # line on the clock's next one (at the new tempo)
             line = clock.bar_line()
@@ -156,16 +159,22 @@ class BarSync:
             bar_time += self._to_block() if external else 0.0
             rate = self.player.device_rate
             tolerance = self.tolerance_ms * 1e-3
-            if smoothed:
-                tolerance = max(tolerance, 3.0 * clock.bar_sigma())
+            sigma = clock.bar_sigma() if smoothed else 0.0
+            # a jittery clock's bar line is followed beyond 3 sigma (its noise), and re-aimed at beyond
+            # 2 sigma once it is twice as sure as when it was last aimed at (the first aim after a
+            # start or a tempo change comes from half a bar of ticks)
+            surer = smoothed and sigma <= 0.5 * self._aimed_sigma
+            tolerance = max(tolerance, (2.0 if surer else 3.0) * sigma)
             if self._switch_pending():
                 # the refitted loop waits for the bar line of the loop playing: that bar line is
                 # put on the clock's next one again as the fit improves with every tick (the
                 # first aim was extrapolated a bar ahead from the ticks the change had brought)
-                self.align(bar_time + clock.ticks_per_bar * clock.tick_seconds(),
-                           tolerance_samples=int(tolerance * rate), before_switch=True)
+                shift = self.align(bar_time + clock.ticks_per_bar * clock.tick_seconds(),
+                                   tolerance_samples=int(tolerance * rate), before_switch=True)
             else:
-                self.align(bar_time, tolerance_samples=int(tolerance * rate))
+                shift = self.align(bar_time, tolerance_samples=int(tolerance * rate))
+            if smoothed and shift is not None and (surer or abs(shift) > tolerance * rate):
+                self._aimed_sigma = sigma
 
     def _switch_pending(self) -> bool:
         loop, _ = self.player.playhead()
