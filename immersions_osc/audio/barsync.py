@@ -25,7 +25,7 @@ from .midiclock import MidiClock, SmoothedMidiClock, bar_shift
 Log = Callable[[str], None]
 TEMPO_STEP = 0.005  # bpm: a clock tempo this far from the service's is followed (the loop refitted)
 DRIFT_MS = 0.5  # a jittery clock's tempo is followed once its loop would drift less than this a bar (1 sigma) ...
-SWITCH_LEAD = 0.4  # ... or when the loop's next bar line is this many seconds away (the refit must be queued)
+SWITCH_LEAD = 0.4  # ... or when the clock's next bar line is this many seconds away (the refit must be queued)
 
 
 class BarSync:

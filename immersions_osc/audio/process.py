@@ -420,7 +420,16 @@ class _SharedLoopPlayer(LoopPlayer):
 
 def _child_main(conn, settings: dict, sample_rate: int, status_raw, input_raw, record_raw, record_len: int) -> None:
     """The audio process: the player, the backend, and a command loop on the pipe."""
+    import importlib
     import signal
+    import sys
+
+    # the callback needs the interpreter lock within its period (5.3 ms at 96 kHz / 512 frames):
+    # the command thread hands it over after 0.5 ms at most, not the default 5 ms (a whole period)
+    sys.setswitchinterval(0.0005)
+    # the resampler a loop at another rate goes through, imported before the device opens, not
+    # with the first such loop while the callback runs (0.6 s of imports)
+    importlib.import_module("scipy.signal")
 
     from .backends import open_audio
     from .jack import stop_jackd
