@@ -420,6 +420,7 @@ class _SharedLoopPlayer(LoopPlayer):
 
 def _child_main(conn, settings: dict, sample_rate: int, status_raw, input_raw, record_raw, record_len: int) -> None:
     """The audio process: the player, the backend, and a command loop on the pipe."""
+    import gc
     import importlib
     import signal
     import sys
@@ -466,6 +467,10 @@ def _child_main(conn, settings: dict, sample_rate: int, status_raw, input_raw, r
     except UserError as exc:
         send(("error", str(exc)))
         return
+    # what the imports made lives as long as the process: the cyclic collector stops scanning it
+    # (a full collection over scipy's and the backends' ~70 000 objects held the interpreter lock
+    # ~35 ms, several periods, on the command thread)
+    gc.freeze()
     latency = getattr(audio, "output_latency", None)
     status[F["output_latency"]] = latency() if latency is not None else 0.0
     send(("ready", audio.kind, getattr(audio, "description", "")))
