@@ -186,6 +186,22 @@ class LatencyProbe:
         return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))], ordered[-1]
 
 
+def settled(svc, window: float = 30.0, within: float = 1.0, timeout: float = 600.0) -> float:
+    """Wait until the service's RSS has moved less than ``within`` MB over the last ``window`` s;
+    the seconds waited.  Twelve loops are not enough: an idle service measured after them grew
+    +32 MB over the next 160 s with no attack at all (2026-12-07), more than any attack keeps, so
+    a per-attack figure taken before this plateau is mostly the service's own warm-up."""
+    start = time.monotonic()
+    samples: list[tuple[float, float]] = []
+    while time.monotonic() - start < timeout:
+        samples.append((time.monotonic(), svc.rss()))
+        recent = [v for t, v in samples if t >= samples[-1][0] - window]
+        if samples[-1][0] - samples[0][0] >= window and max(recent) - min(recent) < within:
+            break
+        time.sleep(5.0)
+    return time.monotonic() - start
+
+
 def steady(osc: OSCClient, loops: int = 12, timeout: float = 180.0) -> None:
     """Wait until the service has published ``loops`` loops: an idle service's memory grows for its
     first ~10 loops (optimizer state, loop analyses, allocator pools, the viewer's warm-up) and then
@@ -488,6 +504,10 @@ def run_attacks(quick: bool, folder: str, only: str = "", repeat: int = 1) -> tu
     try:
         osc.wait_ready(120)
         steady(osc, loops=1 if quick else 12)
+        if not quick:
+            waited = settled(svc)
+            print(f"the idle service's RSS settled (< 1 MB over 30 s) after {waited:.0f} s more: {svc.rss():.1f} MB",
+                  flush=True)
         base_rss = svc.rss()
         cpu0, t0 = cpu_seconds(svc.proc.pid), time.monotonic()
         time.sleep(5.0)  # the service's own CPU (optimizer, stream) per second, left out of the per-MB figures
