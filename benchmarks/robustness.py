@@ -954,8 +954,31 @@ def main() -> int:
                                                "this many seconds; RSS after warm-up and at the end")
     ap.add_argument("--subscribers", type=int, default=64, help="UDP subscribers in the load case (default: 64)")
     ap.add_argument("--viewers", type=int, default=16, help="viewer pages in the load case (default: 16)")
+    ap.add_argument("--idle-rss", type=float, help="no attacks: the idle service's RSS every 10 s for this many "
+                                                   "seconds after the 12 warm-up loops")
     args = ap.parse_args()
+    if args.idle_rss:
+        return idle_rss(args.idle_rss)
     return load(args) if args.load else soak(args) if args.soak else suite(args)
+
+
+def idle_rss(seconds: float) -> int:
+    folder = tempfile.mkdtemp(prefix="immersions-robustness-")
+    svc = Service("--audio", "none", "--loops-dir", os.path.join(folder, "loops"))
+    osc = OSCClient(svc.port)
+    try:
+        osc.wait_ready(120)
+        steady(osc, loops=12)
+        base, grown = svc.rss(), []
+        for _ in range(max(1, int(seconds // 10))):
+            time.sleep(10.0)
+            grown.append(svc.rss() - base)
+        print(f"idle service, RSS every 10 s after 12 loops ({base:.1f} MB then), MB: "
+              + " ".join(f"{v:+.1f}" for v in grown) + f"; load {os.getloadavg()[0]:.2f}")
+    finally:
+        osc.close()
+        svc.stop((signal.SIGTERM, signal.SIGTERM))
+    return 0
 
 
 if __name__ == "__main__":
