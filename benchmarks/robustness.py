@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
@@ -53,6 +54,7 @@ from robust_attacks import bombs, rss_mb, stalled_websocket  # noqa: E402
 from service_harness import HAVE_JACKD, JackServer, OSCClient, free_udp_port  # noqa: E402
 
 P = "/immersions"
+FUZZ_SEED = 1234  # --seed
 
 
 def free_tcp_port() -> int:
@@ -219,13 +221,40 @@ def steady(osc: OSCClient, loops: int = 12, timeout: float = 180.0) -> None:
     time.sleep(2.0)
 
 
+@contextlib.contextmanager
+def served(folder: str, loops: int = 12, signals=(signal.SIGTERM, signal.SIGTERM)):
+    """A service (no sound device, its loops in ``folder``/loops) that has answered and published
+    ``loops`` loops, and a client; afterwards the client is closed, the service stopped with
+    ``signals`` (``svc.stopped``: seconds to exit or None when it hung, exit code) and the stalled
+    pages closed."""
+    svc = Service("--audio", "none", "--loops-dir", os.path.join(folder, "loops"))
+    osc = OSCClient(svc.port)
+    try:
+        osc.wait_ready(120)
+        steady(osc, loops=loops)
+        yield svc, osc
+    finally:
+        osc.close()
+        svc.stopped = svc.stop(signals)
+        for s in STALLED:
+            s.close()
+
+
 # --- the attacks: each returns what it sent ---------------------------------------------------------
+
+def nothing(svc, osc, seconds):
+    """The control: no attack, the service left alone about as long as an attack lasts.  The memory
+    this row keeps is the service's own drift (the optimizer and the stream go on), the yardstick
+    for the "kept by this attack" figures of the others."""
+    time.sleep(seconds)
+    return {"seconds": seconds}
+
 
 def fuzz(svc, osc, n):
     from test_service_robustness import random_datagrams
 
     sent = 0
-    for data in random_datagrams(random.Random(1234), n):
+    for data in random_datagrams(random.Random(FUZZ_SEED), n):
         osc.send_raw(data)
         sent += 1
         if sent % 200 == 0:
@@ -474,6 +503,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 ATTACKS = [  # name, function, count (full), count (quick)
+    ("nothing (control: left alone)", nothing, 15, 0),
     ("fuzzed datagrams", fuzz, 12000, 3000),
     ("audio bombs as start clips", audio_bombs, None, None),
     ("bundle of layout requests", layout_bundle, 1819, 1819),
@@ -498,12 +528,8 @@ def run_attacks(quick: bool, folder: str, only: str = "", repeat: int = 1) -> tu
     """Each attack ``repeat`` times in a row into one service: memory an attack keeps the first
     time and not again is a high-water mark (the allocator keeps what it once needed), memory
     kept every time is a leak."""
-    svc = Service("--audio", "none", "--loops-dir", os.path.join(folder, "loops"))
-    osc = OSCClient(svc.port)
     rows, totals = [], {"datagrams": 0, "bombs": 0, "crashes": 0}
-    try:
-        osc.wait_ready(120)
-        steady(osc, loops=1 if quick else 12)
+    with served(folder, loops=1 if quick else 12) as (svc, osc):
         if not quick:
             waited = settled(svc)
             print(f"the idle service's RSS settled (< 1 MB over 30 s) after {waited:.0f} s more: {svc.rss():.1f} MB",
@@ -540,16 +566,12 @@ def run_attacks(quick: bool, folder: str, only: str = "", repeat: int = 1) -> tu
             rows.append({"attack": name, "sent": ", ".join(f"{v} {k}" for k, v in sent.items()), "alive": alive,
                          "latency_ms": latency_ms(osc) if alive else float("nan"),
                          "during_p99_ms": during_p99, "during_max_ms": during_max,
-                         "rss_growth_mb": svc.rss() - base_rss, "rss_kept_mb": svc.rss() - before})
-            before = svc.rss()
+                         "rss_growth_mb": (now := svc.rss()) - base_rss, "rss_kept_mb": now - before})
+            before = now
             if not alive:
                 break
-        totals["rss_growth_mb"] = svc.rss() - base_rss
-    finally:
-        osc.close()
-        seconds, code = svc.stop((signal.SIGTERM, signal.SIGTERM))
-        for s in STALLED:
-            s.close()
+        totals["rss_growth_mb"] = before - base_rss
+    seconds, code = svc.stopped
     totals["shutdown_s"] = seconds
     totals["hangs"] = int(seconds is None)
     totals["exit_code"] = code
@@ -793,12 +815,8 @@ def soak(args) -> int:
     folder = tempfile.mkdtemp(prefix="immersions-soak-")
     attacks = [(name, fn, quick_n) for name, fn, _, quick_n in ATTACKS
                if fn not in SOAK_SKIP and (quick_n or fn is audio_bombs)]
-    svc = Service("--audio", "none", "--loops-dir", os.path.join(folder, "loops"))
-    osc = OSCClient(svc.port)
     cycles, sent, samples = [], 0, []
-    try:
-        osc.wait_ready(120)
-        steady(osc, loops=12)
+    with served(folder, signals=(signal.SIGTERM,)) as (svc, osc):
         base = svc.rss()
         started = time.monotonic()
         end = started + args.soak
@@ -820,11 +838,7 @@ def soak(args) -> int:
         time.sleep(2.0)
         final = svc.rss()
         alive = svc.alive()
-    finally:
-        osc.close()
-        seconds, code = svc.stop((signal.SIGTERM,))
-        for s in STALLED:
-            s.close()
+    seconds, code = svc.stopped
     ordered = sorted(samples) or [float("nan")]
     p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
     print(f"\nsoak: {args.soak:g} s, {len(cycles)} cycles of {len(attacks)} attacks, {sent} datagrams; alive "
@@ -954,30 +968,24 @@ def main() -> int:
                                                "this many seconds; RSS after warm-up and at the end")
     ap.add_argument("--subscribers", type=int, default=64, help="UDP subscribers in the load case (default: 64)")
     ap.add_argument("--viewers", type=int, default=16, help="viewer pages in the load case (default: 16)")
+    ap.add_argument("--seed", type=int, default=1234, help="the fuzzed datagrams' random seed (default: %(default)s)")
     ap.add_argument("--idle-rss", type=float, help="no attacks: the idle service's RSS every 10 s for this many "
                                                    "seconds after the 12 warm-up loops")
     args = ap.parse_args()
+    globals()["FUZZ_SEED"] = args.seed
     if args.idle_rss:
         return idle_rss(args.idle_rss)
     return load(args) if args.load else soak(args) if args.soak else suite(args)
 
 
 def idle_rss(seconds: float) -> int:
-    folder = tempfile.mkdtemp(prefix="immersions-robustness-")
-    svc = Service("--audio", "none", "--loops-dir", os.path.join(folder, "loops"))
-    osc = OSCClient(svc.port)
-    try:
-        osc.wait_ready(120)
-        steady(osc, loops=12)
+    with served(tempfile.mkdtemp(prefix="immersions-robustness-")) as (svc, _):
         base, grown = svc.rss(), []
         for _ in range(max(1, int(seconds // 10))):
             time.sleep(10.0)
             grown.append(svc.rss() - base)
         print(f"idle service, RSS every 10 s after 12 loops ({base:.1f} MB then), MB: "
               + " ".join(f"{v:+.1f}" for v in grown) + f"; load {os.getloadavg()[0]:.2f}")
-    finally:
-        osc.close()
-        svc.stop((signal.SIGTERM, signal.SIGTERM))
     return 0
 
 
