@@ -43,7 +43,6 @@ import argparse  # noqa: E402
 import os  # noqa: E402
 import struct  # noqa: E402
 import tempfile  # noqa: E402
-import threading  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
