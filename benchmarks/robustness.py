@@ -968,7 +968,7 @@ def main() -> int:
                                                "this many seconds; RSS after warm-up and at the end")
     ap.add_argument("--subscribers", type=int, default=64, help="UDP subscribers in the load case (default: 64)")
     ap.add_argument("--viewers", type=int, default=16, help="viewer pages in the load case (default: 16)")
-    ap.add_argument("--seed", type=int, default=1234, help="the fuzzed datagrams' random seed (default: %(default)s)")
+    ap.add_argument("--seed", type=int, default=FUZZ_SEED, help="the fuzzed datagrams' random seed (default: %(default)s)")
     ap.add_argument("--idle-rss", type=float, help="no attacks: the idle service's RSS every 10 s for this many "
                                                    "seconds after the 12 warm-up loops")
     args = ap.parse_args()
