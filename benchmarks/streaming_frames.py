@@ -98,12 +98,14 @@ def measure(preset: str, rounds: int, frame_rate: float) -> dict:
             "stream_p95": float(np.percentile(streamed, 95)), "stream_max": max(streamed), "error": error, "frames": len(streamed), "forwards": len(full)}
 
 
-def serve(seconds: float, port: int) -> None:
-    """The service in this process on live input (the shipped `small` checkpoint, no sound device:
-    noise is written into the input ring at the real-time rate, in blocks of 512), one subscriber
-    of the summary stream on ``port + 1``: frames/s sent after 5 s of warm-up, and the optimizer's
-    steps/s meanwhile (it runs too, as in a live set)."""
+def serve(seconds: float, port: int, preset: str = "small") -> None:
+    """The service in this process on live input (no sound device: noise is written into the input
+    ring at the real-time rate, in blocks of 512), one subscriber of the summary stream on
+    ``port + 1``: frames/s sent after 5 s of warm-up, and the optimizer's steps/s meanwhile (it
+    runs too, as in a live set).  ``small``: the shipped checkpoint; another preset: a checkpoint
+    of it with random weights (the speed does not depend on them) and its layout, made here."""
     import socket
+    import tempfile
     import threading
 
     sys.path.insert(0, str(REPO / "tests"))
@@ -113,6 +115,17 @@ def serve(seconds: float, port: int) -> None:
     from immersions_osc.service.server import Service
 
     cfg = in_process_config(source="input", port=port, loops_dir="")
+    if preset != "small":
+        from immersions_osc.checkpoint import save_checkpoint
+        from immersions_osc.layout.build import build_layout
+        from immersions_osc.layout.export import save_layout
+
+        model_cfg = Config(model=ModelConfig(preset=preset))
+        model = build_model(model_cfg).eval()
+        cfg.service.checkpoint = os.path.join(tempfile.mkdtemp(prefix="immersions-bench-"), f"{preset}.pt")
+        save_checkpoint(cfg.service.checkpoint, model, model_cfg)
+        laid = build_layout(model, cfg.layout, "cpu", clips=2, quiet=True, log=lambda line: None)
+        save_layout(os.path.splitext(cfg.service.checkpoint)[0] + "_layout.npz", laid.layout)
     service = Service(cfg, log=lambda line: None).start()
     rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     rx.bind(("127.0.0.1", port + 1))
@@ -137,7 +150,7 @@ def serve(seconds: float, port: int) -> None:
         rate = (service.stream.frames_sent - sent) / (time.monotonic() - start)
         live = getattr(service.stream, "_live", None)
         path = "streaming" if live is not None else "full window per frame"
-        print(f"serve, small, live input ({path}): {rate:.1f} frames/s sent ({cfg.service.frame_rate:g} asked), "
+        print(f"serve, {preset}, live input ({path}): {rate:.1f} frames/s sent ({cfg.service.frame_rate:g} asked), "
               f"optimizer {service.generator.stats.steps_per_second:.1f} steps/s")
     finally:
         stop.set()
@@ -155,6 +168,8 @@ def main() -> None:
     ap.add_argument("--frame-rate", type=float, default=30.0)
     ap.add_argument("--serve", type=float, default=0.0, metavar="SECONDS",
                     help="also run the service in this process on live input for SECONDS and print its frames/s")
+    ap.add_argument("--serve-presets", nargs="+", default=["small"], help="with --serve: the models served, one "
+                                                                           "after the other (default: small)")
     ap.add_argument("--port", type=int, default=47120, help="with --serve: its OSC port (the subscriber: port + 1)")
     args = ap.parse_args()
     policy = threads.apply(args.threads)
@@ -168,8 +183,8 @@ def main() -> None:
               f"{r['stream_max'] * 1e3:7.2f} "
               f"{r['window'] / r['stream']:6.1f}x {r['error']:10.1e}   "
               f"({r['forwards']} window forwards, {r['frames']} streamed frames)")
-    if args.serve > 0:
-        serve(args.serve, args.port)
+    for preset in args.serve_presets if args.serve > 0 else []:
+        serve(args.serve, args.port, preset)
     after = os.getloadavg()
     print(f"load average after {after[0]:.2f} {after[1]:.2f} {after[2]:.2f}")
 

@@ -109,3 +109,49 @@ def test_the_real_time_render_allocates_no_buffers():
     tracemalloc.stop()
     assert p.loops_started > 100  # many boundaries and crossfades were exercised
     assert peak - base < 4096, f"render allocated {peak - base} bytes at peak"  # no 4 KB block buffer, ever
+
+
+def _random_small_checkpoint(folder) -> str:
+    from immersions_osc.checkpoint import save_checkpoint
+    from immersions_osc.config import Config, ModelConfig
+    from immersions_osc.model import build_model
+
+    cfg = Config(model=ModelConfig(preset="small"))
+    path = os.path.join(str(folder), "checkpoint.pt")
+    save_checkpoint(path, build_model(cfg), cfg)
+    return path
+
+
+def test_a_checkpoint_without_a_layout_is_laid_out_on_the_first_start(tmp_path):
+    """A model just trained (``train --out DIR`` writes DIR/checkpoint.pt and no layout) is served
+    as it is: the service lays it out once, beside it, as it does a ``--model``."""
+    from immersions_osc.layout.export import load_layout
+    from immersions_osc.service.server import Service
+    from service_harness import in_process_config
+
+    checkpoint = _random_small_checkpoint(tmp_path)
+    lines: list[str] = []
+    service = Service(in_process_config(checkpoint=checkpoint), log=lines.append)
+    try:
+        layout = tmp_path / "checkpoint_layout.npz"
+        assert layout.is_file() and any("laying out" in line and checkpoint in line for line in lines), lines
+        assert len(load_layout(str(layout)).positions) == len(service.vector.order)
+    finally:
+        service.close()
+    lines.clear()
+    Service(in_process_config(checkpoint=checkpoint), log=lines.append).close()  # the second start reads it
+    assert not any("laying out" in line for line in lines)
+
+
+def test_a_layout_that_cannot_be_written_is_one_clear_line(tmp_path, monkeypatch):
+    from immersions_osc.errors import UserError
+    from immersions_osc.layout import export
+    from immersions_osc.service.server import Service
+    from service_harness import in_process_config
+
+    def read_only(path, layout):
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(export, "save_layout", read_only)
+    with pytest.raises(UserError, match="cannot write the layout .*Read-only file system.*--layout"):
+        Service(in_process_config(checkpoint=_random_small_checkpoint(tmp_path)), log=lambda line: None)

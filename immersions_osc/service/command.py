@@ -48,8 +48,8 @@ def _add_service_flags(p: argparse.ArgumentParser) -> None:
                                    f"one, printed at start)")
     p.add_argument("--model", help="your own network instead: package.module:factory, path/to/file.py:factory "
                                    "or a torch.export .pt2 file (docs/api.md)")
-    p.add_argument("--layout", help="layout .npz (default: <checkpoint>_layout.npz; with --model: beside "
-                                    "the model's file, laid out on the first start)")
+    p.add_argument("--layout", help="layout .npz (default: <checkpoint>_layout.npz, or with --model beside "
+                                    "the model's file; laid out on the first start when it is not there)")
     p.add_argument("--gallery", help="gallery folder from `immersions-osc gallery` (examples and percentiles per "
                                      "channel; default: <checkpoint>_gallery when it is there)")
     p.add_argument("--port", type=int, help="OSC control port, UDP (default: 57130)")

@@ -103,6 +103,8 @@ class Service:
             self.model, model_cfg, _ = load_model(self.scfg.checkpoint, self.device)
             self.sample_rate = model_cfg.scaleogram.sample_rate
             layout_path = self.scfg.layout or os.path.splitext(self.scfg.checkpoint)[0] + "_layout.npz"
+            if not self.scfg.layout and not os.path.isfile(layout_path):  # e.g. a model just trained
+                self._make_layout(layout_path)
         self.model.eval()
         # the activation stream runs its own copy: forward hooks are per module, and the optimizer
         # thread's hooks must never see the stream's (gradient-free) forward passes
@@ -162,14 +164,19 @@ class Service:
         self.intake: Optional[FairIntake] = None  # reads the control socket, each sender in turn
 
     def _make_layout(self, path: str) -> None:
-        """Lay out a ``--model`` that has no layout yet (once; later starts load the file)."""
+        """Lay out a ``--model`` or checkpoint that has no layout yet (once; later starts load the file)."""
         from ..layout.build import build_layout
         from ..layout.export import save_layout
 
-        self.log(f"no layout at {path}: laying out {self.scfg.model} (once; later starts read the file)")
-        result = build_layout(self.model, self.cfg.layout, self.device, clips=4, quiet=True, log=self.log,
-                              cache=os.path.splitext(path)[0] + ".graph.npz", source=self.scfg.model)
-        save_layout(path, result.layout)
+        source = self.scfg.model or self.scfg.checkpoint
+        self.log(f"no layout at {path}: laying out {source} (once; later starts read the file)")
+        try:
+            result = build_layout(self.model, self.cfg.layout, self.device, clips=4, quiet=True, log=self.log,
+                                  cache=os.path.splitext(path)[0] + ".graph.npz", source=source)
+            save_layout(path, result.layout)
+        except OSError as exc:  # e.g. a read-only folder
+            raise UserError(f"cannot write the layout {path} ({exc.strerror or exc}): make it with "
+                            f"`immersions-osc layout --out FILE` and pass --layout FILE") from None
         self.log(f"layout: {result.layout.positions.shape[0]:,} neurons in {result.seconds:.1f} s -> {path}")
 
     def _load_gallery(self):
