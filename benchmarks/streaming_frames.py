@@ -103,7 +103,7 @@ def serve(seconds: float, port: int, preset: str = "small") -> None:
     ring at the real-time rate, in blocks of 512), one subscriber of the summary stream on
     ``port + 1``: frames/s sent after 5 s of warm-up, and the optimizer's steps/s meanwhile (it
     runs too, as in a live set).  ``small``: the shipped checkpoint; another preset: a checkpoint
-    of it with random weights (the speed does not depend on them) and its layout, made here."""
+    of it with random weights (the speed does not depend on them), laid out by the service."""
     import socket
     import tempfile
     import threading
@@ -115,17 +115,12 @@ def serve(seconds: float, port: int, preset: str = "small") -> None:
     from immersions_osc.service.server import Service
 
     cfg = in_process_config(source="input", port=port, loops_dir="")
-    if preset != "small":
+    if preset != "small":  # the service lays it out on its first start
         from immersions_osc.checkpoint import save_checkpoint
-        from immersions_osc.layout.build import build_layout
-        from immersions_osc.layout.export import save_layout
 
         model_cfg = Config(model=ModelConfig(preset=preset))
-        model = build_model(model_cfg).eval()
         cfg.service.checkpoint = os.path.join(tempfile.mkdtemp(prefix="immersions-bench-"), f"{preset}.pt")
-        save_checkpoint(cfg.service.checkpoint, model, model_cfg)
-        laid = build_layout(model, cfg.layout, "cpu", clips=2, quiet=True, log=lambda line: None)
-        save_layout(os.path.splitext(cfg.service.checkpoint)[0] + "_layout.npz", laid.layout)
+        save_checkpoint(cfg.service.checkpoint, build_model(model_cfg), model_cfg)
     service = Service(cfg, log=lambda line: None).start()
     rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     rx.bind(("127.0.0.1", port + 1))
