@@ -104,6 +104,7 @@ def serve(seconds: float, port: int, preset: str = "small") -> None:
     ``port + 1``: frames/s sent after 5 s of warm-up, and the optimizer's steps/s meanwhile (it
     runs too, as in a live set).  ``small``: the shipped checkpoint; another preset: a checkpoint
     of it with random weights (the speed does not depend on them), laid out by the service."""
+    import shutil
     import socket
     import tempfile
     import threading
@@ -115,11 +116,13 @@ def serve(seconds: float, port: int, preset: str = "small") -> None:
     from immersions_osc.service.server import Service
 
     cfg = in_process_config(source="input", port=port, loops_dir="")
+    folder = None  # the random-weight checkpoint and its layout (removed afterwards)
     if preset != "small":  # the service lays it out on its first start
         from immersions_osc.checkpoint import save_checkpoint
 
         model_cfg = Config(model=ModelConfig(preset=preset))
-        cfg.service.checkpoint = os.path.join(tempfile.mkdtemp(prefix="immersions-bench-"), f"{preset}.pt")
+        folder = tempfile.mkdtemp(prefix="immersions-bench-")
+        cfg.service.checkpoint = os.path.join(folder, f"{preset}.pt")
         save_checkpoint(cfg.service.checkpoint, build_model(model_cfg), model_cfg)
     service = Service(cfg, log=lambda line: None).start()
     rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -153,6 +156,8 @@ def serve(seconds: float, port: int, preset: str = "small") -> None:
         service.close()
         rx.close()
         tx.close()
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def main() -> None:
